@@ -1,0 +1,4 @@
+export * from './holders.js';
+export * from './retry.js';
+export * from './world.js';
+export * from './release.js';

@@ -1,0 +1,55 @@
+import { fromPromise } from 'xstate';
+import type { FilesystemProbe, HolderObservation, WorldSnapshot } from './types.js';
+
+/**
+ * The contract between the statechart and the world: every invoked step by name, with its
+ * input and output. The machine ships placeholders that refuse to run; the service provides
+ * real zx-backed implementations and tests provide fakes, both through `machine.provide()`.
+ */
+export interface DeviceInput {
+  device: string;
+}
+export interface FenceInput {
+  addresses: string[];
+}
+export interface FenceOutput {
+  fenced: string[];
+}
+export interface MapOutput {
+  device: string;
+}
+export interface UnmapInput {
+  device: string | null;
+  /** Last resort (`unmap -o force`); never while mounted. */
+  force: boolean;
+  /** This node was fenced: treat its client as dead (no flush, kill the mapper). */
+  fenced: boolean;
+}
+export interface UnmountInput {
+  fenced: boolean;
+}
+
+function notProvided<TOutput, TInput>(name: string) {
+  return fromPromise<TOutput, TInput>(async () => {
+    throw new Error(`actor "${name}" has no implementation: provide it with machine.provide()`);
+  });
+}
+
+export const actorPlaceholders = {
+  readWorld: notProvided<WorldSnapshot, Record<string, never>>('readWorld'),
+  readHolders: notProvided<HolderObservation, Record<string, never>>('readHolders'),
+  fenceHolders: notProvided<FenceOutput, FenceInput>('fenceHolders'),
+  verifyFenced: notProvided<HolderObservation, FenceInput>('verifyFenced'),
+  mapImage: notProvided<MapOutput, Record<string, never>>('mapImage'),
+  probeFilesystem: notProvided<FilesystemProbe, DeviceInput>('probeFilesystem'),
+  formatFilesystem: notProvided<void, DeviceInput>('formatFilesystem'),
+  checkFilesystem: notProvided<void, DeviceInput>('checkFilesystem'),
+  mountFilesystem: notProvided<void, DeviceInput>('mountFilesystem'),
+  composeUp: notProvided<void, Record<string, never>>('composeUp'),
+  composeDown: notProvided<void, Record<string, never>>('composeDown'),
+  unmountFilesystem: notProvided<void, UnmountInput>('unmountFilesystem'),
+  unmapImage: notProvided<void, UnmapInput>('unmapImage'),
+};
+
+export type ActorName = keyof typeof actorPlaceholders;
+export type NodeActors = typeof actorPlaceholders;

@@ -1,0 +1,6 @@
+export { nodeMachine, type NodeMachine } from './machine.js';
+export { actorPlaceholders, type ActorName, type NodeActors } from './actors.js';
+export type { NodeContext, NodeInput } from './context.js';
+export type { NodeEvent, NodeEventType, OperatorEvent, VrrpEvent } from './events.js';
+export { backoffDelay, type StepName, type StepTimeouts, type Timing } from './timing.js';
+export * from './types.js';

@@ -1,0 +1,580 @@
+import { hasAttemptsLeft } from '../guards/retry.js';
+import type { NodeContext } from './context.js';
+import { initialContext } from './context.js';
+import { holdersToFence, nodeSetup } from './setup.js';
+import type { StepName } from './timing.js';
+
+/*
+ * The node statechart (design.md section 3). Every invoked step has the same shape:
+ *   step.running  — the invoke, plus its named timeout
+ *   step.backoff  — waits `retryBackoff` and tries again while attempts are left
+ * and gives up to `releasing` (takeover steps: counted against the failure budget) or to
+ * `failed` (release steps: S4, never map again without an operator).
+ */
+
+const retry = (step: StepName) =>
+  ({ guard: 'canRetry', target: 'backoff', actions: { type: 'recordStepFailure', params: { step } } }) as const;
+
+const abandonTakeover = (step: StepName) =>
+  ({
+    target: '#node.releasing',
+    actions: [
+      { type: 'recordStepFailure', params: { step } },
+      { type: 'abandonTakeover', params: { why: `${step} failed`, withError: true } },
+    ],
+  }) as const;
+
+const failRelease = (step: StepName) =>
+  ({
+    target: '#node.failed',
+    actions: [{ type: 'recordStepFailure', params: { step } }, 'markReleaseFailed'],
+  }) as const;
+
+const failBoot = {
+  target: '#node.failed',
+  actions: [{ type: 'recordStepFailure', params: { step: 'readWorld' } }, 'markBootFailed'],
+} as const;
+
+const takeoverStepFails = (step: StepName) => [retry(step), abandonTakeover(step)];
+const releaseStepFails = (step: StepName) => [retry(step), failRelease(step)];
+const backoff = { after: { retryBackoff: 'running' } } as const;
+
+const releaseFor = (exit: 'idle' | 'standDown' | 'fenced' | 'maintenance' | 'stopped', reason: string) =>
+  ({ type: 'beginRelease', params: { exit, reason } }) as const;
+
+export const nodeMachine = nodeSetup.createMachine({
+  id: 'node',
+  context: ({ input }): NodeContext => initialContext(input),
+  initial: 'booting',
+  on: {
+    vrrp: { actions: 'recordVrrp' },
+    'health.healthy': { actions: 'recordHealth' },
+    'health.degraded': { actions: 'recordHealth' },
+    'health.down': { actions: 'recordHealth' },
+    'image.holders': { actions: 'recordImageHolders' },
+  },
+  states: {
+    /** Read the world (VIP, map, mount, Harbor, markers) and enter the state it matches. */
+    booting: {
+      initial: 'running',
+      entry: 'resetAttempts',
+      on: { shutdown: '#node.stopped' },
+      states: {
+        running: {
+          invoke: {
+            id: 'reconcile',
+            src: 'readWorld',
+            input: {},
+            onDone: [
+              {
+                guard: { type: 'worldHasFailedMarker', params: ({ event }) => ({ world: event.output }) },
+                target: '#node.failed',
+                actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+              },
+              {
+                guard: { type: 'maintenanceWithNothingHeld', params: ({ event }) => ({ world: event.output }) },
+                target: '#node.maintenance',
+                actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+              },
+              {
+                guard: { type: 'maintenanceWhileHolding', params: ({ event }) => ({ world: event.output }) },
+                target: '#node.releasing',
+                actions: [
+                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  releaseFor('maintenance', 'start-up: maintenance is on but this node still holds the image'),
+                ],
+              },
+              {
+                guard: { type: 'servingIntact', params: ({ event }) => ({ world: event.output }) },
+                target: '#node.active.serving',
+                actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+              },
+              {
+                guard: { type: 'mountedWithVip', params: ({ event }) => ({ world: event.output }) },
+                target: '#node.active.starting',
+                actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+              },
+              {
+                guard: { type: 'holdsAnything', params: ({ event }) => ({ holdings: event.output }) },
+                target: '#node.releasing',
+                actions: [
+                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  releaseFor('idle', 'start-up: undoing a takeover or release that was interrupted'),
+                ],
+              },
+              {
+                target: '#node.idle',
+                actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+              },
+            ],
+            onError: [retry('readWorld'), failBoot],
+          },
+          after: { readWorldTimeout: [retry('readWorld'), failBoot] },
+        },
+        backoff,
+      },
+    },
+
+    /** Standby: nothing held. Fit for the VIP when Ceph is reachable (the service's check decides). */
+    idle: {
+      entry: { type: 'setReason', params: { reason: 'standby' } },
+      always: { guard: 'vrrpIsMaster', target: 'active' },
+      on: {
+        'maintenance.on': 'maintenance',
+        shutdown: 'stopped',
+      },
+    },
+
+    /** VRRP says MASTER: take the image, start Harbor, serve. Losing MASTER anywhere here releases. */
+    active: {
+      initial: 'acquiring-rbd',
+      entry: 'beginTakeover',
+      on: {
+        vrrp: {
+          guard: 'vrrpLost',
+          target: 'releasing',
+          actions: ['recordVrrp', releaseFor('idle', 'VRRP left MASTER')],
+        },
+        'io.fenced': { target: 'releasing', actions: releaseFor('fenced', 'fenced by the peer (I/O error on the image)') },
+        switchover: { target: 'releasing', actions: releaseFor('standDown', 'operator switchover') },
+        'maintenance.on': { target: 'releasing', actions: releaseFor('maintenance', 'operator maintenance') },
+        shutdown: [
+          { guard: 'shutdownReleases', target: 'releasing', actions: releaseFor('stopped', 'service stopping') },
+          { target: 'stopped' },
+        ],
+      },
+      states: {
+        /** Who watches the image? Nobody foreign: map. Long-standing foreign holders: fence. New ones: wait. */
+        'acquiring-rbd': {
+          initial: 'reading',
+          entry: 'resetAttempts',
+          states: {
+            reading: {
+              initial: 'running',
+              states: {
+                running: {
+                  invoke: {
+                    id: 'readHolders',
+                    src: 'readHolders',
+                    input: {},
+                    onDone: [
+                      {
+                        guard: { type: 'noForeignHolders', params: ({ event }) => ({ observation: event.output }) },
+                        target: '#node.active.mounting',
+                        actions: { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                      },
+                      {
+                        guard: { type: 'foreignHoldersEstablished', params: ({ event }) => ({ observation: event.output }) },
+                        target: '#node.active.fencing',
+                        actions: { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                      },
+                      {
+                        guard: 'canRetry',
+                        target: '#node.active.acquiring-rbd.settling',
+                        actions: [
+                          { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                          { type: 'recordStepFailure', params: { step: 'readHolders' } },
+                        ],
+                      },
+                      {
+                        ...abandonTakeover('readHolders'),
+                        actions: [
+                          { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                          { type: 'abandonTakeover', params: { why: 'new holders keep appearing on the image', withError: false } },
+                        ],
+                      },
+                    ],
+                    onError: takeoverStepFails('readHolders'),
+                  },
+                  after: { readHoldersTimeout: takeoverStepFails('readHolders') },
+                },
+                backoff,
+              },
+            },
+            /** A holder appeared moments ago (maybe a peer that legitimately won): give it the grace. */
+            settling: { after: { holderGrace: 'reading' } },
+          },
+        },
+
+        /** Blocklist every foreign holder (per client instance, with an expiry), then verify they are gone. */
+        fencing: {
+          initial: 'blocklisting',
+          states: {
+            blocklisting: {
+              initial: 'running',
+              entry: 'resetAttempts',
+              states: {
+                running: {
+                  invoke: {
+                    id: 'fenceHolders',
+                    src: 'fenceHolders',
+                    input: ({ context }) => ({ addresses: holdersToFence(context) }),
+                    onDone: {
+                      target: '#node.active.fencing.verifying',
+                      actions: { type: 'acceptFenced', params: ({ event }) => ({ fenced: event.output.fenced }) },
+                    },
+                    onError: takeoverStepFails('fence'),
+                  },
+                  after: { fenceTimeout: takeoverStepFails('fence') },
+                },
+                backoff,
+              },
+            },
+            verifying: {
+              initial: 'running',
+              entry: 'resetAttempts',
+              states: {
+                running: {
+                  invoke: {
+                    id: 'verifyFenced',
+                    src: 'verifyFenced',
+                    input: ({ context }) => ({ addresses: context.fencedAddresses }),
+                    onDone: [
+                      {
+                        guard: { type: 'noForeignHolders', params: ({ event }) => ({ observation: event.output }) },
+                        target: '#node.active.mounting',
+                        actions: { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                      },
+                      {
+                        guard: 'canFenceAgain',
+                        target: '#node.active.acquiring-rbd',
+                        actions: { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                      },
+                      {
+                        ...abandonTakeover('verifyFence'),
+                        actions: [
+                          { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                          { type: 'abandonTakeover', params: { why: 'foreign holders survive fencing', withError: false } },
+                        ],
+                      },
+                    ],
+                    onError: takeoverStepFails('verifyFence'),
+                  },
+                  after: { verifyFenceTimeout: takeoverStepFails('verifyFence') },
+                },
+                backoff,
+              },
+            },
+          },
+        },
+
+        /** Map the image, look at its filesystem, mkfs only if never formatted, fsck by policy, mount. */
+        mounting: {
+          initial: 'mapping',
+          states: {
+            mapping: {
+              initial: 'running',
+              entry: 'resetAttempts',
+              states: {
+                running: {
+                  invoke: {
+                    id: 'mapImage',
+                    src: 'mapImage',
+                    input: {},
+                    onDone: {
+                      target: '#node.active.mounting.probing',
+                      actions: { type: 'acceptDevice', params: ({ event }) => ({ device: event.output.device }) },
+                    },
+                    onError: takeoverStepFails('map'),
+                  },
+                  after: { mapTimeout: takeoverStepFails('map') },
+                },
+                backoff,
+              },
+            },
+            probing: {
+              initial: 'running',
+              entry: 'resetAttempts',
+              states: {
+                running: {
+                  invoke: {
+                    id: 'probeFilesystem',
+                    src: 'probeFilesystem',
+                    input: ({ context }) => ({ device: context.holdings.device ?? '' }),
+                    onDone: [
+                      {
+                        guard: { type: 'hasFilesystem', params: ({ event }) => ({ probe: event.output }) },
+                        target: '#node.active.mounting.checking',
+                      },
+                      {
+                        guard: { type: 'neverFormatted', params: ({ event }) => ({ probe: event.output }) },
+                        target: '#node.active.mounting.formatting',
+                      },
+                      { target: '#node.releasing', actions: 'refuseToFormat' },
+                    ],
+                    onError: takeoverStepFails('probeFilesystem'),
+                  },
+                  after: { probeFilesystemTimeout: takeoverStepFails('probeFilesystem') },
+                },
+                backoff,
+              },
+            },
+            formatting: {
+              initial: 'running',
+              entry: 'resetAttempts',
+              states: {
+                running: {
+                  invoke: {
+                    id: 'formatFilesystem',
+                    src: 'formatFilesystem',
+                    input: ({ context }) => ({ device: context.holdings.device ?? '' }),
+                    onDone: { target: '#node.active.mounting.mounting-fs' },
+                    onError: takeoverStepFails('format'),
+                  },
+                  after: { formatTimeout: takeoverStepFails('format') },
+                },
+                backoff,
+              },
+            },
+            checking: {
+              initial: 'running',
+              entry: 'resetAttempts',
+              states: {
+                running: {
+                  invoke: {
+                    id: 'checkFilesystem',
+                    src: 'checkFilesystem',
+                    input: ({ context }) => ({ device: context.holdings.device ?? '' }),
+                    onDone: { target: '#node.active.mounting.mounting-fs' },
+                    onError: takeoverStepFails('fsck'),
+                  },
+                  after: { fsckTimeout: takeoverStepFails('fsck') },
+                },
+                backoff,
+              },
+            },
+            'mounting-fs': {
+              initial: 'running',
+              entry: 'resetAttempts',
+              states: {
+                running: {
+                  invoke: {
+                    id: 'mountFilesystem',
+                    src: 'mountFilesystem',
+                    input: ({ context }) => ({ device: context.holdings.device ?? '' }),
+                    onDone: { target: '#node.active.starting', actions: 'markMounted' },
+                    onError: takeoverStepFails('mount'),
+                  },
+                  after: { mountTimeout: takeoverStepFails('mount') },
+                },
+                backoff,
+              },
+            },
+          },
+        },
+
+        /** compose up, then wait (start-up grace) for Harbor to report healthy. */
+        starting: {
+          initial: 'composing',
+          states: {
+            composing: {
+              initial: 'running',
+              entry: 'resetAttempts',
+              states: {
+                running: {
+                  invoke: {
+                    id: 'composeUp',
+                    src: 'composeUp',
+                    input: {},
+                    onDone: { target: '#node.active.starting.waiting-healthy', actions: 'markComposeUp' },
+                    onError: takeoverStepFails('composeUp'),
+                  },
+                  after: { composeUpTimeout: takeoverStepFails('composeUp') },
+                },
+                backoff,
+              },
+            },
+            'waiting-healthy': {
+              on: {
+                'health.healthy': { target: '#node.active.serving.healthy', actions: 'recordHealth' },
+                'health.degraded': { target: '#node.active.serving.degraded', actions: 'recordHealth' },
+              },
+              after: {
+                healthyTimeout: {
+                  target: '#node.releasing',
+                  actions: { type: 'abandonTakeover', params: { why: 'Harbor not healthy within the start-up grace', withError: false } },
+                },
+              },
+            },
+          },
+        },
+
+        serving: {
+          initial: 'healthy',
+          on: {
+            'health.down': {
+              target: '#node.releasing',
+              actions: ['recordHealth', { type: 'abandonTakeover', params: { why: 'Harbor reported down', withError: false } }],
+            },
+          },
+          states: {
+            healthy: {
+              entry: 'markServingHealthy',
+              on: { 'health.degraded': { target: 'degraded', actions: 'recordHealth' } },
+            },
+            degraded: {
+              entry: { type: 'setReason', params: { reason: 'serving, Harbor degraded' } },
+              on: { 'health.healthy': { target: 'healthy', actions: 'recordHealth' } },
+            },
+          },
+        },
+      },
+    },
+
+    /** Give everything back in order: compose down → umount → unmap (S3), after reading what is held. */
+    releasing: {
+      initial: 'surveying',
+      on: {
+        'io.fenced': { actions: { type: 'escalateRelease', params: { exit: 'fenced', reason: 'fenced by the peer while releasing' } } },
+        'maintenance.on': { actions: { type: 'escalateRelease', params: { exit: 'maintenance', reason: 'operator maintenance' } } },
+        shutdown: [
+          { guard: 'shutdownReleases', actions: { type: 'escalateRelease', params: { exit: 'stopped', reason: 'service stopping' } } },
+          { target: 'stopped' },
+        ],
+      },
+      states: {
+        surveying: {
+          initial: 'running',
+          entry: 'resetAttempts',
+          states: {
+            running: {
+              invoke: {
+                id: 'survey',
+                src: 'readWorld',
+                input: {},
+                onDone: [
+                  {
+                    guard: { type: 'composeRunning', params: ({ event }) => ({ holdings: event.output }) },
+                    target: '#node.releasing.stopping-harbor',
+                    actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  },
+                  {
+                    guard: { type: 'holdsAnything', params: ({ event }) => ({ holdings: event.output }) },
+                    target: '#node.releasing.unmounting',
+                    actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  },
+                  {
+                    target: '#node.releasing.released',
+                    actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  },
+                ],
+                onError: releaseStepFails('readWorld'),
+              },
+              after: { readWorldTimeout: releaseStepFails('readWorld') },
+            },
+            backoff,
+          },
+        },
+        'stopping-harbor': {
+          initial: 'running',
+          entry: 'resetAttempts',
+          states: {
+            running: {
+              invoke: {
+                id: 'composeDown',
+                src: 'composeDown',
+                input: {},
+                onDone: { target: '#node.releasing.unmounting', actions: 'markComposeDown' },
+                onError: releaseStepFails('composeDown'),
+              },
+              after: { composeDownTimeout: releaseStepFails('composeDown') },
+            },
+            backoff,
+          },
+        },
+        unmounting: {
+          initial: 'running',
+          entry: 'resetAttempts',
+          states: {
+            running: {
+              invoke: {
+                id: 'unmountFilesystem',
+                src: 'unmountFilesystem',
+                input: ({ context }) => ({ fenced: context.exitTo === 'fenced' }),
+                onDone: { target: '#node.releasing.unmapping', actions: 'markUnmounted' },
+                onError: releaseStepFails('unmount'),
+              },
+              after: { unmountTimeout: releaseStepFails('unmount') },
+            },
+            backoff,
+          },
+        },
+        unmapping: {
+          initial: 'running',
+          entry: 'resetAttempts',
+          states: {
+            running: {
+              invoke: {
+                id: 'unmapImage',
+                src: 'unmapImage',
+                input: ({ context }) => ({
+                  device: context.holdings.device,
+                  // force only as the last attempt: it can lose writes a normal unmap would flush
+                  force: context.attempts > 0 && !hasAttemptsLeft(context.attempts, context.timing.retry.maxAttempts),
+                  fenced: context.exitTo === 'fenced',
+                }),
+                onDone: { target: '#node.releasing.released', actions: 'markUnmapped' },
+                onError: releaseStepFails('unmap'),
+              },
+              after: { unmapTimeout: releaseStepFails('unmap') },
+            },
+            backoff,
+          },
+        },
+        /** Everything is given back; go where the reason for releasing says. */
+        released: {
+          always: [
+            { guard: { type: 'exitIs', params: { exit: 'stopped' } }, target: '#node.stopped' },
+            { guard: { type: 'exitIs', params: { exit: 'failed' } }, target: '#node.failed' },
+            { guard: { type: 'exitIs', params: { exit: 'fenced' } }, target: '#node.fenced' },
+            { guard: { type: 'exitIs', params: { exit: 'maintenance' } }, target: '#node.maintenance' },
+            { guard: { type: 'exitIs', params: { exit: 'standDown' } }, target: '#node.standing-down' },
+            { target: '#node.idle' },
+          ],
+        },
+      },
+    },
+
+    /** Released while still VRRP MASTER: report unfit so keepalived moves the VIP to the peer. */
+    'standing-down': {
+      always: { guard: 'vrrpIsNotMaster', target: 'idle' },
+      after: { standDown: 'idle' },
+      on: {
+        'maintenance.on': 'maintenance',
+        shutdown: 'stopped',
+      },
+    },
+
+    /** The peer fenced this node: stay out and fence nobody for the cool-down (S5). */
+    fenced: {
+      entry: { type: 'setReason', params: { reason: 'fenced by the peer: cooling down, unfit for the VIP' } },
+      after: { fencedCooldown: 'idle' },
+      on: {
+        resume: { target: 'booting', actions: 'clearFailure' },
+        'maintenance.on': 'maintenance',
+        shutdown: 'stopped',
+      },
+    },
+
+    /** Operator hold: unfit for the VIP, touches nothing. */
+    maintenance: {
+      entry: { type: 'setReason', params: { reason: 'maintenance (operator)' } },
+      on: {
+        'maintenance.off': { target: 'booting', actions: { type: 'setReason', params: { reason: 'maintenance off' } } },
+        shutdown: 'stopped',
+      },
+    },
+
+    /** Failure budget exhausted or a release failed: unfit, no automatic retry; an operator must resume. */
+    failed: {
+      on: {
+        resume: { target: 'booting', actions: 'clearFailure' },
+        shutdown: 'stopped',
+      },
+    },
+
+    stopped: { type: 'final' },
+  },
+});
+
+export type NodeMachine = typeof nodeMachine;

@@ -1,0 +1,47 @@
+/**
+ * Every wait in the statechart has a name here; the values come from the configuration file
+ * and travel in the machine's context, so the chart and its timings cannot drift apart.
+ */
+export interface StepTimeouts {
+  readWorld: number;
+  readHolders: number;
+  fence: number;
+  verifyFence: number;
+  map: number;
+  probeFilesystem: number;
+  format: number;
+  fsck: number;
+  mount: number;
+  composeUp: number;
+  /** Start-up grace: compose is up, Harbor must report healthy within this. */
+  healthy: number;
+  composeDown: number;
+  unmount: number;
+  unmap: number;
+}
+
+export type StepName = keyof StepTimeouts;
+
+export interface Timing {
+  timeouts: StepTimeouts;
+  retry: {
+    /** Attempts per step, the first one included. */
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+  };
+  /** Failed takeovers (or Harbor failures) in a row before the node gives up and lands in `failed`. */
+  failureBudget: number;
+  /** A foreign holder first seen less than this ago is not fenced yet: it may have just taken the image. */
+  holderGraceMs: number;
+  /** After being fenced, stay out (and fence nobody) this long. */
+  fencedCooldownMs: number;
+  /** After handing over, wait this long for keepalived to move the VIP before becoming a plain standby. */
+  standDownMs: number;
+}
+
+/** Backoff before attempt `attempt + 1` (attempt counts failures so far, from 1). */
+export function backoffDelay(timing: Timing, attempt: number): number {
+  const exp = timing.retry.backoffBaseMs * 2 ** Math.max(0, attempt - 1);
+  return Math.min(exp, timing.retry.backoffMaxMs);
+}
