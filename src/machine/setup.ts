@@ -46,7 +46,8 @@ export const nodeSetup = setup({
   actors: actorPlaceholders,
   guards: {
     canRetry: ({ context }) => hasAttemptsLeft(context.attempts, context.timing.retry.maxAttempts),
-    canFenceAgain: ({ context }) => hasAttemptsLeft(context.fenceRounds, context.timing.retry.maxAttempts),
+    // fenceRounds counts completed blocklist rounds; each takeover may fence up to maxAttempts times
+    canFenceAgain: ({ context }) => context.fenceRounds < context.timing.retry.maxAttempts,
     vrrpIsMaster: ({ context }) => context.vrrp === 'MASTER',
     vrrpIsNotMaster: ({ context }) => context.vrrp !== 'MASTER',
     vrrpLost: ({ event }) => event.type === 'vrrp' && event.state !== 'MASTER',

@@ -1,0 +1,115 @@
+import { createActor, SimulatedClock, type AnyTransitionDefinition, type InspectionEvent } from 'xstate';
+import type { StatePath } from 'xstate/graph';
+import { nodeMachine, type NodeEvent } from '../../src/machine/index.js';
+import { FakeWorld } from '../support/fake-world.js';
+import { OWN_IP, testTiming } from '../support/timing.js';
+import { modelInput, serializeModelState, type ModelEvent, type NodeSnapshot } from './node-model.js';
+
+/** `a.b.c` for a nested state value. */
+export function flatValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [key, inner] = Object.entries(value as Record<string, unknown>)[0] ?? ['?', ''];
+  return `${key}.${flatValue(inner)}`;
+}
+
+/** A transition definition's stable name: source node, event and position among its siblings. */
+export function transitionKey(t: AnyTransitionDefinition): string {
+  const source = t.source;
+  if (t.eventType === '') {
+    return `${source.id} always#${(source.always ?? []).indexOf(t)}`;
+  }
+  const list = source.transitions.get(t.eventType) ?? [];
+  return `${source.id} ${t.eventType}#${list.indexOf(t)}`;
+}
+
+export interface PathRun {
+  description: string;
+  violations: string[];
+  transitions: Set<string>;
+  stateIds: Set<string>;
+  calls: string[];
+}
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Drives the real node machine (real actor, real guards, real delays on a SimulatedClock) along
+ * a model path. Invoked steps are fakes that wait for the path to settle them; the fake world
+ * checks S1–S6 on every call.
+ */
+export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>): Promise<PathRun> {
+  const clock = new SimulatedClock();
+  const fake = new FakeWorld(() => clock.now(), [OWN_IP], testTiming.holderGraceMs, testTiming.fencedCooldownMs);
+  const transitions = new Set<string>();
+  const stateIds = new Set<string>();
+  const violations: string[] = [];
+  const description = path.steps.map((s) => s.event.type.replace(/^xstate\./, '')).join(' → ');
+
+  const machine = nodeMachine.provide({ actors: fake.actors() });
+  const actor = createActor(machine, {
+    input: modelInput,
+    clock,
+    inspect: (ev: InspectionEvent) => {
+      if (ev.type !== '@xstate.microstep' || ev.actorRef !== actor) return;
+      for (const t of ev._transitions) transitions.add(transitionKey(t));
+      const snap = ev.snapshot as NodeSnapshot;
+      for (const n of snap._nodes) stateIds.add(n.id);
+      fake.enteredState(flatValue(snap.value), snap.context.releaseFailed);
+    },
+  });
+  actor.start();
+  for (const n of actor.getSnapshot()._nodes) stateIds.add(n.id);
+  await flush();
+
+  for (const step of path.steps) {
+    const event = step.event;
+    if (event.type === 'xstate.init') continue;
+    const before = actor.getSnapshot();
+    await apply(event, before);
+    const after = actor.getSnapshot();
+    for (const n of after._nodes) stateIds.add(n.id);
+    checkLeavesOnVipLoss(event, before, after, violations);
+    const expected = serializeModelState(step.state);
+    const actual = serializeModelState(after);
+    if (expected !== actual) {
+      violations.push(`model: after ${event.type} expected ${expected} but the actor is in ${actual}`);
+      break;
+    }
+  }
+  actor.stop();
+  return { description, violations: [...violations, ...fake.violations], transitions, stateIds, calls: fake.callSequence() };
+
+  async function apply(event: ModelEvent, snapshot: NodeSnapshot): Promise<void> {
+    const done = /^xstate\.done\.actor\.(.+)$/.exec(event.type);
+    const failed = /^xstate\.error\.actor\.(.+)$/.exec(event.type);
+    const delayed = /^xstate\.after\.([^.]+)\./.exec(event.type);
+    if (done?.[1]) {
+      fake.settle(done[1], { output: (event as { output: unknown }).output });
+    } else if (failed?.[1]) {
+      fake.settle(failed[1], { error: (event as { error: unknown }).error });
+    } else if (delayed?.[1]) {
+      clock.increment(delayMs(delayed[1], snapshot));
+    } else {
+      const e = event as NodeEvent;
+      fake.sentEvent(e.type, e.type === 'image.holders' ? e.holders : undefined, e.type === 'image.holders' ? e.observedAt : undefined);
+      actor.send(e);
+    }
+    await flush();
+  }
+}
+
+function delayMs(name: string, snapshot: NodeSnapshot): number {
+  const delays = nodeMachine.implementations.delays as Record<string, number | ((args: { context: NodeSnapshot['context'] }) => number)>;
+  const d = delays[name];
+  if (d === undefined) throw new Error(`unknown delay ${name}`);
+  return typeof d === 'number' ? d : d({ context: snapshot.context });
+}
+
+/** S4: losing MASTER while active leaves for `releasing` at once (or stops, when detaching). */
+function checkLeavesOnVipLoss(event: ModelEvent, before: NodeSnapshot, after: NodeSnapshot, violations: string[]): void {
+  if (event.type !== 'vrrp' || (event as NodeEvent & { type: 'vrrp' }).state === 'MASTER') return;
+  if (!before.matches('active')) return;
+  if (!after.matches('releasing') && !after.matches('stopped') && !after.matches('failed') && !after.matches('idle')) {
+    violations.push(`S4: VRRP ${(event as { state: string }).state} in ${flatValue(before.value)} led to ${flatValue(after.value)}`);
+  }
+}

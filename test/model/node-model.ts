@@ -1,0 +1,147 @@
+import { TestModel } from 'xstate/graph';
+import type { SnapshotFrom } from 'xstate';
+import { nodeMachine, type NodeEvent, type WorldSnapshot, type Holder } from '../../src/machine/index.js';
+import { foreignHolders } from '../../src/guards/index.js';
+import { OTHER_HOLDER, OWN_HOLDER, OWN_IP, PEER_HOLDER, testTiming } from '../support/timing.js';
+
+export type NodeSnapshot = SnapshotFrom<typeof nodeMachine>;
+
+/** Events of the model: the machine's own plus the internal done/error/after events it reacts to. */
+export type ModelEvent =
+  | NodeEvent
+  | { type: `xstate.done.actor.${string}`; output: unknown }
+  | { type: `xstate.error.actor.${string}`; error: unknown }
+  | { type: `xstate.after.${string}` };
+
+export const modelInput = { timing: testTiming, ownAddresses: [OWN_IP] };
+
+const world = (w: Partial<WorldSnapshot>): WorldSnapshot => ({
+  vipHere: false,
+  device: null,
+  mounted: false,
+  composeRunning: false,
+  failedMarker: null,
+  maintenanceMarker: false,
+  ...w,
+});
+
+/** What a node can find at start-up: every class the reconciliation distinguishes. */
+const bootWorlds: WorldSnapshot[] = [
+  world({}),
+  world({ vipHere: true }),
+  world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true }),
+  world({ vipHere: true, device: '/dev/rbd0', mounted: true }),
+  world({ vipHere: true, device: '/dev/rbd0' }),
+  world({ device: '/dev/rbd0', mounted: true, composeRunning: true }),
+  world({ failedMarker: 'release failed before restart' }),
+  world({ maintenanceMarker: true }),
+  world({ maintenanceMarker: true, device: '/dev/rbd0', mounted: true }),
+];
+
+const operatorAndKeepalivedEvents: NodeEvent[] = [
+  { type: 'vrrp', state: 'MASTER' },
+  { type: 'vrrp', state: 'BACKUP' },
+  { type: 'vrrp', state: 'FAULT' },
+  { type: 'health.healthy' },
+  { type: 'health.degraded' },
+  { type: 'health.down' },
+  { type: 'io.fenced', detail: 'EIO on /srv/harbor' },
+  { type: 'switchover' },
+  { type: 'maintenance.on' },
+  { type: 'maintenance.off' },
+  { type: 'resume' },
+  { type: 'shutdown', release: true },
+  { type: 'shutdown', release: false },
+];
+
+/** An observation time that makes `holder` established if this node already knows it, fresh otherwise. */
+function observedAtFor(s: NodeSnapshot, holders: Holder[]): number {
+  const known = holders.map((h) => s.context.knownHolders.find((k) => k.address === h.address)?.firstSeenAt);
+  const firsts = known.filter((t): t is number => t !== undefined);
+  return firsts.length === holders.length && firsts.length > 0 ? Math.max(...firsts) + testTiming.holderGraceMs : 0;
+}
+
+function observation(s: NodeSnapshot, holders: Holder[]) {
+  return { holders, observedAt: observedAtFor(s, holders) };
+}
+
+/** Plausible outputs of each invoked step, given what the machine believes. */
+function outputsFor(src: string, id: string, s: NodeSnapshot): unknown[] {
+  const c = s.context;
+  switch (src) {
+    case 'readWorld':
+      if (id === 'reconcile') return bootWorlds;
+      // releasing reads back exactly what the world holds (the fake world checks it)
+      return [world({ vipHere: c.vrrp === 'MASTER', ...c.holdings })];
+    case 'readHolders':
+      return [
+        observation(s, []),
+        observation(s, [OWN_HOLDER]),
+        observation(s, [PEER_HOLDER]),
+        observation(s, [OWN_HOLDER, OTHER_HOLDER]),
+      ];
+    case 'fenceHolders':
+      return [{ fenced: foreignHolders(c.holders, c.ownAddresses).map((h) => h.address) }];
+    case 'verifyFenced':
+      return [observation(s, []), observation(s, [OTHER_HOLDER])];
+    case 'mapImage':
+      return [{ device: '/dev/rbd0' }];
+    case 'probeFilesystem':
+      return [
+        { fsType: 'ext4', formattedBefore: true },
+        { fsType: null, formattedBefore: false },
+        { fsType: null, formattedBefore: true },
+      ];
+    default:
+      return [undefined];
+  }
+}
+
+/** Every event the node could see in `s`: outside events, and done/error/after of what is active. */
+export function modelEvents(s: NodeSnapshot): ModelEvent[] {
+  // a stopped actor takes no more events (the pure transition function would still record them)
+  if (s.status !== 'active') return [];
+  const events: ModelEvent[] = [...operatorAndKeepalivedEvents];
+  if (s.value === 'idle') {
+    events.push({ type: 'image.holders', ...observation(s, [PEER_HOLDER]) });
+  }
+  for (const node of s._nodes) {
+    for (const inv of node.invoke) {
+      const src = typeof inv.src === 'string' ? inv.src : inv.id;
+      for (const output of outputsFor(src, inv.id, s)) {
+        events.push({ type: `xstate.done.actor.${inv.id}`, output });
+      }
+      events.push({ type: `xstate.error.actor.${inv.id}`, error: new Error(`${src} failed (model)`) });
+    }
+    for (const delayed of node.after) events.push({ type: delayed.eventType as `xstate.after.${string}` });
+  }
+  return events;
+}
+
+/**
+ * The state key: the state value and what the guards read. Counters are bounded by the test
+ * timing (2 attempts, budget 2), so the graph stays finite while give-up paths stay reachable.
+ */
+export function serializeModelState(s: NodeSnapshot): string {
+  const c = s.context;
+  return JSON.stringify([
+    s.value,
+    c.attempts,
+    c.fenceRounds,
+    c.failures,
+    c.exitTo,
+    c.vrrp === 'MASTER',
+    c.releaseFailed,
+    c.holdings,
+    c.knownHolders.map((k) => k.address),
+    foreignHolders(c.holders, c.ownAddresses).length,
+  ]);
+}
+
+export function createNodeTestModel() {
+  return new TestModel(nodeMachine, {
+    events: (s) => modelEvents(s) as unknown as NodeEvent[],
+    serializeState: (s) => serializeModelState(s),
+    input: modelInput,
+  });
+}

@@ -1,0 +1,31 @@
+import type { Timing } from '../../src/machine/index.js';
+
+/** Small, distinct numbers so a wrong delay shows up as a wrong state. */
+export const testTiming: Timing = {
+  timeouts: {
+    readWorld: 1_000,
+    readHolders: 1_100,
+    fence: 1_200,
+    verifyFence: 1_300,
+    map: 1_400,
+    probeFilesystem: 1_500,
+    format: 1_600,
+    fsck: 1_700,
+    mount: 1_800,
+    composeUp: 1_900,
+    healthy: 2_000,
+    composeDown: 2_100,
+    unmount: 2_200,
+    unmap: 2_300,
+  },
+  retry: { maxAttempts: 2, backoffBaseMs: 100, backoffMaxMs: 400 },
+  failureBudget: 2,
+  holderGraceMs: 500,
+  fencedCooldownMs: 5_000,
+  standDownMs: 3_000,
+};
+
+export const OWN_IP = '10.99.0.1';
+export const OWN_HOLDER = { address: `${OWN_IP}:0/1111`, client: 4100, cookie: 1 };
+export const PEER_HOLDER = { address: '10.99.0.2:0/2222', client: 4200, cookie: 2 };
+export const OTHER_HOLDER = { address: '10.99.0.3:0/3333', client: 4300, cookie: 3 };
