@@ -65,8 +65,6 @@ export const nodeSetup = setup({
     mountedWithVip: (_, p: { world: WorldSnapshot }) => isMountedWithVip(p.world),
     holdsAnything: (_, p: { holdings: Holdings }) => isHolding(p.holdings),
     composeRunning: (_, p: { holdings: Holdings }) => p.holdings.composeRunning,
-    mounted: ({ context }) => context.holdings.mounted,
-    mapped: ({ context }) => context.holdings.device !== null,
     exitIs: ({ context }, p: { exit: ReleaseExit }) => context.exitTo === p.exit,
   },
   actions: {

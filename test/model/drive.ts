@@ -1,4 +1,4 @@
-import { createActor, SimulatedClock, type AnyTransitionDefinition, type InspectionEvent } from 'xstate';
+import { createActor, initialTransition, SimulatedClock, transition, type AnyTransitionDefinition, type InspectionEvent } from 'xstate';
 import type { StatePath } from 'xstate/graph';
 import { nodeMachine, type NodeEvent } from '../../src/machine/index.js';
 import { FakeWorld } from '../support/fake-world.js';
@@ -22,12 +22,25 @@ export function transitionKey(t: AnyTransitionDefinition): string {
   return `${source.id} ${t.eventType}#${list.indexOf(t)}`;
 }
 
+/** A path through `machine` from the start, following `events` with the pure transition function. */
+export function pathFromEvents(events: ModelEvent[], machine: typeof nodeMachine = nodeMachine): StatePath<NodeSnapshot, ModelEvent> {
+  let [state] = initialTransition(machine, modelInput);
+  const steps: StatePath<NodeSnapshot, ModelEvent>['steps'] = [];
+  for (const event of events) {
+    [state] = transition(machine, state, event as unknown as NodeEvent);
+    steps.push({ event, state });
+  }
+  return { state, steps, weight: steps.length };
+}
+
 export interface PathRun {
   description: string;
   violations: string[];
   transitions: Set<string>;
   stateIds: Set<string>;
   calls: string[];
+  /** Each call with the input the machine gave it. */
+  callInputs: Array<{ actor: string; input: unknown }>;
 }
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -37,7 +50,7 @@ const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
  * a model path. Invoked steps are fakes that wait for the path to settle them; the fake world
  * checks S1–S6 on every call.
  */
-export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>): Promise<PathRun> {
+export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>, machineUnderTest: typeof nodeMachine = nodeMachine): Promise<PathRun> {
   const clock = new SimulatedClock();
   const fake = new FakeWorld(() => clock.now(), [OWN_IP], testTiming.holderGraceMs, testTiming.fencedCooldownMs);
   const transitions = new Set<string>();
@@ -45,7 +58,7 @@ export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>): Prom
   const violations: string[] = [];
   const description = path.steps.map((s) => s.event.type.replace(/^xstate\./, '')).join(' → ');
 
-  const machine = nodeMachine.provide({ actors: fake.actors() });
+  const machine = machineUnderTest.provide({ actors: fake.actors() });
   const actor = createActor(machine, {
     input: modelInput,
     clock,
@@ -77,7 +90,7 @@ export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>): Prom
     }
   }
   actor.stop();
-  return { description, violations: [...violations, ...fake.violations], transitions, stateIds, calls: fake.callSequence() };
+  return { description, violations: [...violations, ...fake.violations], transitions, stateIds, calls: fake.callSequence(), callInputs: fake.trace.flatMap((t) => (t.kind === 'call' ? [{ actor: t.actor, input: t.input }] : [])) };
 
   async function apply(event: ModelEvent, snapshot: NodeSnapshot): Promise<void> {
     const done = /^xstate\.done\.actor\.(.+)$/.exec(event.type);
@@ -88,7 +101,7 @@ export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>): Prom
     } else if (failed?.[1]) {
       fake.settle(failed[1], { error: (event as { error: unknown }).error });
     } else if (delayed?.[1]) {
-      clock.increment(delayMs(delayed[1], snapshot));
+      clock.increment(delayMs(machineUnderTest, delayed[1], snapshot));
     } else {
       const e = event as NodeEvent;
       fake.sentEvent(e.type, e.type === 'image.holders' ? e.holders : undefined, e.type === 'image.holders' ? e.observedAt : undefined);
@@ -98,8 +111,8 @@ export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>): Prom
   }
 }
 
-function delayMs(name: string, snapshot: NodeSnapshot): number {
-  const delays = nodeMachine.implementations.delays as Record<string, number | ((args: { context: NodeSnapshot['context'] }) => number)>;
+function delayMs(machine: typeof nodeMachine, name: string, snapshot: NodeSnapshot): number {
+  const delays = machine.implementations.delays as Record<string, number | ((args: { context: NodeSnapshot['context'] }) => number)>;
   const d = delays[name];
   if (d === undefined) throw new Error(`unknown delay ${name}`);
   return typeof d === 'number' ? d : d({ context: snapshot.context });

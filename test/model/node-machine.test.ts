@@ -5,11 +5,11 @@ import { actorPlaceholders } from '../../src/machine/actors.js';
 import { allStateIds, allTransitionKeys } from './coverage.js';
 import { drivePath } from './drive.js';
 import { extendForCoverage } from './extend.js';
-import { createNodeTestModel } from './node-model.js';
+import { createNodeTestModel, type ModelPath } from './node-model.js';
 
 test('every failover path of the node machine keeps S1–S6, and the paths cover every state and transition', async () => {
   const model = createNodeTestModel();
-  const shortest = model.getShortestPaths();
+  const shortest = model.getShortestPaths() as unknown as ModelPath[];
   assert.ok(shortest.length > 100, `expected a rich model, got ${shortest.length} paths`);
 
   const coveredTransitions = new Set<string>();
@@ -17,7 +17,7 @@ test('every failover path of the node machine keeps S1–S6, and the paths cover
   const failures: string[] = [];
   const allTransitions = allTransitionKeys(nodeMachine);
 
-  const runAll = async (paths: typeof shortest) => {
+  const runAll = async (paths: ModelPath[]) => {
     for (const path of paths) {
       const run = await drivePath(path);
       run.transitions.forEach((t) => coveredTransitions.add(t));
