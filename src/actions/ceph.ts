@@ -1,0 +1,92 @@
+import { CommandError, type Runner } from './exec.js';
+import { cephClientArgs, type CephConnection } from './ceph-connection.js';
+import { asArray, isRecord, parseJson } from './json.js';
+
+/** Pacific renamed `blacklist` to `blocklist`; Nautilus only knows the old word. */
+export type BlocklistVerb = 'blocklist' | 'blacklist';
+
+export interface BlocklistEntry {
+  addr: string;
+  until: string;
+}
+
+export function blocklistAddArgv(c: CephConnection, verb: BlocklistVerb, addr: string, expirySeconds: number): string[] {
+  return ['ceph', ...cephClientArgs(c), 'osd', verb, 'add', addr, String(expirySeconds)];
+}
+
+export function blocklistLsArgv(c: CephConnection, verb: BlocklistVerb): string[] {
+  return ['ceph', ...cephClientArgs(c), 'osd', verb, 'ls', '--format', 'json'];
+}
+
+export function blocklistRmArgv(c: CephConnection, verb: BlocklistVerb, addr: string): string[] {
+  return ['ceph', ...cephClientArgs(c), 'osd', verb, 'rm', addr];
+}
+
+/** `ceph osd blocklist ls -f json` → `[{"addr":"10.0.0.1:0/3710147553","until":"2026-11-25T13:04:05.123+0000"}]`. */
+export function parseBlocklist(text: string): BlocklistEntry[] {
+  if (text.trim() === '') return [];
+  return asArray('ceph osd blocklist ls', parseJson('ceph osd blocklist ls', text)).flatMap((e) =>
+    isRecord(e) && typeof e.addr === 'string' ? [{ addr: e.addr, until: typeof e.until === 'string' ? e.until : '' }] : [],
+  );
+}
+
+/**
+ * The monitor rejects an unknown command with EINVAL (exit 22, "no valid command found"):
+ * that is how a Nautilus cluster answers `blocklist`.
+ */
+export function isUnknownCommand(error: unknown): boolean {
+  return (
+    error instanceof CommandError &&
+    (error.exitCode === 22 || /EINVAL|no valid command found|unrecognized command/i.test(error.stderr))
+  );
+}
+
+export class CephBlocklist {
+  private verb: BlocklistVerb | null = null;
+
+  constructor(
+    private readonly runner: Runner,
+    private readonly conn: CephConnection,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Which word this cluster speaks, once known. */
+  get spokenVerb(): BlocklistVerb | null {
+    return this.verb;
+  }
+
+  private async withVerb<T>(op: (verb: BlocklistVerb) => Promise<T>): Promise<T> {
+    if (this.verb !== null) return op(this.verb);
+    try {
+      const out = await op('blocklist');
+      this.verb = 'blocklist';
+      return out;
+    } catch (error) {
+      if (!isUnknownCommand(error)) throw error;
+      const out = await op('blacklist');
+      this.verb = 'blacklist';
+      return out;
+    }
+  }
+
+  /** Fence one client instance (`ip:0/nonce`) for `expirySeconds`; the entry expires by itself (S6). */
+  add(addr: string, expirySeconds: number, signal?: AbortSignal): Promise<void> {
+    return this.withVerb(async (verb) => {
+      await this.runner.run({ what: `ceph osd ${verb} add`, argv: blocklistAddArgv(this.conn, verb, addr, expirySeconds), timeoutMs: this.timeoutMs, signal });
+    });
+  }
+
+  ls(signal?: AbortSignal): Promise<BlocklistEntry[]> {
+    return this.withVerb(async (verb) => {
+      const r = await this.runner.run({ what: `ceph osd ${verb} ls`, argv: blocklistLsArgv(this.conn, verb), timeoutMs: this.timeoutMs, signal });
+      return parseBlocklist(r.stdout);
+    });
+  }
+
+  /** For operators only (doctor/runbook): the engine never removes an entry while the client may live (S6). */
+  rm(addr: string, signal?: AbortSignal): Promise<void> {
+    return this.withVerb(async (verb) => {
+      await this.runner.run({ what: `ceph osd ${verb} rm`, argv: blocklistRmArgv(this.conn, verb, addr), timeoutMs: this.timeoutMs, signal });
+    });
+  }
+}

@@ -1,0 +1,108 @@
+import type { HealthVerdict } from '../machine/types.js';
+import type { Runner } from './exec.js';
+import { isRecord, parseJson } from './json.js';
+
+export interface ComposeOptions {
+  /** The compose program as argv, e.g. ['docker', 'compose'] or the lab's shim. */
+  command: string[];
+  /** Directory holding Harbor's docker-compose.yml (on the mounted image). */
+  projectDir: string;
+  projectName: string;
+  timeouts: { up: number; down: number; ps: number };
+}
+
+export function composeArgv(o: ComposeOptions, ...verb: string[]): string[] {
+  return [...o.command, '--project-directory', o.projectDir, '-p', o.projectName, ...verb];
+}
+
+/**
+ * `compose ps --format json`: Compose v2 prints one JSON array, newer releases one object per
+ * line. True when any container is running.
+ */
+export function parseComposePs(text: string): boolean {
+  const trimmed = text.trim();
+  if (trimmed === '') return false;
+  const docs: unknown[] = trimmed.startsWith('[')
+    ? (parseJson('compose ps', trimmed) as unknown[])
+    : trimmed.split('\n').filter((l) => l.trim() !== '').map((l) => parseJson('compose ps', l));
+  return docs.some((d) => isRecord(d) && (d.State === 'running' || (typeof d.Status === 'string' && d.Status.startsWith('Up'))));
+}
+
+export class Compose {
+  constructor(
+    private readonly runner: Runner,
+    private readonly options: ComposeOptions,
+  ) {}
+
+  async up(signal?: AbortSignal): Promise<void> {
+    await this.runner.run({ what: 'compose up', argv: composeArgv(this.options, 'up', '-d'), timeoutMs: this.options.timeouts.up, signal });
+  }
+
+  async down(signal?: AbortSignal): Promise<void> {
+    await this.runner.run({ what: 'compose down', argv: composeArgv(this.options, 'down'), timeoutMs: this.options.timeouts.down, signal });
+  }
+
+  async running(signal?: AbortSignal): Promise<boolean> {
+    const r = await this.runner.run({ what: 'compose ps', argv: composeArgv(this.options, 'ps', '--format', 'json'), timeoutMs: this.options.timeouts.ps, signal });
+    return parseComposePs(r.stdout);
+  }
+}
+
+export interface ComponentHealth {
+  name: string;
+  status: string;
+  error?: string;
+}
+
+export interface HealthReport {
+  verdict: HealthVerdict;
+  status: string;
+  components: ComponentHealth[];
+  /** Why the verdict is not healthy. */
+  detail: string;
+}
+
+/** Without these Harbor cannot take a push or serve a pull; the rest only degrade it. */
+export const CRITICAL_COMPONENTS = ['core', 'registry', 'database', 'redis'] as const;
+
+/**
+ * `/api/v2.0/health` → a verdict. Harbor answers HTTP 200 even when unhealthy, so the body
+ * decides: `{"status":"healthy|unhealthy","components":[{"name":"core","status":"healthy"},…]}`.
+ */
+export function classifyHealth(body: string, criticalComponents: readonly string[] = CRITICAL_COMPONENTS): HealthReport {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    return { verdict: 'down', status: 'invalid', components: [], detail: `health body is not JSON: ${body.slice(0, 120)}` };
+  }
+  if (!isRecord(doc) || typeof doc.status !== 'string') {
+    return { verdict: 'down', status: 'invalid', components: [], detail: 'health body has no status' };
+  }
+  const components: ComponentHealth[] = (Array.isArray(doc.components) ? doc.components : []).flatMap((c) =>
+    isRecord(c) && typeof c.name === 'string' && typeof c.status === 'string'
+      ? [{ name: c.name, status: c.status, ...(typeof c.error === 'string' ? { error: c.error } : {}) }]
+      : [],
+  );
+  if (doc.status === 'healthy') return { verdict: 'healthy', status: doc.status, components, detail: '' };
+  const unhealthy = components.filter((c) => c.status !== 'healthy');
+  const critical = unhealthy.filter((c) => criticalComponents.includes(c.name));
+  const detail = unhealthy.map((c) => `${c.name}: ${c.status}${c.error ? ` (${c.error})` : ''}`).join('; ') || doc.status;
+  // "unknown status" before Harbor's first check, or no component list: not usable yet
+  const verdict: HealthVerdict = critical.length > 0 || unhealthy.length === 0 ? 'down' : 'degraded';
+  return { verdict, status: doc.status, components, detail };
+}
+
+/** One probe of Harbor's health endpoint with a timeout; network errors are a `down` verdict. */
+export async function probeHealth(url: string, timeoutMs: number, signal?: AbortSignal): Promise<HealthReport> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  try {
+    const res = await fetch(url, { signal: combined, headers: { accept: 'application/json' } });
+    const body = await res.text();
+    if (!res.ok) return { verdict: 'down', status: `http ${res.status}`, components: [], detail: `HTTP ${res.status}` };
+    return classifyHealth(body);
+  } catch (error) {
+    return { verdict: 'down', status: 'unreachable', components: [], detail: error instanceof Error ? error.message : String(error) };
+  }
+}

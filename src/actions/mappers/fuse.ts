@@ -1,0 +1,147 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import type { Logger } from '../../log/logger.js';
+import type { Runner } from '../exec.js';
+import type { CephConnection } from '../ceph-connection.js';
+import { asArray, isRecord, parseJson } from '../json.js';
+import { cmdlineOf, isRunning, terminate, waitExit } from '../processes.js';
+import type { Mapper, UnmapOptions } from './mapper.js';
+
+export interface FuseMapperOptions {
+  /** Where rbd-fuse exposes the pool's images as files. */
+  fuseDir: string;
+  /** State directory: rbd-fuse's pid file and log. */
+  stateDir: string;
+  timeoutMs: number;
+}
+
+export function rbdFuseArgv(c: CephConnection, fuseDir: string): string[] {
+  return ['rbd-fuse', '-c', c.confPath, '-p', c.pool, '-r', c.image, '-f', fuseDir];
+}
+
+/** rbd-fuse ignores CEPH_CONF and takes the identity only from CEPH_ARGS (design.md section 5). */
+export function rbdFuseEnv(c: CephConnection): Record<string, string> {
+  return { CEPH_ARGS: `--id ${c.user} --keyring ${c.keyringPath}` };
+}
+
+/** Buffered loop on purpose: `--direct-io=on` loses writes after a fence. */
+export function losetupAttachArgv(file: string): string[] {
+  return ['losetup', '-f', '--show', file];
+}
+
+export function losetupListArgv(): string[] {
+  return ['losetup', '-J', '-l'];
+}
+
+/** `losetup -J -l` → the loop device backed by `file`, or null. */
+export function parseLoopList(text: string, file: string): string | null {
+  if (text.trim() === '') return null;
+  const doc = parseJson('losetup -J', text);
+  if (!isRecord(doc)) return null;
+  for (const d of asArray('losetup loopdevices', doc.loopdevices ?? [])) {
+    if (!isRecord(d) || typeof d.name !== 'string' || typeof d['back-file'] !== 'string') continue;
+    if (d['back-file'].replace(/ \(deleted\)$/, '') === file) return d.name;
+  }
+  return null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * For hosts without the rbd kernel module (and the lab): rbd-fuse exposes the image as a file,
+ * a buffered loop device turns it into a block device. After a fence rbd-fuse is treated as
+ * dead: loop detached, rbd-fuse TERM then KILL, fuse dir lazily unmounted, never stat'ed.
+ */
+export class FuseMapper implements Mapper {
+  readonly kind = 'fuse' as const;
+
+  constructor(
+    private readonly runner: Runner,
+    private readonly conn: CephConnection,
+    private readonly options: FuseMapperOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  private get pidFile(): string {
+    return join(this.options.stateDir, 'rbd-fuse.pid');
+  }
+
+  private get imageFile(): string {
+    return join(this.options.fuseDir, this.conn.image);
+  }
+
+  /** Our rbd-fuse, by the pid we recorded, only if it still is rbd-fuse on our directory. */
+  private fusePid(): number | null {
+    if (!existsSync(this.pidFile)) return null;
+    const pid = Number(readFileSync(this.pidFile, 'utf8').trim());
+    const argv = Number.isInteger(pid) && pid > 1 ? cmdlineOf(pid) : null;
+    if (!argv || !argv.some((a) => a.endsWith('rbd-fuse')) || !argv.includes(this.options.fuseDir)) return null;
+    return isRunning(pid) ? pid : null;
+  }
+
+  async map(signal?: AbortSignal): Promise<string> {
+    const existing = await this.current(signal);
+    if (existing) return existing;
+    mkdirSync(this.options.fuseDir, { recursive: true });
+    mkdirSync(this.options.stateDir, { recursive: true, mode: 0o700 });
+    if (this.fusePid() === null) await this.startFuse(signal);
+    const deadline = Date.now() + this.options.timeoutMs;
+    while (!existsSync(this.imageFile)) {
+      if (signal?.aborted) throw new Error('rbd-fuse: aborted while waiting for the image file');
+      if (this.fusePid() === null) throw new Error(`rbd-fuse exited before ${this.imageFile} appeared: see ${join(this.options.stateDir, 'rbd-fuse.log')}`);
+      if (Date.now() > deadline) throw new Error(`rbd-fuse: ${this.imageFile} did not appear within ${this.options.timeoutMs} ms`);
+      await sleep(50);
+    }
+    const r = await this.runner.run({ what: 'losetup attach', argv: losetupAttachArgv(this.imageFile), timeoutMs: this.options.timeoutMs, signal });
+    return r.stdout.trim();
+  }
+
+  private async startFuse(signal?: AbortSignal): Promise<void> {
+    const argv = rbdFuseArgv(this.conn, this.options.fuseDir);
+    const logFd = openSync(join(this.options.stateDir, 'rbd-fuse.log'), 'a', 0o600);
+    try {
+      const [program, ...args] = argv;
+      // a daemon in its own process group: a service restart must not take the image away
+      const p = $({ detached: true, quiet: true, nothrow: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, ...rbdFuseEnv(this.conn) }, signal })`${program} ${args}`;
+      p.catch(() => undefined);
+      const pid = p.child?.pid;
+      if (pid === undefined) throw new Error('rbd-fuse could not be started');
+      p.child?.unref();
+      writeFileSync(this.pidFile, `${pid}\n`, { mode: 0o600 });
+      this.logger.info('command', { what: 'rbd-fuse start', command: argv.join(' '), pid, result: 'started' });
+    } finally {
+      closeSync(logFd);
+    }
+  }
+
+  async unmap(device: string, options: UnmapOptions, signal?: AbortSignal): Promise<void> {
+    if (device) {
+      await this.runner.run({ what: 'losetup detach', argv: ['losetup', '-d', device], timeoutMs: this.options.timeoutMs, signal });
+    }
+    const pid = this.fusePid();
+    if (!options.fenced && pid !== null) {
+      // a live client: unmount the fuse dir so rbd-fuse flushes and exits by itself
+      await this.runner
+        .run({ what: 'fusermount -u', argv: ['fusermount', '-u', this.options.fuseDir], timeoutMs: this.options.timeoutMs, signal })
+        .catch((e: unknown) => this.logger.warn('fusermount failed, terminating rbd-fuse', { error: String(e) }));
+      if (await waitExit(pid, Math.min(5_000, this.options.timeoutMs), signal)) {
+        rmSync(this.pidFile, { force: true });
+        return;
+      }
+    }
+    if (pid !== null && !(await terminate(pid, Math.min(3_000, this.options.timeoutMs), signal))) {
+      throw new Error(`rbd-fuse (pid ${pid}) survived SIGKILL`);
+    }
+    rmSync(this.pidFile, { force: true });
+    // the fuse dir of a dead rbd-fuse: detach lazily, never stat it
+    await this.runner
+      .run({ what: 'umount -l fuse dir', argv: ['umount', '-l', this.options.fuseDir], timeoutMs: this.options.timeoutMs, signal })
+      .catch(() => undefined);
+  }
+
+  async current(signal?: AbortSignal): Promise<string | null> {
+    const r = await this.runner.run({ what: 'losetup list', argv: losetupListArgv(), timeoutMs: this.options.timeoutMs, signal });
+    return parseLoopList(r.stdout, this.imageFile);
+  }
+}

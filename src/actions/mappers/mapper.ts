@@ -1,0 +1,36 @@
+export const MAPPER_KINDS = ['krbd', 'rbd-nbd', 'fuse'] as const;
+export type MapperKind = (typeof MAPPER_KINDS)[number];
+
+export interface UnmapOptions {
+  /** Last resort: `unmap -o force` (may drop writes a normal unmap would flush). */
+  force: boolean;
+  /** This node was fenced: its client is dead, do not wait for it to flush. */
+  fenced: boolean;
+}
+
+/** Puts the RBD image behind a local block device and takes it away again. */
+export interface Mapper {
+  readonly kind: MapperKind;
+  /** Map the image; resolves to the block device (`/dev/rbd0`, `/dev/nbd0`, `/dev/loop3`). */
+  map(signal?: AbortSignal): Promise<string>;
+  unmap(device: string, options: UnmapOptions, signal?: AbortSignal): Promise<void>;
+  /** The device the image is mapped on by this node right now, or null. */
+  current(signal?: AbortSignal): Promise<string | null>;
+}
+
+/** Operator hints for the map failures the original README lists, recognised by their exact text. */
+export function explainMapFailure(stderr: string): string | null {
+  if (/failed to load rbd kernel module|sysfs write failed[\s\S]*No such file or directory/.test(stderr)) {
+    return 'the rbd kernel module is missing: run `modprobe rbd` on the host, or set ceph.mapper to rbd-nbd or fuse';
+  }
+  if (/failed to add secret .* to kernel/.test(stderr)) {
+    return 'the kernel keyring is not reachable (containers: run with --security-opt seccomp=unconfined, or on the host)';
+  }
+  if (/Operation not permitted/.test(stderr)) {
+    return 'mapping needs root (CAP_SYS_ADMIN)';
+  }
+  if (/image uses unsupported features/.test(stderr)) {
+    return 'the kernel does not support all image features: disable them with `rbd feature disable` or use rbd-nbd';
+  }
+  return null;
+}

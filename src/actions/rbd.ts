@@ -1,0 +1,91 @@
+import type { Holder } from '../machine/types.js';
+import type { Runner } from './exec.js';
+import { cephClientArgs, imageSpec, type CephConnection } from './ceph-connection.js';
+import { asArray, isRecord, parseJson } from './json.js';
+
+/** Image metadata key recording that harbor-assistant formatted the image (mkfs only once, ever). */
+export const FORMATTED_META_KEY = 'harbor-assistant.formatted';
+
+export interface ImageInfo {
+  name: string;
+  size: number;
+  features: string[];
+}
+
+export function rbdStatusArgv(c: CephConnection): string[] {
+  return ['rbd', 'status', imageSpec(c), '--format', 'json', ...cephClientArgs(c)];
+}
+
+/** `rbd status --format json` → the watchers: `{"watchers":[{"address":"10.0.0.1:0/4225036114","client":4176,"cookie":…}]}`. */
+export function parseRbdStatus(text: string): Holder[] {
+  const doc = parseJson('rbd status', text);
+  if (!isRecord(doc)) throw new Error('rbd status: expected a JSON object');
+  return asArray('rbd status watchers', doc.watchers ?? []).map((w) => {
+    if (!isRecord(w) || typeof w.address !== 'string') throw new Error('rbd status: a watcher without an address');
+    const h: Holder = { address: w.address };
+    if (typeof w.client === 'number') h.client = w.client;
+    if (typeof w.cookie === 'number') h.cookie = w.cookie;
+    return h;
+  });
+}
+
+export function rbdInfoArgv(c: CephConnection): string[] {
+  return ['rbd', 'info', imageSpec(c), '--format', 'json', ...cephClientArgs(c)];
+}
+
+export function parseRbdInfo(text: string): ImageInfo {
+  const doc = parseJson('rbd info', text);
+  if (!isRecord(doc) || typeof doc.name !== 'string' || typeof doc.size !== 'number') {
+    throw new Error('rbd info: expected {"name":…,"size":…}');
+  }
+  const features = asArray('rbd info features', doc.features ?? []).filter((f): f is string => typeof f === 'string');
+  return { name: doc.name, size: doc.size, features };
+}
+
+export function imageMetaListArgv(c: CephConnection): string[] {
+  return ['rbd', 'image-meta', 'list', imageSpec(c), '--format', 'json', ...cephClientArgs(c)];
+}
+
+export function imageMetaSetArgv(c: CephConnection, key: string, value: string): string[] {
+  return ['rbd', 'image-meta', 'set', imageSpec(c), key, value, ...cephClientArgs(c)];
+}
+
+/** `rbd image-meta list --format json` → `{"key":"value",…}` (an empty image prints `{}` or nothing). */
+export function parseImageMeta(text: string): Record<string, string> {
+  if (text.trim() === '') return {};
+  const doc = parseJson('rbd image-meta list', text);
+  if (!isRecord(doc)) throw new Error('rbd image-meta list: expected a JSON object');
+  return Object.fromEntries(Object.entries(doc).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
+export class Rbd {
+  constructor(
+    private readonly runner: Runner,
+    private readonly conn: CephConnection,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async status(signal?: AbortSignal): Promise<Holder[]> {
+    const r = await this.runner.run({ what: 'rbd status', argv: rbdStatusArgv(this.conn), timeoutMs: this.timeoutMs, signal });
+    return parseRbdStatus(r.stdout);
+  }
+
+  async info(signal?: AbortSignal): Promise<ImageInfo> {
+    const r = await this.runner.run({ what: 'rbd info', argv: rbdInfoArgv(this.conn), timeoutMs: this.timeoutMs, signal });
+    return parseRbdInfo(r.stdout);
+  }
+
+  async wasFormatted(signal?: AbortSignal): Promise<boolean> {
+    const r = await this.runner.run({ what: 'rbd image-meta list', argv: imageMetaListArgv(this.conn), timeoutMs: this.timeoutMs, signal });
+    return parseImageMeta(r.stdout)[FORMATTED_META_KEY] !== undefined;
+  }
+
+  async recordFormatted(at: Date, signal?: AbortSignal): Promise<void> {
+    await this.runner.run({
+      what: 'rbd image-meta set',
+      argv: imageMetaSetArgv(this.conn, FORMATTED_META_KEY, at.toISOString()),
+      timeoutMs: this.timeoutMs,
+      signal,
+    });
+  }
+}

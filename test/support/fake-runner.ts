@@ -1,0 +1,23 @@
+import { CommandError, type CommandResult, type CommandSpec, type Runner } from '../../src/actions/exec.js';
+
+export type Reply = Partial<CommandResult> | { fail: { exitCode: number; stderr: string } };
+
+/** Records argv and answers from a script keyed by the command's words. Unit tests only. */
+export class ScriptedRunner implements Runner {
+  readonly calls: string[][] = [];
+  constructor(private readonly reply: (argv: readonly string[]) => Reply) {}
+  get inFlight(): number {
+    return 0;
+  }
+  settled(): Promise<void> {
+    return Promise.resolve();
+  }
+  async run(spec: CommandSpec): Promise<CommandResult> {
+    this.calls.push([...spec.argv]);
+    const r = this.reply(spec.argv);
+    if ('fail' in r) {
+      throw new CommandError(spec.what, spec.argv.join(' '), r.fail.exitCode, r.fail.stderr, '', 1, 'exit');
+    }
+    return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', exitCode: r.exitCode ?? 0, durationMs: 1 };
+  }
+}
