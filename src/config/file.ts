@@ -1,0 +1,96 @@
+import { parse, YAMLParseError } from 'yaml';
+import { Problem, type Field } from './fields.js';
+import { fileSchema } from './schema.js';
+
+type Resolved<S> = S extends Field<infer T> ? T : { readonly [K in keyof S]: Resolved<S[K]> };
+export type FileConfig = Resolved<typeof fileSchema>;
+
+function isField(v: unknown): v is Field<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { check?: unknown }).check === 'function';
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function resolve(schema: unknown, input: unknown, path: string, problems: string[]): unknown {
+  if (isField(schema)) {
+    if (input === undefined || input === null) return schema.default;
+    const value = schema.check(input);
+    if (value instanceof Problem) {
+      problems.push(`${path}: ${value.text}`);
+      return schema.default;
+    }
+    return value;
+  }
+  const shape = schema as Record<string, unknown>;
+  let given: Record<string, unknown> = {};
+  if (input !== undefined && input !== null) {
+    if (isMapping(input)) given = input;
+    else problems.push(`${path || '(top level)'}: must be a mapping of ${Object.keys(shape).join(', ')}`);
+  }
+  for (const key of Object.keys(given)) {
+    if (!(key in shape)) problems.push(`${path ? `${path}.` : ''}${key}: unknown field; allowed here: ${Object.keys(shape).join(', ')}`);
+  }
+  return Object.fromEntries(Object.keys(shape).map((k) => [k, resolve(shape[k], given[k], path ? `${path}.${k}` : k, problems)]));
+}
+
+/** Rules between fields; each names both. */
+function crossCheck(c: FileConfig, problems: string[]): void {
+  if (c.harbor.probe.timeoutMs >= c.harbor.probe.intervalMs) {
+    problems.push(`harbor.probe.timeoutMs: must be less than harbor.probe.intervalMs (${c.harbor.probe.intervalMs}), got ${c.harbor.probe.timeoutMs}`);
+  }
+  if (c.retry.backoffBaseMs > c.retry.backoffMaxMs) {
+    problems.push(`retry.backoffBaseMs: must not exceed retry.backoffMaxMs (${c.retry.backoffMaxMs}), got ${c.retry.backoffBaseMs}`);
+  }
+  if (c.fencing.holderGraceMs >= c.fencing.cooldownMs) {
+    problems.push(`fencing.holderGraceMs: must be less than fencing.cooldownMs (${c.fencing.cooldownMs}), got ${c.fencing.holderGraceMs}`);
+  }
+  if (c.ceph.blocklistExpirySeconds * 1000 < c.fencing.cooldownMs) {
+    problems.push(`ceph.blocklistExpirySeconds: a fence must outlast fencing.cooldownMs (${c.fencing.cooldownMs} ms), got ${c.ceph.blocklistExpirySeconds} s`);
+  }
+  const inside = (a: string, b: string) => a === b || a.startsWith(`${b}/`);
+  if (inside(c.ceph.fuseDir, c.filesystem.mountPoint) || inside(c.filesystem.mountPoint, c.ceph.fuseDir)) {
+    problems.push(`ceph.fuseDir: must not be inside filesystem.mountPoint or contain it (${c.ceph.fuseDir} vs ${c.filesystem.mountPoint})`);
+  }
+  if (c.filesystem.mountPoint === '/') problems.push('filesystem.mountPoint: must not be /');
+}
+
+/** Parse and validate the YAML text; every problem names its field. */
+export function parseFileConfig(text: string, source: string, problems: string[]): FileConfig {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (error) {
+    const where = error instanceof YAMLParseError && error.linePos ? ` line ${error.linePos[0].line}` : '';
+    problems.push(`${source}${where}: not valid YAML: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    doc = {};
+  }
+  const before = problems.length;
+  const config = resolve(fileSchema, doc, '', problems) as FileConfig;
+  for (let i = before; i < problems.length; i++) problems[i] = `${source}: ${problems[i]}`;
+  if (problems.length === before) crossCheck(config, problems);
+  return config;
+}
+
+/** The documented example file: every field, its default and what it does. */
+export function exampleYaml(): string {
+  const lines = [
+    '# harbor-assistant configuration. Every field is optional; the value shown is the default.',
+    '# The environment (/etc/harbor-assistant/.env) holds HARBOR_VERSION, HARBOR_VIP, CEPH_MON_HOST,',
+    '# CEPH_USER, CEPH_USER_KEY, CEPH_POOL_NAME, CEPH_IMAGE_NAME, KEEPALIVED_ROLE and INTERFACE.',
+  ];
+  const walk = (schema: Record<string, unknown>, indent: string) => {
+    for (const [key, value] of Object.entries(schema)) {
+      if (isField(value)) {
+        lines.push(`${indent}# ${value.help}`);
+        lines.push(`${indent}${key}: ${JSON.stringify(value.default)}`);
+      } else {
+        lines.push(`${indent}${key}:`);
+        walk(value as Record<string, unknown>, `${indent}  `);
+      }
+    }
+  };
+  walk(fileSchema as unknown as Record<string, unknown>, '');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,78 @@
+import { MAPPER_KINDS } from '../actions/mappers/mapper.js';
+import { FSCK_POLICIES } from '../actions/filesystem.js';
+import { absolutePath, commandOrAuto, httpUrl, int, ipList, oneOf, word, words } from './fields.js';
+
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const ms = (def: number, help: string, max = 60 * MINUTE) => int(def, 1, max, `${help} (ms)`);
+
+/**
+ * Everything configurable in the YAML file, with its default. `harbor-assistant.example.yaml`
+ * is generated from this (and a test keeps them in step).
+ */
+export const fileSchema = {
+  node: {
+    name: word('', /^$|^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a host name (letters, digits, _ . -)', 'this node in logs and status; empty: the host name'),
+    stateDir: absolutePath('/var/lib/harbor-assistant', 'keyring, ceph.conf, markers, journal (0700)'),
+    runDir: absolutePath('/run/harbor-assistant', 'status file and control socket (0700)'),
+    cephAddresses: ipList("this node's Ceph client IPs (its watchers are never fenced); empty: the source address towards the first monitor"),
+  },
+  ceph: {
+    mapper: oneOf('krbd', MAPPER_KINDS, 'krbd (kernel), rbd-nbd, or fuse (no rbd module: rbd-fuse + loop)'),
+    exclusiveMap: oneOf('auto', ['auto', 'always', 'never'] as const, 'krbd `-o exclusive`: auto = when the image has exclusive-lock'),
+    fuseDir: absolutePath('/run/harbor-assistant/fuse', 'where rbd-fuse exposes the image (fuse mapper)'),
+    blocklistExpirySeconds: int(3600, 60, 7 * 24 * 3600, 'how long a fence lasts; entries are never removed early'),
+    commandTimeoutMs: ms(15 * SECOND, 'timeout of rbd status/info and ceph blocklist commands'),
+  },
+  filesystem: {
+    mountPoint: absolutePath('/data/harbor', "where the image's filesystem is mounted (Harbor's data_volume)"),
+    fsck: oneOf('auto', FSCK_POLICIES, 'auto = e2fsck -p (checks when not clean), force = e2fsck -f -y, never'),
+    mountOptions: words(['noatime'], /^[A-Za-z0-9_=.,-]+$/, 'mount options', 'ext4 mount options'),
+    mkfsOptions: words([], /^[A-Za-z0-9_=.,:-]+$/, 'mkfs.ext4 options', 'extra mkfs.ext4 options (first format only)'),
+  },
+  harbor: {
+    composeCommand: commandOrAuto('auto = `docker compose` if present, else `docker-compose`; or a list such as [docker, compose]'),
+    projectDir: absolutePath('/data/harbor/installer', "directory with Harbor's docker-compose.yml (on the image)"),
+    projectName: word('harbor', /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a compose project name (lowercase letters, digits, _ -)', 'compose project name'),
+    healthUrl: httpUrl('http://127.0.0.1/api/v2.0/health', "Harbor's health endpoint on this node"),
+    probe: {
+      intervalMs: ms(2 * SECOND, 'health probe interval'),
+      timeoutMs: ms(1500, 'health probe timeout'),
+      rise: int(2, 1, 100, 'healthy probes in a row before reporting healthy'),
+      fall: int(3, 1, 100, 'failed probes in a row before reporting down'),
+    },
+  },
+  keepalived: {
+    vipPollMs: ms(2 * SECOND, 'how often the VIP on the interface is reconciled with keepalived notifications'),
+  },
+  timeouts: {
+    readWorld: ms(20 * SECOND, 'reading VIP, map, mount and compose state'),
+    readHolders: ms(15 * SECOND, 'rbd status'),
+    fence: ms(20 * SECOND, 'blocklisting the foreign holders'),
+    verifyFence: ms(45 * SECOND, 'waiting for fenced watchers to disappear'),
+    map: ms(60 * SECOND, 'mapping the image'),
+    probeFilesystem: ms(15 * SECOND, 'blkid and the formatted marker'),
+    format: ms(10 * MINUTE, 'mkfs.ext4 (first use only)'),
+    fsck: ms(30 * MINUTE, 'e2fsck'),
+    mount: ms(60 * SECOND, 'mount'),
+    composeUp: ms(5 * MINUTE, 'compose up'),
+    healthy: ms(5 * MINUTE, 'start-up grace: Harbor healthy after compose up'),
+    composeDown: ms(3 * MINUTE, 'compose down'),
+    unmount: ms(60 * SECOND, 'umount, killing holders TERM then KILL within it'),
+    unmap: ms(60 * SECOND, 'unmapping the image'),
+  },
+  retry: {
+    maxAttempts: int(3, 1, 20, 'attempts per step, the first included'),
+    backoffBaseMs: ms(1 * SECOND, 'first retry backoff, doubling'),
+    backoffMaxMs: ms(30 * SECOND, 'longest retry backoff'),
+  },
+  failureBudget: int(3, 1, 100, 'failed takeovers in a row before landing in failed'),
+  fencing: {
+    holderGraceMs: ms(5 * SECOND, 'a holder seen for less than this is not fenced yet'),
+    cooldownMs: ms(2 * MINUTE, 'after being fenced, stay out and fence nobody this long'),
+  },
+  standDownMs: ms(30 * SECOND, 'after handing over, wait this long for keepalived to move the VIP'),
+  log: {
+    level: oneOf('info', ['error', 'warn', 'info', 'debug'] as const, 'log level'),
+  },
+};

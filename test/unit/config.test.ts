@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { test } from 'node:test';
+import { buildConfig, ConfigError, exampleYaml } from '../../src/config/index.js';
+import { parseEnvFile } from '../../src/config/env.js';
+
+const KEY = 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==';
+export const goodEnv = {
+  HARBOR_VERSION: 'v2.6.2',
+  HARBOR_VIP: '10.0.0.100',
+  CEPH_MON_HOST: '10.0.0.10,10.0.0.11:6789',
+  CEPH_USER: 'harbor',
+  CEPH_USER_KEY: KEY,
+  CEPH_POOL_NAME: 'kubernetes',
+  CEPH_IMAGE_NAME: 'harbor_data',
+  KEEPALIVED_ROLE: 'master',
+  INTERFACE: 'eth0',
+};
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('a good environment and no file give a frozen config with defaults', () => {
+  const c = buildConfig({ env: goodEnv });
+  assert.deepEqual(c.env.monHosts, ['10.0.0.10', '10.0.0.11:6789']);
+  assert.equal(c.env.role, 'master');
+  assert.equal(c.file.ceph.mapper, 'krbd');
+  assert.equal(c.timing.timeouts.map, 60_000);
+  assert.ok(Object.isFrozen(c.file.harbor.probe));
+  assert.throws(() => {
+    (c.file.harbor as { projectName: string }).projectName = 'x';
+  });
+});
+
+test('the key never shows: not in JSON, not in inspect, not in errors', () => {
+  const c = buildConfig({ env: goodEnv });
+  assert.equal(c.env.cephKey.reveal(), KEY);
+  assert.ok(!JSON.stringify(c).includes(KEY));
+  assert.ok(!inspect(c, { depth: 10 }).includes(KEY));
+  const problems = problemsOf(() => buildConfig({ env: { ...goodEnv, CEPH_USER_KEY: 'not a key; rm -rf /' } }));
+  assert.equal(problems.length, 1);
+  assert.match(problems[0] ?? '', /^CEPH_USER_KEY: must be a cephx key .*value not shown/);
+  assert.ok(!problems[0]?.includes('rm -rf'));
+});
+
+test('bad environment values are each named with what is allowed', () => {
+  const problems = problemsOf(() =>
+    buildConfig({
+      env: { ...goodEnv, HARBOR_VIP: '10.0.0', CEPH_POOL_NAME: 'my pool', CEPH_IMAGE_NAME: 'img;reboot', KEEPALIVED_ROLE: 'primary', INTERFACE: undefined },
+    }),
+  );
+  assert.deepEqual(problems, [
+    'CEPH_IMAGE_NAME: must be letters, digits, \'_\', \'.\', \'-\' (starting with a letter or digit, at most 128), got "img;reboot"',
+    'CEPH_POOL_NAME: must be letters, digits, \'_\', \'.\', \'-\' (starting with a letter or digit, at most 128), got "my pool"',
+    'HARBOR_VIP: must be an IPv4 or IPv6 address, got "10.0.0"',
+    'INTERFACE: required (interface carrying the VIP) but not set',
+    'KEEPALIVED_ROLE: must be master or backup, got "primary"',
+  ]);
+});
+
+test('HARBOR_VERSION accepts any 2.x release, not only v2.6.2', () => {
+  assert.equal(buildConfig({ env: { ...goodEnv, HARBOR_VERSION: '2.11.1' } }).env.harborVersion, 'v2.11.1');
+  assert.match(problemsOf(() => buildConfig({ env: { ...goodEnv, HARBOR_VERSION: 'v1.10.0' } }))[0] ?? '', /HARBOR_VERSION: must be a Harbor 2.x release/);
+});
+
+test('YAML fields are checked by name: types, enums, unknown keys, cross-field rules', () => {
+  const yaml = [
+    'ceph:',
+    '  mapper: rbd',
+    '  mappr: fuse',
+    'filesystem:',
+    '  fsck: sometimes',
+    '  mountPoint: relative/path',
+    'retry:',
+    '  maxAttempts: 0',
+  ].join('\n');
+  assert.deepEqual(problemsOf(() => buildConfig({ env: goodEnv, yaml: { text: yaml, source: '/etc/ha.yaml' } })), [
+    '/etc/ha.yaml: ceph.mappr: unknown field; allowed here: mapper, exclusiveMap, fuseDir, blocklistExpirySeconds, commandTimeoutMs',
+    '/etc/ha.yaml: ceph.mapper: must be one of krbd, rbd-nbd, fuse, got "rbd"',
+    "/etc/ha.yaml: filesystem.mountPoint: must be an absolute path without spaces or '..', got \"relative/path\"",
+    '/etc/ha.yaml: filesystem.fsck: must be one of auto, force, never, got "sometimes"',
+    '/etc/ha.yaml: retry.maxAttempts: must be a whole number from 1 to 20, got 0',
+  ]);
+  const cross = problemsOf(() => buildConfig({ env: goodEnv, yaml: { text: 'harbor:\n  probe:\n    intervalMs: 1000\n    timeoutMs: 1000\n', source: 'f' } }));
+  assert.deepEqual(cross, ['harbor.probe.timeoutMs: must be less than harbor.probe.intervalMs (1000), got 1000']);
+  assert.match(problemsOf(() => buildConfig({ env: goodEnv, yaml: { text: 'ceph: [\n', source: 'f' } }))[0] ?? '', /^f line \d+: not valid YAML/);
+});
+
+test('environment and file problems are reported together, before anything runs', () => {
+  const problems = problemsOf(() => buildConfig({ env: { ...goodEnv, HARBOR_VIP: 'x' }, yaml: { text: 'failureBudget: -1', source: 'f' } }));
+  assert.equal(problems.length, 2);
+});
+
+test('the example file documents every field with its default, and is what the code generates', () => {
+  const committed = readFileSync(new URL('../../config/harbor-assistant.example.yaml', import.meta.url), 'utf8');
+  assert.equal(committed, exampleYaml(), 'config/harbor-assistant.example.yaml is stale: run `harbor-assistant validate-config --example`');
+  const c = buildConfig({ env: goodEnv, yaml: { text: committed, source: 'example' } });
+  assert.equal(c.file.filesystem.mountPoint, '/data/harbor');
+});
+
+test('env files parse like systemd EnvironmentFile', () => {
+  assert.deepEqual(parseEnvFile('# c\nA=1\nexport B="two words"\nC=\'x\'\n\nbad line\n'), { A: '1', B: 'two words', C: 'x' });
+  const example = parseEnvFile(readFileSync(new URL('../../config/.env.example', import.meta.url), 'utf8'));
+  assert.deepEqual(Object.keys(example).sort(), Object.keys(goodEnv).sort());
+  buildConfig({ env: example });
+});
