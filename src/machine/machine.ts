@@ -54,8 +54,8 @@ export const nodeMachine = nodeSetup.createMachine({
     'image.holders': { actions: 'recordImageHolders' },
   },
   states: {
-    /** Read the world (VIP, map, mount, Harbor, markers) and enter the state it matches. */
     booting: {
+      description: 'Read the world (VIP, map, mount, Harbor, markers) and enter the state it matches.',
       initial: 'running',
       entry: 'resetAttempts',
       on: { shutdown: '#node.stopped' },
@@ -115,8 +115,8 @@ export const nodeMachine = nodeSetup.createMachine({
       },
     },
 
-    /** Standby: nothing held. Fit for the VIP when Ceph is reachable (the service's check decides). */
     idle: {
+      description: 'Standby: nothing held. Fit for the VIP when Ceph is reachable (the service\'s check decides).',
       entry: { type: 'setReason', params: { reason: 'standby' } },
       always: { guard: 'vrrpIsMaster', target: 'active' },
       on: {
@@ -125,8 +125,8 @@ export const nodeMachine = nodeSetup.createMachine({
       },
     },
 
-    /** VRRP says MASTER: take the image, start Harbor, serve. Losing MASTER anywhere here releases. */
     active: {
+      description: 'VRRP says MASTER: take the image, start Harbor, serve. Losing MASTER anywhere here releases.',
       initial: 'acquiring-rbd',
       entry: 'beginTakeover',
       on: {
@@ -144,8 +144,8 @@ export const nodeMachine = nodeSetup.createMachine({
         ],
       },
       states: {
-        /** Who watches the image? Nobody foreign: map. Long-standing foreign holders: fence. New ones: wait. */
         'acquiring-rbd': {
+          description: 'Who watches the image? Nobody foreign: map. Long-standing foreign holders: fence. New ones: wait.',
           initial: 'reading',
           entry: 'resetAttempts',
           states: {
@@ -191,16 +191,19 @@ export const nodeMachine = nodeSetup.createMachine({
                 backoff,
               },
             },
-            /** A holder appeared moments ago (maybe a peer that legitimately won): give it the grace. */
-            settling: { after: { holderGrace: 'reading' } },
+            settling: {
+              description: 'A holder appeared moments ago (maybe a peer that legitimately won): wait the grace, then look again.',
+              after: { holderGrace: 'reading' },
+            },
           },
         },
 
-        /** Blocklist every foreign holder (per client instance, with an expiry), then verify they are gone. */
         fencing: {
+          description: 'Blocklist every foreign holder (per client instance, with an expiry), then verify they are gone.',
           initial: 'blocklisting',
           states: {
             blocklisting: {
+              description: 'ceph osd blocklist add for each foreign client instance, with the configured expiry.',
               initial: 'running',
               entry: 'resetAttempts',
               states: {
@@ -221,6 +224,7 @@ export const nodeMachine = nodeSetup.createMachine({
               },
             },
             verifying: {
+              description: 'rbd status until the fenced watchers are gone; new foreign holders send it back to acquiring-rbd.',
               initial: 'running',
               entry: 'resetAttempts',
               states: {
@@ -258,11 +262,12 @@ export const nodeMachine = nodeSetup.createMachine({
           },
         },
 
-        /** Map the image, look at its filesystem, mkfs only if never formatted, fsck by policy, mount. */
         mounting: {
+          description: 'Map the image, look at its filesystem, mkfs only if never formatted, fsck by policy, mount.',
           initial: 'mapping',
           states: {
             mapping: {
+              description: 'Map the image with the configured mapper (krbd, rbd-nbd or fuse).',
               initial: 'running',
               entry: 'resetAttempts',
               states: {
@@ -283,6 +288,7 @@ export const nodeMachine = nodeSetup.createMachine({
               },
             },
             probing: {
+              description: 'blkid on the device and the formatted marker in the image metadata.',
               initial: 'running',
               entry: 'resetAttempts',
               states: {
@@ -310,6 +316,7 @@ export const nodeMachine = nodeSetup.createMachine({
               },
             },
             formatting: {
+              description: 'mkfs.ext4: only on an image that has never been formatted.',
               initial: 'running',
               entry: 'resetAttempts',
               states: {
@@ -327,6 +334,7 @@ export const nodeMachine = nodeSetup.createMachine({
               },
             },
             checking: {
+              description: 'e2fsck by policy (auto, force, never); exit code 4 or more fails.',
               initial: 'running',
               entry: 'resetAttempts',
               states: {
@@ -344,6 +352,7 @@ export const nodeMachine = nodeSetup.createMachine({
               },
             },
             'mounting-fs': {
+              description: 'Mount the filesystem on the mount point.',
               initial: 'running',
               entry: 'resetAttempts',
               states: {
@@ -363,11 +372,12 @@ export const nodeMachine = nodeSetup.createMachine({
           },
         },
 
-        /** compose up, then wait (start-up grace) for Harbor to report healthy. */
         starting: {
+          description: 'compose up, then wait (start-up grace) for Harbor to report healthy.',
           initial: 'composing',
           states: {
             composing: {
+              description: 'compose up -d.',
               initial: 'running',
               entry: 'resetAttempts',
               states: {
@@ -385,6 +395,7 @@ export const nodeMachine = nodeSetup.createMachine({
               },
             },
             'waiting-healthy': {
+              description: 'Harbor started; waiting for the health prober to report healthy within the start-up grace.',
               on: {
                 'health.healthy': { target: '#node.active.serving.healthy', actions: 'recordHealth' },
                 'health.degraded': { target: '#node.active.serving.degraded', actions: 'recordHealth' },
@@ -400,6 +411,7 @@ export const nodeMachine = nodeSetup.createMachine({
         },
 
         serving: {
+          description: 'This node serves Harbor. Harbor down (after the fall threshold) hands over to the peer.',
           initial: 'healthy',
           on: {
             'health.down': {
@@ -409,10 +421,12 @@ export const nodeMachine = nodeSetup.createMachine({
           },
           states: {
             healthy: {
+              description: 'All Harbor components healthy.',
               entry: 'markServingHealthy',
               on: { 'health.degraded': { target: 'degraded', actions: 'recordHealth' } },
             },
             degraded: {
+              description: 'A non-critical Harbor component is unhealthy; still serving.',
               entry: { type: 'setReason', params: { reason: 'serving, Harbor degraded' } },
               on: { 'health.healthy': { target: 'healthy', actions: 'recordHealth' } },
             },
@@ -421,8 +435,8 @@ export const nodeMachine = nodeSetup.createMachine({
       },
     },
 
-    /** Give everything back in order: compose down → umount → unmap (S3), after reading what is held. */
     releasing: {
+      description: 'Give everything back in order: compose down → umount → unmap (S3), after reading what is held.',
       initial: 'surveying',
       on: {
         'io.fenced': { actions: { type: 'escalateRelease', params: { exit: 'fenced', reason: 'fenced by the peer while releasing' } } },
@@ -434,6 +448,7 @@ export const nodeMachine = nodeSetup.createMachine({
       },
       states: {
         surveying: {
+          description: 'Wait for aborted commands to die, then read what is really held (map, mount, Harbor).',
           initial: 'running',
           entry: 'resetAttempts',
           states: {
@@ -466,6 +481,7 @@ export const nodeMachine = nodeSetup.createMachine({
           },
         },
         'stopping-harbor': {
+          description: 'compose down.',
           initial: 'running',
           entry: 'resetAttempts',
           states: {
@@ -483,6 +499,7 @@ export const nodeMachine = nodeSetup.createMachine({
           },
         },
         unmounting: {
+          description: 'umount; processes holding the mount are killed TERM then KILL within the timeout.',
           initial: 'running',
           entry: 'resetAttempts',
           states: {
@@ -500,6 +517,7 @@ export const nodeMachine = nodeSetup.createMachine({
           },
         },
         unmapping: {
+          description: 'Unmap the image; force-unmap only as the last attempt, never while mounted.',
           initial: 'running',
           entry: 'resetAttempts',
           states: {
@@ -521,8 +539,8 @@ export const nodeMachine = nodeSetup.createMachine({
             backoff,
           },
         },
-        /** Everything is given back; go where the reason for releasing says. */
         released: {
+          description: 'Everything is given back; go where the reason for releasing says.',
           always: [
             { guard: { type: 'exitIs', params: { exit: 'stopped' } }, target: '#node.stopped' },
             { guard: { type: 'exitIs', params: { exit: 'failed' } }, target: '#node.failed' },
@@ -535,8 +553,8 @@ export const nodeMachine = nodeSetup.createMachine({
       },
     },
 
-    /** Released while still VRRP MASTER: report unfit so keepalived moves the VIP to the peer. */
     'standing-down': {
+      description: 'Released while still VRRP MASTER: report unfit so keepalived moves the VIP to the peer.',
       always: { guard: 'vrrpIsNotMaster', target: 'idle' },
       after: { standDown: 'idle' },
       on: {
@@ -545,8 +563,8 @@ export const nodeMachine = nodeSetup.createMachine({
       },
     },
 
-    /** The peer fenced this node: stay out and fence nobody for the cool-down (S5). */
     fenced: {
+      description: 'The peer fenced this node: stay out and fence nobody for the cool-down (S5).',
       entry: { type: 'setReason', params: { reason: 'fenced by the peer: cooling down, unfit for the VIP' } },
       after: { fencedCooldown: 'idle' },
       on: {
@@ -556,8 +574,8 @@ export const nodeMachine = nodeSetup.createMachine({
       },
     },
 
-    /** Operator hold: unfit for the VIP, touches nothing. */
     maintenance: {
+      description: 'Operator hold: unfit for the VIP, touches nothing.',
       entry: { type: 'setReason', params: { reason: 'maintenance (operator)' } },
       on: {
         'maintenance.off': { target: 'booting', actions: { type: 'setReason', params: { reason: 'maintenance off' } } },
@@ -565,15 +583,15 @@ export const nodeMachine = nodeSetup.createMachine({
       },
     },
 
-    /** Failure budget exhausted or a release failed: unfit, no automatic retry; an operator must resume. */
     failed: {
+      description: 'Failure budget exhausted or a release failed: unfit, no automatic retry; an operator must resume.',
       on: {
         resume: { target: 'booting', actions: 'clearFailure' },
         shutdown: 'stopped',
       },
     },
 
-    stopped: { type: 'final' },
+    stopped: { type: 'final', description: 'The service stopped (released first when asked to).' },
   },
 });
 
