@@ -152,33 +152,31 @@ export class Filesystem {
   }
 
   /**
-   * umount; when the target is busy, kill the processes holding it (TERM, then KILL) within the
-   * unmount timeout and try again. A fenced node's filesystem is detached lazily as a last step.
+   * umount; while the target is busy, kill the processes holding it (TERM with a grace, then
+   * KILL; later rounds catch children spawned meanwhile) until the unmount timeout. A fenced
+   * node's filesystem is detached lazily as the last resort: its device is dead anyway.
    */
   async unmount(options: { fenced: boolean }, signal?: AbortSignal): Promise<void> {
     const mp = this.options.mountPoint;
     if ((await this.mountedSource(signal)) === null) return;
-    const budget = this.options.timeouts.unmount;
-    const started = Date.now();
-    const attempt = () => this.runner.run({ what: 'umount', argv: ['umount', mp], timeoutMs: Math.max(1_000, budget - (Date.now() - started)), signal });
-    try {
-      await attempt();
-      return;
-    } catch (error) {
-      if (!(error instanceof CommandError) || error.failure !== 'exit') throw error;
-      this.logger.warn('umount failed, looking for holders', { mountPoint: mp, error: error.message });
-    }
+    const deadline = Date.now() + this.options.timeouts.unmount;
     const dev = statSync(mp).dev;
-    const holders = holdersOf(dev);
-    this.logger.warn('killing processes holding the mount', { mountPoint: mp, pids: holders });
-    const grace = Math.max(200, Math.floor((budget - (Date.now() - started)) / 3));
-    await Promise.all(holders.map((pid) => terminate(pid, grace, signal)));
-    try {
-      await attempt();
-    } catch (error) {
-      if (!options.fenced) throw error;
-      // the device is dead anyway (fenced); detach so unmap can proceed
-      await this.runner.run({ what: 'umount -l', argv: ['umount', '-l', mp], timeoutMs: 5_000, signal });
+    let lastError: unknown = null;
+    for (let round = 0; Date.now() < deadline && !signal?.aborted; round++) {
+      try {
+        await this.runner.run({ what: 'umount', argv: ['umount', mp], timeoutMs: Math.max(1_000, deadline - Date.now()), signal });
+        return;
+      } catch (error) {
+        if (!(error instanceof CommandError) || error.failure !== 'exit') throw error;
+        lastError = error;
+      }
+      const holders = holdersOf(dev);
+      const grace = round === 0 ? Math.min(2_000, Math.max(100, Math.floor((deadline - Date.now()) / 3))) : 0;
+      this.logger.warn('umount busy: killing the processes holding the mount', { mountPoint: mp, pids: holders, round, graceMs: grace });
+      await Promise.all(holders.map((pid) => terminate(pid, grace, signal)));
+      await new Promise((r) => setTimeout(r, 100));
     }
+    if (!options.fenced) throw lastError ?? new Error(`umount ${mp}: aborted`);
+    await this.runner.run({ what: 'umount -l', argv: ['umount', '-l', mp], timeoutMs: 5_000, signal });
   }
 }

@@ -46,6 +46,9 @@ export function parseLoopList(text: string, file: string): string | null {
   return null;
 }
 
+/** `current()` of an rbd-fuse that runs without a loop device. */
+export const FUSE_ONLY_PREFIX = 'rbd-fuse:';
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -116,7 +119,7 @@ export class FuseMapper implements Mapper {
   }
 
   async unmap(device: string, options: UnmapOptions, signal?: AbortSignal): Promise<void> {
-    if (device) {
+    if (device.startsWith('/dev/')) {
       await this.runner.run({ what: 'losetup detach', argv: ['losetup', '-d', device], timeoutMs: this.options.timeoutMs, signal });
     }
     const pid = this.fusePid();
@@ -140,8 +143,11 @@ export class FuseMapper implements Mapper {
       .catch(() => undefined);
   }
 
+  /** The loop device; or, when rbd-fuse runs without one (a map cut short), a marker so it is released too. */
   async current(signal?: AbortSignal): Promise<string | null> {
     const r = await this.runner.run({ what: 'losetup list', argv: losetupListArgv(), timeoutMs: this.options.timeoutMs, signal });
-    return parseLoopList(r.stdout, this.imageFile);
+    const loop = parseLoopList(r.stdout, this.imageFile);
+    if (loop !== null) return loop;
+    return this.fusePid() !== null ? `${FUSE_ONLY_PREFIX}${this.options.fuseDir}` : null;
   }
 }

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs what it needs, then runs every suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npx tsc -p tsconfig.json
+npx tsc -p test/tsconfig.json --noEmit
+bash scripts/install-deps.sh
+
+files=(test/unit/*.test.ts test/integration/*.test.ts test/model/*.test.ts)
+node --import tsx --test "${files[@]}"

@@ -1,0 +1,79 @@
+import type { SnapshotFrom } from 'xstate';
+import type { nodeMachine } from '../machine/index.js';
+import type { ComponentHealth } from '../actions/harbor.js';
+
+export type NodeSnapshot = SnapshotFrom<typeof nodeMachine>;
+
+/** `a.b.c` for a nested state value. */
+export function stateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [key, inner] = Object.entries(value as Record<string, unknown>)[0] ?? ['?', ''];
+  return `${key}.${stateName(inner)}`;
+}
+
+export interface TransitionRecord {
+  at: string;
+  from: string;
+  to: string;
+  event: string;
+}
+
+/** What `harbor-assistant status` shows: no keys, no config, only what the operator needs. */
+export interface NodeStatus {
+  node: string;
+  role: string;
+  pid: number;
+  state: string;
+  since: string;
+  reason: string;
+  lastError: string | null;
+  vrrp: string;
+  health: string;
+  healthComponents: ComponentHealth[];
+  holdings: { device: string | null; mounted: boolean; composeRunning: boolean };
+  imageHolders: Array<{ address: string; firstSeenAt: string }>;
+  failures: number;
+  recentTransitions: TransitionRecord[];
+  updatedAt: string;
+}
+
+export function statusOf(
+  snapshot: NodeSnapshot,
+  meta: { node: string; role: string; since: Date; transitions: TransitionRecord[]; healthComponents: ComponentHealth[] },
+): NodeStatus {
+  const c = snapshot.context;
+  return {
+    node: meta.node,
+    role: meta.role,
+    pid: process.pid,
+    state: stateName(snapshot.value),
+    since: meta.since.toISOString(),
+    reason: c.reason,
+    lastError: c.lastError,
+    vrrp: c.vrrp,
+    health: c.health,
+    healthComponents: meta.healthComponents,
+    holdings: { ...c.holdings },
+    imageHolders: c.knownHolders.map((k) => ({ address: k.address, firstSeenAt: new Date(k.firstSeenAt).toISOString() })),
+    failures: c.failures,
+    recentTransitions: meta.transitions.slice(-20),
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+export function formatStatus(s: NodeStatus): string {
+  const lines = [
+    `node      ${s.node} (${s.role}), pid ${s.pid}`,
+    `state     ${s.state} since ${s.since}`,
+    `why       ${s.reason}`,
+    ...(s.lastError ? [`error     ${s.lastError}`] : []),
+    `vrrp      ${s.vrrp}`,
+    `harbor    ${s.health}${s.healthComponents.length ? ` (${s.healthComponents.map((c) => `${c.name}=${c.status}`).join(', ')})` : ''}`,
+    `holds     device=${s.holdings.device ?? '-'} mounted=${s.holdings.mounted} harbor=${s.holdings.composeRunning ? 'running' : 'stopped'}`,
+    `image     ${s.imageHolders.length ? s.imageHolders.map((h) => `${h.address} (since ${h.firstSeenAt})`).join(', ') : 'no watchers seen'}`,
+    `failures  ${s.failures} in a row`,
+    'recent transitions:',
+    ...s.recentTransitions.slice(-10).map((t) => `  ${t.at}  ${t.from} → ${t.to}  (${t.event})`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
