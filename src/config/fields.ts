@@ -87,3 +87,19 @@ export function commandOrAuto(help: string): Field<string[] | 'auto'> {
         : new Problem(`must be auto or a command as a list of words, e.g. [docker, compose], got ${show(v)}`),
   };
 }
+
+export function decimal(def: number, min: number, max: number, help: string): Field<number> {
+  return {
+    default: def,
+    help,
+    check: (v) => (typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? v : new Problem(`must be a number from ${min} to ${max}, got ${show(v)}`)),
+  };
+}
+
+export function optionalIp(help: string): Field<string> {
+  return {
+    default: '',
+    help,
+    check: (v) => (v === '' || (typeof v === 'string' && isIP(v) !== 0) ? (v as string) : new Problem(`must be an IP address or empty, got ${show(v)}`)),
+  };
+}

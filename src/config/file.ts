@@ -54,6 +54,12 @@ function crossCheck(c: FileConfig, problems: string[]): void {
     problems.push(`ceph.fuseDir: must not be inside filesystem.mountPoint or contain it (${c.ceph.fuseDir} vs ${c.filesystem.mountPoint})`);
   }
   if (c.filesystem.mountPoint === '/') problems.push('filesystem.mountPoint: must not be /');
+  if (c.keepalived.vrrpVersion === 2 && !Number.isInteger(c.keepalived.advertInt)) {
+    problems.push(`keepalived.advertInt: VRRPv2 takes whole seconds, got ${c.keepalived.advertInt} (set keepalived.vrrpVersion: 3 for fractions)`);
+  }
+  if ((c.keepalived.unicastSrcIp === '') !== (c.keepalived.unicastPeers.length === 0)) {
+    problems.push('keepalived.unicastSrcIp: unicast VRRP needs both keepalived.unicastSrcIp and keepalived.unicastPeers (or neither)');
+  }
 }
 
 /** Parse and validate the YAML text; every problem names its field. */

@@ -1,6 +1,6 @@
 import { MAPPER_KINDS } from '../actions/mappers/mapper.js';
 import { FSCK_POLICIES } from '../actions/filesystem.js';
-import { absolutePath, commandOrAuto, httpUrl, int, ipList, oneOf, word, words } from './fields.js';
+import { absolutePath, commandOrAuto, decimal, httpUrl, int, ipList, oneOf, optionalIp, word, words } from './fields.js';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -44,6 +44,22 @@ export const fileSchema = {
   },
   keepalived: {
     vipPollMs: ms(2 * SECOND, 'how often the VIP on the interface is reconciled with keepalived notifications'),
+    instance: word('VI_HARBOR', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ -', 'VRRP instance name'),
+    virtualRouterId: int(51, 1, 255, 'VRRP virtual router id (the same on both hosts, unique on the network)'),
+    priorityMaster: int(150, 1, 254, 'VRRP priority of the host with KEEPALIVED_ROLE=master'),
+    priorityBackup: int(100, 1, 254, 'VRRP priority of the host with KEEPALIVED_ROLE=backup'),
+    vrrpVersion: int(3, 2, 3, 'VRRP version; 3 allows sub-second advertisements'),
+    advertInt: decimal(1, 0.01, 255, 'advertisement interval in seconds (fractions need vrrpVersion 3)'),
+    vipPrefix: int(32, 1, 128, 'prefix length of the VIP'),
+    unicastSrcIp: optionalIp('unicast VRRP: this host\'s address (empty: multicast)'),
+    unicastPeers: ipList('unicast VRRP: the peer\'s address (empty: multicast)'),
+    checkScript: absolutePath('/usr/local/sbin/harbor-assistant-check', 'track_script: root-owned, not writable by others (script security)'),
+    checkIntervalSeconds: int(1, 1, 60, 'track_script interval (whole seconds)'),
+    checkFall: int(3, 1, 60, 'failed checks in a row before keepalived goes FAULT'),
+    checkRise: int(2, 1, 60, 'good checks in a row before keepalived leaves FAULT'),
+    confPath: absolutePath('/etc/keepalived/harbor-assistant.conf', 'keepalived configuration written by `keepalived render`'),
+    fifoPath: absolutePath('/run/harbor-assistant/keepalived.fifo', 'vrrp_notify_fifo (keepalived to harbor-assistant)'),
+    pidDir: absolutePath('/run/harbor-assistant/keepalived', "keepalived's own pid files (-p -r -c -b)"),
   },
   timeouts: {
     readWorld: ms(20 * SECOND, 'reading VIP, map, mount and compose state'),

@@ -1,0 +1,131 @@
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Runner } from './exec.js';
+
+export interface KeepalivedSettings {
+  role: 'master' | 'backup';
+  nodeName: string;
+  interface: string;
+  vip: string;
+  vipPrefix: number;
+  instance: string;
+  virtualRouterId: number;
+  priority: number;
+  vrrpVersion: number;
+  advertInt: number;
+  unicastSrcIp: string;
+  unicastPeers: readonly string[];
+  checkScript: string;
+  /** Arguments for the check script (e.g. --config PATH). */
+  checkArgs: readonly string[];
+  checkIntervalSeconds: number;
+  checkFall: number;
+  checkRise: number;
+  fifoPath: string;
+}
+
+const quoteArg = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * keepalived.conf for either role. Both hosts start as BACKUP with `nopreempt`: the master role
+ * only has the higher priority, so a returning host never takes the VIP back (no flapping).
+ * The track_script has weight 0: an unfit node goes FAULT and gives up the VIP at once.
+ */
+export function renderKeepalivedConf(s: KeepalivedSettings): string {
+  const script = [s.checkScript, ...s.checkArgs].map(quoteArg).join(' ');
+  const lines = [
+    '# Written by `harbor-assistant keepalived render`; edits are overwritten.',
+    'global_defs {',
+    `    router_id harbor_${s.nodeName.replace(/[^A-Za-z0-9_]/g, '_')}`,
+    '    enable_script_security',
+    '    script_user root',
+    `    vrrp_notify_fifo ${s.fifoPath}`,
+    '    vrrp_notify_priority_changes true',
+    `    vrrp_version ${s.vrrpVersion}`,
+    '}',
+    '',
+    'vrrp_script harbor_assistant_check {',
+    `    script "${script}"`,
+    `    interval ${s.checkIntervalSeconds}`,
+    `    timeout ${Math.max(1, s.checkIntervalSeconds * 2)}`,
+    `    fall ${s.checkFall}`,
+    `    rise ${s.checkRise}`,
+    '}',
+    '',
+    `vrrp_instance ${s.instance} {`,
+    '    state BACKUP',
+    '    nopreempt',
+    `    interface ${s.interface}`,
+    `    virtual_router_id ${s.virtualRouterId}`,
+    `    priority ${s.priority}`,
+    `    advert_int ${s.advertInt}`,
+    ...(s.unicastPeers.length > 0
+      ? [`    unicast_src_ip ${s.unicastSrcIp}`, '    unicast_peer {', ...s.unicastPeers.map((p) => `        ${p}`), '    }']
+      : []),
+    '    virtual_ipaddress {',
+    `        ${s.vip}/${s.vipPrefix} dev ${s.interface}`,
+    '    }',
+    '    track_script {',
+    '        harbor_assistant_check',
+    '    }',
+    '}',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/**
+ * keepalived's script security silently disables a script whose file or any directory on its
+ * path is not root-owned or is writable by group/others ("Unsafe permissions"). Check it here,
+ * loudly. Returns the problems (empty when safe).
+ */
+export function scriptSecurityProblems(scriptPath: string): string[] {
+  const problems: string[] = [];
+  let real: string;
+  try {
+    real = realpathSync(scriptPath);
+  } catch {
+    return [`${scriptPath}: does not exist`];
+  }
+  const st = statSync(real);
+  if (!st.isFile()) problems.push(`${real}: not a file`);
+  if ((st.mode & 0o111) === 0) problems.push(`${real}: not executable`);
+  const check = (path: string) => {
+    const s = lstatSync(path);
+    if (s.uid !== 0) problems.push(`${path}: owned by uid ${s.uid}, keepalived needs root`);
+    if ((s.mode & 0o022) !== 0) problems.push(`${path}: writable by group or others (mode ${(s.mode & 0o777).toString(8)})`);
+  };
+  check(real);
+  for (let dir = dirname(real); ; dir = dirname(dir)) {
+    check(dir);
+    if (dir === '/') break;
+  }
+  if (real !== scriptPath) {
+    for (let dir = dirname(scriptPath); ; dir = dirname(dir)) {
+      check(dir);
+      if (dir === '/') break;
+    }
+  }
+  return [...new Set(problems)];
+}
+
+/** `keepalived -t -f CONF`: exit 0 when valid (rc 5 on a config error; it does not check script security). */
+export async function validateKeepalivedConf(runner: Runner, confPath: string): Promise<void> {
+  await runner.run({ what: 'keepalived -t', argv: ['keepalived', '-t', '-f', confPath], timeoutMs: 15_000 });
+}
+
+export interface KeepalivedPids {
+  main: string;
+  vrrp: string;
+  checkers: string;
+  bfd: string;
+}
+
+export function keepalivedPids(pidDir: string): KeepalivedPids {
+  return { main: `${pidDir}/keepalived.pid`, vrrp: `${pidDir}/vrrp.pid`, checkers: `${pidDir}/checkers.pid`, bfd: `${pidDir}/bfd.pid` };
+}
+
+/** The Debian keepalived with its own pid files, so a second instance on the host does not clash. */
+export function keepalivedStartArgv(confPath: string, pids: KeepalivedPids): string[] {
+  return ['keepalived', '-f', confPath, '-p', pids.main, '-r', pids.vrrp, '-c', pids.checkers, '-b', pids.bfd, '--vrrp'];
+}
