@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-npx tsc -p tsconfig.json
+npm run -s build
 npx tsc -p test/tsconfig.json --noEmit
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh keepalived
 
 files=(test/unit/*.test.ts test/integration/*.test.ts test/model/*.test.ts)
 node --import tsx --test "${files[@]}"

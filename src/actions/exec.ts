@@ -10,6 +10,8 @@ export interface CommandSpec {
   signal?: AbortSignal;
   /** Extra environment (e.g. CEPH_ARGS for rbd-fuse). */
   env?: Record<string, string>;
+  /** Working directory (default: the service's). */
+  cwd?: string;
   /** Written to stdin; use it for secrets instead of argv. */
   stdin?: string;
   /** Exit codes that count as success besides 0 (e2fsck 1 = errors corrected). */
@@ -97,6 +99,7 @@ export function createRunner(logger: Logger, secrets: readonly string[] = []): R
       detached: true,
       env: { ...process.env, LC_ALL: 'C', ...spec.env },
       ...(spec.stdin !== undefined ? { input: spec.stdin } : {}),
+      ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
     });
     const [program, ...args] = spec.argv;
     const child = sh`${program} ${args}`;

@@ -34,6 +34,10 @@ export const fileSchema = {
     composeCommand: commandOrAuto('auto = `docker compose` if present, else `docker-compose`; or a list such as [docker, compose]'),
     projectDir: absolutePath('/data/harbor/installer', "directory with Harbor's docker-compose.yml (on the image)"),
     projectName: word('harbor', /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a compose project name (lowercase letters, digits, _ -)', 'compose project name'),
+    harborYml: absolutePath('/etc/harbor-assistant/harbor.yml', "your own harbor.yml: copied to the installer on the image with hostname and data_volume patched"),
+    hostname: word('', /^$|^[A-Za-z0-9.-]{1,253}$/, 'a host name or IP', 'hostname written into harbor.yml; empty: HARBOR_VIP'),
+    installerTgz: word('', /^$|^\/[^\0\s]*\.tgz$/, 'an absolute path to a .tgz, or empty', 'Harbor offline installer unpacked onto the image on first start (no downloads); empty: already there'),
+    prepareCommand: words(['./prepare'], /^[^\0]+$/, 'words', "run in harbor.projectDir after harbor.yml changed (Harbor's prepare writes docker-compose.yml)"),
     healthUrl: httpUrl('http://127.0.0.1/api/v2.0/health', "Harbor's health endpoint on this node"),
     probe: {
       intervalMs: ms(2 * SECOND, 'health probe interval'),
@@ -59,6 +63,7 @@ export const fileSchema = {
     checkRise: int(2, 1, 60, 'good checks in a row before keepalived leaves FAULT'),
     confPath: absolutePath('/etc/keepalived/harbor-assistant.conf', 'keepalived configuration written by `keepalived render`'),
     fifoPath: absolutePath('/run/harbor-assistant/keepalived.fifo', 'vrrp_notify_fifo (keepalived to harbor-assistant)'),
+    restartGraceMs: ms(20 * SECOND, 'while the service restarts, `check` keeps a serving node fit this long'),
     pidDir: absolutePath('/run/harbor-assistant/keepalived', "keepalived's own pid files (-p -r -c -b)"),
   },
   timeouts: {

@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import type { NodeActors } from '../machine/index.js';
 import type { FenceInput, UnmapInput, UnmountInput, DeviceInput } from '../machine/actors.js';
 import type { FilesystemProbe, HolderObservation, WorldSnapshot } from '../machine/types.js';
+import { stopHarbor } from '../actions/harbor-installer.js';
 import { readMarkers } from './state-files.js';
 import type { World } from './world.js';
 
@@ -74,8 +75,11 @@ export function realActors(config: Config, world: World, now: () => number = Dat
     }),
     checkFilesystem: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.check(input.device, signal)),
     mountFilesystem: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.mount(input.device, signal)),
-    composeUp: fromPromise<void, Record<string, never>>(({ signal }) => world.compose.up(signal)),
-    composeDown: fromPromise<void, Record<string, never>>(({ signal }) => world.compose.down(signal)),
+    composeUp: fromPromise<void, Record<string, never>>(async ({ signal }) => {
+      await world.installer.ensureInstalled(signal);
+      await world.compose.up(signal);
+    }),
+    composeDown: fromPromise<void, Record<string, never>>(({ signal }) => stopHarbor(world.runner, world.compose, config.file.timeouts.composeDown, signal)),
     unmountFilesystem: fromPromise<void, UnmountInput>(({ input, signal }) => world.fs.unmount(input, signal)),
     unmapImage: fromPromise<void, UnmapInput>(async ({ input, signal }) => {
       const device = input.device ?? (await world.mapper.current(signal));

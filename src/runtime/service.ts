@@ -2,28 +2,40 @@ import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { Config } from '../config/index.js';
 import { createRunner } from '../actions/exec.js';
 import { probeHealth, type ComponentHealth } from '../actions/harbor.js';
+import { NotifyFifoReader } from '../actions/keepalived-fifo.js';
+import { fitnessOf, type Fitness, type StandbyReadiness } from '../guards/fitness.js';
 import type { Logger } from '../log/logger.js';
 import { HEALTH_EVENTS } from '../machine/events.js';
-import { nodeMachine, type NodeEvent } from '../machine/index.js';
+import { nodeMachine, type NodeActors, type NodeEvent } from '../machine/index.js';
+import type { ControlResponse } from './control-protocol.js';
+import { startControlServer } from './control-server.js';
 import { detectCompose, detectOwnAddresses } from './detect.js';
 import { HealthHysteresis } from './health-prober.js';
 import { realActors } from './implementations.js';
 import { every } from './loop.js';
-import { prepareStateFiles, syncMarkers, writeFileAtomic } from './state-files.js';
-import { stateName, statusOf, type NodeSnapshot, type TransitionRecord } from './status.js';
+import { prepareStateFiles, readMarkers, syncMarkers, writeFileAtomic } from './state-files.js';
+import { stateName, statusOf, type NodeSnapshot, type NodeStatus, type TransitionRecord } from './status.js';
 import { createWorld } from './world.js';
 
 type NodeActor = Actor<typeof nodeMachine>;
 
-/** A node that polls the image while standing by, so a takeover knows who held it for how long. */
-const HOLDER_POLL_MS = 5_000;
+/** A standby polls the image this often: who holds it (for the takeover) and whether Ceph answers (for `check`). */
+const STANDBY_POLL_MS = 3_000;
 
 /**
  * The service: builds the world from the configuration, starts the node actor on real actions,
- * feeds it events (VIP reconciliation, Harbor health, image watchers, signals) and publishes
- * status. SIGTERM detaches: whatever is held stays held, the next start reconciles.
+ * feeds it events (keepalived's fifo, VIP reconciliation, Harbor health, the image's watchers,
+ * operator commands, signals) and publishes status. XState's mailbox is the one serial event
+ * queue: every source only calls `send`. SIGTERM detaches: whatever is held stays held, and the
+ * next start reconciles.
  */
-export async function runService(config: Config, logger: Logger, options: { onActor?: (actor: NodeActor) => void } = {}): Promise<void> {
+export interface ServiceOptions {
+  onActor?: (actor: NodeActor) => void;
+  /** Replace invoked steps (tests: instant fakes; the benchmark: engine overhead). */
+  actors?: Partial<NodeActors>;
+}
+
+export async function runService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<void> {
   prepareStateFiles(config);
   const runner = createRunner(logger, [config.env.cephKey.reveal()]);
   const f = config.file;
@@ -33,9 +45,11 @@ export async function runService(config: Config, logger: Logger, options: { onAc
   logger.info('starting', { node: config.nodeName, role: config.env.role, mapper: f.ceph.mapper, ownAddresses, compose: composeCommand.join(' ') });
 
   const transitions: TransitionRecord[] = [];
+  const transitionListeners = new Set<(t: TransitionRecord) => void>();
   let since = new Date();
   let current = '';
   let healthComponents: ComponentHealth[] = [];
+  let readiness: StandbyReadiness | null = null;
 
   const onInspect = (ev: InspectionEvent) => {
     if (ev.type !== '@xstate.microstep' || ev.actorRef !== actor) return;
@@ -48,18 +62,29 @@ export async function runService(config: Config, logger: Logger, options: { onAc
     logger.info('transition', { ...record, reason: snap.context.reason, ...(snap.context.lastError ? { lastError: snap.context.lastError } : {}) });
     current = to;
     since = new Date();
+    for (const l of transitionListeners) l(record);
   };
-  const actor: NodeActor = createActor(nodeMachine.provide({ actors: realActors(config, world) }), {
+  const actor: NodeActor = createActor(nodeMachine.provide({ actors: { ...realActors(config, world), ...options.actors } }), {
     input: { timing: config.timing, ownAddresses },
     inspect: onInspect,
   });
 
-  const publish = (snap: NodeSnapshot) => {
-    const status = statusOf(snap, { node: config.nodeName, role: config.env.role, since, transitions, healthComponents });
+  const fitness = (): Fitness => fitnessOf(stateName(actor.getSnapshot().value), readiness, Date.now(), 3 * STANDBY_POLL_MS + f.ceph.commandTimeoutMs);
+  const status = (): NodeStatus =>
+    statusOf(actor.getSnapshot(), { node: config.nodeName, role: config.env.role, since, transitions, healthComponents, fitness: fitness() });
+  let publishing = true;
+  const publish = () => {
+    if (!publishing) return;
+    const s = status();
     try {
-      writeFileAtomic(config.paths.statusFile, `${JSON.stringify(status, null, 2)}\n`, 0o600);
-      const top = status.state.split('.')[0];
-      syncMarkers(config, { failed: top === 'failed' ? status.reason : null, maintenance: top === 'maintenance' });
+      writeFileAtomic(config.paths.statusFile, `${JSON.stringify(s, null, 2)}\n`, 0o600);
+      // markers are set here and cleared only by the operator (resume, maintenance off): a stop,
+      // a restart or booting must never clear them
+      const top = s.state.split('.')[0];
+      if (top === 'failed' || top === 'maintenance') {
+        const markers = readMarkers(config);
+        syncMarkers(config, { failed: top === 'failed' ? s.reason : markers.failed, maintenance: top === 'maintenance' || markers.maintenance });
+      }
     } catch (e) {
       logger.warn('cannot write status', { error: String(e) });
     }
@@ -70,6 +95,44 @@ export async function runService(config: Config, logger: Logger, options: { onAc
 
   const send = (event: NodeEvent) => actor.send(event);
   const onError = (what: string) => (e: unknown) => logger.warn(`${what} failed`, { error: e instanceof Error ? e.message : String(e) });
+
+  const fifo = new NotifyFifoReader(f.keepalived.fifoPath, (n, line) => {
+    if (n.instance !== f.keepalived.instance) return;
+    logger.info('keepalived', { line });
+    if (n.kind === 'state') send({ type: 'vrrp', state: n.state, ...(n.priority !== null ? { priority: n.priority } : {}) });
+  });
+  await fifo.start(runner);
+
+  const server = await startControlServer(config.paths.controlSocket, {
+    handle: (request): ControlResponse => {
+      const accepted = (what: string): ControlResponse => ({ ok: true, accepted: what, state: stateName(actor.getSnapshot().value) });
+      switch (request.cmd) {
+        case 'status':
+          return { ok: true, status: status() };
+        case 'check':
+          return { ok: true, fitness: fitness() };
+        case 'switchover':
+          send({ type: 'switchover' });
+          return accepted('switchover');
+        case 'maintenance':
+          // the marker is part of the world booting reads: clear it before the machine looks again
+          if (!request.on) syncMarkers(config, { failed: readMarkers(config).failed, maintenance: false });
+          send({ type: request.on ? 'maintenance.on' : 'maintenance.off' });
+          return accepted(`maintenance ${request.on ? 'on' : 'off'}`);
+        case 'resume':
+          syncMarkers(config, { failed: null, maintenance: readMarkers(config).maintenance });
+          send({ type: 'resume' });
+          return accepted('resume');
+        case 'shutdown':
+          send({ type: 'shutdown', release: request.release });
+          return accepted(request.release ? 'release and stop' : 'stop (detach)');
+      }
+    },
+    onTransition: (listener) => {
+      transitionListeners.add(listener);
+      return () => transitionListeners.delete(listener);
+    },
+  });
 
   // keepalived notifications can be missed (split brain, restarts): the VIP on the interface is the truth
   let vipDisagreement = 0;
@@ -85,6 +148,7 @@ export async function runService(config: Config, logger: Logger, options: { onAc
         send({ type: 'vrrp', state: here ? 'MASTER' : 'BACKUP' });
         vipDisagreement = 0;
       }
+      publish();
     },
     onError('VIP poll'),
   );
@@ -110,18 +174,24 @@ export async function runService(config: Config, logger: Logger, options: { onAc
     onError('health probe'),
   );
 
-  const holdersLoop = every(
-    HOLDER_POLL_MS,
+  const standbyLoop = every(
+    STANDBY_POLL_MS,
     async (signal) => {
-      const snap = actor.getSnapshot();
-      if (!snap.matches('idle')) return;
-      send({ type: 'image.holders', holders: await world.rbd.status(signal), observedAt: Date.now() });
+      if (!actor.getSnapshot().matches('idle')) return;
+      try {
+        const holders = await world.rbd.status(signal);
+        readiness = { ok: true, checkedAt: Date.now(), error: null };
+        send({ type: 'image.holders', holders, observedAt: Date.now() });
+      } catch (e) {
+        readiness = { ok: false, checkedAt: Date.now(), error: e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e) };
+        throw e;
+      }
     },
-    onError('image watcher poll'),
+    onError('standby Ceph check'),
   );
 
+  let detached = false;
   const stopped = new Promise<void>((resolve) => {
-    actor.subscribe({ complete: () => resolve() });
     const sub = actor.subscribe((s) => {
       if (s.status === 'done') {
         sub.unsubscribe();
@@ -131,6 +201,14 @@ export async function runService(config: Config, logger: Logger, options: { onAc
   });
   const onSignal = (sig: string) => {
     logger.info('signal: detaching (Harbor and the image stay as they are; the next start reconciles)', { signal: sig });
+    detached = true;
+    // the last status stays as it was, marked detached: `check` trusts it for the restart grace
+    publishing = false;
+    try {
+      writeFileAtomic(config.paths.statusFile, `${JSON.stringify({ ...status(), detachedAt: new Date().toISOString() }, null, 2)}\n`, 0o600);
+    } catch {
+      // best effort
+    }
     send({ type: 'shutdown', release: false });
   };
   process.on('SIGTERM', onSignal);
@@ -139,11 +217,13 @@ export async function runService(config: Config, logger: Logger, options: { onAc
   await stopped;
   vipLoop.stop();
   healthLoop.stop();
-  holdersLoop.stop();
+  standbyLoop.stop();
+  fifo.stop();
+  server.close();
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
-  publish(actor.getSnapshot());
+  if (!detached) publish();
   actor.stop();
   await runner.settled();
-  logger.info('stopped', { state: stateName(actor.getSnapshot().value) });
+  logger.info('stopped', { state: stateName(actor.getSnapshot().value), detached });
 }

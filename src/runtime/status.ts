@@ -1,6 +1,7 @@
 import type { SnapshotFrom } from 'xstate';
 import type { nodeMachine } from '../machine/index.js';
 import type { ComponentHealth } from '../actions/harbor.js';
+import type { Fitness } from '../guards/fitness.js';
 
 export type NodeSnapshot = SnapshotFrom<typeof nodeMachine>;
 
@@ -34,12 +35,16 @@ export interface NodeStatus {
   imageHolders: Array<{ address: string; firstSeenAt: string }>;
   failures: number;
   recentTransitions: TransitionRecord[];
+  /** What keepalived's check is told right now. */
+  fitness: Fitness;
   updatedAt: string;
+  /** Set when the service exited leaving everything in place (restart); `check` trusts it briefly. */
+  detachedAt?: string;
 }
 
 export function statusOf(
   snapshot: NodeSnapshot,
-  meta: { node: string; role: string; since: Date; transitions: TransitionRecord[]; healthComponents: ComponentHealth[] },
+  meta: { node: string; role: string; since: Date; transitions: TransitionRecord[]; healthComponents: ComponentHealth[]; fitness: Fitness },
 ): NodeStatus {
   const c = snapshot.context;
   return {
@@ -57,6 +62,7 @@ export function statusOf(
     imageHolders: c.knownHolders.map((k) => ({ address: k.address, firstSeenAt: new Date(k.firstSeenAt).toISOString() })),
     failures: c.failures,
     recentTransitions: meta.transitions.slice(-20),
+    fitness: meta.fitness,
     updatedAt: new Date().toISOString(),
   };
 }
@@ -72,6 +78,8 @@ export function formatStatus(s: NodeStatus): string {
     `holds     device=${s.holdings.device ?? '-'} mounted=${s.holdings.mounted} harbor=${s.holdings.composeRunning ? 'running' : 'stopped'}`,
     `image     ${s.imageHolders.length ? s.imageHolders.map((h) => `${h.address} (since ${h.firstSeenAt})`).join(', ') : 'no watchers seen'}`,
     `failures  ${s.failures} in a row`,
+    `keepalived check: ${s.fitness.fit ? 'fit' : 'UNFIT'} (${s.fitness.why})`,
+    ...(s.detachedAt ? [`service   detached at ${s.detachedAt} (not running)`] : []),
     'recent transitions:',
     ...s.recentTransitions.slice(-10).map((t) => `  ${t.at}  ${t.from} → ${t.to}  (${t.event})`),
   ];

@@ -2,6 +2,7 @@ import type { Config } from '../config/index.js';
 import type { Runner } from '../actions/exec.js';
 import { CephBlocklist } from '../actions/ceph.js';
 import { Compose } from '../actions/harbor.js';
+import { HarborInstaller } from '../actions/harbor-installer.js';
 import { Filesystem } from '../actions/filesystem.js';
 import { Rbd } from '../actions/rbd.js';
 import { Vip } from '../actions/keepalived.js';
@@ -20,6 +21,7 @@ export interface World {
   mapper: Mapper;
   fs: Filesystem;
   compose: Compose;
+  installer: HarborInstaller;
   vip: Vip;
 }
 
@@ -67,6 +69,15 @@ export function createWorld(config: Config, runner: Runner, logger: Logger, comp
       projectDir: f.harbor.projectDir,
       projectName: f.harbor.projectName,
       timeouts: { up: f.timeouts.composeUp, down: f.timeouts.composeDown, ps: f.timeouts.readWorld },
+    }),
+    installer: new HarborInstaller(runner, {
+      projectDir: f.harbor.projectDir,
+      mountPoint: f.filesystem.mountPoint,
+      installerTgz: f.harbor.installerTgz,
+      harborYml: f.harbor.harborYml,
+      hostname: f.harbor.hostname || config.env.vip,
+      prepareCommand: f.harbor.prepareCommand,
+      timeoutMs: f.timeouts.composeUp,
     }),
     vip: new Vip(runner, config.env.interface, config.env.vip, f.timeouts.readWorld),
   };

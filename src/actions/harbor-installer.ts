@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { writeFileAtomic } from '../runtime/state-files.js';
+import { CommandError, type Runner } from './exec.js';
+import type { Compose } from './harbor.js';
+
+/**
+ * The user's harbor.yml with `hostname` and `data_volume` set, through the yaml Document API so
+ * every comment and every other field survives, whatever Harbor 2.x wrote it.
+ */
+export function patchHarborYml(text: string, values: { hostname: string; dataVolume: string }): string {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new Error(`harbor.yml is not valid YAML: ${doc.errors[0]?.message ?? ''}`);
+  doc.set('hostname', values.hostname);
+  doc.set('data_volume', values.dataVolume);
+  return doc.toString();
+}
+
+/** Harbor's containers, for stopping them by name when the compose file is damaged (the original's fallback). */
+export const HARBOR_CONTAINERS = [
+  'nginx', 'harbor-portal', 'harbor-jobservice', 'harbor-core', 'registryctl', 'registry', 'trivy-adapter', 'harbor-db', 'redis', 'harbor-log',
+] as const;
+
+export interface InstallerOptions {
+  projectDir: string;
+  mountPoint: string;
+  installerTgz: string;
+  harborYml: string;
+  hostname: string;
+  prepareCommand: readonly string[];
+  timeoutMs: number;
+}
+
+/** The installer on the image: unpacked once from the local .tgz, harbor.yml patched, prepare run when it changed. */
+export class HarborInstaller {
+  constructor(
+    private readonly runner: Runner,
+    private readonly o: InstallerOptions,
+  ) {}
+
+  private get stamp(): string {
+    return join(this.o.projectDir, '.harbor-assistant.prepared');
+  }
+
+  async ensureInstalled(signal?: AbortSignal): Promise<void> {
+    if (!existsSync(this.o.projectDir)) {
+      if (!this.o.installerTgz) throw new Error(`${this.o.projectDir} does not exist and harbor.installerTgz is not set`);
+      if (!existsSync(this.o.installerTgz)) throw new Error(`harbor.installerTgz ${this.o.installerTgz} does not exist`);
+      // unpack next to its final place (same filesystem), then rename: never a half installer
+      const tmp = join(dirname(this.o.projectDir), '.harbor-installer.tmp');
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      await this.runner.run({ what: 'unpack Harbor installer', argv: ['tar', '-xzf', this.o.installerTgz, '-C', tmp], timeoutMs: this.o.timeoutMs, signal });
+      const top = readdirSync(tmp);
+      const root = top.length === 1 && top[0] ? join(tmp, top[0]) : tmp;
+      renameSync(root, this.o.projectDir);
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    const userYml = readFileSync(this.o.harborYml, 'utf8');
+    const patched = patchHarborYml(userYml, { hostname: this.o.hostname, dataVolume: join(this.o.mountPoint, 'data') });
+    const target = join(this.o.projectDir, 'harbor.yml');
+    const current = existsSync(target) ? readFileSync(target, 'utf8') : null;
+    if (current !== patched) writeFileAtomic(target, patched, 0o600);
+    const digest = createHash('sha256').update(patched).digest('hex');
+    const prepared = existsSync(this.stamp) ? readFileSync(this.stamp, 'utf8').trim() : '';
+    if (prepared !== digest || !existsSync(join(this.o.projectDir, 'docker-compose.yml'))) {
+      await this.runner.run({ what: 'harbor prepare', argv: [...this.o.prepareCommand], cwd: this.o.projectDir, timeoutMs: this.o.timeoutMs, signal });
+      writeFileAtomic(this.stamp, `${digest}\n`, 0o600);
+    }
+  }
+}
+
+/** compose down; when the compose file is damaged or gone, stop Harbor's containers by name. Data is never deleted. */
+export async function stopHarbor(runner: Runner, compose: Compose, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await compose.down(signal);
+  } catch (error) {
+    if (!(error instanceof CommandError) || error.failure !== 'exit') throw error;
+    await runner.run({ what: 'docker stop (compose file unusable)', argv: ['docker', 'stop', ...HARBOR_CONTAINERS], timeoutMs, signal, okExitCodes: [1] });
+  }
+}

@@ -1,0 +1,93 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Config } from '../config/index.js';
+import type { ControlRequest, ControlResponse } from '../runtime/control-protocol.js';
+import { formatStatus, type NodeStatus } from '../runtime/status.js';
+import { controlRequest } from './control-client.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+async function ask(config: Config, request: ControlRequest): Promise<ControlResponse> {
+  return controlRequest(config.paths.controlSocket, request, 5_000);
+}
+
+function unreachable(config: Config, e: unknown): string {
+  return `the service does not answer on ${config.paths.controlSocket} (${e instanceof Error ? e.message : String(e)}): is it running? systemctl status harbor-assistant`;
+}
+
+export async function statusCommand(config: Config, json: boolean, io: Io): Promise<number> {
+  let status: NodeStatus;
+  try {
+    const r = await ask(config, { cmd: 'status' });
+    if (!r.ok || !('status' in r)) throw new Error(r.ok ? 'unexpected answer' : r.error);
+    status = r.status;
+  } catch (e) {
+    // not running: show the last status it left, clearly marked
+    if (!existsSync(config.paths.statusFile)) {
+      io.err(`${unreachable(config, e)}\n`);
+      return 3;
+    }
+    status = JSON.parse(readFileSync(config.paths.statusFile, 'utf8')) as NodeStatus;
+    if (!json) io.err(`the service is not answering; last status it wrote (${status.updatedAt}):\n`);
+  }
+  io.out(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+  return 0;
+}
+
+/**
+ * keepalived's track_script: exit 0 only when this node is fit. When the service does not
+ * answer (a restart), a node that was serving stays fit for `keepalived.restartGraceMs`.
+ */
+export async function checkCommand(config: Config, io: Io, now = Date.now()): Promise<number> {
+  try {
+    const r = await controlRequest(config.paths.controlSocket, { cmd: 'check' }, 2_000);
+    if (r.ok && 'fitness' in r) {
+      io.out(`${r.fitness.fit ? 'fit' : 'unfit'}: ${r.fitness.why}\n`);
+      return r.fitness.fit ? 0 : 1;
+    }
+    io.out(`unfit: ${r.ok ? 'unexpected answer' : r.error}\n`);
+    return 1;
+  } catch {
+    if (!existsSync(config.paths.statusFile)) {
+      io.out('unfit: the service is not running\n');
+      return 1;
+    }
+    const s = JSON.parse(readFileSync(config.paths.statusFile, 'utf8')) as NodeStatus;
+    const detachedAt = s.detachedAt ? Date.parse(s.detachedAt) : NaN;
+    if (s.state.startsWith('active.serving') && now - detachedAt < config.file.keepalived.restartGraceMs) {
+      io.out('fit: serving; the service is restarting\n');
+      return 0;
+    }
+    io.out(`unfit: the service is not running (last state ${s.state})\n`);
+    return 1;
+  }
+}
+
+export async function commandRequest(config: Config, request: ControlRequest, io: Io): Promise<number> {
+  try {
+    const r = await ask(config, request);
+    if (!r.ok) {
+      io.err(`refused: ${r.error}\n`);
+      return 1;
+    }
+    if ('accepted' in r) io.out(`${r.accepted}: sent (node was in ${r.state}); follow it with \`harbor-assistant events\`\n`);
+    return 0;
+  } catch (e) {
+    io.err(`${unreachable(config, e)}\n`);
+    return 3;
+  }
+}
+
+export async function eventsCommand(config: Config, io: Io): Promise<number> {
+  try {
+    await controlRequest(config.paths.controlSocket, { cmd: 'events' }, 0, (r) => {
+      if (r.ok && 'transition' in r) io.out(`${r.transition.at}  ${r.transition.from} → ${r.transition.to}  (${r.transition.event})\n`);
+    });
+    return 0;
+  } catch (e) {
+    io.err(`${unreachable(config, e)}\n`);
+    return 3;
+  }
+}

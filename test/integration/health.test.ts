@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { probeHealth } from '../../src/actions/harbor.js';
+import { HealthHysteresis } from '../../src/runtime/health-prober.js';
+import { HEALTHY, PORTAL_DOWN, REGISTRY_DOWN, startHealthServer } from '../support/harbor-health-server.js';
+
+let server: Awaited<ReturnType<typeof startHealthServer>>;
+before(async () => {
+  server = await startHealthServer();
+});
+after(() => server.close());
+
+test('the prober reads the body: HTTP 200 with "unhealthy" registry is down, portal only is degraded', async () => {
+  server.set(HEALTHY);
+  assert.equal((await probeHealth(server.url, 1000)).verdict, 'healthy');
+  server.set(REGISTRY_DOWN);
+  const down = await probeHealth(server.url, 1000);
+  assert.equal(down.verdict, 'down');
+  assert.equal(down.components.find((c) => c.name === 'registry')?.status, 'unhealthy');
+  server.set(PORTAL_DOWN);
+  assert.equal((await probeHealth(server.url, 1000)).verdict, 'degraded');
+  server.set('{"status":"unknown status"}');
+  assert.equal((await probeHealth(server.url, 1000)).verdict, 'down');
+  server.set('gateway error', 502);
+  assert.equal((await probeHealth(server.url, 1000)).detail, 'HTTP 502');
+});
+
+test('an unreachable Harbor is down, within the probe timeout', async () => {
+  const started = Date.now();
+  const r = await probeHealth('http://127.0.0.1:9/api/v2.0/health', 500);
+  assert.equal(r.verdict, 'down');
+  assert.ok(Date.now() - started < 2000);
+});
+
+test('rise/fall hysteresis over real probes: one bad probe is not a failover', async () => {
+  const h = new HealthHysteresis(2, 3);
+  const feed = async (body: string) => h.observe(await probeHealth((server.set(body), server.url), 1000));
+  assert.equal(await feed(HEALTHY), null);
+  assert.equal(await feed(HEALTHY), 'healthy');
+  assert.equal(await feed(REGISTRY_DOWN), null);
+  assert.equal(await feed(HEALTHY), null, 'a single failure is forgotten');
+  assert.equal(await feed(REGISTRY_DOWN), null);
+  assert.equal(await feed(REGISTRY_DOWN), null);
+  assert.equal(await feed(REGISTRY_DOWN), 'down');
+  assert.equal(await feed(PORTAL_DOWN), null);
+  assert.equal(await feed(PORTAL_DOWN), 'degraded');
+  assert.equal(h.current, 'degraded');
+});
