@@ -1,21 +1,32 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { isScalar, parseDocument, stringify } from 'yaml';
 import { writeFileAtomic } from '../runtime/state-files.js';
 import { CommandError, type Runner } from './exec.js';
 import type { Compose } from './harbor.js';
 
 /**
- * The user's harbor.yml with `hostname` and `data_volume` set, through the yaml Document API so
- * every comment and every other field survives, whatever Harbor 2.x wrote it.
+ * The user's harbor.yml with `hostname` and `data_volume` set. The yaml Document API finds the
+ * two values; only their bytes are replaced, so every comment, every other field and the
+ * layout survive exactly, whatever Harbor 2.x wrote the file. A missing key is appended.
  */
 export function patchHarborYml(text: string, values: { hostname: string; dataVolume: string }): string {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new Error(`harbor.yml is not valid YAML: ${doc.errors[0]?.message ?? ''}`);
-  doc.set('hostname', values.hostname);
-  doc.set('data_volume', values.dataVolume);
-  return doc.toString();
+  const edits: Array<{ start: number; end: number; text: string }> = [];
+  let appended = '';
+  for (const [key, value] of [['hostname', values.hostname], ['data_volume', values.dataVolume]] as const) {
+    const node = doc.get(key, true);
+    const rendered = stringify(value).trimEnd();
+    if (isScalar(node) && node.range) edits.push({ start: node.range[0], end: node.range[1], text: rendered });
+    else if (node === undefined || node === null || (isScalar(node) && !node.range)) appended += `${key}: ${rendered}\n`;
+    else throw new Error(`harbor.yml: ${key} must be a plain value`);
+  }
+  let out = text;
+  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  if (appended) out = `${out}${out.endsWith('\n') || out === '' ? '' : '\n'}${appended}`;
+  return out;
 }
 
 /** Harbor's containers, for stopping them by name when the compose file is damaged (the original's fallback). */

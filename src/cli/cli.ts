@@ -33,15 +33,15 @@ Commands:
 
 Options:
   --config PATH           YAML configuration (default /etc/harbor-assistant/harbor-assistant.yaml)
-  --env-file PATH         environment file (default /etc/harbor-assistant/.env)
+  --env PATH         environment file (default /etc/harbor-assistant/.env)
 `;
 
-type Options = { config?: string; 'env-file'?: string; json?: boolean; format?: string; example?: boolean; help?: boolean; release?: boolean; stdout?: boolean };
+type Options = { config?: string; env?: string; json?: boolean; format?: string; example?: boolean; help?: boolean; release?: boolean; stdout?: boolean };
 
 const io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 function configFrom(o: Options): Config {
-  return loadConfig({ ...(o.config ? { configPath: o.config } : {}), ...(o['env-file'] ? { envFile: o['env-file'] } : {}) });
+  return loadConfig({ ...(o.config ? { configPath: o.config } : {}), ...(o.env ? { envFile: o.env } : {}) });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       config: { type: 'string' },
-      'env-file': { type: 'string' },
+      env: { type: 'string' },
       json: { type: 'boolean' },
       format: { type: 'string' },
       example: { type: 'boolean' },
@@ -107,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'doctor':
       return doctorCommand(configFrom(o), o.json ?? false, io);
     case 'keepalived':
-      return keepalivedCommand(verb ?? 'status', configFrom(o), { ...(o.config ? { config: o.config } : {}), ...(o['env-file'] ? { envFile: o['env-file'] } : {}), stdout: o.stdout ?? false }, io);
+      return keepalivedCommand(verb ?? 'status', configFrom(o), { ...(o.config ? { config: o.config } : {}), ...(o.env ? { envFile: o.env } : {}), stdout: o.stdout ?? false }, io);
     case 'harbor':
       return harborCommand(verb ?? 'status', configFrom(o), io);
     default:

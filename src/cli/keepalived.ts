@@ -24,7 +24,7 @@ export function keepalivedSettings(config: Config, configPath: string | undefine
     unicastSrcIp: k.unicastSrcIp,
     unicastPeers: k.unicastPeers,
     checkScript: k.checkScript,
-    checkArgs: ['check', ...(configPath ? ['--config', configPath] : []), ...(envFile ? ['--env-file', envFile] : [])],
+    checkArgs: ['check', ...(configPath ? ['--config', configPath] : []), ...(envFile ? ['--env', envFile] : [])],
     checkIntervalSeconds: k.checkIntervalSeconds,
     checkFall: k.checkFall,
     checkRise: k.checkRise,

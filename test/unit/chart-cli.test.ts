@@ -33,18 +33,18 @@ test('docs/statechart.md is the chart generated from the machine (regenerate wit
 });
 
 test('validate-config names each bad field and exits non-zero; a good config passes', () => {
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'validate-config', '--env-file', 'config/.env.example', '--config', 'config/harbor-assistant.example.yaml'], {
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'validate-config', '--env', 'config/.env.example', '--config', 'config/harbor-assistant.example.yaml'], {
     encoding: 'utf8',
     env: { ...process.env, HARBOR_VIP: 'not-an-ip', CEPH_POOL_NAME: 'a;b' },
   });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /HARBOR_VIP: must be an IPv4 or IPv6 address, got "not-an-ip"/);
   assert.match(bad.stderr, /CEPH_POOL_NAME: must be letters/);
-  const good = cli('validate-config', '--env-file', 'config/.env.example', '--config', 'config/harbor-assistant.example.yaml');
+  const good = cli('validate-config', '--env', 'config/.env.example', '--config', 'config/harbor-assistant.example.yaml');
   assert.equal(good.status, 0, good.stderr);
   assert.match(good.stdout, /^configuration OK/);
   assert.doesNotMatch(good.stdout + good.stderr, /AQB/);
-  const missing = cli('validate-config', '--env-file', 'config/.env.example', '--config', '/nonexistent.yaml');
+  const missing = cli('validate-config', '--env', 'config/.env.example', '--config', '/nonexistent.yaml');
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /\/nonexistent\.yaml: configuration file not found/);
 });

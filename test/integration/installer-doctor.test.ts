@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { createRunner } from '../../src/actions/exec.js';
+import { HarborInstaller } from '../../src/actions/harbor-installer.js';
+import { buildConfig } from '../../src/config/index.js';
+import { e2fsckVersion, kernelVersion, runDoctor } from '../../src/cli/doctor.js';
+import { silentLogger } from '../../src/log/logger.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ha-inst-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('first start unpacks the local offline installer onto the image, patches harbor.yml, runs prepare once', async () => {
+  // an offline installer shaped like Harbor's: harbor/{prepare, harbor.yml.tmpl, install.sh}
+  const src = join(dir, 'src', 'harbor');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'harbor.yml.tmpl'), 'hostname: reg.mydomain.com\ndata_volume: /data\n');
+  writeFileSync(join(src, 'prepare'), '#!/bin/sh\necho "prepared $(grep hostname harbor.yml)" >> prepare.log\necho "services: {}" > docker-compose.yml\n');
+  chmodSync(join(src, 'prepare'), 0o755);
+  const tgz = join(dir, 'harbor-offline-installer-v2.11.0.tgz');
+  execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), 'harbor']);
+  const userYml = join(dir, 'harbor.yml');
+  writeFileSync(userYml, '# ours\nhostname: old\ndata_volume: /data # default\n');
+  const mount = join(dir, 'mnt');
+  mkdirSync(mount);
+  const projectDir = join(mount, 'installer');
+  const installer = new HarborInstaller(createRunner(silentLogger()), {
+    projectDir, mountPoint: mount, installerTgz: tgz, harborYml: userYml, hostname: '10.0.0.100', prepareCommand: ['./prepare'], timeoutMs: 30_000,
+  });
+  await installer.ensureInstalled();
+  assert.ok(existsSync(join(projectDir, 'harbor.yml.tmpl')));
+  assert.equal(readFileSync(join(projectDir, 'harbor.yml'), 'utf8'), `# ours\nhostname: 10.0.0.100\ndata_volume: ${mount}/data # default\n`);
+  assert.ok(existsSync(join(projectDir, 'docker-compose.yml')));
+  await installer.ensureInstalled();
+  assert.equal(readFileSync(join(projectDir, 'prepare.log'), 'utf8').trim().split('\n').length, 1, 'prepare runs again only when harbor.yml changes');
+  writeFileSync(userYml, '# ours\nhostname: old\ndata_volume: /data # default\nhttp:\n  port: 8080\n');
+  await installer.ensureInstalled();
+  assert.equal(readFileSync(join(projectDir, 'prepare.log'), 'utf8').trim().split('\n').length, 2);
+  assert.ok(!existsSync(join(mount, '.harbor-installer.tmp')));
+});
+
+test('doctor parses versions the way the original README cases need', () => {
+  assert.deepEqual(kernelVersion('4.19.0-18-amd64'), [4, 19]);
+  assert.deepEqual(kernelVersion('3.10.0-1160.el7.x86_64'), [3, 10]);
+  assert.deepEqual(e2fsckVersion('e2fsck 1.42.9 (28-Dec-2013)\n\tUsing EXT2FS Library version 1.42.9'), [1, 42, 9]);
+  assert.deepEqual(e2fsckVersion('e2fsck 1.47.0 (5-Feb-2023)'), [1, 47, 0]);
+});
+
+test('doctor on this host: a finding per check, each failure with its fix, non-zero exit when a takeover is blocked', async () => {
+  const state = join(dir, 'state');
+  const config = buildConfig({
+    env: {
+      HARBOR_VERSION: 'v2.6.2', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: '127.0.0.1:1', CEPH_USER: 'harbor',
+      CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==', CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'lo',
+    },
+    yaml: { text: `node:\n  stateDir: ${state}\n  runDir: ${dir}/run\nceph:\n  commandTimeoutMs: 3000\nkeepalived:\n  confPath: ${dir}/none.conf\n`, source: 't' },
+  });
+  const findings = await runDoctor(config);
+  const names = findings.map((f) => f.check);
+  for (const n of ['kernel >= 4.5', 'rbd kernel module', 'keyring file mode', 'harbor can rbd status', 'osd blocklist ls', 'docker', 'compose command', 'e2fsck supports metadata_csum', 'kernel keyring reachable', 'keepalived', 'keepalived check script']) {
+    assert.ok(names.includes(n), `missing check ${n}: ${names.join(', ')}`);
+  }
+  const by = (n: string) => findings.find((f) => f.check === n);
+  assert.equal(by('kernel >= 4.5')?.verdict, 'ok');
+  assert.equal(by('keyring file mode')?.verdict, 'ok');
+  assert.equal(by('e2fsck supports metadata_csum')?.verdict, 'ok');
+  // no monitor answers on 127.0.0.1:1: the Ceph checks fail, with the caps in the fix
+  assert.equal(by('harbor can rbd status')?.verdict, 'FAIL');
+  assert.match(by('osd blocklist ls')?.fix ?? '', /allow command "osd blocklist"/);
+  for (const f of findings.filter((x) => x.verdict === 'FAIL')) assert.ok(f.fix.length > 0, `${f.check} has no fix`);
+  const yamlPath = join(dir, 'doctor.yaml');
+  writeFileSync(yamlPath, `node:\n  stateDir: ${state}\n  runDir: ${dir}/run\nceph:\n  commandTimeoutMs: 3000\nkeepalived:\n  confPath: ${dir}/none.conf\n`);
+  const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json', '--config', yamlPath, '--env', '/nonexistent'], {
+    encoding: 'utf8',
+    env: { ...process.env, HARBOR_VERSION: 'v2.6.2', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: '127.0.0.1:1', CEPH_USER: 'harbor', CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==', CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'lo' },
+  });
+  assert.equal(cli.status, 1, cli.stderr);
+  assert.ok(!cli.stdout.includes('AQBsSHhj'));
+});
