@@ -42,3 +42,44 @@ test('VRRPv2 with a fractional advert interval is refused by name', () => {
   assert.match(r.stderr, /keepalived.advertInt: VRRPv2 takes whole seconds, got 0.1/);
   assert.ok(readFileSync(join(dir, 'c.yaml'), 'utf8').length > 0);
 });
+
+test('keepalivedctl start|status|stop runs the Debian keepalived with its own pid files (in a namespace)', async () => {
+  const { createNetns, deleteNetns } = await import('../support/netns.js');
+  const ns = createNetns('kc', '10.232.0.1');
+  try {
+    const yaml = [
+      'keepalived:',
+      '  checkScript: /usr/bin/true',
+      `  confPath: ${dir}/run.conf`,
+      `  fifoPath: ${dir}/run.fifo`,
+      `  pidDir: ${dir}/pids`,
+      '  advertInt: 0.1',
+      'node:',
+      `  runDir: ${dir}/run`,
+      `  stateDir: ${dir}/state`,
+    ].join('\n');
+    const path = join(dir, 'ns.yaml');
+    writeFileSync(path, yaml);
+    const nsEnv = { ...env, INTERFACE: 'eth0', HARBOR_VIP: '10.232.0.100', KEEPALIVED_ROLE: 'master' };
+    const inNs = (bin: string, ...args: string[]) =>
+      spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', bin, ...args, '--config', path, '--env', '/nonexistent'], { encoding: 'utf8', env: nsEnv });
+    const render = inNs('src/cli/main.ts', 'keepalived', 'render');
+    assert.equal(render.status, 0, render.stderr);
+    assert.match(render.stdout, /keepalived -t: ok/);
+    const start = inNs('src/cli/keepalivedctl.ts', 'start');
+    assert.equal(start.status, 0, start.stderr);
+    let status = inNs('src/cli/keepalivedctl.ts', 'status');
+    for (let i = 0; i < 50 && !/VIP 10\.232\.0\.100 is on eth0/.test(status.stdout); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = inNs('src/cli/keepalivedctl.ts', 'status');
+    }
+    assert.match(status.stdout, /keepalived running \(pid \d+\); VIP 10\.232\.0\.100 is on eth0/);
+    const again = inNs('src/cli/keepalivedctl.ts', 'start');
+    assert.match(again.stdout, /already running/);
+    const stop = inNs('src/cli/keepalivedctl.ts', 'stop');
+    assert.equal(stop.status, 0, stop.stderr);
+    assert.match(inNs('src/cli/keepalivedctl.ts', 'status').stdout, /keepalived not running/);
+  } finally {
+    deleteNetns(ns);
+  }
+});

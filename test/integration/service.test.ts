@@ -103,8 +103,14 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
     assert.equal(statSync(config.paths.controlSocket).mode & 0o777, 0o600);
     assert.equal(statSync(config.file.node.runDir).mode & 0o777, 0o700);
 
+    const followed: string[] = [];
+    void controlRequest(config.paths.controlSocket, { cmd: 'events' }, 0, (r) => {
+      if (r.ok && 'transition' in r) followed.push(r.transition.to);
+    }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
     writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" MASTER 150\n');
     const serving = await waitState(config, 'active.serving.healthy');
+    assert.ok(followed.includes('active.acquiring-rbd.reading.running') && followed.includes('active.serving.healthy'), followed.join(', '));
     assert.equal(serving.vrrp, 'MASTER');
     assert.deepEqual(calls.slice(1), ['readHolders', 'mapImage', 'probeFilesystem', 'checkFilesystem', 'mountFilesystem', 'composeUp']);
     assert.ok(serving.healthComponents.some((c) => c.name === 'registry'));
@@ -128,6 +134,15 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
 
     writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" FAULT 150\nINSTANCE "OTHER" MASTER 100\n');
     await waitState(config, 'idle');
+
+    await controlRequest(config.paths.controlSocket, { cmd: 'maintenance', on: true }, 2_000);
+    await waitState(config, 'maintenance');
+    assert.ok(existsSync(config.paths.maintenanceMarker));
+    const held = io();
+    assert.equal(await checkCommand(config, held.io), 1);
+    await controlRequest(config.paths.controlSocket, { cmd: 'maintenance', on: false }, 2_000);
+    await waitState(config, 'idle');
+    assert.ok(!existsSync(config.paths.maintenanceMarker));
 
     await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: true }, 2_000);
     await running;
