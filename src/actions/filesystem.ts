@@ -4,8 +4,9 @@ import { asArray, isRecord, parseJson } from './json.js';
 import { terminate } from './processes.js';
 import type { Logger } from '../log/logger.js';
 
-export const FSCK_POLICIES = ['auto', 'force', 'never'] as const;
-export type FsckPolicy = (typeof FSCK_POLICIES)[number];
+import type { FsckPolicy } from './kinds.js';
+
+export { FSCK_POLICIES, type FsckPolicy } from './kinds.js';
 
 export interface FilesystemOptions {
   mountPoint: string;

@@ -1,14 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { chartOf, statechartMarkdown, toMermaid } from '../chart/index.js';
 import { ConfigError, exampleYaml, loadConfig, type Config } from '../config/index.js';
-import { createLogger } from '../log/logger.js';
-import { nodeMachine } from '../machine/index.js';
-import { runService } from '../runtime/service.js';
-import { doctorCommand } from './doctor.js';
-import { harborCommand } from './harbor.js';
-import { keepalivedCommand } from './keepalived.js';
 import { checkCommand, commandRequest, eventsCommand, statusCommand, type Io } from './operator.js';
+// heavy modules (xstate, zx, winston) load only for the commands that need them: keepalived runs
+// `check` every second and it must answer in milliseconds
 
 export const HELP = `harbor-assistant — failover engine for a two-host Harbor on one Ceph RBD image
 
@@ -76,6 +71,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'chart': {
+      const { chartOf, statechartMarkdown, toMermaid } = await import('../chart/index.js');
+      const { nodeMachine } = await import('../machine/index.js');
       const chart = chartOf(nodeMachine);
       const format = o.format ?? 'json';
       if (format === 'json') io.out(`${JSON.stringify(chart, null, 2)}\n`);
@@ -86,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'run': {
       const config = configFrom(o);
+      const { runService } = await import('../runtime/service.js');
+      const { createLogger } = await import('../log/logger.js');
       await runService(config, createLogger({ level: config.file.log.level }));
       return 0;
     }
@@ -105,11 +104,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'events':
       return eventsCommand(configFrom(o), io);
     case 'doctor':
-      return doctorCommand(configFrom(o), o.json ?? false, io);
+      return (await import('./doctor.js')).doctorCommand(configFrom(o), o.json ?? false, io);
     case 'keepalived':
-      return keepalivedCommand(verb ?? 'status', configFrom(o), { ...(o.config ? { config: o.config } : {}), ...(o.env ? { envFile: o.env } : {}), stdout: o.stdout ?? false }, io);
+      return (await import('./keepalived.js')).keepalivedCommand(verb ?? 'status', configFrom(o), { ...(o.config ? { config: o.config } : {}), ...(o.env ? { envFile: o.env } : {}), stdout: o.stdout ?? false }, io);
     case 'harbor':
-      return harborCommand(verb ?? 'status', configFrom(o), io);
+      return (await import('./harbor.js')).harborCommand(verb ?? 'status', configFrom(o), io);
     default:
       io.err(`unknown command "${command}"\n\n${HELP}`);
       return 2;

@@ -1,5 +1,4 @@
-import { MAPPER_KINDS } from '../actions/mappers/mapper.js';
-import { FSCK_POLICIES } from '../actions/filesystem.js';
+import { FSCK_POLICIES, MAPPER_KINDS } from '../actions/kinds.js';
 import { absolutePath, commandOrAuto, decimal, httpUrl, int, ipList, oneOf, optionalIp, word, words } from './fields.js';
 
 const SECOND = 1_000;
@@ -27,7 +26,7 @@ export const fileSchema = {
   filesystem: {
     mountPoint: absolutePath('/data/harbor', "where the image's filesystem is mounted (Harbor's data_volume)"),
     fsck: oneOf('auto', FSCK_POLICIES, 'auto = e2fsck -p (checks when not clean), force = e2fsck -f -y, never'),
-    mountOptions: words(['noatime'], /^[A-Za-z0-9_=.,-]+$/, 'mount options', 'ext4 mount options'),
+    mountOptions: words(['noatime', 'sync', 'dirsync'], /^[A-Za-z0-9_=.,-]+$/, 'mount options', 'ext4 mount options; sync+dirsync: a push Harbor acknowledged is on Ceph (the registry never fsyncs)'),
     mkfsOptions: words([], /^[A-Za-z0-9_=.,:-]+$/, 'mkfs.ext4 options', 'extra mkfs.ext4 options (first format only)'),
   },
   harbor: {

@@ -85,14 +85,15 @@ export class FuseMapper implements Mapper {
 
   async map(signal?: AbortSignal): Promise<string> {
     const existing = await this.current(signal);
-    if (existing) return existing;
+    if (existing?.startsWith('/dev/')) return existing;
     mkdirSync(this.options.fuseDir, { recursive: true });
     mkdirSync(this.options.stateDir, { recursive: true, mode: 0o700 });
-    if (this.fusePid() === null) await this.startFuse(signal);
+    // the spawned pid is a shell until it execs rbd-fuse: watch that pid, not the command line
+    const pid = this.fusePid() ?? (await this.startFuse(signal));
     const deadline = Date.now() + this.options.timeoutMs;
     while (!existsSync(this.imageFile)) {
       if (signal?.aborted) throw new Error('rbd-fuse: aborted while waiting for the image file');
-      if (this.fusePid() === null) throw new Error(`rbd-fuse exited before ${this.imageFile} appeared: see ${join(this.options.stateDir, 'rbd-fuse.log')}`);
+      if (!isRunning(pid)) throw new Error(`rbd-fuse exited before ${this.imageFile} appeared: see ${join(this.options.stateDir, 'rbd-fuse.log')}`);
       if (Date.now() > deadline) throw new Error(`rbd-fuse: ${this.imageFile} did not appear within ${this.options.timeoutMs} ms`);
       await sleep(50);
     }
@@ -100,7 +101,7 @@ export class FuseMapper implements Mapper {
     return r.stdout.trim();
   }
 
-  private async startFuse(signal?: AbortSignal): Promise<void> {
+  private async startFuse(signal?: AbortSignal): Promise<number> {
     const argv = rbdFuseArgv(this.conn, this.options.fuseDir);
     const logFd = openSync(join(this.options.stateDir, 'rbd-fuse.log'), 'a', 0o600);
     try {
@@ -113,6 +114,7 @@ export class FuseMapper implements Mapper {
       p.child?.unref();
       writeFileSync(this.pidFile, `${pid}\n`, { mode: 0o600 });
       this.logger.info('command', { what: 'rbd-fuse start', command: argv.join(' '), pid, result: 'started' });
+      return pid;
     } finally {
       closeSync(logFd);
     }

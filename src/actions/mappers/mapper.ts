@@ -1,5 +1,6 @@
-export const MAPPER_KINDS = ['krbd', 'rbd-nbd', 'fuse'] as const;
-export type MapperKind = (typeof MAPPER_KINDS)[number];
+import type { MapperKind } from '../kinds.js';
+
+export { MAPPER_KINDS, type MapperKind } from '../kinds.js';
 
 export interface UnmapOptions {
   /** Last resort: `unmap -o force` (may drop writes a normal unmap would flush). */

@@ -1,0 +1,432 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { controlRequest } from '../src/cli/control-client.js';
+import type { ControlRequest, ControlResponse } from '../src/runtime/control-protocol.js';
+import type { NodeStatus } from '../src/runtime/status.js';
+import { layoutDigest, makeOciImage } from './oci.js';
+
+/** The two-node lab on one machine: real Ceph, real keepalived, the real registry, real skopeo. */
+export const LAB = {
+  root: '/run/halab',
+  prefix: 'halab',
+  subnet: '10.213.77',
+  vip: '10.213.77.100',
+  pool: 'harbor',
+  image: 'harbor_data',
+  user: 'harbor',
+} as const;
+
+export type NodeName = 'a' | 'b';
+const NODES: Record<NodeName, { ip: string; role: 'master' | 'backup' }> = {
+  a: { ip: `${LAB.subnet}.11`, role: 'master' },
+  b: { ip: `${LAB.subnet}.12`, role: 'backup' },
+};
+
+const repo = resolve(new URL('..', import.meta.url).pathname);
+const labDir = join(repo, 'lab');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface LabOptions {
+  advertInt: number;
+  /** Engine timing overrides (YAML lines). */
+  extraYaml?: string[];
+  log?: (line: string) => void;
+}
+
+function run(argv: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): string {
+  const [cmd, ...args] = argv;
+  return execFileSync(cmd ?? '', args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, input: opts.input, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+function tryRun(argv: string[], timeoutMs = 20_000): boolean {
+  const [cmd, ...args] = argv;
+  return spawnSync(cmd ?? '', args, { stdio: 'ignore', timeout: timeoutMs }).status === 0;
+}
+
+const inNs = (ns: string, argv: string[]) => ['nsenter', `--net=/run/netns/${LAB.prefix}-${ns}`, '--', ...argv];
+
+function pidAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function killPid(pid: number, graceMs = 3_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!pidAlive(pid)) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  for (const end = Date.now() + graceMs; Date.now() < end && pidAlive(pid); ) await sleep(25);
+  if (pidAlive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+function readPid(file: string): number | null {
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 1 ? pid : null;
+}
+
+export class Lab {
+  private readonly pids = { engine: new Map<NodeName, number>(), keepalived: new Map<NodeName, number>() };
+  private imageSeq = 0;
+  readonly pushed: Array<{ ref: string; digest: string }> = [];
+
+  constructor(private readonly options: LabOptions) {}
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  nodeDir(n: NodeName): string {
+    return join(LAB.root, n);
+  }
+
+  configPath(n: NodeName): string {
+    return join(this.nodeDir(n), 'harbor-assistant.yaml');
+  }
+
+  envPath(n: NodeName): string {
+    return join(this.nodeDir(n), 'env');
+  }
+
+  engineLog(n: NodeName): string {
+    return join(this.nodeDir(n), 'engine.log');
+  }
+
+  /** Everything from nothing: packages are the test script's job; this builds the network, Ceph and both nodes. */
+  async up(): Promise<void> {
+    await Lab.cleanLeftovers();
+    mkdirSync(LAB.root, { recursive: true, mode: 0o755 });
+    const t0 = Date.now();
+    run([join(labDir, 'net.sh'), 'up']);
+    run([join(labDir, 'ceph.sh'), 'up', join(LAB.root, 'ceph'), `${LAB.subnet}.10`, LAB.pool, LAB.image, '1024', LAB.user], { timeoutMs: 180_000 });
+    this.log(`ceph up in ${Date.now() - t0} ms`);
+    // the lab's "offline installer": a local tgz shaped like Harbor's
+    run(['tar', '-czf', join(LAB.root, 'harbor-offline-installer-lab.tgz'), '-C', join(labDir, 'installer'), 'harbor']);
+    writeFileSync(join(LAB.root, 'policy.json'), '{"default":[{"type":"insecureAcceptAnything"}]}');
+    // keepalived's script security wants a root-owned path nobody else can write
+    mkdirSync(join(LAB.root, 'bin'), { recursive: true, mode: 0o755 });
+    const check = join(LAB.root, 'bin', 'harbor-assistant-check');
+    writeFileSync(check, `#!/bin/sh\nexec ${process.execPath} ${join(repo, 'dist', 'cli', 'main.js')} "$@"\n`);
+    chmodSync(check, 0o755);
+    for (const n of ['a', 'b'] as const) this.writeNodeConfig(n);
+    for (const n of ['a', 'b'] as const) await this.startEngine(n);
+    for (const n of ['a', 'b'] as const) this.renderKeepalived(n);
+    for (const n of ['a', 'b'] as const) this.startKeepalived(n);
+    this.log(`lab up in ${Date.now() - t0} ms`);
+  }
+
+  private writeNodeConfig(n: NodeName): void {
+    const d = this.nodeDir(n);
+    for (const sub of ['state', 'run', 'mnt', 'fuse', 'shim', 'keepalived']) mkdirSync(join(d, sub), { recursive: true });
+    const key = readFileSync(join(LAB.root, 'ceph', `client.${LAB.user}.key`), 'utf8').trim();
+    writeFileSync(
+      this.envPath(n),
+      [
+        'HARBOR_VERSION=v2.11.0',
+        `HARBOR_VIP=${LAB.vip}`,
+        `CEPH_MON_HOST=${LAB.subnet}.10`,
+        `CEPH_USER=${LAB.user}`,
+        `CEPH_USER_KEY=${key}`,
+        `CEPH_POOL_NAME=${LAB.pool}`,
+        `CEPH_IMAGE_NAME=${LAB.image}`,
+        `KEEPALIVED_ROLE=${NODES[n].role}`,
+        'INTERFACE=eth0',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const yaml = [
+      'node:',
+      `  name: ${n}`,
+      `  stateDir: ${d}/state`,
+      `  runDir: ${d}/run`,
+      `  cephAddresses: [${NODES[n].ip}]`,
+      'ceph:',
+      '  mapper: fuse',
+      `  fuseDir: ${d}/fuse`,
+      '  blocklistExpirySeconds: 900',
+      '  commandTimeoutMs: 10000',
+      'filesystem:',
+      `  mountPoint: ${d}/mnt`,
+      '  fsck: auto',
+      'harbor:',
+      `  composeCommand: [${join(labDir, 'compose-shim')}]`,
+      `  projectDir: ${d}/mnt/installer`,
+      `  harborYml: ${join(labDir, 'harbor.yml')}`,
+      `  installerTgz: ${join(LAB.root, 'harbor-offline-installer-lab.tgz')}`,
+      '  healthUrl: http://127.0.0.1:8080/api/v2.0/health',
+      '  probe: { intervalMs: 500, timeoutMs: 400, rise: 1, fall: 3 }',
+      'keepalived:',
+      '  vrrpVersion: 3',
+      `  advertInt: ${this.options.advertInt}`,
+      `  checkScript: ${join(LAB.root, 'bin', 'harbor-assistant-check')}`,
+      '  checkIntervalSeconds: 1',
+      '  checkFall: 2',
+      '  checkRise: 1',
+      `  confPath: ${d}/keepalived.conf`,
+      `  fifoPath: ${d}/run/keepalived.fifo`,
+      `  pidDir: ${d}/keepalived`,
+      '  vipPollMs: 1000',
+      'timeouts: { readWorld: 15000, readHolders: 10000, fence: 15000, verifyFence: 40000, map: 30000, composeUp: 30000, healthy: 30000, composeDown: 20000, unmount: 15000, unmap: 20000 }',
+      'retry: { maxAttempts: 3, backoffBaseMs: 500, backoffMaxMs: 4000 }',
+      'fencing: { holderGraceMs: 2000, cooldownMs: 60000 }',
+      'standDownMs: 10000',
+      ...(this.options.extraYaml ?? []),
+      '',
+    ].join('\n');
+    writeFileSync(this.configPath(n), yaml);
+  }
+
+  private engineArgv(n: NodeName, ...args: string[]): string[] {
+    return [process.execPath, join(repo, 'dist', 'cli', 'main.js'), ...args, '--config', this.configPath(n), '--env', this.envPath(n)];
+  }
+
+  async startEngine(n: NodeName): Promise<void> {
+    const out = openSync(this.engineLog(n), 'a');
+    const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', ...this.engineArgv(n, 'run')], {
+      stdio: ['ignore', out, out],
+      detached: true,
+      env: { ...process.env, HALAB_SHIM_DIR: join(this.nodeDir(n), 'shim') },
+    });
+    child.unref();
+    if (child.pid === undefined) throw new Error(`engine ${n} did not start`);
+    this.pids.engine.set(n, child.pid);
+    writeFileSync(join(this.nodeDir(n), 'engine.pid'), `${child.pid}\n`);
+    for (const end = Date.now() + 20_000; Date.now() < end; await sleep(50)) {
+      const s = await this.status(n).catch(() => null);
+      if (s && !s.state.startsWith('booting')) return;
+      if (!pidAlive(child.pid)) throw new Error(`engine ${n} exited: ${readFileSync(this.engineLog(n), 'utf8').slice(-2000)}`);
+    }
+    throw new Error(`engine ${n} did not finish booting`);
+  }
+
+  private renderKeepalived(n: NodeName): void {
+    run(inNs(n, this.engineArgv(n, 'keepalived', 'render')));
+  }
+
+  startKeepalived(n: NodeName): void {
+    const d = this.nodeDir(n);
+    const out = openSync(join(d, 'keepalived.log'), 'a');
+    const argv = ['keepalived', '-f', `${d}/keepalived.conf`, '-p', `${d}/keepalived/keepalived.pid`, '-r', `${d}/keepalived/vrrp.pid`, '-c', `${d}/keepalived/checkers.pid`, '-b', `${d}/keepalived/bfd.pid`, '--vrrp', '--dont-fork', '--log-console'];
+    const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', ...argv], { stdio: ['ignore', out, out], detached: true });
+    child.unref();
+    if (child.pid === undefined) throw new Error(`keepalived ${n} did not start`);
+    this.pids.keepalived.set(n, child.pid);
+    writeFileSync(join(d, 'keepalived.pid'), `${child.pid}\n`);
+  }
+
+  async request(n: NodeName, request: ControlRequest): Promise<ControlResponse> {
+    return controlRequest(join(this.nodeDir(n), 'run', 'control.sock'), request, 3_000);
+  }
+
+  async status(n: NodeName): Promise<NodeStatus> {
+    const r = await this.request(n, { cmd: 'status' });
+    if (!r.ok || !('status' in r)) throw new Error(`status of ${n}: ${r.ok ? 'unexpected' : r.error}`);
+    return r.status;
+  }
+
+  /** States of both nodes; a node whose engine is down shows as `down`. */
+  async states(): Promise<Record<NodeName, string>> {
+    const get = async (n: NodeName) => (await this.status(n).catch(() => null))?.state ?? 'down';
+    return { a: await get('a'), b: await get('b') };
+  }
+
+  async waitFor(what: string, pred: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+    const started = Date.now();
+    while (Date.now() - started < timeoutMs) {
+      if (await pred()) return Date.now() - started;
+      await sleep(100);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; states ${JSON.stringify(await this.states())}`);
+  }
+
+  /** Exactly one node serving, the other not holding anything active. */
+  async servingNode(): Promise<NodeName | null> {
+    const s = await this.states();
+    const serving = (['a', 'b'] as const).filter((n) => s[n].startsWith('active.serving'));
+    return serving.length === 1 ? (serving[0] ?? null) : null;
+  }
+
+  async waitOneServing(timeoutMs = 60_000): Promise<NodeName> {
+    let node: NodeName | null = null;
+    await this.waitFor('exactly one node serving', async () => (node = await this.servingNode()) !== null, timeoutMs);
+    return node ?? 'a';
+  }
+
+  private skopeo(args: string[], timeoutMs = 30_000): { ok: boolean; out: string } {
+    const r = spawnSync('nsenter', [`--net=/run/netns/${LAB.prefix}-client`, '--', 'skopeo', '--policy', join(LAB.root, 'policy.json'), ...args], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+    });
+    return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+  }
+
+  /** Push a fresh image through the VIP; recorded only when the registry acknowledged it. */
+  push(): { ok: boolean; ref: string; out: string } {
+    const tag = `t${++this.imageSeq}`;
+    const dir = join(LAB.root, 'images', tag);
+    const { digest } = makeOciImage(dir, tag);
+    const ref = `${LAB.vip}:5000/lab/app:${tag}`;
+    const r = this.skopeo(['copy', '--retry-times', '0', '--dest-tls-verify=false', `oci:${dir}:${tag}`, `docker://${ref}`]);
+    if (r.ok) this.pushed.push({ ref, digest });
+    return { ok: r.ok, ref, out: r.out };
+  }
+
+  /** Pull through the VIP; the manifest digest it got, or null. */
+  pull(ref: string): string | null {
+    const tag = ref.split(':').pop() ?? 'x';
+    const dir = join(LAB.root, 'pulled', `${tag}-${Date.now()}`);
+    mkdirSync(join(LAB.root, 'pulled'), { recursive: true });
+    const r = this.skopeo(['copy', '--retry-times', '0', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}:${tag}`]);
+    const digest = r.ok ? layoutDigest(dir, tag) : null;
+    rmSync(dir, { recursive: true, force: true });
+    return digest;
+  }
+
+  /** Pull every acknowledged image back; the refs that are missing or changed. */
+  lostImages(): string[] {
+    return this.pushed.filter((p) => this.pull(p.ref) !== p.digest).map((p) => p.ref);
+  }
+
+  /** Poll pulls of a known image until one succeeds: the recovery time seen by a client. */
+  async waitPullable(timeoutMs: number): Promise<number> {
+    const probe = this.pushed[0];
+    if (!probe) throw new Error('nothing pushed yet');
+    return this.waitFor('a pull through the VIP', async () => this.pull(probe.ref) === probe.digest, timeoutMs);
+  }
+
+  // --- faults -----------------------------------------------------------------------------
+
+  /** SIGKILL the engine and keepalived (its VRRP child too): the node's Harbor keeps running. */
+  crashNode(n: NodeName): void {
+    const d = this.nodeDir(n);
+    const pids = [this.pids.engine.get(n), readPid(`${d}/keepalived/vrrp.pid`), readPid(`${d}/keepalived/keepalived.pid`), this.pids.keepalived.get(n)];
+    for (const pid of pids) {
+      if (pid && pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    this.pids.engine.delete(n);
+    this.pids.keepalived.delete(n);
+  }
+
+  /** Stop the registry behind the node's Harbor (Harbor unhealthy). */
+  async stopRegistry(n: NodeName): Promise<void> {
+    const pid = readPid(join(this.nodeDir(n), 'shim', 'registry.pid'));
+    if (pid) await killPid(pid);
+  }
+
+  async stopEngine(n: NodeName, release: boolean): Promise<void> {
+    const pid = this.pids.engine.get(n);
+    if (release) await this.request(n, { cmd: 'shutdown', release: true }).catch(() => undefined);
+    else if (pid) process.kill(pid, 'SIGTERM');
+    if (pid) {
+      for (const end = Date.now() + 60_000; Date.now() < end && pidAlive(pid); ) await sleep(50);
+      await killPid(pid, 0);
+    }
+    this.pids.engine.delete(n);
+  }
+
+  async stopKeepalived(n: NodeName): Promise<void> {
+    const pid = this.pids.keepalived.get(n);
+    if (pid) await killPid(pid, 5_000);
+    this.pids.keepalived.delete(n);
+  }
+
+  /** The fence operations a node's engine ran (from its own log). */
+  fenceCount(n: NodeName): number {
+    if (!existsSync(this.engineLog(n))) return 0;
+    return readFileSync(this.engineLog(n), 'utf8').split('\n').filter((l) => l.includes('"what":"ceph osd blocklist add"') || l.includes('"what":"ceph osd blacklist add"')).length;
+  }
+
+  /** Transitions a node's engine logged after `since` (ms epoch). */
+  transitions(n: NodeName, since: number): Array<{ at: number; to: string; from: string }> {
+    if (!existsSync(this.engineLog(n))) return [];
+    return readFileSync(this.engineLog(n), 'utf8')
+      .split('\n')
+      .flatMap((l) => {
+        try {
+          const j = JSON.parse(l) as { message?: string; at?: string; to?: string; from?: string };
+          return j.message === 'transition' && j.at && j.to ? [{ at: Date.parse(j.at), to: j.to, from: j.from ?? '' }] : [];
+        } catch {
+          return [];
+        }
+      })
+      .filter((t) => t.at >= since);
+  }
+
+  /** Per-phase durations of the takeover a node logged after `since`. */
+  phases(n: NodeName, since: number): Record<string, number> {
+    const ts = this.transitions(n, since);
+    const first = (prefix: string) => ts.find((t) => t.to.startsWith(prefix))?.at;
+    const marks: Array<[string, string]> = [
+      ['detect', 'active.acquiring-rbd'],
+      ['fence', 'active.fencing'],
+      ['map', 'active.mounting.mapping'],
+      ['probe', 'active.mounting.probing'],
+      ['fsck', 'active.mounting.checking'],
+      ['mount', 'active.mounting.mounting-fs'],
+      ['composeUp', 'active.starting.composing'],
+      ['healthy', 'active.starting.waiting-healthy'],
+      ['serving', 'active.serving'],
+    ];
+    const out: Record<string, number> = {};
+    const detectAt = first('active.acquiring-rbd');
+    if (detectAt !== undefined) out.detect = detectAt - since;
+    for (let i = 1; i < marks.length - 1; i++) {
+      const [name, prefix] = marks[i] ?? ['', ''];
+      const start = first(prefix);
+      const next = marks.slice(i + 1).map(([, p]) => first(p)).find((t) => t !== undefined && start !== undefined && t >= start);
+      if (start !== undefined && next !== undefined) out[name] = next - start;
+    }
+    return out;
+  }
+
+  async down(): Promise<void> {
+    for (const n of ['a', 'b'] as const) await this.stopKeepalived(n);
+    for (const n of ['a', 'b'] as const) {
+      const pid = this.pids.engine.get(n);
+      if (pid) await killPid(pid, 5_000);
+    }
+    await Lab.cleanLeftovers();
+  }
+
+  /** Remove everything a lab (this one or a crashed earlier run) left: processes by recorded PID, mounts, loops, namespaces. */
+  static async cleanLeftovers(): Promise<void> {
+    for (const n of ['a', 'b'] as const) {
+      const d = join(LAB.root, n);
+      for (const f of [`${d}/keepalived.pid`, `${d}/keepalived/keepalived.pid`, `${d}/keepalived/vrrp.pid`, `${d}/engine.pid`, `${d}/shim/health.pid`, `${d}/shim/registry.pid`]) {
+        const pid = readPid(f);
+        if (pid) await killPid(pid, 2_000);
+      }
+      if (existsSync(`${d}/mnt`)) {
+        if (!tryRun(['umount', `${d}/mnt`])) tryRun(['umount', '-l', `${d}/mnt`]);
+      }
+      const loops = spawnSync('losetup', ['-J', '-l'], { encoding: 'utf8' }).stdout;
+      try {
+        for (const l of (JSON.parse(loops || '{"loopdevices":[]}') as { loopdevices: Array<{ name: string; 'back-file': string }> }).loopdevices) {
+          if (l['back-file']?.startsWith(`${d}/fuse/`)) tryRun(['losetup', '-d', l.name]);
+        }
+      } catch {
+        // no loops
+      }
+      const fusePid = readPid(`${d}/state/rbd-fuse.pid`);
+      if (fusePid) await killPid(fusePid, 2_000);
+      if (existsSync(`${d}/fuse`)) tryRun(['umount', '-l', `${d}/fuse`]);
+    }
+    if (existsSync(join(LAB.root, 'ceph'))) tryRun([join(labDir, 'ceph.sh'), 'down', join(LAB.root, 'ceph')], 30_000);
+    tryRun([join(labDir, 'net.sh'), 'down']);
+    rmSync(LAB.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,64 @@
+import { Lab, type NodeName } from '../../lab/lab.js';
+
+export interface ScenarioResult {
+  name: string;
+  passed: boolean;
+  rto_ms: number | null;
+  phases: Record<string, number>;
+  pushed: number;
+  lost: number;
+  fences: number;
+  error?: string;
+}
+
+export const other = (n: NodeName): NodeName => (n === 'a' ? 'b' : 'a');
+
+/** Push `count` images through the VIP; every push must be acknowledged. */
+export function pushSome(lab: Lab, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const r = lab.push();
+    if (!r.ok) throw new Error(`push ${r.ref} failed: ${r.out.slice(-400)}`);
+  }
+}
+
+/**
+ * The common shape: a fresh lab, one node serving, images pushed; `fault` injects the fault and
+ * names the node that must serve afterwards; then recovery time (fault → that node serving and a
+ * pull through the VIP working), more pushes, every acknowledged image pulled back and compared.
+ */
+export async function runScenario(
+  name: string,
+  fault: (lab: Lab, serving: NodeName) => Promise<NodeName>,
+  options: { extraYaml?: string[]; after?: (lab: Lab, serving: NodeName) => Promise<void> } = {},
+): Promise<ScenarioResult> {
+  const lab = new Lab({ advertInt: 0.1, ...(options.extraYaml ? { extraYaml: options.extraYaml } : {}) });
+  const result: ScenarioResult = { name, passed: false, rto_ms: null, phases: {}, pushed: 0, lost: 0, fences: 0 };
+  try {
+    await lab.up();
+    const first = await lab.waitOneServing(90_000);
+    pushSome(lab, 3);
+    const faultAt = Date.now();
+    const next = await fault(lab, first);
+    await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 120_000);
+    await lab.waitPullable(60_000);
+    result.rto_ms = Date.now() - faultAt;
+    result.phases = lab.phases(next, faultAt);
+    pushSome(lab, 2);
+    await options.after?.(lab, next);
+    const states = await lab.states();
+    const serving = (['a', 'b'] as const).filter((n) => states[n].startsWith('active'));
+    if (serving.length !== 1) throw new Error(`expected exactly one node active, got ${JSON.stringify(states)}`);
+    result.pushed = lab.pushed.length;
+    const lost = lab.lostImages();
+    result.lost = lost.length;
+    result.fences = lab.fenceCount('a') + lab.fenceCount('b');
+    if (lost.length > 0) throw new Error(`lost acknowledged images: ${lost.join(', ')}`);
+    result.passed = true;
+  } catch (error) {
+    result.error = error instanceof Error ? error.message : String(error);
+    result.pushed = lab.pushed.length;
+  } finally {
+    await lab.down();
+  }
+  return result;
+}
