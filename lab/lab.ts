@@ -176,6 +176,7 @@ export class Lab {
       '  checkIntervalSeconds: 1',
       '  checkFall: 2',
       '  checkRise: 1',
+      '  garpRefreshSeconds: 1',
       `  confPath: ${d}/keepalived.conf`,
       `  fifoPath: ${d}/run/keepalived.fifo`,
       `  pidDir: ${d}/keepalived`,
@@ -321,6 +322,75 @@ export class Lab {
     this.pids.keepalived.delete(n);
   }
 
+  /** Bring a crashed node back: its engine, then its keepalived (the config is already rendered). */
+  async restartNode(n: NodeName): Promise<void> {
+    await this.startEngine(n);
+    this.startKeepalived(n);
+  }
+
+  /** A process that keeps a file open (and its cwd) on the node's mount: a busy umount. */
+  holdMount(n: NodeName): number {
+    const mp = join(this.nodeDir(n), 'mnt');
+    const child = spawn('sh', ['-c', 'exec 3<installer/harbor.yml; exec sleep 600'], { cwd: mp, stdio: 'ignore', detached: true });
+    child.unref();
+    if (child.pid === undefined) throw new Error('holder did not start');
+    writeFileSync(join(this.nodeDir(n), 'holder.pid'), `${child.pid}\n`);
+    return child.pid;
+  }
+
+  /** Is the VIP on the node's interface right now? */
+  vipOn(n: NodeName): boolean {
+    const out = run(['ip', '-n', `${LAB.prefix}-${n}`, '-j', 'addr', 'show', 'dev', 'eth0']);
+    return out.includes(`"${LAB.vip}"`);
+  }
+
+  isRunning(pid: number): boolean {
+    return pidAlive(pid);
+  }
+
+  /** Split brain: drop VRRP (IP protocol 112) in and out of one node; the link stays up. */
+  cutVrrp(n: NodeName): void {
+    const nft = (...args: string[]) => run(inNs(n, ['nft', ...args]));
+    nft('add', 'table', 'inet', 'halab');
+    nft('add', 'chain', 'inet', 'halab', 'in', '{ type filter hook input priority 0 ; }');
+    nft('add', 'chain', 'inet', 'halab', 'out', '{ type filter hook output priority 0 ; }');
+    nft('add', 'rule', 'inet', 'halab', 'in', 'ip', 'protocol', '112', 'drop');
+    nft('add', 'rule', 'inet', 'halab', 'out', 'ip', 'protocol', '112', 'drop');
+  }
+
+  healVrrp(n: NodeName): void {
+    run(inNs(n, ['nft', 'delete', 'table', 'inet', 'halab']));
+  }
+
+  /**
+   * `e2fsck -n -f` of the image through a fresh read-only map from node a's namespace (the lab's
+   * own rbd-fuse + a read-only loop). Only when no node holds the image. Returns e2fsck's exit code.
+   */
+  async fsckImage(): Promise<{ code: number; out: string }> {
+    const d = join(LAB.root, 'fsck');
+    mkdirSync(join(d, 'fuse'), { recursive: true });
+    const a = this.nodeDir('a');
+    const fuse = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-a`, '--', 'rbd-fuse', '-c', `${a}/state/ceph.conf`, '-p', LAB.pool, '-r', LAB.image, '-f', join(d, 'fuse')], {
+      stdio: 'ignore',
+      detached: true,
+      env: { ...process.env, CEPH_ARGS: `--id ${LAB.user} --keyring ${a}/state/ceph.client.${LAB.user}.keyring` },
+    });
+    fuse.unref();
+    writeFileSync(join(d, 'fuse.pid'), `${fuse.pid}\n`);
+    let loop = '';
+    try {
+      await this.waitFor('the fsck rbd-fuse', async () => existsSync(join(d, 'fuse', LAB.image)), 20_000);
+      loop = run(['losetup', '-r', '-f', '--show', join(d, 'fuse', LAB.image)]).trim();
+      const r = spawnSync('e2fsck', ['-n', '-f', loop], { encoding: 'utf8', timeout: 120_000 });
+      return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+    } finally {
+      if (loop) tryRun(['losetup', '-d', loop]);
+      tryRun(['fusermount', '-u', join(d, 'fuse')]);
+      if (fuse.pid) await killPid(fuse.pid, 5_000);
+      tryRun(['umount', '-l', join(d, 'fuse')]);
+    }
+  }
+
   /** Stop the registry behind the node's Harbor (Harbor unhealthy). */
   async stopRegistry(n: NodeName): Promise<void> {
     const pid = readPid(join(this.nodeDir(n), 'shim', 'registry.pid'));
@@ -406,7 +476,7 @@ export class Lab {
   static async cleanLeftovers(): Promise<void> {
     for (const n of ['a', 'b'] as const) {
       const d = join(LAB.root, n);
-      for (const f of [`${d}/keepalived.pid`, `${d}/keepalived/keepalived.pid`, `${d}/keepalived/vrrp.pid`, `${d}/engine.pid`, `${d}/shim/health.pid`, `${d}/shim/registry.pid`]) {
+      for (const f of [`${d}/keepalived.pid`, `${d}/keepalived/keepalived.pid`, `${d}/keepalived/vrrp.pid`, `${d}/engine.pid`, `${d}/holder.pid`, `${d}/shim/health.pid`, `${d}/shim/registry.pid`]) {
         const pid = readPid(f);
         if (pid) await killPid(pid, 2_000);
       }
@@ -421,7 +491,7 @@ export class Lab {
       } catch {
         // no loops
       }
-      const fusePid = readPid(`${d}/state/rbd-fuse.pid`);
+      const fusePid = readPid(`${d}/state/rbd-fuse.pid`) ?? readPid(`${LAB.root}/fsck/fuse.pid`);
       if (fusePid) await killPid(fusePid, 2_000);
       if (existsSync(`${d}/fuse`)) tryRun(['umount', '-l', `${d}/fuse`]);
     }

@@ -21,6 +21,8 @@ export interface KeepalivedSettings {
   checkIntervalSeconds: number;
   checkFall: number;
   checkRise: number;
+  /** Re-send gratuitous ARP while MASTER (seconds): after a split brain, clients follow the survivor. */
+  garpRefreshSeconds: number;
   fifoPath: string;
 }
 
@@ -59,6 +61,7 @@ export function renderKeepalivedConf(s: KeepalivedSettings): string {
     `    virtual_router_id ${s.virtualRouterId}`,
     `    priority ${s.priority}`,
     `    advert_int ${s.advertInt}`,
+    `    garp_master_refresh ${s.garpRefreshSeconds}`,
     ...(s.unicastPeers.length > 0
       ? [`    unicast_src_ip ${s.unicastSrcIp}`, '    unicast_peer {', ...s.unicastPeers.map((p) => `        ${p}`), '    }']
       : []),

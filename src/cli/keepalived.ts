@@ -28,6 +28,7 @@ export function keepalivedSettings(config: Config, configPath: string | undefine
     checkIntervalSeconds: k.checkIntervalSeconds,
     checkFall: k.checkFall,
     checkRise: k.checkRise,
+    garpRefreshSeconds: k.garpRefreshSeconds,
     fifoPath: k.fifoPath,
   };
 }

@@ -60,6 +60,7 @@ export const fileSchema = {
     checkIntervalSeconds: int(1, 1, 60, 'track_script interval (whole seconds)'),
     checkFall: int(3, 1, 60, 'failed checks in a row before keepalived goes FAULT'),
     checkRise: int(2, 1, 60, 'good checks in a row before keepalived leaves FAULT'),
+    garpRefreshSeconds: int(5, 1, 3600, 'gratuitous ARP refresh while MASTER (clients follow the survivor of a split brain)'),
     confPath: absolutePath('/etc/keepalived/harbor-assistant.conf', 'keepalived configuration written by `keepalived render`'),
     fifoPath: absolutePath('/run/harbor-assistant/keepalived.fifo', 'vrrp_notify_fifo (keepalived to harbor-assistant)'),
     restartGraceMs: ms(20 * SECOND, 'while the service restarts, `check` keeps a serving node fit this long'),

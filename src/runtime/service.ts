@@ -3,6 +3,7 @@ import type { Config } from '../config/index.js';
 import { createRunner } from '../actions/exec.js';
 import { probeHealth, type ComponentHealth } from '../actions/harbor.js';
 import { NotifyFifoReader } from '../actions/keepalived-fifo.js';
+import { probeImageWrite } from '../actions/io-watchdog.js';
 import { fitnessOf, type Fitness, type StandbyReadiness } from '../guards/fitness.js';
 import type { Logger } from '../log/logger.js';
 import { HEALTH_EVENTS } from '../machine/events.js';
@@ -21,6 +22,9 @@ type NodeActor = Actor<typeof nodeMachine>;
 
 /** A standby polls the image this often: who holds it (for the takeover) and whether Ceph answers (for `check`). */
 const STANDBY_POLL_MS = 3_000;
+/** While holding the mount, write through it this often; a fenced client fails or hangs. */
+const WATCHDOG_MS = 1_000;
+const WATCHDOG_TIMEOUT_MS = 5_000;
 
 /**
  * The service: builds the world from the configuration, starts the node actor on real actions,
@@ -174,6 +178,21 @@ export async function runService(config: Config, logger: Logger, options: Servic
     onError('health probe'),
   );
 
+  // the peer's fence shows here first: our own writes to the image fail (or hang)
+  const watchdogLoop = every(
+    WATCHDOG_MS,
+    async (signal) => {
+      const snap = actor.getSnapshot();
+      if (!snap.matches('active') || !snap.context.holdings.mounted) return;
+      const why = await probeImageWrite(runner, f.filesystem.mountPoint, WATCHDOG_TIMEOUT_MS, signal);
+      if (why !== null && actor.getSnapshot().matches('active')) {
+        logger.warn('I/O on the image fails: this node was fenced', { detail: why });
+        send({ type: 'io.fenced', detail: why });
+      }
+    },
+    onError('I/O watchdog'),
+  );
+
   const standbyLoop = every(
     STANDBY_POLL_MS,
     async (signal) => {
@@ -218,6 +237,7 @@ export async function runService(config: Config, logger: Logger, options: Servic
   vipLoop.stop();
   healthLoop.stop();
   standbyLoop.stop();
+  watchdogLoop.stop();
   fifo.stop();
   server.close();
   process.off('SIGTERM', onSignal);

@@ -80,3 +80,13 @@ test('e2fsck failures (exit ≥ 4) are errors naming the command and device', as
     execFileSync('losetup', ['-d', loop]);
   }
 });
+
+test('the I/O watchdog writes through a live mount; EIO texts count as fenced', async () => {
+  const { probeImageWrite, looksFenced } = await import('../../src/actions/io-watchdog.js');
+  const fs = fsFor('auto');
+  await fs.mount(device);
+  assert.equal(await probeImageWrite(runner, mountPoint, 5_000), null);
+  assert.equal(looksFenced("dd: error writing '/mnt/.harbor-assistant-watchdog': Input/output error"), true);
+  assert.equal(looksFenced('dd: failed to open: No space left on device'), false);
+  await fs.unmount({ fenced: false });
+});

@@ -35,6 +35,7 @@ const settings = (role: 'master' | 'backup', over: Partial<KeepalivedSettings> =
   checkIntervalSeconds: 1,
   checkFall: 1,
   checkRise: 1,
+  garpRefreshSeconds: 5,
   fifoPath: join(work, 'notify.fifo'),
   ...over,
 });
