@@ -14,11 +14,19 @@ export interface ControlHandlers {
  * The root-only control socket: its directory is 0700 and the socket 0600, both root's, so only
  * root can connect. One JSON request per line, one JSON response per line; `events` streams.
  */
-export async function startControlServer(path: string, handlers: ControlHandlers): Promise<Server> {
+export interface ControlServer {
+  /** Stop listening and drop every connection (an `events` follower must not keep the service alive). */
+  close(): void;
+}
+
+export async function startControlServer(path: string, handlers: ControlHandlers): Promise<ControlServer> {
+  const sockets = new Set<Socket>();
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   chmodSync(dirname(path), 0o700);
   rmSync(path, { force: true });
-  const server = createServer((socket: Socket) => {
+  const server: Server = createServer((socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
     let buffer = '';
     let unsubscribe: (() => void) | null = null;
     const reply = (r: ControlResponse) => socket.write(`${JSON.stringify(r)}\n`);
@@ -58,5 +66,11 @@ export async function startControlServer(path: string, handlers: ControlHandlers
     });
   });
   chmodSync(path, 0o600);
-  return server;
+  return {
+    close() {
+      server.close();
+      for (const s of sockets) s.destroy();
+      rmSync(path, { force: true });
+    },
+  };
 }

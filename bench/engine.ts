@@ -1,0 +1,92 @@
+import { performance } from 'node:perf_hooks';
+import { createActor, fromPromise, type AnyActorLogic } from 'xstate';
+import { nodeMachine, type NodeActors, type Timing, type WorldSnapshot } from '../src/machine/index.js';
+
+/** Default timing: the figures measure the engine, and no timer fires with instant actions. */
+const timing: Timing = {
+  timeouts: { readWorld: 20_000, readHolders: 15_000, fence: 20_000, verifyFence: 45_000, map: 60_000, probeFilesystem: 15_000, format: 600_000, fsck: 1_800_000, mount: 60_000, composeUp: 300_000, healthy: 300_000, composeDown: 180_000, unmount: 60_000, unmap: 60_000 },
+  retry: { maxAttempts: 3, backoffBaseMs: 1_000, backoffMaxMs: 30_000 },
+  failureBudget: 3,
+  holderGraceMs: 5_000,
+  fencedCooldownMs: 120_000,
+  standDownMs: 30_000,
+};
+
+/** Instant actions over an in-memory world: what is left of a cycle's time is the engine's own. */
+function instantActors(): NodeActors {
+  const w = { device: null as string | null, mounted: false, composeRunning: false };
+  const now = <O>(f: () => O): AnyActorLogic => fromPromise(async () => f());
+  const world = (): WorldSnapshot => ({ vipHere: false, ...w, failedMarker: null, maintenanceMarker: false });
+  return {
+    readWorld: now(world),
+    readHolders: now(() => ({ holders: [], observedAt: 0 })),
+    fenceHolders: now(() => ({ fenced: [] })),
+    verifyFenced: now(() => ({ holders: [], observedAt: 0 })),
+    mapImage: now(() => ((w.device = '/dev/rbd0'), { device: '/dev/rbd0' })),
+    probeFilesystem: now(() => ({ fsType: 'ext4', formattedBefore: true })),
+    formatFilesystem: now(() => undefined),
+    checkFilesystem: now(() => undefined),
+    mountFilesystem: now(() => void (w.mounted = true)),
+    composeUp: now(() => void (w.composeRunning = true)),
+    composeDown: now(() => void (w.composeRunning = false)),
+    unmountFilesystem: now(() => void (w.mounted = false)),
+    unmapImage: now(() => void (w.device = null)),
+  } as unknown as NodeActors;
+}
+
+export interface EngineFigures {
+  cycles: number;
+  cycleMedianUs: number;
+  cycleP99Us: number;
+  eventsPerSecond: number;
+  rssStartMiB: number;
+  rssAfterMiB: number;
+  heapStartMiB: number;
+  heapAfterMiB: number;
+}
+
+const settle = () => new Promise<void>((r) => setImmediate(r));
+
+/** Takeover + release cycles on the real machine with instant actions. */
+export async function measureEngine(cycles: number): Promise<EngineFigures> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let events = 0;
+  const actor = createActor(nodeMachine.provide({ actors: instantActors() }), {
+    input: { timing, ownAddresses: ['10.0.0.1'] },
+    inspect: (e) => {
+      if (e.type === '@xstate.event' && e.actorRef === actor) events++;
+    },
+  });
+  actor.start();
+  await settle();
+  gc?.();
+  const rssStart = process.memoryUsage();
+  const durations: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < cycles; i++) {
+    const t = performance.now();
+    actor.send({ type: 'vrrp', state: 'MASTER' });
+    while (!actor.getSnapshot().matches({ active: { starting: 'waiting-healthy' } })) await settle();
+    actor.send({ type: 'health.healthy' });
+    actor.send({ type: 'vrrp', state: 'BACKUP' });
+    while (!actor.getSnapshot().matches('idle')) await settle();
+    durations.push(performance.now() - t);
+  }
+  const total = performance.now() - started;
+  gc?.();
+  const after = process.memoryUsage();
+  actor.stop();
+  durations.sort((a, b) => a - b);
+  const q = (p: number) => durations[Math.min(durations.length - 1, Math.floor(p * durations.length))] ?? 0;
+  const mib = (b: number) => Math.round((b / 1024 / 1024) * 10) / 10;
+  return {
+    cycles,
+    cycleMedianUs: Math.round(q(0.5) * 1000),
+    cycleP99Us: Math.round(q(0.99) * 1000),
+    eventsPerSecond: Math.round(events / (total / 1000)),
+    rssStartMiB: mib(rssStart.rss),
+    rssAfterMiB: mib(after.rss),
+    heapStartMiB: mib(rssStart.heapUsed),
+    heapAfterMiB: mib(after.heapUsed),
+  };
+}
