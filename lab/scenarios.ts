@@ -1,4 +1,4 @@
-import { Lab, type NodeName } from '../../lab/lab.js';
+import { Lab, type NodeName } from './lab.js';
 
 export interface ScenarioResult {
   name: string;
