@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { controlRequest } from '../src/cli/control-client.js';
 import type { ControlRequest, ControlResponse } from '../src/runtime/control-protocol.js';
 import type { NodeStatus } from '../src/runtime/status.js';
+import { isRunning } from '../src/actions/processes.js';
 import { layoutDigest, makeOciImage } from './oci.js';
 
 /** The two-node lab on one machine: real Ceph, real keepalived, the real registry, real skopeo. */
@@ -46,24 +47,15 @@ function tryRun(argv: string[], timeoutMs = 20_000): boolean {
 
 const inNs = (ns: string, argv: string[]) => ['nsenter', `--net=/run/netns/${LAB.prefix}-${ns}`, '--', ...argv];
 
-function pidAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 async function killPid(pid: number, graceMs = 3_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!pidAlive(pid)) return;
+  if (!isRunning(pid)) return;
   try {
     process.kill(pid, signal);
   } catch {
     return;
   }
-  for (const end = Date.now() + graceMs; Date.now() < end && pidAlive(pid); ) await sleep(25);
-  if (pidAlive(pid)) {
+  for (const end = Date.now() + graceMs; Date.now() < end && isRunning(pid); ) await sleep(25);
+  if (isRunning(pid)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -177,6 +169,7 @@ export class Lab {
       '  checkFall: 2',
       '  checkRise: 1',
       '  garpRefreshSeconds: 1',
+      `  fitnessFile: ${d}/run/fitness`,
       `  confPath: ${d}/keepalived.conf`,
       `  fifoPath: ${d}/run/keepalived.fifo`,
       `  pidDir: ${d}/keepalived`,
@@ -209,7 +202,7 @@ export class Lab {
     for (const end = Date.now() + 20_000; Date.now() < end; await sleep(50)) {
       const s = await this.status(n).catch(() => null);
       if (s && !s.state.startsWith('booting')) return;
-      if (!pidAlive(child.pid)) throw new Error(`engine ${n} exited: ${readFileSync(this.engineLog(n), 'utf8').slice(-2000)}`);
+      if (!isRunning(child.pid)) throw new Error(`engine ${n} exited: ${readFileSync(this.engineLog(n), 'utf8').slice(-2000)}`);
     }
     throw new Error(`engine ${n} did not finish booting`);
   }
@@ -316,7 +309,7 @@ export class Lab {
     const d = this.nodeDir(n);
     const pids = [this.pids.engine.get(n), readPid(`${d}/keepalived/vrrp.pid`), readPid(`${d}/keepalived/keepalived.pid`), this.pids.keepalived.get(n)];
     for (const pid of pids) {
-      if (pid && pidAlive(pid)) process.kill(pid, 'SIGKILL');
+      if (pid && isRunning(pid)) process.kill(pid, 'SIGKILL');
     }
     this.pids.engine.delete(n);
     this.pids.keepalived.delete(n);
@@ -345,7 +338,7 @@ export class Lab {
   }
 
   isRunning(pid: number): boolean {
-    return pidAlive(pid);
+    return isRunning(pid);
   }
 
   /** Split brain: drop VRRP (IP protocol 112) in and out of one node; the link stays up. */
@@ -402,7 +395,7 @@ export class Lab {
     if (release) await this.request(n, { cmd: 'shutdown', release: true }).catch(() => undefined);
     else if (pid) process.kill(pid, 'SIGTERM');
     if (pid) {
-      for (const end = Date.now() + 60_000; Date.now() < end && pidAlive(pid); ) await sleep(50);
+      for (const end = Date.now() + 60_000; Date.now() < end && isRunning(pid); ) await sleep(50);
       await killPid(pid, 0);
     }
     this.pids.engine.delete(n);

@@ -23,6 +23,8 @@ export interface KeepalivedSettings {
   checkRise: number;
   /** Re-send gratuitous ARP while MASTER (seconds): after a split brain, clients follow the survivor. */
   garpRefreshSeconds: number;
+  /** Written by the service on every change (0 fit, 1 unfit); keepalived reacts through inotify. */
+  fitnessFile: string;
   fifoPath: string;
 }
 
@@ -31,7 +33,7 @@ const quoteArg = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(
 /**
  * keepalived.conf for either role. Both hosts start as BACKUP with `nopreempt`: the master role
  * only has the higher priority, so a returning host never takes the VIP back (no flapping).
- * The track_script has weight 0: an unfit node goes FAULT and gives up the VIP at once.
+ * The track_script and the track_file have weight 0: an unfit node goes FAULT and gives up the VIP.
  */
 export function renderKeepalivedConf(s: KeepalivedSettings): string {
   const script = [s.checkScript, ...s.checkArgs].map(quoteArg).join(' ');
@@ -54,6 +56,13 @@ export function renderKeepalivedConf(s: KeepalivedSettings): string {
     `    rise ${s.checkRise}`,
     '}',
     '',
+    // the service writes its fitness here the moment it changes: no wait for the next check run
+    'vrrp_track_file harbor_assistant_fitness {',
+    `    file ${s.fitnessFile}`,
+    '    weight 0',
+    '    init_file 0',
+    '}',
+    '',
     `vrrp_instance ${s.instance} {`,
     '    state BACKUP',
     '    nopreempt',
@@ -68,8 +77,12 @@ export function renderKeepalivedConf(s: KeepalivedSettings): string {
     '    virtual_ipaddress {',
     `        ${s.vip}/${s.vipPrefix} dev ${s.interface}`,
     '    }',
+    // the check script covers a service that is not running (the file keeps its last value)
     '    track_script {',
     '        harbor_assistant_check',
+    '    }',
+    '    track_file {',
+    '        harbor_assistant_fitness',
     '    }',
     '}',
     '',

@@ -29,6 +29,7 @@ export function keepalivedSettings(config: Config, configPath: string | undefine
     checkFall: k.checkFall,
     checkRise: k.checkRise,
     garpRefreshSeconds: k.garpRefreshSeconds,
+    fitnessFile: k.fitnessFile,
     fifoPath: k.fifoPath,
   };
 }

@@ -61,6 +61,7 @@ export const fileSchema = {
     checkFall: int(3, 1, 60, 'failed checks in a row before keepalived goes FAULT'),
     checkRise: int(2, 1, 60, 'good checks in a row before keepalived leaves FAULT'),
     garpRefreshSeconds: int(5, 1, 3600, 'gratuitous ARP refresh while MASTER (clients follow the survivor of a split brain)'),
+    fitnessFile: absolutePath('/run/harbor-assistant/fitness', 'track_file: the service writes 0 (fit) or 1 (unfit) here on every change'),
     confPath: absolutePath('/etc/keepalived/harbor-assistant.conf', 'keepalived configuration written by `keepalived render`'),
     fifoPath: absolutePath('/run/harbor-assistant/keepalived.fifo', 'vrrp_notify_fifo (keepalived to harbor-assistant)'),
     restartGraceMs: ms(20 * SECOND, 'while the service restarts, `check` keeps a serving node fit this long'),

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { Config } from '../config/index.js';
 import { createRunner } from '../actions/exec.js';
@@ -77,9 +78,20 @@ export async function runService(config: Config, logger: Logger, options: Servic
   const status = (): NodeStatus =>
     statusOf(actor.getSnapshot(), { node: config.nodeName, role: config.env.role, since, transitions, healthComponents, fitness: fitness() });
   let publishing = true;
+  let fitnessWritten: string | null = null;
   const publish = () => {
     if (!publishing) return;
     const s = status();
+    // keepalived's track_file: written in place (inotify), only when it changes
+    const fitValue = s.fitness.fit ? '0\n' : '1\n';
+    if (fitValue !== fitnessWritten) {
+      try {
+        writeFileSync(f.keepalived.fitnessFile, fitValue, { mode: 0o600 });
+        fitnessWritten = fitValue;
+      } catch (e) {
+        logger.warn('cannot write the fitness file', { error: String(e) });
+      }
+    }
     try {
       writeFileAtomic(config.paths.statusFile, `${JSON.stringify(s, null, 2)}\n`, 0o600);
       // markers are set here and cleared only by the operator (resume, maintenance off): a stop,

@@ -18,6 +18,7 @@ export function prepareStateFiles(config: Config): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
   }
+  mkdirSync(dirname(config.file.keepalived.fitnessFile), { recursive: true, mode: 0o700 });
   writeFileAtomic(config.paths.keyring, keyringText(config.env.cephUser, config.env.cephKey.reveal()), 0o600);
   writeFileAtomic(config.paths.cephConf, cephConfText(config.env.monHosts), 0o644);
 }

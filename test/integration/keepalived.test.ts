@@ -36,6 +36,7 @@ const settings = (role: 'master' | 'backup', over: Partial<KeepalivedSettings> =
   checkFall: 1,
   checkRise: 1,
   garpRefreshSeconds: 5,
+  fitnessFile: join(work, 'fitness'),
   fifoPath: join(work, 'notify.fifo'),
   ...over,
 });

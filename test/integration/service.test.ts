@@ -32,6 +32,7 @@ function configFor(healthUrl: string, extraYaml: string[] = []): Config {
     '  probe: { intervalMs: 100, timeoutMs: 80, rise: 1, fall: 2 }',
     'keepalived:',
     `  fifoPath: ${dir}/run/keepalived.fifo`,
+    `  fitnessFile: ${dir}/run/fitness`,
     // the VIP poll's first look only counts one disagreement; the fifo must drive this test
     '  vipPollMs: 600000',
     'standDownMs: 600000',
@@ -115,6 +116,7 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
     assert.deepEqual(calls.slice(1), ['readHolders', 'mapImage', 'probeFilesystem', 'checkFilesystem', 'mountFilesystem', 'composeUp']);
     assert.ok(serving.healthComponents.some((c) => c.name === 'registry'));
 
+    assert.equal(readFileSync(config.file.keepalived.fitnessFile, 'utf8'), '0\n', 'keepalived track_file: fit');
     const fit = io();
     assert.equal(await checkCommand(config, fit.io), 0, fit.out.join(''));
     assert.match(fit.out.join(''), /^fit: serving/);
@@ -128,6 +130,7 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
     assert.ok(ack.ok && 'accepted' in ack);
     await waitState(config, 'standing-down');
     assert.deepEqual(calls.slice(-4), ['readWorld', 'composeDown', 'unmountFilesystem', 'unmapImage']);
+    assert.equal(readFileSync(config.file.keepalived.fitnessFile, 'utf8'), '1\n', 'keepalived track_file: unfit at once');
     const unfit = io();
     assert.equal(await checkCommand(config, unfit.io), 1);
     assert.match(unfit.out.join(''), /^unfit: released: handing the VIP to the peer/);

@@ -6,24 +6,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CommandError, createRunner, describeArgv, redact } from '../../src/actions/exec.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { isRunning } from '../../src/actions/processes.js';
 
 const runner = createRunner(silentLogger(), ['AQBsecretkey==']);
 
-/** Running (not gone, not a zombie waiting for its reaper). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-    if (!alive(pid)) return true;
+    if (!isRunning(pid)) return true;
   }
-  return !alive(pid);
+  return !isRunning(pid);
 }
 
 test('a command runs with its arguments passed literally, never through a shell string', async () => {

@@ -33,3 +33,19 @@ test('the VIP is found among the interface addresses from ip -j', () => {
   assert.equal(parseVipPresent(out, '10.0.0.101'), false);
   assert.equal(parseVipPresent(out, '10.0.0.1'), false);
 });
+
+test('harbor stop: compose down; with a damaged compose file, Harbor containers are stopped by name (data untouched)', async () => {
+  const { stopHarbor, HARBOR_CONTAINERS } = await import('../../src/actions/harbor-installer.js');
+  const { Compose } = await import('../../src/actions/harbor.js');
+  const { ScriptedRunner } = await import('../support/fake-runner.js');
+  const damaged = new ScriptedRunner((argv) =>
+    argv.includes('down') ? { fail: { exitCode: 15, stderr: 'yaml: line 3: mapping values are not allowed in this context' } } : { stdout: '' },
+  );
+  const opts = { command: ['docker', 'compose'], projectDir: '/data/harbor/installer', projectName: 'harbor', timeouts: { up: 1000, down: 1000, ps: 1000 } };
+  await stopHarbor(damaged, new Compose(damaged, opts), 1000);
+  assert.deepEqual(damaged.calls[1], ['docker', 'stop', ...HARBOR_CONTAINERS]);
+  assert.ok(!damaged.calls.flat().includes('-v'), 'never down -v');
+  const fine = new ScriptedRunner(() => ({ stdout: '' }));
+  await stopHarbor(fine, new Compose(fine, opts), 1000);
+  assert.equal(fine.calls.length, 1);
+});
