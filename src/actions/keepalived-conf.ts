@@ -51,7 +51,8 @@ export function renderKeepalivedConf(s: KeepalivedSettings): string {
     'vrrp_script harbor_assistant_check {',
     `    script "${script}"`,
     `    interval ${s.checkIntervalSeconds}`,
-    `    timeout ${Math.max(1, s.checkIntervalSeconds * 2)}`,
+    // generous: a check that times out under load would move the VIP for nothing
+    `    timeout ${Math.max(3, s.checkIntervalSeconds * 3)}`,
     `    fall ${s.checkFall}`,
     `    rise ${s.checkRise}`,
     '}',

@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'doctor':
       return (await import('./doctor.js')).doctorCommand(configFrom(o), o.json ?? false, io);
     case 'keepalived':
-      return (await import('./keepalived.js')).keepalivedCommand(verb ?? 'status', configFrom(o), { ...(o.config ? { config: o.config } : {}), ...(o.env ? { envFile: o.env } : {}), stdout: o.stdout ?? false }, io);
+      return (await import('./keepalived.js')).keepalivedCommand(verb ?? 'status', configFrom(o), { stdout: o.stdout ?? false }, io);
     case 'harbor':
       return (await import('./harbor.js')).harborCommand(verb ?? 'status', configFrom(o), io);
     default:

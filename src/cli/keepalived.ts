@@ -8,7 +8,7 @@ import { silentLogger } from '../log/logger.js';
 import { writeFileAtomic } from '../runtime/state-files.js';
 import type { Io } from './operator.js';
 
-export function keepalivedSettings(config: Config, configPath: string | undefined, envFile: string | undefined): KeepalivedSettings {
+export function keepalivedSettings(config: Config): KeepalivedSettings {
   const k = config.file.keepalived;
   return {
     role: config.env.role,
@@ -24,7 +24,8 @@ export function keepalivedSettings(config: Config, configPath: string | undefine
     unicastSrcIp: k.unicastSrcIp,
     unicastPeers: k.unicastPeers,
     checkScript: k.checkScript,
-    checkArgs: ['check', ...(configPath ? ['--config', configPath] : []), ...(envFile ? ['--env', envFile] : [])],
+    // explicit paths: the check then loads no configuration (see src/cli/main.ts)
+    checkArgs: ['check', '--socket', config.paths.controlSocket, '--status-file', config.paths.statusFile, '--grace', String(k.restartGraceMs)],
     checkIntervalSeconds: k.checkIntervalSeconds,
     checkFall: k.checkFall,
     checkRise: k.checkRise,
@@ -43,14 +44,14 @@ function mainPid(config: Config): number | null {
   return argv?.some((a) => a.endsWith('keepalived')) && argv.includes(config.file.keepalived.confPath) && isRunning(pid) ? pid : null;
 }
 
-export async function keepalivedCommand(verb: string, config: Config, paths: { config?: string; envFile?: string; stdout?: boolean }, io: Io): Promise<number> {
+export async function keepalivedCommand(verb: string, config: Config, options: { stdout?: boolean }, io: Io): Promise<number> {
   const runner = createRunner(silentLogger());
   const k = config.file.keepalived;
   switch (verb) {
     case 'render': {
-      const settings = keepalivedSettings(config, paths.config, paths.envFile);
+      const settings = keepalivedSettings(config);
       const text = renderKeepalivedConf(settings);
-      if (paths.stdout) {
+      if (options.stdout) {
         io.out(text);
         return 0;
       }

@@ -41,8 +41,19 @@ export async function statusCommand(config: Config, json: boolean, io: Io): Prom
  * answer (a restart), a node that was serving stays fit for `keepalived.restartGraceMs`.
  */
 export async function checkCommand(config: Config, io: Io, now = Date.now()): Promise<number> {
+  return checkFitness({ socket: config.paths.controlSocket, statusFile: config.paths.statusFile, graceMs: config.file.keepalived.restartGraceMs }, io, now);
+}
+
+export interface CheckPaths {
+  socket: string;
+  statusFile: string;
+  graceMs: number;
+}
+
+/** The check itself, from explicit paths: what keepalived runs every second, without loading the config. */
+export async function checkFitness(p: CheckPaths, io: Io, now = Date.now()): Promise<number> {
   try {
-    const r = await controlRequest(config.paths.controlSocket, { cmd: 'check' }, 2_000);
+    const r = await controlRequest(p.socket, { cmd: 'check' }, 2_000);
     if (r.ok && 'fitness' in r) {
       io.out(`${r.fitness.fit ? 'fit' : 'unfit'}: ${r.fitness.why}\n`);
       return r.fitness.fit ? 0 : 1;
@@ -50,13 +61,13 @@ export async function checkCommand(config: Config, io: Io, now = Date.now()): Pr
     io.out(`unfit: ${r.ok ? 'unexpected answer' : r.error}\n`);
     return 1;
   } catch {
-    if (!existsSync(config.paths.statusFile)) {
+    if (!existsSync(p.statusFile)) {
       io.out('unfit: the service is not running\n');
       return 1;
     }
-    const s = JSON.parse(readFileSync(config.paths.statusFile, 'utf8')) as NodeStatus;
+    const s = JSON.parse(readFileSync(p.statusFile, 'utf8')) as NodeStatus;
     const detachedAt = s.detachedAt ? Date.parse(s.detachedAt) : NaN;
-    if (s.state.startsWith('active.serving') && now - detachedAt < config.file.keepalived.restartGraceMs) {
+    if (s.state.startsWith('active.serving') && now - detachedAt < p.graceMs) {
       io.out('fit: serving; the service is restarting\n');
       return 0;
     }

@@ -17,7 +17,7 @@ import { realActors } from './implementations.js';
 import { every } from './loop.js';
 import { prepareStateFiles, readMarkers, syncMarkers, writeFileAtomic } from './state-files.js';
 import { stateName, statusOf, type NodeSnapshot, type NodeStatus, type TransitionRecord } from './status.js';
-import { createWorld } from './world.js';
+import { composeCommandOf, createWorld } from './world.js';
 
 type NodeActor = Actor<typeof nodeMachine>;
 
@@ -44,7 +44,7 @@ export async function runService(config: Config, logger: Logger, options: Servic
   prepareStateFiles(config);
   const runner = createRunner(logger, [config.env.cephKey.reveal()]);
   const f = config.file;
-  const composeCommand = f.harbor.composeCommand === 'auto' ? ((await detectCompose(runner, 10_000)) ?? ['docker', 'compose']) : [...f.harbor.composeCommand];
+  const composeCommand = composeCommandOf(config, f.harbor.composeCommand === 'auto' ? await detectCompose(runner, 10_000) : null);
   const ownAddresses = f.node.cephAddresses.length > 0 ? [...f.node.cephAddresses] : await detectOwnAddresses(runner, config.env.monHosts, 10_000);
   const world = createWorld(config, runner, logger, composeCommand);
   logger.info('starting', { node: config.nodeName, role: config.env.role, mapper: f.ceph.mapper, ownAddresses, compose: composeCommand.join(' ') });

@@ -32,7 +32,7 @@ test('keepalived render --stdout: backup role, its priority, the check with our 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /priority 90\n/);
   assert.match(r.stdout, /advert_int 0.5\n/);
-  assert.match(r.stdout, new RegExp(`script "/usr/local/sbin/harbor-assistant-check check --config ${dir}/c.yaml --env /nonexistent"`));
+  assert.match(r.stdout, /script "\/usr\/local\/sbin\/harbor-assistant-check check --socket \/run\/harbor-assistant\/control.sock --status-file \/run\/harbor-assistant\/status.json --grace 20000"/);
   assert.doesNotMatch(r.stdout, /AQBsSHhj/);
 });
 

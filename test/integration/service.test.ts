@@ -72,6 +72,16 @@ function instantActors(calls: string[], config: Config): Partial<NodeActors> {
   };
 }
 
+/** Start the service on instant steps, tell it keepalived made it MASTER, wait until it serves. */
+async function startServing(config: Config, calls: string[] = []): Promise<{ running: Promise<void> }> {
+  // wrapped: an async function returning the service's promise would wait for the service to end
+  const running = runService(config, silentLogger(), { actors: instantActors(calls, config) });
+  await waitState(config, 'idle');
+  writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" MASTER 150\n');
+  await waitState(config, 'active.serving.healthy');
+  return { running };
+}
+
 const io = () => {
   const out: string[] = [];
   return { out, io: { out: (s: string) => out.push(s), err: (s: string) => out.push(s) } };
@@ -161,11 +171,8 @@ test('Harbor reported down after the fall threshold hands over to the peer', asy
   health.set(HEALTHY);
   const config = configFor(health.url);
   const calls: string[] = [];
-  const running = runService(config, silentLogger(), { actors: instantActors(calls, config) });
+  const { running } = await startServing(config, calls);
   try {
-    await waitState(config, 'idle');
-    writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" MASTER 150\n');
-    await waitState(config, 'active.serving.healthy');
     health.set(REGISTRY_DOWN);
     const down = await waitState(config, 'standing-down');
     assert.match(down.reason, /Harbor reported down/);
@@ -218,10 +225,7 @@ test('failed (budget exhausted) is sticky across a service restart until an oper
   health.set(HEALTHY);
   const config = configFor(health.url, ['failureBudget: 1']);
   try {
-    const first = runService(config, silentLogger(), { actors: instantActors([], config) });
-    await waitState(config, 'idle');
-    writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" MASTER 150\n');
-    await waitState(config, 'active.serving.healthy');
+    const { running: first } = await startServing(config);
     health.set(REGISTRY_DOWN);
     const failed = await waitState(config, 'failed');
     assert.match(failed.reason, /failure budget exhausted \(1\)/);

@@ -5,12 +5,8 @@ import { FakeWorld } from '../support/fake-world.js';
 import { OWN_IP, testTiming } from '../support/timing.js';
 import { modelInput, serializeModelState, type ModelEvent, type NodeSnapshot } from './node-model.js';
 
-/** `a.b.c` for a nested state value. */
-export function flatValue(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const [key, inner] = Object.entries(value as Record<string, unknown>)[0] ?? ['?', ''];
-  return `${key}.${flatValue(inner)}`;
-}
+export { stateName as flatValue } from '../../src/runtime/status.js';
+import { stateName as flatValue } from '../../src/runtime/status.js';
 
 /** A transition definition's stable name: source node, event and position among its siblings. */
 export function transitionKey(t: AnyTransitionDefinition): string {
