@@ -465,6 +465,17 @@ export class Lab {
     await Lab.cleanLeftovers();
   }
 
+  private static detachLabLoops(ours: (backFile: string) => boolean): void {
+    const loops = spawnSync('losetup', ['-J', '-l'], { encoding: 'utf8' }).stdout;
+    try {
+      for (const l of (JSON.parse(loops || '{"loopdevices":[]}') as { loopdevices: Array<{ name: string; 'back-file': string | null }> }).loopdevices) {
+        if (l['back-file'] && ours(l['back-file'].replace(/ \(deleted\)$/, ''))) tryRun(['losetup', '-d', l.name]);
+      }
+    } catch {
+      // no loops
+    }
+  }
+
   /** Remove everything a lab (this one or a crashed earlier run) left: processes by recorded PID, mounts, loops, namespaces. */
   static async cleanLeftovers(): Promise<void> {
     for (const n of ['a', 'b'] as const) {
@@ -476,18 +487,13 @@ export class Lab {
       if (existsSync(`${d}/mnt`)) {
         if (!tryRun(['umount', `${d}/mnt`])) tryRun(['umount', '-l', `${d}/mnt`]);
       }
-      const loops = spawnSync('losetup', ['-J', '-l'], { encoding: 'utf8' }).stdout;
-      try {
-        for (const l of (JSON.parse(loops || '{"loopdevices":[]}') as { loopdevices: Array<{ name: string; 'back-file': string }> }).loopdevices) {
-          if (l['back-file']?.startsWith(`${d}/fuse/`)) tryRun(['losetup', '-d', l.name]);
-        }
-      } catch {
-        // no loops
-      }
+      Lab.detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
       const fusePid = readPid(`${d}/state/rbd-fuse.pid`) ?? readPid(`${LAB.root}/fsck/fuse.pid`);
       if (fusePid) await killPid(fusePid, 2_000);
       if (existsSync(`${d}/fuse`)) tryRun(['umount', '-l', `${d}/fuse`]);
     }
+    // a loop whose fuse dir was detached lazily shows its file as `/harbor_data`: sweep those too
+    Lab.detachLabLoops((file) => file === `/${LAB.image}` || file.startsWith(`${LAB.root}/`));
     if (existsSync(join(LAB.root, 'ceph'))) tryRun([join(labDir, 'ceph.sh'), 'down', join(LAB.root, 'ceph')], 30_000);
     tryRun([join(labDir, 'net.sh'), 'down']);
     rmSync(LAB.root, { recursive: true, force: true });
