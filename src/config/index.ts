@@ -22,7 +22,6 @@ export interface Paths {
   maintenanceMarker: string;
   statusFile: string;
   controlSocket: string;
-  journal: string;
 }
 
 /** The one typed, frozen configuration object everything else receives. */
@@ -85,7 +84,6 @@ export function buildConfig(sources: ConfigSources): Config {
       maintenanceMarker: join(stateDir, 'maintenance'),
       statusFile: join(runDir, 'status.json'),
       controlSocket: join(runDir, 'control.sock'),
-      journal: join(stateDir, 'journal.jsonl'),
     },
     timing: timingOf(file),
   });
