@@ -73,11 +73,24 @@ export function describeArgv(argv: readonly string[], secrets: readonly string[]
 
 const KILL_GRACE_MS = 2_000;
 
+/** What one finished outside command did (for the journal and metrics); secrets already redacted. */
+export interface CommandRecord {
+  what: string;
+  command: string;
+  durationMs: number;
+  ok: boolean;
+  /** `exit 0`, `exit 4`, `timeout`, `aborted`, `spawn failed` */
+  result: string;
+  failure: CommandError['failure'] | null;
+}
+
+export type CommandObserver = (record: CommandRecord) => void;
+
 /**
  * Runs commands through zx in their own process group, so a timeout or an abort can kill the
  * whole tree (TERM, then KILL after a grace) — zx alone only signals the direct child.
  */
-export function createRunner(logger: Logger, secrets: readonly string[] = []): Runner {
+export function createRunner(logger: Logger, secrets: readonly string[] = [], observe: CommandObserver = () => undefined): Runner {
   let inFlight = 0;
   let waiters: Array<() => void> = [];
   const settle = () => {
@@ -121,18 +134,16 @@ export function createRunner(logger: Logger, secrets: readonly string[] = []): R
       const stdout = redact(out.stdout, secrets);
       const stderr = redact(out.stderr, secrets);
       const ok = cause === null && (exitCode === 0 || (spec.okExitCodes ?? []).includes(exitCode));
-      logger.log(ok ? 'info' : 'warn', 'command', {
-        what: spec.what,
-        command,
-        durationMs,
-        result: cause ?? `exit ${exitCode}`,
-      });
+      const result = cause ?? `exit ${exitCode}`;
+      logger.log(ok ? 'info' : 'warn', 'command', { what: spec.what, command, durationMs, result });
+      observe({ what: spec.what, command, durationMs, ok, result, failure: ok ? null : (cause ?? 'exit') });
       if (!ok) throw new CommandError(spec.what, command, cause ? null : exitCode, stderr, stdout, durationMs, cause ?? 'exit');
       return { stdout, stderr, exitCode, durationMs };
     } catch (error) {
       if (error instanceof CommandError) throw error;
       const durationMs = Date.now() - started;
       logger.warn('command', { what: spec.what, command, durationMs, result: 'spawn failed' });
+      observe({ what: spec.what, command, durationMs, ok: false, result: 'spawn failed', failure: 'spawn' });
       throw new CommandError(spec.what, command, null, redact(String(error), secrets), '', durationMs, 'spawn');
     } finally {
       clearTimeout(timer);

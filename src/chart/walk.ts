@@ -100,3 +100,15 @@ export function chartOf(machine: AnyStateMachine): Chart {
   collect(root);
   return { machine: machine.id, stateIds: ids, root };
 }
+
+/** The ids of the state nodes that are active in `a.b.c` (a leaf state as the service names it), root excluded. */
+export function activeStateIds(chart: Chart, stateName: string): string[] {
+  const ids: string[] = [];
+  let node: ChartNode | undefined = chart.root;
+  for (const key of stateName.split('.')) {
+    node = node?.states.find((s) => s.key === key);
+    if (!node) break;
+    ids.push(node.id);
+  }
+  return ids;
+}

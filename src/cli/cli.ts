@@ -10,16 +10,18 @@ export const HELP = `harbor-assistant — failover engine for a two-host Harbor 
 Usage: harbor-assistant <command> [options]
 
 Commands:
-  run                     run the node statechart as a service (systemd runs this)
+  run [--inspect]         run the node statechart as a service (systemd runs this);
+                          --inspect attaches the Stately inspector (loopback relay)
   status [--json]         what this node is doing, since when and why
   check                   keepalived's track_script: exit 0 only when this node is fit
   switchover              hand Harbor over to the peer gracefully (no fencing)
   maintenance on|off      hold this node out of service (hands over first if serving)
   resume                  clear failed/fenced after fixing the cause; the node re-reads the world
   stop [--release]        stop the service; --release hands everything over first
-  events                  follow the state transitions live
+  events [--lines N] [--once] [--json]
+                          the journal: last N entries (20), then follow it live
   doctor [--json]         check this host for everything a takeover needs, with fixes
-  chart --format F        the statechart, read from the machine: json | mermaid | markdown
+  chart --format F        the statechart, read from the machine: json | mermaid | markdown | svg
   validate-config         check the environment and the YAML file; print every problem
                           (--example prints the documented example configuration)
   keepalived render|start|stop|status   (also: keepalivedctl start|stop|status)
@@ -31,7 +33,19 @@ Options:
   --env PATH         environment file (default /etc/harbor-assistant/.env)
 `;
 
-type Options = { config?: string; env?: string; json?: boolean; format?: string; example?: boolean; help?: boolean; release?: boolean; stdout?: boolean };
+type Options = {
+  config?: string;
+  env?: string;
+  json?: boolean;
+  format?: string;
+  example?: boolean;
+  help?: boolean;
+  release?: boolean;
+  stdout?: boolean;
+  inspect?: boolean;
+  lines?: string;
+  once?: boolean;
+};
 
 const io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
@@ -51,6 +65,9 @@ export async function main(argv: string[]): Promise<number> {
       example: { type: 'boolean' },
       release: { type: 'boolean' },
       stdout: { type: 'boolean' },
+      inspect: { type: 'boolean' },
+      lines: { type: 'string' },
+      once: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,21 +88,28 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'chart': {
-      const { chartOf, statechartMarkdown, toMermaid } = await import('../chart/index.js');
+      const { chartOf, chartSvg, layoutChart, statechartMarkdown, toMermaid } = await import('../chart/index.js');
       const { nodeMachine } = await import('../machine/index.js');
       const chart = chartOf(nodeMachine);
       const format = o.format ?? 'json';
       if (format === 'json') io.out(`${JSON.stringify(chart, null, 2)}\n`);
       else if (format === 'mermaid') io.out(toMermaid(chart));
       else if (format === 'markdown') io.out(statechartMarkdown(chart));
-      else throw new ConfigError([`--format: must be one of json, mermaid, markdown, got "${format}"`]);
+      else if (format === 'svg') io.out(chartSvg(await layoutChart(chart)));
+      else throw new ConfigError([`--format: must be one of json, mermaid, markdown, svg, got "${format}"`]);
       return 0;
     }
     case 'run': {
       const config = configFrom(o);
       const { runService } = await import('../runtime/service.js');
       const { createLogger } = await import('../log/logger.js');
-      await runService(config, createLogger({ level: config.file.log.level }));
+      const logger = createLogger({ level: config.file.log.level });
+      await runService(config, logger, { inspect: o.inspect ?? false });
+      // everything is closed by now; if some handle still holds the event loop, do not hang a stop
+      setTimeout(() => {
+        logger.warn('exiting with handles still open');
+        process.exit(0);
+      }, 3_000).unref();
       return 0;
     }
     case 'status':
@@ -101,8 +125,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'maintenance':
       if (verb !== 'on' && verb !== 'off') throw new ConfigError(['maintenance: say on or off']);
       return commandRequest(configFrom(o), { cmd: 'maintenance', on: verb === 'on' }, io);
-    case 'events':
-      return eventsCommand(configFrom(o), io);
+    case 'events': {
+      const lines = o.lines === undefined ? 20 : Number(o.lines);
+      if (!Number.isInteger(lines) || lines < 0) throw new ConfigError([`--lines: must be a whole number of entries, got "${o.lines}"`]);
+      return eventsCommand(configFrom(o), { lines, follow: !(o.once ?? false), json: o.json ?? false }, io);
+    }
     case 'doctor':
       return (await import('./doctor.js')).doctorCommand(configFrom(o), o.json ?? false, io);
     case 'keepalived':

@@ -3,6 +3,7 @@ import type { Config } from '../config/index.js';
 import type { ControlRequest, ControlResponse } from '../runtime/control-protocol.js';
 import { formatStatus, type NodeStatus } from '../runtime/status.js';
 import { controlRequest } from './control-client.js';
+import type { JournalEntry } from '../observe/journal.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -91,14 +92,27 @@ export async function commandRequest(config: Config, request: ControlRequest, io
   }
 }
 
-export async function eventsCommand(config: Config, io: Io): Promise<number> {
-  try {
-    await controlRequest(config.paths.controlSocket, { cmd: 'events' }, 0, (r) => {
-      if (r.ok && 'transition' in r) io.out(`${r.transition.at}  ${r.transition.from} → ${r.transition.to}  (${r.transition.event})\n`);
-    });
-    return 0;
-  } catch (e) {
-    io.err(`${unreachable(config, e)}\n`);
+/**
+ * The journal: the last entries, then every new one as it is written (across rotations). Reads
+ * the file, so it works while the service is down too; Ctrl-C ends it.
+ */
+export async function eventsCommand(config: Config, options: { lines: number; follow: boolean; json: boolean }, io: Io, signal?: AbortSignal): Promise<number> {
+  const { followJournal, formatEntry, tailJournal } = await import('../observe/journal.js');
+  const path = config.paths.journal;
+  const show = (e: JournalEntry) => io.out(options.json ? `${JSON.stringify(e)}\n` : `${formatEntry(e)}\n`);
+  if (!existsSync(path) && !options.follow) {
+    io.err(`no journal at ${path} yet: the service writes it from its first start\n`);
     return 3;
   }
+  tailJournal(path, options.lines).forEach(show);
+  if (!options.follow) return 0;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  signal?.addEventListener('abort', onSignal, { once: true });
+  await followJournal(path, show, stop.signal);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  return 0;
 }

@@ -103,3 +103,48 @@ export function optionalIp(help: string): Field<string> {
     check: (v) => (v === '' || (typeof v === 'string' && isIP(v) !== 0) ? (v as string) : new Problem(`must be an IP address or empty, got ${show(v)}`)),
   };
 }
+
+export function bool(def: boolean, help: string): Field<boolean> {
+  return { default: def, help, check: (v) => (typeof v === 'boolean' ? v : new Problem(`must be true or false, got ${show(v)}`)) };
+}
+
+/** Where a small HTTP server listens. */
+export interface ListenAddress {
+  host: string;
+  /** 0: any free port (the one chosen is logged and shown in `status`). */
+  port: number;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1)$/;
+
+/** Parse `host:port` (`[v6]:port` for IPv6); the host must be an IP address, so nothing is resolved. */
+export function parseListen(text: string): ListenAddress | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(text);
+  if (!m) return null;
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if (isIP(host) === 0 || port > 65535) return null;
+  return { host, port };
+}
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+/**
+ * A listen address as `IP:port`, or empty to switch the server off. `loopbackOnly` refuses any
+ * other address (servers without authentication that must stay on this host).
+ */
+export function listen(def: string, help: string, loopbackOnly = false): Field<string> {
+  const allowed = loopbackOnly ? 'a loopback address and port such as 127.0.0.1:9471' : 'IP:port such as 127.0.0.1:9469 ([::1]:9469 for IPv6), or empty to switch it off';
+  return {
+    default: def,
+    help,
+    check: (v) => {
+      if (v === '' && !loopbackOnly) return '';
+      const parsed = typeof v === 'string' ? parseListen(v) : null;
+      if (parsed === null || (loopbackOnly && !isLoopback(parsed.host))) return new Problem(`must be ${allowed}, got ${show(v)}`);
+      return v as string;
+    },
+  };
+}

@@ -22,6 +22,8 @@ export interface Paths {
   maintenanceMarker: string;
   statusFile: string;
   controlSocket: string;
+  /** JSON lines: transitions, outside commands, takeover/release summaries (rotated by size). */
+  journal: string;
 }
 
 /** The one typed, frozen configuration object everything else receives. */
@@ -84,6 +86,7 @@ export function buildConfig(sources: ConfigSources): Config {
       maintenanceMarker: join(stateDir, 'maintenance'),
       statusFile: join(runDir, 'status.json'),
       controlSocket: join(runDir, 'control.sock'),
+      journal: join(stateDir, 'journal.jsonl'),
     },
     timing: timingOf(file),
   });

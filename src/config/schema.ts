@@ -1,5 +1,5 @@
 import { FSCK_POLICIES, MAPPER_KINDS } from '../actions/kinds.js';
-import { absolutePath, commandOrAuto, decimal, httpUrl, int, ipList, oneOf, optionalIp, word, words } from './fields.js';
+import { absolutePath, bool, commandOrAuto, decimal, httpUrl, int, ipList, listen, oneOf, optionalIp, word, words } from './fields.js';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -96,5 +96,19 @@ export const fileSchema = {
   standDownMs: ms(30 * SECOND, 'after handing over, wait this long for keepalived to move the VIP'),
   log: {
     level: oneOf('info', ['error', 'warn', 'info', 'debug'] as const, 'log level'),
+  },
+  journal: {
+    maxBytes: int(16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024, 'journal.jsonl (in node.stateDir) is rotated at this size (bytes)'),
+    keep: int(4, 1, 100, 'rotated journals kept (journal.jsonl.1 is the newest)'),
+  },
+  metrics: {
+    listen: listen('127.0.0.1:9469', 'Prometheus /metrics: IP:port; empty switches it off (no authentication: keep it on loopback or a management network)'),
+  },
+  viewer: {
+    listen: listen('127.0.0.1:9470', 'offline live statechart viewer (read-only, no secrets); empty switches it off; reach it through an SSH tunnel'),
+  },
+  inspector: {
+    enabled: bool(false, 'attach the Stately inspector (also `run --inspect`); it shows the whole machine definition and sanitized context'),
+    listen: listen('127.0.0.1:9471', 'the inspector websocket relay; loopback only (it has no authentication)', true),
   },
 };

@@ -9,6 +9,7 @@ import { fitnessOf, type Fitness, type StandbyReadiness } from '../guards/fitnes
 import type { Logger } from '../log/logger.js';
 import { HEALTH_EVENTS } from '../machine/events.js';
 import { nodeMachine, type NodeActors, type NodeEvent } from '../machine/index.js';
+import { Observability } from '../observe/observability.js';
 import type { ControlResponse } from './control-protocol.js';
 import { startControlServer } from './control-server.js';
 import { detectCompose, detectOwnAddresses } from './detect.js';
@@ -38,16 +39,21 @@ export interface ServiceOptions {
   onActor?: (actor: NodeActor) => void;
   /** Replace invoked steps (tests: instant fakes; the benchmark: engine overhead). */
   actors?: Partial<NodeActors>;
+  /** Attach the Stately inspector whatever the configuration says (`run --inspect`). */
+  inspect?: boolean;
 }
 
 export async function runService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<void> {
   prepareStateFiles(config);
-  const runner = createRunner(logger, [config.env.cephKey.reveal()]);
+  const observe = new Observability(config, logger);
+  await observe.start({ inspect: options.inspect ?? false });
+  const runner = createRunner(logger, [config.env.cephKey.reveal()], observe.command);
   const f = config.file;
   const composeCommand = composeCommandOf(config, f.harbor.composeCommand === 'auto' ? await detectCompose(runner, 10_000) : null);
   const ownAddresses = f.node.cephAddresses.length > 0 ? [...f.node.cephAddresses] : await detectOwnAddresses(runner, config.env.monHosts, 10_000);
   const world = createWorld(config, runner, logger, composeCommand);
   logger.info('starting', { node: config.nodeName, role: config.env.role, mapper: f.ceph.mapper, ownAddresses, compose: composeCommand.join(' ') });
+  observe.service('starting', { node: config.nodeName, role: config.env.role, pid: process.pid, ...observe.endpoints });
 
   const transitions: TransitionRecord[] = [];
   const transitionListeners = new Set<(t: TransitionRecord) => void>();
@@ -65,23 +71,29 @@ export async function runService(config: Config, logger: Logger, options: Servic
     transitions.push(record);
     if (transitions.length > 200) transitions.shift();
     logger.info('transition', { ...record, reason: snap.context.reason, ...(snap.context.lastError ? { lastError: snap.context.lastError } : {}) });
+    observe.transition(record, snap.context);
     current = to;
     since = new Date();
     for (const l of transitionListeners) l(record);
   };
   const actor: NodeActor = createActor(nodeMachine.provide({ actors: { ...realActors(config, world), ...options.actors } }), {
     input: { timing: config.timing, ownAddresses },
-    inspect: onInspect,
+    inspect: (ev) => {
+      onInspect(ev);
+      observe.inspect(ev);
+    },
   });
 
   const fitness = (): Fitness => fitnessOf(stateName(actor.getSnapshot().value), readiness, Date.now(), 3 * STANDBY_POLL_MS + f.ceph.commandTimeoutMs);
   const status = (): NodeStatus =>
-    statusOf(actor.getSnapshot(), { node: config.nodeName, role: config.env.role, since, transitions, healthComponents, fitness: fitness() });
+    statusOf(actor.getSnapshot(), { node: config.nodeName, role: config.env.role, since, transitions, healthComponents, fitness: fitness(), endpoints: observe.endpoints });
+  observe.setStatusSource(status);
   let publishing = true;
   let fitnessWritten: string | null = null;
   const publish = () => {
     if (!publishing) return;
     const s = status();
+    observe.status(s);
     // keepalived's track_file: written in place (inotify), only when it changes
     const fitValue = s.fitness.fit ? '0\n' : '1\n';
     if (fitValue !== fitnessWritten) {
@@ -257,5 +269,8 @@ export async function runService(config: Config, logger: Logger, options: Servic
   if (!detached) publish();
   actor.stop();
   await runner.settled();
-  logger.info('stopped', { state: stateName(actor.getSnapshot().value), detached });
+  const finalState = stateName(actor.getSnapshot().value);
+  observe.service(detached ? 'stopped (detached: everything held stays held)' : 'stopped', { state: finalState });
+  await observe.close();
+  logger.info('stopped', { state: finalState, detached });
 }

@@ -40,11 +40,21 @@ export interface NodeStatus {
   updatedAt: string;
   /** Set when the service exited leaving everything in place (restart); `check` trusts it briefly. */
   detachedAt?: string;
+  /** Metrics, viewer and inspector addresses (only those switched on). */
+  endpoints: { metrics?: string; viewer?: string; inspector?: string };
 }
 
 export function statusOf(
   snapshot: NodeSnapshot,
-  meta: { node: string; role: string; since: Date; transitions: TransitionRecord[]; healthComponents: ComponentHealth[]; fitness: Fitness },
+  meta: {
+    node: string;
+    role: string;
+    since: Date;
+    transitions: TransitionRecord[];
+    healthComponents: ComponentHealth[];
+    fitness: Fitness;
+    endpoints: NodeStatus['endpoints'];
+  },
 ): NodeStatus {
   const c = snapshot.context;
   return {
@@ -63,6 +73,7 @@ export function statusOf(
     failures: c.failures,
     recentTransitions: meta.transitions.slice(-20),
     fitness: meta.fitness,
+    endpoints: { ...meta.endpoints },
     updatedAt: new Date().toISOString(),
   };
 }
@@ -80,6 +91,7 @@ export function formatStatus(s: NodeStatus): string {
     `failures  ${s.failures} in a row`,
     `keepalived check: ${s.fitness.fit ? 'fit' : 'UNFIT'} (${s.fitness.why})`,
     ...(s.detachedAt ? [`service   detached at ${s.detachedAt} (not running)`] : []),
+    ...Object.entries(s.endpoints ?? {}).map(([what, url]) => `${what.padEnd(9)} ${url}${what === 'metrics' ? '/metrics' : ''}`),
     'recent transitions:',
     ...s.recentTransitions.slice(-10).map((t) => `  ${t.at}  ${t.from} → ${t.to}  (${t.event})`),
   ];

@@ -1,0 +1,168 @@
+import type { InspectionEvent } from 'xstate';
+import type { CommandRecord } from '../actions/exec.js';
+import { activeStateIds, chartOf, chartSvg, layoutChart, type Chart } from '../chart/index.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/logger.js';
+import { nodeMachine } from '../machine/index.js';
+import type { NodeStatus, TransitionRecord } from '../runtime/status.js';
+import type { Listening } from './http.js';
+import { startInspector, type InspectorHandle } from './inspector.js';
+import { Journal, tailJournal, type JournalEntry } from './journal.js';
+import { NodeMetrics, leafStateNames } from './metrics.js';
+import { PhaseTracker } from './phases.js';
+import { startViewer } from './viewer-server.js';
+import { listenHttp } from './http.js';
+
+/** Where an operator can look; absent = switched off. */
+export interface Endpoints {
+  metrics?: string;
+  viewer?: string;
+  inspector?: string;
+}
+
+const RECENT = 300;
+
+/**
+ * Everything that watches the node without touching it: the journal, Prometheus metrics, the
+ * offline viewer and the Stately inspector. The service reports transitions, commands and status
+ * here; a failure in here is logged and never stops the service.
+ */
+export class Observability {
+  readonly chart: Chart = chartOf(nodeMachine);
+  readonly metrics: NodeMetrics;
+  readonly endpoints: Endpoints = {};
+  private readonly journal: Journal;
+  private readonly phases = new PhaseTracker();
+  private readonly recentEntries: JournalEntry[];
+  private readonly listeners = new Set<(e: JournalEntry) => void>();
+  private readonly servers: Listening[] = [];
+  private inspector: InspectorHandle | null = null;
+  private statusSource: (() => NodeStatus) | null = null;
+  private lastTransitionAt = Date.now();
+  private svg: Promise<string> | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {
+    const secrets = [config.env.cephKey.reveal()];
+    this.journal = new Journal(config.paths.journal, { maxBytes: config.file.journal.maxBytes, keep: config.file.journal.keep, secrets });
+    this.recentEntries = tailJournal(config.paths.journal, RECENT);
+    this.metrics = new NodeMetrics(config.nodeName, leafStateNames(this.chart));
+  }
+
+  /** Start the servers the configuration (or `run --inspect`) asks for. A port in use is logged, not fatal. */
+  async start(options: { inspect: boolean }): Promise<void> {
+    const f = this.config.file;
+    const secrets = [this.config.env.cephKey.reveal()];
+    const attempt = async (what: keyof Endpoints, listen: string, start: () => Promise<{ url: string }>) => {
+      if (listen === '') return;
+      try {
+        const { url } = await start();
+        this.endpoints[what] = url;
+        this.logger.info(`${what} listening`, { url });
+      } catch (e) {
+        this.logger.error(`${what} cannot listen on ${listen}; running without it`, { error: e instanceof Error ? e.message : String(e) });
+      }
+    };
+    await attempt('metrics', f.metrics.listen, async () => {
+      const l = await listenHttp(f.metrics.listen, (req, res) => {
+        if (new URL(req.url ?? '/', 'http://m').pathname !== '/metrics') {
+          res.writeHead(404).end('try /metrics\n');
+          return;
+        }
+        this.metrics.registry.metrics().then(
+          (text) => res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType }).end(text),
+          (e: unknown) => res.writeHead(500).end(String(e)),
+        );
+      });
+      this.servers.push(l);
+      return l;
+    });
+    await attempt('viewer', f.viewer.listen, async () => {
+      const l = await startViewer(f.viewer.listen, {
+        status: () => {
+          if (!this.statusSource) throw new Error('starting');
+          return this.statusSource();
+        },
+        activeIds: (state) => activeStateIds(this.chart, state),
+        recent: () => this.recentEntries,
+        subscribe: (l) => {
+          this.listeners.add(l);
+          return () => this.listeners.delete(l);
+        },
+        svg: () => this.chartSvg(),
+      });
+      this.servers.push(l);
+      return l;
+    });
+    if (options.inspect || f.inspector.enabled) {
+      await attempt('inspector', f.inspector.listen, async () => {
+        this.inspector = await startInspector(f.inspector.listen, secrets, (e) => this.logger.warn('inspector connection', { error: String(e) }));
+        return this.inspector;
+      });
+    }
+  }
+
+  /** The drawn chart, laid out once (about a second) and only when someone asks. */
+  chartSvg(): Promise<string> {
+    this.svg ??= layoutChart(this.chart).then(chartSvg);
+    return this.svg;
+  }
+
+  setStatusSource(status: () => NodeStatus): void {
+    this.statusSource = status;
+  }
+
+  /** Pass to `createActor({ inspect })`: the inspector sees everything, metrics count fencing. */
+  inspect(event: InspectionEvent): void {
+    // events the node itself receives (a step's done/error arrives from the invoked child)
+    if (event.type === '@xstate.event' && event.actorRef.sessionId === event.rootId) this.metrics.actorEvent(event.event.type);
+    this.inspector?.inspect(event);
+  }
+
+  transition(record: TransitionRecord, context: { reason: string; lastError: string | null }): void {
+    const at = Date.parse(record.at);
+    const inStateMs = at - this.lastTransitionAt;
+    this.lastTransitionAt = at;
+    this.metrics.transition(record.from, record.to, record.event, at);
+    this.emit({ kind: 'transition', ...record, inStateMs, reason: context.reason, ...(context.lastError ? { lastError: context.lastError } : {}) });
+    for (const s of this.phases.observe(at, record.from, record.to)) {
+      this.metrics.operationDone(s);
+      const summary: JournalEntry = { kind: 'summary', at: record.at, operation: s.operation, outcome: s.outcome, ok: s.ok, totalMs: s.totalMs, phases: s.phases, steps: s.steps };
+      this.logger.info(`${s.operation} ${s.ok ? 'done' : 'ended'}`, { outcome: s.outcome, totalMs: s.totalMs, phases: Object.fromEntries(s.phases.map((p) => [p.phase, p.durationMs])) });
+      this.emit(summary);
+    }
+  }
+
+  readonly command = (r: CommandRecord): void => {
+    this.metrics.command(r);
+    this.emit({ kind: 'command', at: new Date().toISOString(), what: r.what, command: r.command, durationMs: r.durationMs, ok: r.ok, result: r.result });
+  };
+
+  status(s: NodeStatus): void {
+    this.metrics.health(s.health, s.healthComponents);
+    this.metrics.node(s.fitness.fit, s.vrrp, s.failures);
+  }
+
+  service(message: string, detail?: Record<string, string | number | boolean | null>): void {
+    this.emit({ kind: 'service', at: new Date().toISOString(), message, ...(detail ? { detail } : {}) });
+  }
+
+  async close(): Promise<void> {
+    await this.inspector?.stop().catch((e: unknown) => this.logger.warn('inspector stop', { error: String(e) }));
+    await Promise.all(this.servers.map((s) => s.close()));
+    this.journal.close();
+  }
+
+  private emit(entry: JournalEntry): void {
+    try {
+      this.journal.append(entry);
+    } catch (e) {
+      this.logger.warn('cannot write the journal', { error: String(e) });
+    }
+    this.recentEntries.push(entry);
+    if (this.recentEntries.length > RECENT) this.recentEntries.shift();
+    for (const l of this.listeners) l(entry);
+  }
+}

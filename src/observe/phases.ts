@@ -1,0 +1,64 @@
+import type { PhaseDuration } from './journal.js';
+
+export type Operation = 'takeover' | 'release';
+
+export interface OperationSummary {
+  operation: Operation;
+  outcome: string;
+  ok: boolean;
+  startedAt: number;
+  totalMs: number;
+  /** acquiring-rbd, fencing, mounting, starting / surveying, stopping-harbor, unmounting, unmapping, released */
+  phases: PhaseDuration[];
+  steps: PhaseDuration[];
+}
+
+interface Running {
+  operation: Operation;
+  startedAt: number;
+  phases: Map<string, number>;
+  steps: Map<string, number>;
+}
+
+const top = (state: string) => state.split('.')[0] ?? '';
+
+/** Which operation a state belongs to: a takeover is everything under `active` before serving. */
+function operationOf(state: string): Operation | null {
+  if (top(state) === 'releasing') return 'release';
+  if (top(state) === 'active' && !state.startsWith('active.serving')) return 'takeover';
+  return null;
+}
+
+const add = (m: Map<string, number>, k: string, ms: number) => m.set(k, (m.get(k) ?? 0) + ms);
+const list = (m: Map<string, number>): PhaseDuration[] => [...m].map(([phase, durationMs]) => ({ phase, durationMs }));
+
+/**
+ * Turns the stream of transitions into takeover and release summaries: how long each phase and
+ * each step took (retries and backoffs included), and how it ended. Pure: time is passed in.
+ */
+export class PhaseTracker {
+  private running: Running | null = null;
+  private lastAt: number | null = null;
+
+  /** Feed every transition in order; returns the operations this transition completed. */
+  observe(at: number, from: string, to: string): OperationSummary[] {
+    const done: OperationSummary[] = [];
+    const r = this.running;
+    if (r && this.lastAt !== null && operationOf(from) === r.operation) {
+      const [, phase = '', step] = from.split('.');
+      const ms = at - this.lastAt;
+      add(r.phases, phase, ms);
+      add(r.steps, step ? `${phase}.${step}` : phase, ms);
+    }
+    this.lastAt = at;
+    const next = operationOf(to);
+    if (r && next !== r.operation) {
+      const outcome = r.operation === 'takeover' && to.startsWith('active.serving') ? 'serving' : top(to);
+      const ok = r.operation === 'takeover' ? outcome === 'serving' : outcome !== 'failed';
+      done.push({ operation: r.operation, outcome, ok, startedAt: r.startedAt, totalMs: at - r.startedAt, phases: list(r.phases), steps: list(r.steps) });
+      this.running = null;
+    }
+    if (next !== null && this.running === null) this.running = { operation: next, startedAt: at, phases: new Map(), steps: new Map() };
+    return done;
+  }
+}

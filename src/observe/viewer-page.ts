@@ -1,0 +1,162 @@
+/**
+ * The offline viewer: one HTML page, one script, one stylesheet, all served by the service. The
+ * chart is the SVG drawn from the machine (src/chart); the script only marks the active states
+ * and keeps the event list, from /api/snapshot and the /api/stream event source.
+ */
+export const VIEWER_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>harbor-assistant</title>
+<link rel="stylesheet" href="viewer.css">
+<script src="viewer.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>harbor-assistant <span id="node"></span></h1>
+  <dl>
+    <div><dt>state</dt><dd id="state">…</dd></div>
+    <div><dt>since</dt><dd id="since"></dd></div>
+    <div><dt>why</dt><dd id="reason"></dd></div>
+    <div><dt>keepalived</dt><dd id="vrrp"></dd></div>
+    <div><dt>check</dt><dd id="fitness"></dd></div>
+    <div><dt>harbor</dt><dd id="health"></dd></div>
+    <div><dt>live</dt><dd id="live">connecting</dd></div>
+  </dl>
+  <p id="error" hidden></p>
+</header>
+<main>
+  <section id="chart" aria-label="statechart"></section>
+  <section id="events-box">
+    <h2>recent events</h2>
+    <label><input type="checkbox" id="show-commands" checked> commands</label>
+    <table id="events"><thead><tr><th>time</th><th>what</th><th>took</th></tr></thead><tbody></tbody></table>
+  </section>
+</main>
+</body>
+</html>
+`;
+
+export const VIEWER_CSS = `
+body { margin: 0; font: 14px sans-serif; color: #1d2733; background: #fbfcfd; }
+header { padding: 8px 16px; border-bottom: 1px solid #d5dbe3; background: #fff; }
+h1 { font-size: 18px; margin: 4px 0; }
+h2 { font-size: 15px; margin: 8px 0; }
+dl { display: flex; flex-wrap: wrap; gap: 4px 24px; margin: 4px 0; }
+dl div { display: flex; gap: 6px; }
+dt { color: #5b6b7f; }
+dd { margin: 0; font-weight: bold; }
+#state { color: #c2410c; }
+#error { color: #b91c1c; }
+main { display: flex; flex-direction: column; }
+#chart { overflow: auto; max-height: 62vh; border-bottom: 1px solid #d5dbe3; }
+#chart svg { display: block; }
+#events-box { padding: 0 16px 16px; }
+table { border-collapse: collapse; width: 100%; font: 12px monospace; }
+td, th { text-align: left; padding: 2px 8px; border-bottom: 1px solid #eef1f6; vertical-align: top; }
+tr.transition td { font-weight: bold; }
+tr.summary td { background: #ecfdf5; }
+tr.failed td { color: #b91c1c; }
+body.hide-commands tr.command { display: none; }
+`;
+
+export const VIEWER_JS = `'use strict';
+const $ = (id) => document.getElementById(id);
+const MAX_ROWS = 300;
+let chartReady = false;
+let pending = null;
+
+function secs(ms) { return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s'; }
+
+function highlight(activeIds) {
+  if (!chartReady) { pending = activeIds; return; }
+  const leaf = activeIds[activeIds.length - 1];
+  for (const g of document.querySelectorAll('#chart g.state')) {
+    const id = g.getAttribute('data-state-id');
+    g.classList.toggle('active', activeIds.includes(id));
+    g.classList.toggle('current', id === leaf);
+  }
+  const cur = document.querySelector('#chart g.state.current');
+  if (cur && cur.scrollIntoView) cur.scrollIntoView({ block: 'nearest', inline: 'center' });
+}
+
+function markTaken(entry, activeIds) {
+  for (const g of document.querySelectorAll('#chart g.transition.taken')) g.classList.remove('taken');
+  if (!entry || entry.kind !== 'transition') return;
+  const target = activeIds[activeIds.length - 1];
+  for (const g of document.querySelectorAll('#chart g.transition')) {
+    if (g.getAttribute('data-target') && target && target.startsWith(g.getAttribute('data-target')) && ('node.' + entry.from).startsWith(g.getAttribute('data-source'))) g.classList.add('taken');
+  }
+}
+
+function showStatus(s, activeIds) {
+  $('node').textContent = s.node + ' (' + s.role + ')';
+  $('state').textContent = s.state;
+  document.body.dataset.state = s.state;
+  $('since').textContent = s.since;
+  $('reason').textContent = s.reason + (s.lastError ? ' — ' + s.lastError : '');
+  $('vrrp').textContent = s.vrrp;
+  $('fitness').textContent = (s.fitness.fit ? 'fit' : 'UNFIT') + ' (' + s.fitness.why + ')';
+  $('health').textContent = s.health + (s.healthComponents.length ? ' (' + s.healthComponents.map((c) => c.name + '=' + c.status).join(', ') + ')' : '');
+  highlight(activeIds);
+}
+
+function describe(e) {
+  switch (e.kind) {
+    case 'transition': return [e.from + ' → ' + e.to + '  (' + e.event + ')' + (e.lastError ? '  error: ' + e.lastError : ''), secs(e.inStateMs) + ' in ' + e.from.split('.').slice(0, 2).join('.')];
+    case 'command': return ['$ ' + e.what + ': ' + e.result + (e.ok ? '' : '  ' + e.command), e.durationMs + ' ms'];
+    case 'summary': return [e.operation + ' → ' + e.outcome + ': ' + e.phases.map((p) => p.phase + ' ' + secs(p.durationMs)).join(', '), secs(e.totalMs)];
+    default: return [e.message + (e.detail ? ' ' + JSON.stringify(e.detail) : ''), ''];
+  }
+}
+
+function addRow(e) {
+  const tbody = $('events').tBodies[0];
+  const tr = document.createElement('tr');
+  tr.className = e.kind + ((e.kind === 'command' || e.kind === 'summary') && !e.ok ? ' failed' : '');
+  const [what, took] = describe(e);
+  for (const text of [e.at.replace('T', ' ').replace('Z', ''), what, took]) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    tr.appendChild(td);
+  }
+  tbody.insertBefore(tr, tbody.firstChild);
+  while (tbody.rows.length > MAX_ROWS) tbody.deleteRow(tbody.rows.length - 1);
+}
+
+async function loadChart() {
+  const r = await fetch('chart.svg');
+  if (!r.ok) throw new Error('chart.svg: HTTP ' + r.status);
+  $('chart').innerHTML = await r.text();
+  chartReady = true;
+  document.body.dataset.chart = 'ready';
+  if (pending) highlight(pending);
+}
+
+function connect() {
+  const es = new EventSource('api/stream');
+  es.onopen = () => { $('live').textContent = 'live'; };
+  es.onerror = () => { $('live').textContent = 'reconnecting'; };
+  es.onmessage = (m) => {
+    const msg = JSON.parse(m.data);
+    if (msg.entry) addRow(msg.entry);
+    if (msg.status) { showStatus(msg.status, msg.activeIds); markTaken(msg.entry, msg.activeIds); }
+  };
+}
+
+async function start() {
+  $('show-commands').addEventListener('change', (ev) => document.body.classList.toggle('hide-commands', !ev.target.checked));
+  try {
+    const chart = loadChart();
+    const snap = await (await fetch('api/snapshot')).json();
+    for (const e of snap.recent) addRow(e);
+    showStatus(snap.status, snap.activeIds);
+    await chart;
+    connect();
+  } catch (err) {
+    $('error').hidden = false;
+    $('error').textContent = String(err);
+  }
+}
+start();
+`;

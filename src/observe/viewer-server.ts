@@ -1,0 +1,99 @@
+import type { ServerResponse } from 'node:http';
+import type { NodeStatus } from '../runtime/status.js';
+import { listenHttp, SAME_ORIGIN_ONLY, type Listening } from './http.js';
+import type { JournalEntry } from './journal.js';
+import { VIEWER_CSS, VIEWER_HTML, VIEWER_JS } from './viewer-page.js';
+
+/** What the viewer shows, provided by the service. */
+export interface ViewerSource {
+  status(): NodeStatus;
+  activeIds(state: string): string[];
+  recent(): readonly JournalEntry[];
+  subscribe(listener: (entry: JournalEntry) => void): () => void;
+  svg(): Promise<string>;
+}
+
+const HEARTBEAT_MS = 15_000;
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'Content-Type': type, ...SAME_ORIGIN_ONLY });
+  res.end(body);
+}
+
+/**
+ * The offline live viewer: read-only GETs, same-origin only (CSP), nothing fetched from elsewhere.
+ * Status as `harbor-assistant status --json` shows it: no keys, no configuration.
+ */
+export async function startViewer(listen: string, source: ViewerSource): Promise<Listening> {
+  const streams = new Set<ServerResponse>();
+  const state = () => {
+    const status = source.status();
+    return { status, activeIds: source.activeIds(status.state) };
+  };
+  const unsubscribe = source.subscribe((entry) => {
+    if (streams.size === 0) return;
+    let now = {};
+    try {
+      if (entry.kind !== 'command') now = state();
+    } catch {
+      // the node is still starting: the entry alone
+    }
+    const data = `data: ${JSON.stringify({ entry, ...now })}\n\n`;
+    for (const res of streams) res.write(data);
+  });
+  const heartbeat = setInterval(() => {
+    for (const res of streams) res.write(': heartbeat\n\n');
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  const http = await listenHttp(listen, (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://viewer').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n');
+    switch (path) {
+      case '/':
+      case '/index.html':
+        return send(res, 200, 'text/html; charset=utf-8', VIEWER_HTML);
+      case '/viewer.js':
+        return send(res, 200, 'text/javascript; charset=utf-8', VIEWER_JS);
+      case '/viewer.css':
+        return send(res, 200, 'text/css; charset=utf-8', VIEWER_CSS);
+      case '/chart.svg':
+        source.svg().then(
+          (svg) => send(res, 200, 'image/svg+xml', svg),
+          (e: unknown) => send(res, 500, 'text/plain', `cannot draw the chart: ${String(e)}\n`),
+        );
+        return;
+      case '/api/snapshot':
+        try {
+          return send(res, 200, 'application/json', JSON.stringify({ ...state(), recent: source.recent() }));
+        } catch {
+          return send(res, 503, 'text/plain', 'starting\n');
+        }
+      case '/api/stream': {
+        let first: ReturnType<typeof state>;
+        try {
+          first = state();
+        } catch {
+          return send(res, 503, 'text/plain', 'starting\n');
+        }
+        res.writeHead(200, { 'Content-Type': 'text/event-stream', Connection: 'keep-alive', ...SAME_ORIGIN_ONLY });
+        res.write(`retry: 2000\ndata: ${JSON.stringify(first)}\n\n`);
+        streams.add(res);
+        req.on('close', () => streams.delete(res));
+        return;
+      }
+      default:
+        return send(res, 404, 'text/plain', 'not found\n');
+    }
+  });
+  return {
+    ...http,
+    close: async () => {
+      unsubscribe();
+      clearInterval(heartbeat);
+      for (const res of streams) res.end();
+      streams.clear();
+      await http.close();
+    },
+  };
+}
