@@ -1,5 +1,5 @@
 import { createWebSocketInspector } from '@statelyai/inspect';
-import type { InspectionEvent } from 'xstate';
+import type { InspectionEvent, MachineContext } from 'xstate';
 import { WebSocket, WebSocketServer } from 'ws';
 import { redact } from '../actions/exec.js';
 import type { NodeContext } from '../machine/index.js';
@@ -30,6 +30,10 @@ export function sanitizeContext(c: NodeContext, secrets: readonly string[]): Rec
     reason: clean(c.reason),
     lastError: clean(c.lastError),
   };
+}
+
+function isNodeContext(c: unknown): c is NodeContext {
+  return typeof c === 'object' && c !== null && 'vrrp' in c && 'holdings' in c && 'knownHolders' in c;
 }
 
 /** The bridge page for an operator's browser that can reach stately.ai (through the SSH tunnel). */
@@ -71,10 +75,25 @@ export async function startInspector(listen: string, secrets: readonly string[],
   wss.on('error', onError);
 
   const wsUrl = http.url.replace(/^http:/, 'ws:');
+  // these run later on a timer inside the inspector: a throw there would be uncaught, so they never throw
   const inspector = createWebSocketInspector({
     url: wsUrl,
-    sanitizeContext: (c) => sanitizeContext(c as NodeContext, secrets),
-    sanitizeEvent: (e) => JSON.parse(redact(JSON.stringify(e), secrets)) as typeof e,
+    sanitizeContext: (c: MachineContext): MachineContext => {
+      try {
+        if (isNodeContext(c)) return sanitizeContext(c, secrets);
+        // the invoked steps' snapshots: their context (if any) redacted as a whole
+        return c === undefined ? c : (JSON.parse(redact(JSON.stringify(c) ?? 'null', secrets)) as MachineContext);
+      } catch {
+        return {};
+      }
+    },
+    sanitizeEvent: (e) => {
+      try {
+        return JSON.parse(redact(JSON.stringify(e), secrets)) as typeof e;
+      } catch {
+        return { type: e.type };
+      }
+    },
   });
   // connected before anything else happens: closing a socket that is still connecting counts as
   // an error, and after an error the client retries every 5 s and keeps the process alive

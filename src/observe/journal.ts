@@ -117,7 +117,7 @@ export function tailJournal(path: string, n: number): JournalEntry[] {
     const text = buf.toString('utf8');
     // drop a partial first line when we did not start at the beginning
     const whole = size > length ? text.slice(text.indexOf('\n') + 1) : text;
-    return parseJournal(whole.slice(0, whole.lastIndexOf('\n') + 1)).slice(-n);
+    return n <= 0 ? [] : parseJournal(whole.slice(0, whole.lastIndexOf('\n') + 1)).slice(-n);
   } finally {
     closeSync(fd);
   }

@@ -1,105 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { fromPromise } from 'xstate';
-import { buildConfig, type Config } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { FilesystemProbe, HolderObservation, NodeActors, WorldSnapshot } from '../../src/machine/index.js';
 import { runService } from '../../src/runtime/service.js';
-import { readMarkers } from '../../src/runtime/state-files.js';
 import { checkCommand, statusCommand } from '../../src/cli/operator.js';
 import { controlRequest } from '../../src/cli/control-client.js';
 import type { NodeStatus } from '../../src/runtime/status.js';
 import { HEALTHY, REGISTRY_DOWN, startHealthServer } from '../support/harbor-health-server.js';
+import { configFor, instantActors, io, removeServiceDirs, startServing, waitState } from '../support/service-harness.js';
 
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function configFor(healthUrl: string, extraYaml: string[] = []): Config {
-  const dir = mkdtempSync(join(tmpdir(), 'ha-svc-'));
-  dirs.push(dir);
-  const yaml = [
-    'node:',
-    `  stateDir: ${dir}/state`,
-    `  runDir: ${dir}/run`,
-    '  cephAddresses: [127.0.0.2]',
-    'harbor:',
-    '  composeCommand: ["true"]',
-    `  healthUrl: ${healthUrl}`,
-    '  probe: { intervalMs: 100, timeoutMs: 80, rise: 1, fall: 2 }',
-    'keepalived:',
-    `  fifoPath: ${dir}/run/keepalived.fifo`,
-    `  fitnessFile: ${dir}/run/fitness`,
-    // the VIP poll's first look only counts one disagreement; the fifo must drive this test
-    '  vipPollMs: 600000',
-    'standDownMs: 600000',
-    ...extraYaml,
-  ].join('\n');
-  return buildConfig({
-    env: {
-      HARBOR_VERSION: 'v2.11.0', HARBOR_VIP: '127.0.0.1', CEPH_MON_HOST: '127.0.0.1', CEPH_USER: 'harbor',
-      CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==', CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'lo',
-    },
-    yaml: { text: yaml, source: 'test' },
-  });
-}
-
-/** Instant steps over a tiny in-memory world, so the service's own plumbing is what is tested. */
-function instantActors(calls: string[], config: Config): Partial<NodeActors> {
-  const w = { device: null as string | null, mounted: false, composeRunning: false };
-  const step = <I, O>(name: string, effect: (input: I) => O) =>
-    fromPromise<O, I>(async ({ input }) => {
-      calls.push(name);
-      return effect(input);
-    });
-  return {
-    readWorld: step<Record<string, never>, WorldSnapshot>('readWorld', () => {
-      const markers = readMarkers(config);
-      return { vipHere: false, ...w, failedMarker: markers.failed, maintenanceMarker: markers.maintenance };
-    }),
-    readHolders: step<Record<string, never>, HolderObservation>('readHolders', () => ({ holders: [], observedAt: Date.now() })),
-    mapImage: step<Record<string, never>, { device: string }>('mapImage', () => ((w.device = '/dev/rbd0'), { device: '/dev/rbd0' })),
-    probeFilesystem: step<{ device: string }, FilesystemProbe>('probeFilesystem', () => ({ fsType: 'ext4', formattedBefore: true })),
-    checkFilesystem: step<{ device: string }, void>('checkFilesystem', () => undefined),
-    mountFilesystem: step<{ device: string }, void>('mountFilesystem', () => void (w.mounted = true)),
-    composeUp: step<Record<string, never>, void>('composeUp', () => void (w.composeRunning = true)),
-    composeDown: step<Record<string, never>, void>('composeDown', () => void (w.composeRunning = false)),
-    unmountFilesystem: step<{ fenced: boolean }, void>('unmountFilesystem', () => void (w.mounted = false)),
-    unmapImage: step<{ device: string | null; force: boolean; fenced: boolean }, void>('unmapImage', () => void (w.device = null)),
-  };
-}
-
-/** Start the service on instant steps, tell it keepalived made it MASTER, wait until it serves. */
-async function startServing(config: Config, calls: string[] = []): Promise<{ running: Promise<void> }> {
-  // wrapped: an async function returning the service's promise would wait for the service to end
-  const running = runService(config, silentLogger(), { actors: instantActors(calls, config) });
-  await waitState(config, 'idle');
-  writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" MASTER 150\n');
-  await waitState(config, 'active.serving.healthy');
-  return { running };
-}
-
-const io = () => {
-  const out: string[] = [];
-  return { out, io: { out: (s: string) => out.push(s), err: (s: string) => out.push(s) } };
-};
-
-async function waitState(config: Config, prefix: string, ms = 5_000): Promise<NodeStatus> {
-  const end = Date.now() + ms;
-  let last = '';
-  while (Date.now() < end) {
-    const r = await controlRequest(config.paths.controlSocket, { cmd: 'status' }, 1_000).catch(() => null);
-    if (r?.ok && 'status' in r) {
-      last = r.status.state;
-      if (last.startsWith(prefix)) return r.status;
-    }
-    await new Promise((res) => setTimeout(res, 30));
-  }
-  throw new Error(`state ${prefix} not reached; last ${last}`);
-}
+after(removeServiceDirs);
 
 test('the service: keepalived fifo → takeover → Harbor health → switchover over the socket → check → stop', async () => {
   const health = await startHealthServer();

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { WebSocket } from 'ws';
+import { controlRequest } from '../../src/cli/control-client.js';
+import { ConfigError } from '../../src/config/index.js';
+import type { NodeStatus } from '../../src/runtime/status.js';
+import { HEALTHY, startHealthServer } from '../support/harbor-health-server.js';
+import { configFor } from '../support/service-harness.js';
+
+interface Child {
+  proc: ChildProcess;
+  paths: { socket: string; fifo: string; stateDir: string };
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+async function startChild(healthUrl: string, mode: 'flag' | 'config' | 'off'): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'test/support/inspect-child.ts', healthUrl, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  const first = new Promise<string>((resolve) => {
+    createInterface({ input: proc.stdout! }).on('line', (l) => {
+      lines.push(l);
+      if (lines.length === 1) resolve(l);
+    });
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, paths: JSON.parse(await first) as Child['paths'], lines, exited };
+}
+
+async function statusOf(socket: string, prefix: string): Promise<NodeStatus> {
+  const end = Date.now() + 15_000;
+  while (Date.now() < end) {
+    const r = await controlRequest(socket, { cmd: 'status' }, 1_000).catch(() => null);
+    if (r?.ok && 'status' in r && r.status.state.startsWith(prefix)) return r.status;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`${prefix} not reached`);
+}
+
+/** SIGTERM, then how long until the process was gone (it must exit by itself: nothing kills it). */
+async function stopAndTime(c: Child): Promise<number> {
+  const t0 = Date.now();
+  c.proc.kill('SIGTERM');
+  const timeout = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000).unref());
+  const result = await Promise.race([c.exited, timeout]);
+  if (result === 'hung') {
+    c.proc.kill('SIGKILL');
+    throw new Error('the service did not exit within 10 s of SIGTERM');
+  }
+  return Date.now() - t0;
+}
+
+interface InspectorMessage {
+  type: string;
+  definition?: string;
+  event?: { type: string };
+  snapshot?: { value?: unknown; context?: Record<string, unknown> };
+}
+
+test("run --inspect: a websocket client gets the Stately inspector's actor, event and snapshot messages; the service exits at once", async () => {
+  const health = await startHealthServer();
+  health.set(HEALTHY);
+  const child = await startChild(health.url, 'flag');
+  try {
+    const idle = await statusOf(child.paths.socket, 'idle');
+    const url = idle.endpoints.inspector;
+    assert.ok(url?.startsWith('http://127.0.0.1:'), `inspector on loopback: ${url}`);
+    const page = await (await fetch(url)).text();
+    assert.match(page, /stately\.ai\/inspect/, 'the bridge page for a browser that reaches stately.ai');
+
+    const raw: string[] = [];
+    const ws = new WebSocket(url.replace('http:', 'ws:'));
+    ws.on('message', (d) => raw.push(d.toString()));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const messages = () => raw.map((m) => JSON.parse(m) as InspectorMessage);
+    const waitFor = async (pred: (m: InspectorMessage) => boolean, what: string) => {
+      const end = Date.now() + 5_000;
+      while (Date.now() < end) {
+        const found = messages().find(pred);
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`no ${what}; got ${messages().map((m) => m.type).join(', ')}`);
+    };
+    // replayed from before we connected: the actor with its machine definition
+    const actor = await waitFor((m) => m.type === '@xstate.actor' && typeof m.definition === 'string' && m.definition.includes('"id":"node"'), 'actor message');
+    assert.ok(actor.definition?.includes('acquiring-rbd'));
+
+    writeFileSync(child.paths.fifo, 'INSTANCE "VI_HARBOR" MASTER 150\n');
+    await waitFor((m) => m.type === '@xstate.event' && m.event?.type === 'vrrp', 'vrrp event');
+    const serving = await waitFor(
+      (m) => m.type === '@xstate.snapshot' && JSON.stringify(m.snapshot?.value) === JSON.stringify({ active: { serving: 'healthy' } }),
+      'serving snapshot',
+    );
+    // sanitized: exactly the operator's fields, no timing, no key anywhere
+    assert.deepEqual(Object.keys(serving.snapshot?.context ?? {}).sort(), ['failures', 'health', 'holdings', 'knownHolders', 'lastError', 'reason', 'vrrp']);
+    assert.doesNotMatch(raw.join('\n'), /AQBsSHhj/);
+
+    ws.close();
+    const ms = await stopAndTime(child);
+    assert.ok(ms < 4_000, `exited ${ms} ms after SIGTERM`);
+    assert.equal(child.lines.at(-1), 'returned', 'runService returned: it closed everything itself');
+  } finally {
+    child.proc.kill('SIGKILL');
+    rmSync(dirname(child.paths.stateDir), { recursive: true, force: true });
+    await health.close();
+  }
+});
+
+test('with the inspector switched on in the config and nobody connected, the service still exits within seconds', async () => {
+  const health = await startHealthServer();
+  const child = await startChild(health.url, 'config');
+  try {
+    const idle = await statusOf(child.paths.socket, 'idle');
+    assert.ok(idle.endpoints.inspector);
+    const ms = await stopAndTime(child);
+    assert.ok(ms < 4_000, `exited ${ms} ms after SIGTERM`);
+    assert.equal(child.lines.at(-1), 'returned');
+  } finally {
+    child.proc.kill('SIGKILL');
+    rmSync(dirname(child.paths.stateDir), { recursive: true, force: true });
+    await health.close();
+  }
+});
+
+test('the inspector refuses any address but loopback, naming the field', () => {
+  assert.throws(
+    () => configFor('http://127.0.0.1:1/', [], { inspector: '0.0.0.0:9471' }),
+    (e: unknown) => e instanceof ConfigError && /inspector\.listen: must be a loopback address and port such as 127\.0\.0\.1:9471, got "0\.0\.0\.0:9471"/.test(e.message),
+  );
+  assert.throws(() => configFor('http://127.0.0.1:1/', [], { metrics: 'localhost:80' }), /metrics\.listen: must be IP:port/);
+});
