@@ -10,7 +10,7 @@ import { startInspector, type InspectorHandle } from './inspector.js';
 import { Journal, tailJournal, type JournalEntry } from './journal.js';
 import { NodeMetrics, leafStateNames } from './metrics.js';
 import { PhaseTracker } from './phases.js';
-import { startViewer } from './viewer-server.js';
+import { startViewer, type ViewerUpdate } from './viewer-server.js';
 import { listenHttp } from './http.js';
 
 /** Where an operator can look; absent = switched off. */
@@ -34,7 +34,8 @@ export class Observability {
   private readonly journal: Journal;
   private readonly phases = new PhaseTracker();
   private readonly recentEntries: JournalEntry[];
-  private readonly listeners = new Set<(e: JournalEntry) => void>();
+  private readonly listeners = new Set<(u: ViewerUpdate) => void>();
+  private lastStatusKey = '';
   private readonly servers: Listening[] = [];
   private inspector: InspectorHandle | null = null;
   private statusSource: (() => NodeStatus) | null = null;
@@ -140,9 +141,14 @@ export class Observability {
     this.emit({ kind: 'command', at: new Date().toISOString(), what: r.what, command: r.command, durationMs: r.durationMs, ok: r.ok, result: r.result });
   };
 
+  /** Called with every status the service publishes (after each snapshot, and on its polls). */
   status(s: NodeStatus): void {
     this.metrics.health(s.health, s.healthComponents);
     this.metrics.node(s.fitness.fit, s.vrrp, s.failures);
+    const key = JSON.stringify([s.state, s.reason, s.lastError, s.vrrp, s.health, s.healthComponents, s.fitness, s.holdings, s.failures]);
+    if (key === this.lastStatusKey) return;
+    this.lastStatusKey = key;
+    for (const l of this.listeners) l({ status: s });
   }
 
   service(message: string, detail?: Record<string, string | number | boolean | null>): void {
@@ -163,6 +169,6 @@ export class Observability {
     }
     this.recentEntries.push(entry);
     if (this.recentEntries.length > RECENT) this.recentEntries.shift();
-    for (const l of this.listeners) l(entry);
+    for (const l of this.listeners) l({ entry });
   }
 }

@@ -65,6 +65,7 @@ const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 300;
 let chartReady = false;
 let pending = null;
+let lastTransition = null;
 
 function secs(ms) { return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s'; }
 
@@ -139,8 +140,8 @@ function connect() {
   es.onerror = () => { $('live').textContent = 'reconnecting'; };
   es.onmessage = (m) => {
     const msg = JSON.parse(m.data);
-    if (msg.entry) addRow(msg.entry);
-    if (msg.status) { showStatus(msg.status, msg.activeIds); markTaken(msg.entry, msg.activeIds); }
+    if (msg.entry) { addRow(msg.entry); if (msg.entry.kind === 'transition') lastTransition = msg.entry; }
+    if (msg.status) { showStatus(msg.status, msg.activeIds); markTaken(lastTransition, msg.activeIds); }
   };
 }
 

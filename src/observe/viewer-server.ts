@@ -4,12 +4,15 @@ import { listenHttp, SAME_ORIGIN_ONLY, type Listening } from './http.js';
 import type { JournalEntry } from './journal.js';
 import { VIEWER_CSS, VIEWER_HTML, VIEWER_JS } from './viewer-page.js';
 
+/** A journal entry as it is written, or the node's status after a change (never both). */
+export type ViewerUpdate = { entry: JournalEntry } | { status: NodeStatus };
+
 /** What the viewer shows, provided by the service. */
 export interface ViewerSource {
   status(): NodeStatus;
   activeIds(state: string): string[];
   recent(): readonly JournalEntry[];
-  subscribe(listener: (entry: JournalEntry) => void): () => void;
+  subscribe(listener: (update: ViewerUpdate) => void): () => void;
   svg(): Promise<string>;
 }
 
@@ -30,15 +33,12 @@ export async function startViewer(listen: string, source: ViewerSource): Promise
     const status = source.status();
     return { status, activeIds: source.activeIds(status.state) };
   };
-  const unsubscribe = source.subscribe((entry) => {
+  // statuses come from the service after each committed snapshot: the entry of a transition is
+  // written while the transition runs, when the snapshot still shows the state it leaves
+  const unsubscribe = source.subscribe((update) => {
     if (streams.size === 0) return;
-    let now = {};
-    try {
-      if (entry.kind !== 'command') now = state();
-    } catch {
-      // the node is still starting: the entry alone
-    }
-    const data = `data: ${JSON.stringify({ entry, ...now })}\n\n`;
+    const message = 'status' in update ? { status: update.status, activeIds: source.activeIds(update.status.state) } : update;
+    const data = `data: ${JSON.stringify(message)}\n\n`;
     for (const res of streams) res.write(data);
   });
   const heartbeat = setInterval(() => {
