@@ -5,6 +5,7 @@ import { controlRequest } from '../src/cli/control-client.js';
 import type { ControlRequest, ControlResponse } from '../src/runtime/control-protocol.js';
 import type { NodeStatus } from '../src/runtime/status.js';
 import { isRunning } from '../src/actions/processes.js';
+import { parseJournal, type JournalEntry } from '../src/observe/journal.js';
 import { layoutDigest, makeOciImage } from './oci.js';
 
 /** The two-node lab on one machine: real Ceph, real keepalived, the real registry, real skopeo. */
@@ -405,6 +406,20 @@ export class Lab {
     const pid = this.pids.keepalived.get(n);
     if (pid) await killPid(pid, 5_000);
     this.pids.keepalived.delete(n);
+  }
+
+  /** A node's journal (transitions, commands, takeover/release summaries). */
+  journal(n: NodeName): JournalEntry[] {
+    const path = join(this.nodeDir(n), 'state', 'journal.jsonl');
+    return existsSync(path) ? parseJournal(readFileSync(path, 'utf8')) : [];
+  }
+
+  /** GET a URL from inside a node's network namespace (its metrics and viewer listen on its loopback). */
+  httpGet(n: NodeName, url: string): string {
+    const script = 'fetch(process.argv[1]).then(async (r) => { process.stdout.write(await r.text()); process.exitCode = r.ok ? 0 : 1; }, (e) => { console.error(String(e)); process.exitCode = 2; })';
+    const r = spawnSync('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', process.execPath, '-e', script, url], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0) throw new Error(`GET ${url} on ${n}: ${r.stderr || `status ${r.status}`}`);
+    return r.stdout;
   }
 
   /** The fence operations a node's engine ran (from its own log). */

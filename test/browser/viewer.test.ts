@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
@@ -27,7 +28,7 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
   const browser = await chromium.launch(CHROMIUM);
   try {
     const idle = await waitState(config, 'idle');
-    const viewer = idle.endpoints.viewer;
+    const viewer = idle.endpoints.viewer ?? '';
     assert.ok(viewer?.startsWith('http://127.0.0.1:'), `viewer on loopback: ${viewer}`);
 
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });

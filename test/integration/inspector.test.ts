@@ -67,7 +67,7 @@ test("run --inspect: a websocket client gets the Stately inspector's actor, even
   const child = await startChild(health.url, 'flag');
   try {
     const idle = await statusOf(child.paths.socket, 'idle');
-    const url = idle.endpoints.inspector;
+    const url = idle.endpoints.inspector ?? '';
     assert.ok(url?.startsWith('http://127.0.0.1:'), `inspector on loopback: ${url}`);
     const page = await (await fetch(url)).text();
     assert.match(page, /stately\.ai\/inspect/, 'the bridge page for a browser that reaches stately.ai');

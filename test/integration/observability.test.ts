@@ -26,7 +26,7 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
   const running = runService(config, silentLogger(), { actors: instantActors([], config) });
   try {
     const idle = await waitState(config, 'idle');
-    const metricsUrl = idle.endpoints.metrics;
+    const metricsUrl = idle.endpoints.metrics ?? '';
     assert.ok(metricsUrl?.startsWith('http://127.0.0.1:'), `metrics on loopback: ${metricsUrl}`);
     assert.ok(idle.endpoints.viewer?.startsWith('http://127.0.0.1:'));
     assert.equal(idle.endpoints.inspector, undefined, 'the inspector is off unless asked for');

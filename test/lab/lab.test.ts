@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { Lab } from '../../lab/lab.js';
 import { other, runScenario, type ScenarioResult } from '../../lab/scenarios.js';
+import { sample } from '../support/prometheus.js';
 
 // Real parts end to end: Ceph (mon, memstore OSD, mgr), keepalived in namespaces, the registry,
 // skopeo. Each scenario builds a fresh lab and always tears it down.
@@ -28,10 +29,28 @@ test('1 cold start: exactly one node serves, pushes and pulls through the VIP', 
   await scenario('cold start', async (_lab, serving) => serving);
 });
 
-test('2 master crash: engine and keepalived SIGKILLed; the standby fences and serves', async () => {
+test('2 master crash: engine and keepalived SIGKILLed; the standby fences and serves; its journal, metrics and viewer show it', async () => {
   const r = await scenario('master crash', async (lab, serving) => {
     lab.crashNode(serving);
     return other(serving);
+  }, {
+    after: async (lab, next) => {
+      // the journal ends the takeover with its phases, fencing among them
+      const summary = lab.journal(next).findLast((e) => e.kind === 'summary' && e.operation === 'takeover');
+      assert.ok(summary?.kind === 'summary' && summary.ok && summary.outcome === 'serving', JSON.stringify(summary));
+      assert.ok(summary.phases.some((p) => p.phase === 'fencing' && p.durationMs > 0), JSON.stringify(summary.phases));
+      assert.ok(lab.journal(next).some((e) => e.kind === 'command' && e.what.startsWith('ceph osd bl') && e.ok), 'the fence command is journaled');
+      // metrics on the node's loopback (default listen address)
+      const metrics = lab.httpGet(next, 'http://127.0.0.1:9469/metrics');
+      assert.equal(sample(metrics, 'harbor_assistant_state', { state: 'active.serving.healthy', node: next }), 1);
+      assert.ok((sample(metrics, 'harbor_assistant_fence_operations_total', { step: 'blocklist', result: 'ok' }) ?? 0) >= 1);
+      assert.ok((sample(metrics, 'harbor_assistant_phase_duration_seconds_count', { operation: 'takeover', phase: 'fencing' }) ?? 0) >= 1);
+      assert.ok((sample(metrics, 'harbor_assistant_commands_total', { command: 'rbd status', result: 'ok' }) ?? 0) >= 1, 'outside commands are counted');
+      // and the viewer answers with the same state
+      const snap = JSON.parse(lab.httpGet(next, 'http://127.0.0.1:9470/api/snapshot')) as { status: { state: string }; activeIds: string[] };
+      assert.equal(snap.status.state.startsWith('active.serving'), true);
+      assert.ok(snap.activeIds.includes('node.active.serving'));
+    },
   });
   assert.ok(r.fences >= 1, 'the crashed master still held the image: it must have been fenced');
 });
