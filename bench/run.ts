@@ -1,5 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runScenario, other, type ScenarioResult } from '../lab/scenarios.js';
+import { buildConfig } from '../src/config/index.js';
+import { silentLogger } from '../src/log/logger.js';
+import { Observability } from '../src/observe/observability.js';
 import { measureEngine } from './engine.js';
 
 /**
@@ -94,11 +99,35 @@ async function labFigures(): Promise<LabFigures[]> {
   return out;
 }
 
+/** The same cycles with the service's observability attached (journal in a temporary directory, no servers). */
+async function measureObserved(cycles: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'ha-bench-'));
+  try {
+    const config = buildConfig({
+      env: {
+        HARBOR_VERSION: 'v2.11.0', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: '10.0.0.10', CEPH_USER: 'harbor', CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
+        CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'eth0',
+      },
+      yaml: { text: `node: { stateDir: ${dir}/state, runDir: ${dir}/run }\nmetrics: { listen: "" }\nviewer: { listen: "" }\njournal: { maxBytes: 1073741824 }\n`, source: 'bench' },
+    });
+    const observe = new Observability(config, silentLogger());
+    await observe.start({ inspect: false });
+    const figures = await measureEngine(cycles, observe);
+    await observe.close();
+    const bare = await measureEngine(cycles);
+    return { figures, bareMedianUs: bare.cycleMedianUs, ratio: Math.round((figures.cycleMedianUs / bare.cycleMedianUs) * 100) / 100, journalBytesPerCycle: Math.round(statSync(config.paths.journal).size / cycles) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const engine = await measureEngine(CYCLES);
   process.stderr.write(`engine: ${JSON.stringify(engine)}\n`);
+  const observed = await measureObserved(CYCLES);
+  process.stderr.write(`engine with journal + metrics: ${JSON.stringify(observed)}\n`);
   const lab = process.env.BENCH_SKIP_LAB ? [] : await labFigures();
-  const report = { machine: '2 cores, 24 GiB (this workplace kind "node")', date: new Date().toISOString(), advertIntS: ADVERT_S, probe: PROBE, engine, lab };
+  const report = { machine: '2 cores, 24 GiB (this workplace kind "node")', date: new Date().toISOString(), advertIntS: ADVERT_S, probe: PROBE, engine, observed, lab };
   mkdirSync('reports', { recursive: true });
   writeFileSync('reports/bench.json', `${JSON.stringify(report, null, 2)}\n`);
   const lines = [
@@ -110,6 +139,7 @@ async function main(): Promise<void> {
     }),
     '',
     `engine (instant actions, ${engine.cycles} takeover + release cycles): median ${engine.cycleMedianUs} µs per cycle, p99 ${engine.cycleP99Us} µs, ${engine.eventsPerSecond} events/s`,
+    `with the journal + metrics on every transition: median ${observed.figures.cycleMedianUs} µs per cycle (×${observed.ratio} the bare engine), ${observed.journalBytesPerCycle} journal bytes per cycle`,
     `memory: RSS ${engine.rssStartMiB} MiB after start → ${engine.rssAfterMiB} MiB after ${engine.cycles} cycles; heap ${engine.heapStartMiB} → ${engine.heapAfterMiB} MiB`,
   ];
   console.log(lines.join('\n'));

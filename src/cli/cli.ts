@@ -18,8 +18,9 @@ Commands:
   maintenance on|off      hold this node out of service (hands over first if serving)
   resume                  clear failed/fenced after fixing the cause; the node re-reads the world
   stop [--release]        stop the service; --release hands everything over first
-  events [--lines N] [--once] [--json]
-                          the journal: last N entries (20), then follow it live
+  events [--lines N] [--once] [--json] [--brief]
+                          the journal: last N entries (20), then follow it live;
+                          --brief leaves out commands that succeeded
   doctor [--json]         check this host for everything a takeover needs, with fixes
   chart --format F        the statechart, read from the machine: json | mermaid | markdown | svg
   validate-config         check the environment and the YAML file; print every problem
@@ -45,6 +46,7 @@ type Options = {
   inspect?: boolean;
   lines?: string;
   once?: boolean;
+  brief?: boolean;
 };
 
 const io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
@@ -68,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       inspect: { type: 'boolean' },
       lines: { type: 'string' },
       once: { type: 'boolean' },
+      brief: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -128,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'events': {
       const lines = o.lines === undefined ? 20 : Number(o.lines);
       if (!Number.isInteger(lines) || lines < 0) throw new ConfigError([`--lines: must be a whole number of entries, got "${o.lines}"`]);
-      return eventsCommand(configFrom(o), { lines, follow: !(o.once ?? false), json: o.json ?? false }, io);
+      return eventsCommand(configFrom(o), { lines, follow: !(o.once ?? false), json: o.json ?? false, brief: o.brief ?? false }, io);
     }
     case 'doctor':
       return (await import('./doctor.js')).doctorCommand(configFrom(o), o.json ?? false, io);

@@ -96,15 +96,28 @@ export async function commandRequest(config: Config, request: ControlRequest, io
  * The journal: the last entries, then every new one as it is written (across rotations). Reads
  * the file, so it works while the service is down too; Ctrl-C ends it.
  */
-export async function eventsCommand(config: Config, options: { lines: number; follow: boolean; json: boolean }, io: Io, signal?: AbortSignal): Promise<number> {
+export interface EventsOptions {
+  lines: number;
+  follow: boolean;
+  json: boolean;
+  /** Leave out commands that succeeded (the watchdog and pollers run several a second). */
+  brief?: boolean;
+}
+
+export async function eventsCommand(config: Config, options: EventsOptions, io: Io, signal?: AbortSignal): Promise<number> {
   const { followJournal, formatEntry, tailJournal } = await import('../observe/journal.js');
   const path = config.paths.journal;
-  const show = (e: JournalEntry) => io.out(options.json ? `${JSON.stringify(e)}\n` : `${formatEntry(e)}\n`);
+  const wanted = (e: JournalEntry) => !(options.brief && e.kind === 'command' && e.ok);
+  const show = (e: JournalEntry) => {
+    if (wanted(e)) io.out(options.json ? `${JSON.stringify(e)}\n` : `${formatEntry(e)}\n`);
+  };
   if (!existsSync(path) && !options.follow) {
     io.err(`no journal at ${path} yet: the service writes it from its first start\n`);
     return 3;
   }
-  tailJournal(path, options.lines).forEach(show);
+  // --lines counts what is shown; --brief reads further back to find that many
+  const last = tailJournal(path, options.brief ? options.lines * 20 : options.lines).filter(wanted);
+  last.slice(last.length - Math.min(last.length, options.lines)).forEach(show);
   if (!options.follow) return 0;
   const stop = new AbortController();
   const onSignal = () => stop.abort();

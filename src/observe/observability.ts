@@ -1,6 +1,6 @@
 import type { InspectionEvent } from 'xstate';
 import type { CommandRecord } from '../actions/exec.js';
-import { activeStateIds, chartOf, chartSvg, layoutChart, type Chart } from '../chart/index.js';
+import { activeStateIds, chartOf, type Chart } from '../chart/walk.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { nodeMachine } from '../machine/index.js';
@@ -105,9 +105,9 @@ export class Observability {
     }
   }
 
-  /** The drawn chart, laid out once (about a second) and only when someone asks. */
+  /** The drawn chart, laid out once (about a second) and only when someone asks: ELK loads only then. */
   chartSvg(): Promise<string> {
-    this.svg ??= layoutChart(this.chart).then(chartSvg);
+    this.svg ??= Promise.all([import('../chart/layout.js'), import('../chart/svg.js')]).then(async ([{ layoutChart }, { chartSvg }]) => chartSvg(await layoutChart(this.chart)));
     return this.svg;
   }
 
