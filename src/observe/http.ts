@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { parseListen } from '../config/fields.js';
 
 export interface Listening {
@@ -34,6 +34,29 @@ export async function listenHttp(address: string, handler: (req: IncomingMessage
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Whether a browser request is meant for us: the Host header names an IP literal or localhost
+ * (what an SSH tunnel gives), never a DNS name that could have been rebound to this address.
+ */
+export function trustedHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || isIP(name) !== 0;
+}
+
+/**
+ * Browsers send WebSockets to any origin (no CORS): only a page served by this same server, or a
+ * client that is not a browser (no Origin), may connect.
+ */
+export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === host && trustedHost(host);
+  } catch {
+    return false;
+  }
 }
 
 /** Headers for everything we serve: nothing may be loaded from anywhere but this server. */

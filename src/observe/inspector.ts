@@ -1,9 +1,10 @@
 import { createWebSocketInspector } from '@statelyai/inspect';
+import type { IncomingMessage } from 'node:http';
 import type { InspectionEvent, MachineContext } from 'xstate';
 import { WebSocket, WebSocketServer } from 'ws';
 import { redact } from '../actions/exec.js';
 import type { NodeContext } from '../machine/index.js';
-import { listenHttp, type Listening } from './http.js';
+import { listenHttp, sameOrigin, trustedHost, type Listening } from './http.js';
 
 /** Messages kept for an inspector that connects later (the definition and the first snapshots). */
 const REPLAY = 500;
@@ -57,11 +58,15 @@ ws.onmessage = (e) => { const m = JSON.parse(e.data); if (connected) iframe.cont
  */
 export async function startInspector(listen: string, secrets: readonly string[], onError: (e: unknown) => void): Promise<InspectorHandle> {
   const replay: string[] = [];
-  const http: Listening = await listenHttp(listen, (_req, res) => {
+  const http: Listening = await listenHttp(listen, (req, res) => {
+    if (!trustedHost(req.headers.host)) {
+      res.writeHead(421).end('use an IP address or localhost (an SSH tunnel), not a host name\n');
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
     res.end(bridgePage());
   });
-  const wss = new WebSocketServer({ server: http.server });
+  const wss = new WebSocketServer({ server: http.server, verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req.headers.origin, req.headers.host) });
   wss.on('connection', (ws) => {
     for (const m of replay) ws.send(m);
     ws.on('message', (data) => {

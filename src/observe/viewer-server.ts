@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { NodeStatus } from '../runtime/status.js';
-import { listenHttp, SAME_ORIGIN_ONLY, type Listening } from './http.js';
+import { listenHttp, SAME_ORIGIN_ONLY, trustedHost, type Listening } from './http.js';
 import type { JournalEntry } from './journal.js';
 import { VIEWER_CSS, VIEWER_HTML, VIEWER_JS } from './viewer-page.js';
 
@@ -49,6 +49,7 @@ export async function startViewer(listen: string, source: ViewerSource): Promise
   const http = await listenHttp(listen, (req, res) => {
     const path = new URL(req.url ?? '/', 'http://viewer').pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n');
+    if (!trustedHost(req.headers.host)) return send(res, 421, 'text/plain', 'use an IP address or localhost (an SSH tunnel), not a host name\n');
     switch (path) {
       case '/':
       case '/index.html':

@@ -9,6 +9,7 @@ import { controlRequest } from '../../src/cli/control-client.js';
 import { ConfigError } from '../../src/config/index.js';
 import type { NodeStatus } from '../../src/runtime/status.js';
 import { HEALTHY, startHealthServer } from '../support/harbor-health-server.js';
+import { statusWithHost } from '../support/http-probe.js';
 import { configFor } from '../support/service-harness.js';
 
 interface Child {
@@ -72,8 +73,20 @@ test("run --inspect: a websocket client gets the Stately inspector's actor, even
     const page = await (await fetch(url)).text();
     assert.match(page, /stately\.ai\/inspect/, 'the bridge page for a browser that reaches stately.ai');
 
+    // another site's page in the operator's browser may not read the stream (no CORS for websockets)
+    const foreign = new WebSocket(url.replace('http:', 'ws:'), { origin: 'https://evil.example' });
+    const refused = await new Promise<string>((resolve) => {
+      foreign.once('open', () => resolve('open'));
+      foreign.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+      foreign.once('error', (e) => resolve(e.message));
+    });
+    assert.match(refused, /401|Unexpected server response: 401/);
+    foreign.terminate();
+    assert.equal(await statusWithHost(url, 'attacker.example:9471'), 421, 'a DNS name in Host (rebinding) is refused');
+    assert.equal(await statusWithHost(url, 'localhost:9471'), 200, 'what an SSH tunnel sends is fine');
+
     const raw: string[] = [];
-    const ws = new WebSocket(url.replace('http:', 'ws:'));
+    const ws = new WebSocket(url.replace('http:', 'ws:'), { origin: url });
     ws.on('message', (d) => raw.push(d.toString()));
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const messages = () => raw.map((m) => JSON.parse(m) as InspectorMessage);

@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { parseJournal } from '../../src/observe/journal.js';
 import { runService } from '../../src/runtime/service.js';
 import { HEALTHY, startHealthServer } from '../support/harbor-health-server.js';
-import { sample } from '../support/prometheus.js';
+import { sample, statusWithHost } from '../support/http-probe.js';
 import { configFor, instantActors, io, removeServiceDirs, waitState } from '../support/service-harness.js';
 
 after(removeServiceDirs);
@@ -103,9 +103,23 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
     await following;
     assert.match(followed.out.join(''), /"kind":"transition","at":"[^"]+","from":"standing-down","to":"idle"/);
 
+    // the viewer is read-only and answers only to IP literals or localhost (DNS rebinding)
+    const viewer = idle.endpoints.viewer ?? '';
+    const snap = (await (await fetch(`${viewer}/api/snapshot`)).json()) as { status: { state: string }; activeIds: string[]; recent: Array<{ kind: string }> };
+    assert.equal(snap.status.state, 'idle');
+    assert.deepEqual(snap.activeIds, ['node.idle']);
+    assert.ok(snap.recent.some((e) => e.kind === 'summary'));
+    assert.doesNotMatch(JSON.stringify(snap), /AQBsSHhj/);
+    assert.equal((await fetch(`${viewer}/api/snapshot`, { method: 'POST' })).status, 405);
+    assert.equal(await statusWithHost(`${viewer}/`, 'rebound.example:9470'), 421);
+    assert.equal(await statusWithHost(`${viewer}/`, 'localhost:9470'), 200);
+    const page = await fetch(`${viewer}/`);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+
     await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: true }, 2_000);
     await running;
     await assert.rejects(fetch(`${metricsUrl}/metrics`), 'the metrics server is closed with the service');
+    await assert.rejects(fetch(`${viewer}/`), 'so is the viewer');
   } finally {
     await health.close();
   }

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { Lab } from '../../lab/lab.js';
 import { other, runScenario, type ScenarioResult } from '../../lab/scenarios.js';
-import { sample } from '../support/prometheus.js';
+import { sample } from '../support/http-probe.js';
 
 // Real parts end to end: Ceph (mon, memstore OSD, mgr), keepalived in namespaces, the registry,
 // skopeo. Each scenario builds a fresh lab and always tears it down.

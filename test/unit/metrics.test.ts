@@ -5,7 +5,7 @@ import { chartOf } from '../../src/chart/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { nodeMachine } from '../../src/machine/index.js';
 import { NodeMetrics, leafStateNames } from '../../src/observe/metrics.js';
-import { sample } from '../support/prometheus.js';
+import { sample } from '../support/http-probe.js';
 
 test('every outside command reaches the observer with its result; failures are counted by command and how', async () => {
   const records: CommandRecord[] = [];

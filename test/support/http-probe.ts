@@ -9,3 +9,16 @@ export function sample(text: string, name: string, labels: Record<string, string
   }
   return null;
 }
+
+/** GET with a chosen Host header (fetch does not let a caller set it). Resolves with the status code. */
+export async function statusWithHost(url: string, host: string): Promise<number> {
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { Host: host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
