@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
@@ -146,4 +147,52 @@ test('the inspector refuses any address but loopback, naming the field', () => {
     (e: unknown) => e instanceof ConfigError && /inspector\.listen: must be a loopback address and port such as 127\.0\.0\.1:9471, got "0\.0\.0\.0:9471"/.test(e.message),
   );
   assert.throws(() => configFor('http://127.0.0.1:1/', [], { metrics: 'localhost:80' }), /metrics\.listen: must be IP:port/);
+});
+
+test('the real CLI: `run --inspect` on real actions attaches the inspector, and SIGTERM ends it within seconds with nothing left open', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ha-cli-inspect-'));
+  try {
+    // the VIP is a documentation address (RFC 5737) that no interface has: booting finds no VIP
+    // and nothing is ever sent to it; the monitor does not answer, so standby polls time out
+    writeFileSync(
+      join(dir, 'env'),
+      'HARBOR_VERSION=v2.11.0\nHARBOR_VIP=192.0.2.10\nCEPH_MON_HOST=127.0.0.1\nCEPH_USER=harbor\nCEPH_USER_KEY=AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==\nCEPH_POOL_NAME=rbd\nCEPH_IMAGE_NAME=harbor\nKEEPALIVED_ROLE=master\nINTERFACE=lo\n',
+      { mode: 0o600 },
+    );
+    writeFileSync(
+      join(dir, 'config.yaml'),
+      [
+        `node: { stateDir: ${dir}/state, runDir: ${dir}/run, cephAddresses: [127.0.0.2] }`,
+        'harbor: { composeCommand: ["true"], healthUrl: "http://127.0.0.1:9/" }',
+        `filesystem: { mountPoint: ${dir}/mnt }`,
+        `keepalived: { fifoPath: ${dir}/run/keepalived.fifo, fitnessFile: ${dir}/run/fitness, vipPollMs: 600000 }`,
+        'ceph: { commandTimeoutMs: 3000 }',
+        'metrics: { listen: "127.0.0.1:0" }',
+        'viewer: { listen: "" }',
+        'inspector: { listen: "127.0.0.1:0" }',
+      ].join('\n'),
+    );
+    const proc = spawn(process.execPath, ['dist/cli/main.js', 'run', '--inspect', '--config', join(dir, 'config.yaml'), '--env', join(dir, 'env')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    try {
+      // booting reads the real world (nothing held here) and lands in idle
+      const s = await statusOf(join(dir, 'run', 'control.sock'), 'idle').catch((e: unknown) => {
+        throw new Error(`${String(e)}; the service said:\n${stderr.slice(-3000)}`);
+      });
+      assert.ok(s.endpoints.inspector?.startsWith('http://127.0.0.1:'), JSON.stringify(s.endpoints));
+      assert.equal(s.endpoints.viewer, undefined, 'switched off by an empty listen address');
+      const ms = await stopAndTime({ proc, paths: { socket: '', fifo: '', stateDir: '' }, lines: [], exited });
+      assert.ok(ms < 5_000, `exited ${ms} ms after SIGTERM`);
+      assert.equal(await exited, 0);
+      assert.doesNotMatch(stderr, /exiting with handles still open/);
+      assert.doesNotMatch(stderr, /AQBsSHhj/);
+      assert.match(stderr, /"message":"inspector listening"/);
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
