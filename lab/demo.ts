@@ -1,12 +1,17 @@
-import { Lab, type NodeName } from './lab.js';
+import type { Server } from 'node:net';
+import { formatEntry } from '../src/observe/journal.js';
+import { forwardIntoNamespace } from './forward.js';
+import { LAB, Lab, type NodeName } from './lab.js';
 
 /**
  * `npm run demo`: the two-node lab with a live failover. Brings the lab up, shows both nodes'
  * states live, pushes an image through the VIP, kills the master (engine and keepalived), shows
- * the takeover with its timings, pulls the image back, and tears everything down on Ctrl-C.
+ * the takeover with its timings, pulls the image back, forwards each node's viewer and metrics to
+ * this host's loopback, and tears everything down on Ctrl-C.
  */
 const lab = new Lab({ advertInt: 0.1, log: (l) => say(l) });
 let stopping = false;
+const forwards: Server[] = [];
 
 function say(line: string): void {
   process.stdout.write(`${new Date().toISOString().slice(11, 23)}  ${line}\n`);
@@ -16,6 +21,7 @@ async function teardown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     say('tearing the lab down (processes, mounts, loop devices, namespaces)…');
+    forwards.forEach((f) => f.close());
     await lab.down();
     say('done');
   }
@@ -51,9 +57,24 @@ async function main(): Promise<void> {
   await lab.waitFor(`${standby} serving`, async () => (await lab.status(standby).catch(() => null))?.state.startsWith('active.serving') ?? false, 120_000);
   const rto = await lab.waitPullable(60_000).then(() => Date.now() - faultAt);
   say(`takeover by ${standby}: image pullable through the VIP ${rto} ms after the crash`);
+  const summary = lab.journal(standby).findLast((e) => e.kind === 'summary' && e.operation === 'takeover');
+  if (summary) say(`${standby}'s journal: ${formatEntry(summary)}`);
   for (const [phase, ms] of Object.entries(lab.phases(standby, faultAt))) say(`  ${phase.padEnd(10)} ${String(ms).padStart(6)} ms`);
   const lost = lab.lostImages();
   say(lost.length === 0 ? 'pulled every pushed image back: digests match, nothing lost' : `LOST: ${lost.join(', ')}`);
+  // each node's viewer and metrics listen on its own loopback, as on a real host: tunnel them here
+  for (const [n, port] of [['a', 9480], ['b', 9481]] as const) {
+    for (const [target, offset, what] of [[9470, 0, 'live statechart viewer'], [9469, 10, 'metrics']] as const) {
+      const server = await forwardIntoNamespace(`${LAB.prefix}-${n}`, target, port + offset).catch((e: unknown) => {
+        say(`cannot forward ${n}'s ${what} to 127.0.0.1:${port + offset}: ${String(e)}`);
+        return null;
+      });
+      if (server) {
+        forwards.push(server);
+        say(`${n}'s ${what}: http://127.0.0.1:${port + offset}/${target === 9469 ? 'metrics' : ''}`);
+      }
+    }
+  }
   say('watching the states; Ctrl-C tears the lab down');
   await watchStates(Number(process.env.DEMO_WATCH_MS ?? 24 * 3600 * 1000));
   await teardown(lost.length === 0 ? 0 : 1);

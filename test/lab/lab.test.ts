@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { Lab } from '../../lab/lab.js';
+import type { AddressInfo } from 'node:net';
+import { forwardIntoNamespace } from '../../lab/forward.js';
+import { LAB, Lab } from '../../lab/lab.js';
 import { other, runScenario, type ScenarioResult } from '../../lab/scenarios.js';
 import { sample } from '../support/http-probe.js';
 
@@ -46,10 +48,18 @@ test('2 master crash: engine and keepalived SIGKILLed; the standby fences and se
       assert.ok((sample(metrics, 'harbor_assistant_fence_operations_total', { step: 'blocklist', result: 'ok' }) ?? 0) >= 1);
       assert.ok((sample(metrics, 'harbor_assistant_phase_duration_seconds_count', { operation: 'takeover', phase: 'fencing' }) ?? 0) >= 1);
       assert.ok((sample(metrics, 'harbor_assistant_commands_total', { command: 'rbd status', result: 'ok' }) ?? 0) >= 1, 'outside commands are counted');
-      // and the viewer answers with the same state
-      const snap = JSON.parse(lab.httpGet(next, 'http://127.0.0.1:9470/api/snapshot')) as { status: { state: string }; activeIds: string[] };
-      assert.equal(snap.status.state.startsWith('active.serving'), true);
-      assert.ok(snap.activeIds.includes('node.active.serving'));
+      // and the viewer answers with the same state, here through the demo's forwarder (a tunnel)
+      const tunnel = await forwardIntoNamespace(`${LAB.prefix}-${next}`, 9470, 0);
+      try {
+        const port = (tunnel.address() as AddressInfo).port;
+        const snap = (await (await fetch(`http://127.0.0.1:${port}/api/snapshot`)).json()) as { status: { state: string; node: string }; activeIds: string[] };
+        assert.equal(snap.status.node, next);
+        assert.equal(snap.status.state.startsWith('active.serving'), true);
+        assert.ok(snap.activeIds.includes('node.active.serving'));
+        assert.match(await (await fetch(`http://127.0.0.1:${port}/chart.svg`)).text(), /data-state-id="node\.active\.fencing"/);
+      } finally {
+        tunnel.close();
+      }
     },
   });
   assert.ok(r.fences >= 1, 'the crashed master still held the image: it must have been fenced');
