@@ -8,6 +8,8 @@ export interface ScenarioResult {
   pushed: number;
   lost: number;
   fences: number;
+  /** From the old master's journal: its release after the fault, by phase (ms); absent when it did not release (crash). */
+  oldMasterRelease?: Record<string, number>;
   error?: string;
 }
 
@@ -43,6 +45,11 @@ export async function runScenario(
     await lab.waitPullable(60_000);
     result.rto_ms = Date.now() - faultAt;
     result.phases = lab.phases(next, faultAt);
+    const release = lab
+      .journal(first)
+      .filter((e) => e.kind === 'summary' && e.operation === 'release' && Date.parse(e.at) >= faultAt)
+      .at(0);
+    if (release?.kind === 'summary') result.oldMasterRelease = { total: release.totalMs, ...Object.fromEntries(release.phases.map((p) => [p.phase, p.durationMs])) };
     pushSome(lab, 2);
     await options.after?.(lab, next);
     const states = await lab.states();

@@ -15,7 +15,7 @@ after(async () => {
   await Lab.cleanLeftovers();
   mkdirSync('reports', { recursive: true });
   writeFileSync('reports/lab.json', `${JSON.stringify(results, null, 2)}\n`);
-  const rows = results.map((r) => `${r.passed ? 'PASS' : 'FAIL'}  ${r.name.padEnd(28)} rto ${String(r.rto_ms ?? '-').padStart(6)} ms  pushed ${r.pushed}  lost ${r.lost}  fences ${r.fences}  ${Object.entries(r.phases).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const rows = results.map((r) => `${r.passed ? 'PASS' : 'FAIL'}  ${r.name.padEnd(28)} rto ${String(r.rto_ms ?? '-').padStart(6)} ms  pushed ${r.pushed}  lost ${r.lost}  fences ${r.fences}  ${Object.entries(r.phases).map(([k, v]) => `${k}=${v}`).join(' ')}${r.oldMasterRelease ? `  old master's release: ${Object.entries(r.oldMasterRelease).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`);
   console.log(`lab scenarios (reports/lab.json):\n${rows.join('\n')}`);
 });
 
