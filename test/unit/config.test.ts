@@ -112,3 +112,29 @@ test('env files parse like systemd EnvironmentFile', () => {
   assert.deepEqual(Object.keys(example).sort(), Object.keys(goodEnv).sort());
   buildConfig({ env: example });
 });
+
+test('observability settings: loopback defaults, IP:port or empty, the inspector only on loopback', () => {
+  const d = buildConfig({ env: goodEnv });
+  assert.equal(d.file.metrics.listen, '127.0.0.1:9469');
+  assert.equal(d.file.viewer.listen, '127.0.0.1:9470');
+  assert.deepEqual(d.file.inspector, { enabled: false, listen: '127.0.0.1:9471' });
+  assert.equal(d.paths.journal, '/var/lib/harbor-assistant/journal.jsonl');
+  const ok = buildConfig({ env: goodEnv, yaml: { text: 'metrics: { listen: "[::1]:9100" }\nviewer: { listen: "" }\ninspector: { enabled: true, listen: "127.0.0.2:0" }\n', source: 'f' } });
+  assert.equal(ok.file.metrics.listen, '[::1]:9100');
+  assert.equal(ok.file.viewer.listen, '');
+  assert.equal(ok.file.inspector.enabled, true);
+  const bad = [
+    'metrics: { listen: "0.0.0.0" }',
+    'viewer: { listen: "example.org:80" }',
+    'inspector: { enabled: "yes", listen: "" }',
+    'journal: { maxBytes: 100, keep: 0 }',
+  ].join('\n');
+  assert.deepEqual(problemsOf(() => buildConfig({ env: goodEnv, yaml: { text: bad, source: 'f' } })), [
+    'f: journal.maxBytes: must be a whole number from 65536 to 1073741824, got 100',
+    'f: journal.keep: must be a whole number from 1 to 100, got 0',
+    'f: metrics.listen: must be IP:port such as 127.0.0.1:9469 ([::1]:9469 for IPv6), or empty to switch it off, got "0.0.0.0"',
+    'f: viewer.listen: must be IP:port such as 127.0.0.1:9469 ([::1]:9469 for IPv6), or empty to switch it off, got "example.org:80"',
+    'f: inspector.enabled: must be true or false, got "yes"',
+    'f: inspector.listen: must be a loopback address and port such as 127.0.0.1:9471, got ""',
+  ]);
+});
