@@ -129,7 +129,9 @@ async function main(): Promise<void> {
   const lab = process.env.BENCH_SKIP_LAB ? [] : await labFigures();
   const report = { machine: '2 cores, 24 GiB (this workplace kind "node")', date: new Date().toISOString(), advertIntS: ADVERT_S, probe: PROBE, engine, observed, lab };
   mkdirSync('reports', { recursive: true });
-  writeFileSync('reports/bench.json', `${JSON.stringify(report, null, 2)}\n`);
+  // an engine-only run must not replace the committed report with one that has no lab figures
+  const reportPath = process.env.BENCH_SKIP_LAB ? 'reports/bench-engine-only.json' : 'reports/bench.json';
+  writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   const lines = [
     'lab recovery (fault → the new master serving and a pull through the VIP):',
     'scenario           runs  median ms  max ms  floor ms  ratio  detect  fence  map  probe  fsck  mount  up  healthy  lost',
