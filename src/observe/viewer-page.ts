@@ -30,6 +30,7 @@ export const VIEWER_HTML = `<!doctype html>
   <section id="events-box">
     <h2>recent events</h2>
     <label><input type="checkbox" id="show-commands" checked> commands</label>
+    <label><input type="checkbox" id="fit-chart"> whole chart in the window</label>
     <table id="events"><thead><tr><th>time</th><th>what</th><th>took</th></tr></thead><tbody></tbody></table>
   </section>
 </main>
@@ -51,6 +52,7 @@ dd { margin: 0; font-weight: bold; }
 main { display: flex; flex-direction: column; }
 #chart { overflow: auto; max-height: 62vh; border-bottom: 1px solid #d5dbe3; }
 #chart svg { display: block; }
+body.fit-chart #chart svg { width: 100%; height: auto; }
 #events-box { padding: 0 16px 16px; }
 table { border-collapse: collapse; width: 100%; font: 12px monospace; }
 td, th { text-align: left; padding: 2px 8px; border-bottom: 1px solid #eef1f6; vertical-align: top; }
@@ -147,6 +149,7 @@ function connect() {
 
 async function start() {
   $('show-commands').addEventListener('change', (ev) => document.body.classList.toggle('hide-commands', !ev.target.checked));
+  $('fit-chart').addEventListener('change', (ev) => document.body.classList.toggle('fit-chart', ev.target.checked));
   try {
     const chart = loadChart();
     const snap = await (await fetch('api/snapshot')).json();

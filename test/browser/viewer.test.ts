@@ -82,6 +82,13 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
       });
     assert.deepEqual(await active(), ['node.standing-down']);
 
+    // "whole chart in the window" scales the drawing to the page width
+    const wide = await page.$eval('#chart svg', (svg) => svg.getBoundingClientRect().width);
+    await page.check('#fit-chart');
+    const fitted = await page.$eval('#chart svg', (svg) => svg.getBoundingClientRect().width);
+    assert.ok(wide > 1600 && fitted <= 1600, `chart ${wide}px wide, fitted ${fitted}px`);
+    await page.uncheck('#fit-chart');
+
     mkdirSync('reports', { recursive: true });
     await page.screenshot({ path: 'reports/viewer.png' });
     assert.deepEqual(refused, [], 'nothing outside loopback was requested');
