@@ -28,6 +28,8 @@ export type JournalEntry =
       /** Where it ended: `active.serving…` for a takeover that worked, else the state it left to. */
       outcome: string;
       ok: boolean;
+      /** The event that started it and the reason the node gave then. */
+      cause: { event: string; reason: string };
       totalMs: number;
       phases: PhaseDuration[];
       /** The same time by step (`mounting.mapping`), retries included. */
@@ -196,7 +198,7 @@ export function formatEntry(e: JournalEntry): string {
     case 'command':
       return `${e.at}    $ ${e.what}: ${e.result} in ${e.durationMs} ms${e.ok ? '' : `  (${e.command})`}`;
     case 'summary':
-      return `${e.at}  == ${e.operation} ${e.ok ? 'done' : 'ended'} → ${e.outcome} in ${secs(e.totalMs)}: ${e.phases.map((p) => `${p.phase} ${secs(p.durationMs)}`).join(', ')}`;
+      return `${e.at}  == ${e.operation} ${e.ok ? 'done' : 'ended'} → ${e.outcome} in ${secs(e.totalMs)}: ${e.phases.map((p) => `${p.phase} ${secs(p.durationMs)}`).join(', ')}  (why: ${e.cause.reason}; ${e.cause.event})`;
     case 'service':
       return `${e.at}  -- ${e.message}${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`;
   }

@@ -128,10 +128,10 @@ export class Observability {
     this.lastTransitionAt = at;
     this.metrics.transition(record.from, record.to, record.event, at);
     this.emit({ kind: 'transition', ...record, inStateMs, reason: context.reason, ...(context.lastError ? { lastError: context.lastError } : {}) });
-    for (const s of this.phases.observe(at, record.from, record.to)) {
+    for (const s of this.phases.observe(at, record.from, record.to, { event: record.event, reason: context.reason })) {
       this.metrics.operationDone(s);
-      const summary: JournalEntry = { kind: 'summary', at: record.at, operation: s.operation, outcome: s.outcome, ok: s.ok, totalMs: s.totalMs, phases: s.phases, steps: s.steps };
-      this.logger.info(`${s.operation} ${s.ok ? 'done' : 'ended'}`, { outcome: s.outcome, totalMs: s.totalMs, phases: Object.fromEntries(s.phases.map((p) => [p.phase, p.durationMs])) });
+      const summary: JournalEntry = { kind: 'summary', at: record.at, operation: s.operation, outcome: s.outcome, ok: s.ok, cause: s.cause, totalMs: s.totalMs, phases: s.phases, steps: s.steps };
+      this.logger.info(`${s.operation} ${s.ok ? 'done' : 'ended'}`, { outcome: s.outcome, why: s.cause.reason, totalMs: s.totalMs, phases: Object.fromEntries(s.phases.map((p) => [p.phase, p.durationMs])) });
       this.emit(summary);
     }
   }

@@ -7,6 +7,8 @@ export interface OperationSummary {
   outcome: string;
   ok: boolean;
   startedAt: number;
+  /** What started it: the event and the machine's reason at that moment ("operator switchover"). */
+  cause: { event: string; reason: string };
   totalMs: number;
   /** acquiring-rbd, fencing, mounting, starting / surveying, stopping-harbor, unmounting, unmapping, released */
   phases: PhaseDuration[];
@@ -16,6 +18,7 @@ export interface OperationSummary {
 interface Running {
   operation: Operation;
   startedAt: number;
+  cause: { event: string; reason: string };
   phases: Map<string, number>;
   steps: Map<string, number>;
 }
@@ -41,7 +44,7 @@ export class PhaseTracker {
   private lastAt: number | null = null;
 
   /** Feed every transition in order; returns the operations this transition completed. */
-  observe(at: number, from: string, to: string): OperationSummary[] {
+  observe(at: number, from: string, to: string, cause: { event: string; reason: string } = { event: '', reason: '' }): OperationSummary[] {
     const done: OperationSummary[] = [];
     const r = this.running;
     if (r && this.lastAt !== null && operationOf(from) === r.operation) {
@@ -55,10 +58,10 @@ export class PhaseTracker {
     if (r && next !== r.operation) {
       const outcome = r.operation === 'takeover' && to.startsWith('active.serving') ? 'serving' : top(to);
       const ok = r.operation === 'takeover' ? outcome === 'serving' : outcome !== 'failed';
-      done.push({ operation: r.operation, outcome, ok, startedAt: r.startedAt, totalMs: at - r.startedAt, phases: list(r.phases), steps: list(r.steps) });
+      done.push({ operation: r.operation, outcome, ok, startedAt: r.startedAt, cause: r.cause, totalMs: at - r.startedAt, phases: list(r.phases), steps: list(r.steps) });
       this.running = null;
     }
-    if (next !== null && this.running === null) this.running = { operation: next, startedAt: at, phases: new Map(), steps: new Map() };
+    if (next !== null && this.running === null) this.running = { operation: next, startedAt: at, cause, phases: new Map(), steps: new Map() };
     return done;
   }
 }

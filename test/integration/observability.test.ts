@@ -80,7 +80,8 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
     assert.equal(await eventsCommand(config, { lines: 50, follow: false, json: false }, printed.io), 0);
     const text = printed.out.join('');
     assert.match(text, /== takeover done → serving in \d+\.\d+ s: acquiring-rbd /);
-    assert.match(text, /== release done → standing-down in /);
+    assert.match(text, /== release done → standing-down in .*\(why: operator switchover; switchover\)/);
+    assert.match(text, /== takeover done → serving in .*\(why: VRRP MASTER: taking the image; vrrp\)/);
     assert.match(text, /idle → active\.acquiring-rbd\.reading\.running {2}\(vrrp; /);
     assert.match(text, /\$ ip addr show: exit 0 in \d+ ms/, 'commands are listed');
     const brief = io();

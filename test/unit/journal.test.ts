@@ -72,17 +72,17 @@ test('following the journal sees new lines across a rotation, and not the old on
 test('formatEntry makes one readable line per kind', () => {
   assert.match(formatEntry({ kind: 'transition', at: 'T', from: 'idle', to: 'active.fencing', event: 'vrrp', inStateMs: 1500, reason: 'r' }), /idle → active\.fencing {2}\(vrrp; 1\.50 s in idle\)/);
   assert.match(
-    formatEntry({ kind: 'summary', at: 'T', operation: 'takeover', outcome: 'serving', ok: true, totalMs: 2500, phases: [{ phase: 'fencing', durationMs: 600 }], steps: [] }),
-    /takeover done → serving in 2\.50 s: fencing 0\.60 s/,
+    formatEntry({ kind: 'summary', at: 'T', operation: 'takeover', outcome: 'serving', ok: true, cause: { event: 'vrrp', reason: 'VRRP MASTER: taking the image' }, totalMs: 2500, phases: [{ phase: 'fencing', durationMs: 600 }], steps: [] }),
+    /takeover done → serving in 2\.50 s: fencing 0\.60 s {2}\(why: VRRP MASTER: taking the image; vrrp\)/,
   );
 });
 
 test('the phase tracker sums each takeover and release phase, retries included, and says how it ended', () => {
   const t = new PhaseTracker();
-  const feed = (at: number, from: string, to: string) => t.observe(at, from, to);
+  const feed = (at: number, from: string, to: string, event = 'x', reason = 'r') => t.observe(at, from, to, { event, reason });
   assert.deepEqual(feed(0, '(start)', 'booting.running'), []);
   assert.deepEqual(feed(100, 'booting.running', 'idle'), []);
-  assert.deepEqual(feed(1_000, 'idle', 'active.acquiring-rbd.reading.running'), []);
+  assert.deepEqual(feed(1_000, 'idle', 'active.acquiring-rbd.reading.running', 'vrrp', 'VRRP MASTER: taking the image'), []);
   feed(1_200, 'active.acquiring-rbd.reading.running', 'active.fencing.blocklisting.running');
   feed(1_700, 'active.fencing.blocklisting.running', 'active.fencing.verifying.running');
   feed(1_800, 'active.fencing.verifying.running', 'active.mounting.mapping.running');
@@ -96,6 +96,7 @@ test('the phase tracker sums each takeover and release phase, retries included, 
     outcome: 'serving',
     ok: true,
     startedAt: 1_000,
+    cause: { event: 'vrrp', reason: 'VRRP MASTER: taking the image' },
     totalMs: 3_000,
     phases: [
       { phase: 'acquiring-rbd', durationMs: 200 },
@@ -112,13 +113,14 @@ test('the phase tracker sums each takeover and release phase, retries included, 
     ],
   });
   assert.deepEqual(feed(9_000, 'active.serving.healthy', 'active.serving.degraded'), []);
-  feed(10_000, 'active.serving.degraded', 'releasing.surveying.running');
+  feed(10_000, 'active.serving.degraded', 'releasing.surveying.running', 'switchover', 'operator switchover');
   feed(10_100, 'releasing.surveying.running', 'releasing.stopping-harbor.running');
   const [release] = feed(12_000, 'releasing.stopping-harbor.running', 'standing-down');
   assert.equal(release?.operation, 'release');
   assert.equal(release?.outcome, 'standing-down');
   assert.equal(release?.ok, true);
   assert.equal(release?.totalMs, 2_000);
+  assert.deepEqual(release?.cause, { event: 'switchover', reason: 'operator switchover' });
   assert.deepEqual(release?.phases.map((p) => [p.phase, p.durationMs]), [['surveying', 100], ['stopping-harbor', 1_900]]);
 
   // a takeover that gives up ends as it hands over to the release, which may fail

@@ -43,7 +43,7 @@ test('state, health and fencing metrics: one current state, every leaf state lis
   m.actorEvent('xstate.error.actor.verifyFenced');
   m.actorEvent('xstate.done.actor.mapImage');
   m.health('degraded', [{ name: 'core', status: 'healthy' }, { name: 'trivy', status: 'unhealthy' }]);
-  m.operationDone({ operation: 'takeover', outcome: 'serving', ok: true, startedAt: 0, totalMs: 2_500, phases: [{ phase: 'fencing', durationMs: 600 }], steps: [] });
+  m.operationDone({ operation: 'takeover', outcome: 'serving', ok: true, startedAt: 0, cause: { event: 'vrrp', reason: 'r' }, totalMs: 2_500, phases: [{ phase: 'fencing', durationMs: 600 }], steps: [] });
   text = await m.registry.metrics();
   assert.equal(sample(text, 'harbor_assistant_state', { state: 'idle' }), 0);
   assert.equal(sample(text, 'harbor_assistant_state', { state: 'active.fencing.blocklisting.running' }), 1);
