@@ -20,7 +20,11 @@ export interface Endpoints {
   inspector?: string;
 }
 
-const RECENT = 300;
+/** What the viewer lists: commands come ~1.5 a second, so they are kept apart from the rest. */
+const RECENT_EVENTS = 200;
+const RECENT_COMMANDS = 100;
+/** Journal lines read at start to find the last transitions among the commands. */
+const STARTUP_TAIL = 20_000;
 
 /**
  * Everything that watches the node without touching it: the journal, Prometheus metrics, the
@@ -33,7 +37,8 @@ export class Observability {
   readonly endpoints: Endpoints = {};
   private readonly journal: Journal;
   private readonly phases = new PhaseTracker();
-  private readonly recentEntries: JournalEntry[];
+  private readonly recentEvents: JournalEntry[] = [];
+  private readonly recentCommands: JournalEntry[] = [];
   private readonly listeners = new Set<(u: ViewerUpdate) => void>();
   private lastStatusKey = '';
   private readonly servers: Listening[] = [];
@@ -48,7 +53,7 @@ export class Observability {
   ) {
     const secrets = [config.env.cephKey.reveal()];
     this.journal = new Journal(config.paths.journal, { maxBytes: config.file.journal.maxBytes, keep: config.file.journal.keep, secrets });
-    this.recentEntries = tailJournal(config.paths.journal, RECENT);
+    for (const e of tailJournal(config.paths.journal, STARTUP_TAIL)) this.remember(e);
     this.metrics = new NodeMetrics(config.nodeName, leafStateNames(this.chart));
   }
 
@@ -87,7 +92,7 @@ export class Observability {
           return this.statusSource();
         },
         activeIds: (state) => activeStateIds(this.chart, state),
-        recent: () => this.recentEntries,
+        recent: () => this.recent(),
         subscribe: (l) => {
           this.listeners.add(l);
           return () => this.listeners.delete(l);
@@ -161,14 +166,24 @@ export class Observability {
     this.journal.close();
   }
 
+  /** The last transitions, summaries and service lines, and the last commands, in time order. */
+  recent(): JournalEntry[] {
+    return [...this.recentEvents, ...this.recentCommands].sort((a, b) => a.at.localeCompare(b.at));
+  }
+
+  private remember(entry: JournalEntry): void {
+    const ring = entry.kind === 'command' ? this.recentCommands : this.recentEvents;
+    ring.push(entry);
+    if (ring.length > (entry.kind === 'command' ? RECENT_COMMANDS : RECENT_EVENTS)) ring.shift();
+  }
+
   private emit(entry: JournalEntry): void {
     try {
       this.journal.append(entry);
     } catch (e) {
       this.logger.warn('cannot write the journal', { error: String(e) });
     }
-    this.recentEntries.push(entry);
-    if (this.recentEntries.length > RECENT) this.recentEntries.shift();
+    this.remember(entry);
     for (const l of this.listeners) l({ entry });
   }
 }
