@@ -281,11 +281,14 @@ export class Lab {
   }
 
   /** Pull through the VIP; the manifest digest it got, or null. */
+  private lastPullOutput = '';
+
   pull(ref: string): string | null {
     const tag = ref.split(':').pop() ?? 'x';
     const dir = join(LAB.root, 'pulled', `${tag}-${Date.now()}`);
     mkdirSync(join(LAB.root, 'pulled'), { recursive: true });
     const r = this.skopeo(['copy', '--retry-times', '0', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}:${tag}`]);
+    this.lastPullOutput = r.out;
     const digest = r.ok ? layoutDigest(dir, tag) : null;
     rmSync(dir, { recursive: true, force: true });
     return digest;
@@ -296,11 +299,25 @@ export class Lab {
     return this.pushed.filter((p) => this.pull(p.ref) !== p.digest).map((p) => p.ref);
   }
 
+  /** The pull attempts of the last `waitPullable`: how long each took and what it said. */
+  pullAttempts: Array<{ ms: number; ok: boolean; out: string }> = [];
+
   /** Poll pulls of a known image until one succeeds: the recovery time seen by a client. */
   async waitPullable(timeoutMs: number): Promise<number> {
     const probe = this.pushed[0];
     if (!probe) throw new Error('nothing pushed yet');
-    return this.waitFor('a pull through the VIP', async () => this.pull(probe.ref) === probe.digest, timeoutMs);
+    this.pullAttempts = [];
+    return this.waitFor(
+      'a pull through the VIP',
+      async () => {
+        const t = Date.now();
+        const digest = this.pull(probe.ref);
+        const ok = digest === probe.digest;
+        this.pullAttempts.push({ ms: Date.now() - t, ok, out: ok ? '' : this.lastPullOutput.slice(-160) });
+        return ok;
+      },
+      timeoutMs,
+    );
   }
 
   // --- faults -----------------------------------------------------------------------------

@@ -8,6 +8,8 @@ export interface ScenarioResult {
   pushed: number;
   lost: number;
   fences: number;
+  /** Each pull attempt after the new master served, until one worked (ms, and why it failed). */
+  pullAttempts?: Array<{ ms: number; ok: boolean; out: string }>;
   /** From the old master's journal: its release after the fault, by phase (ms); absent when it did not release (crash). */
   oldMasterRelease?: Record<string, number>;
   error?: string;
@@ -44,6 +46,7 @@ export async function runScenario(
     await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 120_000);
     await lab.waitPullable(60_000);
     result.rto_ms = Date.now() - faultAt;
+    result.pullAttempts = lab.pullAttempts;
     result.phases = lab.phases(next, faultAt);
     const release = lab
       .journal(first)
