@@ -6,12 +6,12 @@ import type { Logger } from '../log/logger.js';
 import { nodeMachine } from '../machine/index.js';
 import type { NodeStatus, TransitionRecord } from '../runtime/status.js';
 import type { Listening } from './http.js';
+import { startMetricsServer } from './metrics-server.js';
 import { startInspector, type InspectorHandle } from './inspector.js';
 import { Journal, tailJournal, type JournalEntry } from './journal.js';
 import { NodeMetrics, leafStateNames } from './metrics.js';
 import { PhaseTracker } from './phases.js';
 import { startViewer, type ViewerUpdate } from './viewer-server.js';
-import { listenHttp } from './http.js';
 
 /** Where an operator can look; absent = switched off. */
 export interface Endpoints {
@@ -72,16 +72,7 @@ export class Observability {
       }
     };
     await attempt('metrics', f.metrics.listen, async () => {
-      const l = await listenHttp(f.metrics.listen, (req, res) => {
-        if (new URL(req.url ?? '/', 'http://m').pathname !== '/metrics') {
-          res.writeHead(404).end('try /metrics\n');
-          return;
-        }
-        this.metrics.registry.metrics().then(
-          (text) => res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType }).end(text),
-          (e: unknown) => res.writeHead(500).end(String(e)),
-        );
-      });
+      const l = await startMetricsServer(f.metrics.listen, this.metrics.registry);
       this.servers.push(l);
       return l;
     });
