@@ -4,7 +4,7 @@ import { activeStateIds, chartOf, type Chart } from '../chart/walk.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { nodeMachine } from '../machine/index.js';
-import type { NodeStatus, TransitionRecord } from '../runtime/status.js';
+import type { NodeStatus, OperationRecord, TransitionRecord } from '../runtime/status.js';
 import type { Listening } from './http.js';
 import { startMetricsServer } from './metrics-server.js';
 import { startInspector, type InspectorHandle } from './inspector.js';
@@ -155,6 +155,14 @@ export class Observability {
     await this.inspector?.stop().catch((e: unknown) => this.logger.warn('inspector stop', { error: String(e) }));
     await Promise.all(this.servers.map((s) => s.close()));
     this.journal.close();
+  }
+
+  /** The last takeover and the last release (`status` shows them). */
+  lastOperations(): OperationRecord[] {
+    const last = (operation: 'takeover' | 'release') => this.recentEvents.findLast((e) => e.kind === 'summary' && e.operation === operation);
+    return [last('takeover'), last('release')].flatMap((e) =>
+      e?.kind === 'summary' ? [{ operation: e.operation, at: e.at, outcome: e.outcome, ok: e.ok, totalMs: e.totalMs, why: e.cause?.reason ?? '' }] : [],
+    );
   }
 
   /** The last transitions, summaries and service lines, and the last commands, in time order. */

@@ -86,7 +86,7 @@ export async function runService(config: Config, logger: Logger, options: Servic
 
   const fitness = (): Fitness => fitnessOf(stateName(actor.getSnapshot().value), readiness, Date.now(), 3 * STANDBY_POLL_MS + f.ceph.commandTimeoutMs);
   const status = (): NodeStatus =>
-    statusOf(actor.getSnapshot(), { node: config.nodeName, role: config.env.role, since, transitions, healthComponents, fitness: fitness(), endpoints: observe.endpoints });
+    statusOf(actor.getSnapshot(), { node: config.nodeName, role: config.env.role, since, transitions, healthComponents, fitness: fitness(), endpoints: observe.endpoints, lastOperations: observe.lastOperations() });
   observe.setStatusSource(status);
   let publishing = true;
   let fitnessWritten: string | null = null;

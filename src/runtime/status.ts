@@ -42,6 +42,17 @@ export interface NodeStatus {
   detachedAt?: string;
   /** Metrics, viewer and inspector addresses (only those switched on). */
   endpoints: { metrics?: string; viewer?: string; inspector?: string };
+  /** The last takeover and release from the journal (also from before a restart). */
+  lastOperations: OperationRecord[];
+}
+
+export interface OperationRecord {
+  operation: 'takeover' | 'release';
+  at: string;
+  outcome: string;
+  ok: boolean;
+  totalMs: number;
+  why: string;
 }
 
 export function statusOf(
@@ -54,6 +65,7 @@ export function statusOf(
     healthComponents: ComponentHealth[];
     fitness: Fitness;
     endpoints: NodeStatus['endpoints'];
+    lastOperations: OperationRecord[];
   },
 ): NodeStatus {
   const c = snapshot.context;
@@ -74,6 +86,7 @@ export function statusOf(
     recentTransitions: meta.transitions.slice(-20),
     fitness: meta.fitness,
     endpoints: { ...meta.endpoints },
+    lastOperations: meta.lastOperations,
     updatedAt: new Date().toISOString(),
   };
 }
@@ -90,6 +103,9 @@ export function formatStatus(s: NodeStatus): string {
     `image     ${s.imageHolders.length ? s.imageHolders.map((h) => `${h.address} (since ${h.firstSeenAt})`).join(', ') : 'no watchers seen'}`,
     `failures  ${s.failures} in a row`,
     `keepalived check: ${s.fitness.fit ? 'fit' : 'UNFIT'} (${s.fitness.why})`,
+    ...(s.lastOperations ?? []).map(
+      (o) => `last ${o.operation.padEnd(8)} ${o.ok ? 'ok' : 'FAILED'} → ${o.outcome} in ${(o.totalMs / 1000).toFixed(1)} s at ${o.at} (why: ${o.why})`,
+    ),
     ...(s.detachedAt ? [`service   detached at ${s.detachedAt} (not running)`] : []),
     ...Object.entries(s.endpoints ?? {}).map(([what, url]) => `${what.padEnd(9)} ${url}${what === 'metrics' ? '/metrics' : ''}`),
     'recent transitions:',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { controlRequest } from '../../src/cli/control-client.js';
-import { eventsCommand } from '../../src/cli/operator.js';
+import { eventsCommand, statusCommand } from '../../src/cli/operator.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { parseJournal } from '../../src/observe/journal.js';
 import { runService } from '../../src/runtime/service.js';
@@ -63,6 +63,12 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
     assert.equal(sample(after, 'harbor_assistant_state', { state: 'standing-down' }), 1);
     assert.equal(sample(after, 'harbor_assistant_operation_duration_seconds_count', { operation: 'release', outcome: 'standing-down' }), 1);
     assert.equal(sample(after, 'harbor_assistant_fit'), 0);
+
+    // status sums up the last takeover and release
+    const shown = io();
+    assert.equal(await statusCommand(config, false, shown.io), 0);
+    assert.match(shown.out.join(''), /^last takeover ok → serving in \d+\.\d s at \S+ \(why: VRRP MASTER: taking the image\)$/m);
+    assert.match(shown.out.join(''), /^last release  ok → standing-down in \d+\.\d s at \S+ \(why: operator switchover\)$/m);
 
     const journal = parseJournal(readFileSync(config.paths.journal, 'utf8'));
     const summaries = journal.filter((e) => e.kind === 'summary');
