@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import type { Config } from '../config/index.js';
+import { isLoopback, parseListen } from '../config/fields.js';
 import { createRunner, CommandError, type Runner } from '../actions/exec.js';
 import { explainFsckFailure } from '../actions/filesystem.js';
 import { scriptSecurityProblems, validateKeepalivedConf } from '../actions/keepalived-conf.js';
@@ -51,6 +52,21 @@ async function output(runner: Runner, argv: string[]): Promise<string> {
 }
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+
+/** Metrics and the viewer have no authentication: say so when they listen beyond loopback. */
+export function exposureFindings(config: Config): Finding[] {
+  const f = config.file;
+  return [
+    ['metrics endpoint', f.metrics.listen],
+    ['viewer endpoint', f.viewer.listen],
+  ].map(([check = '', listen = '']) => {
+    if (listen === '') return { check, verdict: 'ok' as const, detail: 'off', fix: '' };
+    const host = parseListen(listen)?.host ?? '';
+    return isLoopback(host)
+      ? { check, verdict: 'ok' as const, detail: `${listen} (loopback; reach it through an SSH tunnel)`, fix: '' }
+      : { check, verdict: 'warn' as const, detail: `${listen}: reachable from the network without authentication`, fix: 'allow only your Prometheus/management hosts in the firewall, or listen on 127.0.0.1 and tunnel' };
+  });
+}
 
 /** The original README's troubleshooting list, automated: each finding with its fix. */
 export async function runDoctor(config: Config): Promise<Finding[]> {
@@ -161,6 +177,7 @@ export async function runDoctor(config: Config): Promise<Finding[]> {
   } catch (e) {
     add('keepalived', 'FAIL', firstLine(e), 'apt-get install keepalived');
   }
+  findings.push(...exposureFindings(config));
   return findings;
 }
 

@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { createRunner } from '../../src/actions/exec.js';
 import { HarborInstaller } from '../../src/actions/harbor-installer.js';
 import { buildConfig } from '../../src/config/index.js';
-import { e2fsckVersion, kernelVersion, runDoctor } from '../../src/cli/doctor.js';
+import { e2fsckVersion, exposureFindings, kernelVersion, runDoctor } from '../../src/cli/doctor.js';
 import { silentLogger } from '../../src/log/logger.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ha-inst-'));
@@ -47,6 +47,21 @@ test('doctor parses versions the way the original README cases need', () => {
   assert.deepEqual(kernelVersion('3.10.0-1160.el7.x86_64'), [3, 10]);
   assert.deepEqual(e2fsckVersion('e2fsck 1.42.9 (28-Dec-2013)\n\tUsing EXT2FS Library version 1.42.9'), [1, 42, 9]);
   assert.deepEqual(e2fsckVersion('e2fsck 1.47.0 (5-Feb-2023)'), [1, 47, 0]);
+});
+
+test('doctor warns when metrics or the viewer listen beyond loopback (no authentication)', () => {
+  const env = {
+    HARBOR_VERSION: 'v2.6.2', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: '127.0.0.1:1', CEPH_USER: 'harbor',
+    CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==', CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'lo',
+  };
+  const defaults = exposureFindings(buildConfig({ env }));
+  assert.deepEqual(defaults.map((f) => [f.check, f.verdict]), [['metrics endpoint', 'ok'], ['viewer endpoint', 'ok']]);
+  const open = exposureFindings(buildConfig({ env, yaml: { text: 'metrics: { listen: "0.0.0.0:9469" }\nviewer: { listen: "" }\n', source: 't' } }));
+  assert.deepEqual(open.map((f) => [f.check, f.verdict, f.detail]), [
+    ['metrics endpoint', 'warn', '0.0.0.0:9469: reachable from the network without authentication'],
+    ['viewer endpoint', 'ok', 'off'],
+  ]);
+  assert.match(open[0]?.fix ?? '', /firewall/);
 });
 
 test('doctor on this host: a finding per check, each failure with its fix, non-zero exit when a takeover is blocked', async () => {
