@@ -1,4 +1,5 @@
 import { createWebSocketInspector } from '@statelyai/inspect';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { InspectionEvent, MachineContext } from 'xstate';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -67,9 +68,13 @@ export async function startInspector(listen: string, secrets: readonly string[],
     res.end(bridgePage());
   });
   const wss = new WebSocketServer({ server: http.server, verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req.headers.origin, req.headers.host) });
-  wss.on('connection', (ws) => {
-    for (const m of replay) ws.send(m);
+  // only our own client produces; anyone else (any local user can reach loopback) only watches
+  const producerToken = randomBytes(16).toString('hex');
+  wss.on('connection', (ws, req) => {
+    const producer = new URL(req.url ?? '/', 'ws://relay').searchParams.get('producer') === producerToken;
+    if (!producer) for (const m of replay) ws.send(m);
     ws.on('message', (data) => {
+      if (!producer) return;
       const m = redact(data.toString(), secrets);
       replay.push(m);
       if (replay.length > REPLAY) replay.shift();
@@ -79,7 +84,7 @@ export async function startInspector(listen: string, secrets: readonly string[],
   });
   wss.on('error', onError);
 
-  const wsUrl = http.url.replace(/^http:/, 'ws:');
+  const wsUrl = `${http.url.replace(/^http:/, 'ws:')}/?producer=${producerToken}`;
   // these run later on a timer inside the inspector: a throw there would be uncaught, so they never throw
   const inspector = createWebSocketInspector({
     url: wsUrl,

@@ -114,6 +114,14 @@ test("run --inspect: a websocket client gets the Stately inspector's actor, even
     assert.deepEqual(Object.keys(serving.snapshot?.context ?? {}).sort(), ['failures', 'health', 'holdings', 'knownHolders', 'lastError', 'reason', 'vrrp']);
     assert.doesNotMatch(raw.join('\n'), /AQBsSHhj/);
 
+    // a watcher cannot inject messages for other watchers: only the service's own client produces
+    const other = new WebSocket(url.replace('http:', 'ws:'));
+    await new Promise((resolve, reject) => other.once('open', resolve).once('error', reject));
+    other.send(JSON.stringify({ type: '@xstate.snapshot', snapshot: { value: 'forged' } }));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!raw.some((m) => m.includes('forged')), 'a forged message was relayed');
+    other.close();
+
     ws.close();
     const ms = await stopAndTime(child);
     assert.ok(ms < 4_000, `exited ${ms} ms after SIGTERM`);
