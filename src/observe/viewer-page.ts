@@ -21,6 +21,8 @@ export const VIEWER_HTML = `<!doctype html>
     <div><dt>keepalived</dt><dd id="vrrp"></dd></div>
     <div><dt>check</dt><dd id="fitness"></dd></div>
     <div><dt>harbor</dt><dd id="health"></dd></div>
+    <div><dt>last takeover</dt><dd id="last-takeover">–</dd></div>
+    <div><dt>last release</dt><dd id="last-release">–</dd></div>
     <div><dt>live</dt><dd id="live">connecting</dd></div>
   </dl>
   <p id="error" hidden></p>
@@ -101,6 +103,10 @@ function showStatus(s, activeIds) {
   $('vrrp').textContent = s.vrrp;
   $('fitness').textContent = (s.fitness.fit ? 'fit' : 'UNFIT') + ' (' + s.fitness.why + ')';
   $('health').textContent = s.health + (s.healthComponents.length ? ' (' + s.healthComponents.map((c) => c.name + '=' + c.status).join(', ') + ')' : '');
+  for (const op of ['takeover', 'release']) {
+    const o = (s.lastOperations || []).find((x) => x.operation === op);
+    $('last-' + op).textContent = o ? (o.ok ? 'ok' : 'FAILED') + ' → ' + o.outcome + ' in ' + secs(o.totalMs) + ' at ' + o.at.replace('T', ' ').replace('Z', '') + ' (' + o.why + ')' : '–';
+  }
   highlight(activeIds);
 }
 

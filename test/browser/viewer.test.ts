@@ -81,6 +81,8 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
         throw new Error(`${String(e)}; page shows ${await page.textContent('#state')}, current ${await current()}, live ${await page.textContent('#live')}`);
       });
     assert.deepEqual(await active(), ['node.standing-down']);
+    assert.match((await page.textContent('#last-takeover')) ?? '', /^ok → serving in [\d.]+ s at .* \(VRRP MASTER: taking the image\)$/);
+    await page.waitForFunction(() => document.getElementById('last-release')?.textContent?.includes('operator switchover'), null, { timeout: 5_000 });
 
     // "whole chart in the window" scales the drawing to the page width
     const wide = await page.$eval('#chart svg', (svg) => svg.getBoundingClientRect().width);
