@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { createActor, fromPromise, type AnyActorLogic } from 'xstate';
 import { nodeMachine, type NodeActors, type Timing, type WorldSnapshot } from '../src/machine/index.js';
 import type { Observability } from '../src/observe/observability.js';
-import { stateName } from '../src/runtime/status.js';
+import { watchTransitions } from '../src/runtime/status.js';
 
 /** Default timing: the figures measure the engine, and no timer fires with instant actions. */
 const timing: Timing = {
@@ -56,19 +56,17 @@ const settle = () => new Promise<void>((r) => setImmediate(r));
 export async function measureEngine(cycles: number, observe?: Observability): Promise<EngineFigures> {
   const gc = (globalThis as { gc?: () => void }).gc;
   let events = 0;
-  let current = '(start)';
+  const onTransition = watchTransitions(
+    () => actor,
+    (record, snap) => observe?.transition(record, snap.context),
+  );
   const actor = createActor(nodeMachine.provide({ actors: instantActors() }), {
     input: { timing, ownAddresses: ['10.0.0.1'] },
     inspect: (e) => {
       if (e.type === '@xstate.event' && e.actorRef === actor) events++;
       if (!observe) return;
       observe.inspect(e);
-      if (e.type !== '@xstate.microstep' || e.actorRef !== actor) return;
-      const snap = e.snapshot as ReturnType<typeof actor.getSnapshot>;
-      const to = stateName(snap.value);
-      if (to === current) return;
-      observe.transition({ at: new Date().toISOString(), from: current, to, event: e.event.type }, snap.context);
-      current = to;
+      onTransition(e);
     },
   });
   actor.start();

@@ -85,23 +85,15 @@ export async function startInspector(listen: string, secrets: readonly string[],
   wss.on('error', onError);
 
   const wsUrl = `${http.url.replace(/^http:/, 'ws:')}/?producer=${producerToken}`;
-  // these run later on a timer inside the inspector: a throw there would be uncaught, so they never throw
+  // runs later on a timer inside the inspector, where a throw would be uncaught: it never throws.
+  // Redaction of everything else (events, step contexts, the definition) is the relay's, above.
   const inspector = createWebSocketInspector({
     url: wsUrl,
     sanitizeContext: (c: MachineContext): MachineContext => {
       try {
-        if (isNodeContext(c)) return sanitizeContext(c, secrets);
-        // the invoked steps' snapshots: their context (if any) redacted as a whole
-        return c === undefined ? c : (JSON.parse(redact(JSON.stringify(c) ?? 'null', secrets)) as MachineContext);
+        return isNodeContext(c) ? sanitizeContext(c, secrets) : c;
       } catch {
         return {};
-      }
-    },
-    sanitizeEvent: (e) => {
-      try {
-        return JSON.parse(redact(JSON.stringify(e), secrets)) as typeof e;
-      } catch {
-        return { type: e.type };
       }
     },
   });

@@ -41,10 +41,7 @@ export class NodeMetrics {
   private readonly failures: Gauge;
   private current: string | null = null;
 
-  constructor(
-    node: string,
-    private readonly states: readonly string[],
-  ) {
+  constructor(node: string, states: readonly string[]) {
     const r = [this.registry];
     this.registry.setDefaultLabels({ node });
     collectDefaultMetrics({ register: this.registry, prefix: 'harbor_assistant_' });
@@ -105,9 +102,5 @@ export class NodeMetrics {
     this.fit.set(fit ? 1 : 0);
     for (const v of VRRP_STATES) this.vrrp.set({ state: v }, v === vrrp ? 1 : 0);
     this.failures.set(failures);
-  }
-
-  get knownStates(): readonly string[] {
-    return this.states;
   }
 }

@@ -46,13 +46,14 @@ export class Observability {
   private statusSource: (() => NodeStatus) | null = null;
   private lastTransitionAt = Date.now();
   private svg: Promise<string> | null = null;
+  private readonly secrets: readonly string[];
 
   constructor(
     private readonly config: Config,
     private readonly logger: Logger,
   ) {
-    const secrets = [config.env.cephKey.reveal()];
-    this.journal = new Journal(config.paths.journal, { maxBytes: config.file.journal.maxBytes, keep: config.file.journal.keep, secrets });
+    this.secrets = [config.env.cephKey.reveal()];
+    this.journal = new Journal(config.paths.journal, { maxBytes: config.file.journal.maxBytes, keep: config.file.journal.keep, secrets: this.secrets });
     for (const e of tailJournal(config.paths.journal, STARTUP_TAIL)) this.remember(e);
     this.metrics = new NodeMetrics(config.nodeName, leafStateNames(this.chart));
   }
@@ -60,7 +61,6 @@ export class Observability {
   /** Start the servers the configuration (or `run --inspect`) asks for. A port in use is logged, not fatal. */
   async start(options: { inspect: boolean }): Promise<void> {
     const f = this.config.file;
-    const secrets = [this.config.env.cephKey.reveal()];
     const attempt = async (what: keyof Endpoints, listen: string, start: () => Promise<{ url: string }>) => {
       if (listen === '') return;
       try {
@@ -95,7 +95,7 @@ export class Observability {
     });
     if (options.inspect || f.inspector.enabled) {
       await attempt('inspector', f.inspector.listen, async () => {
-        this.inspector = await startInspector(f.inspector.listen, secrets, (e) => this.logger.warn('inspector connection', { error: String(e) }));
+        this.inspector = await startInspector(f.inspector.listen, this.secrets, (e) => this.logger.warn('inspector connection', { error: String(e) }));
         return this.inspector;
       });
     }

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import type { Config } from '../config/index.js';
 import { createRunner } from '../actions/exec.js';
 import { probeHealth, type ComponentHealth } from '../actions/harbor.js';
@@ -17,7 +17,7 @@ import { HealthHysteresis } from './health-prober.js';
 import { realActors } from './implementations.js';
 import { every } from './loop.js';
 import { prepareStateFiles, readMarkers, syncMarkers, writeFileAtomic } from './state-files.js';
-import { stateName, statusOf, type NodeSnapshot, type NodeStatus, type TransitionRecord } from './status.js';
+import { stateName, statusOf, watchTransitions, type NodeStatus, type TransitionRecord } from './status.js';
 import { composeCommandOf, createWorld } from './world.js';
 
 type NodeActor = Actor<typeof nodeMachine>;
@@ -58,28 +58,24 @@ export async function runService(config: Config, logger: Logger, options: Servic
   const transitions: TransitionRecord[] = [];
   const transitionListeners = new Set<(t: TransitionRecord) => void>();
   let since = new Date();
-  let current = '';
   let healthComponents: ComponentHealth[] = [];
   let readiness: StandbyReadiness | null = null;
 
-  const onInspect = (ev: InspectionEvent) => {
-    if (ev.type !== '@xstate.microstep' || ev.actorRef !== actor) return;
-    const snap = ev.snapshot as NodeSnapshot;
-    const to = stateName(snap.value);
-    if (to === current) return;
-    const record = { at: new Date().toISOString(), from: current || '(start)', to, event: ev.event.type };
-    transitions.push(record);
-    if (transitions.length > 200) transitions.shift();
-    logger.info('transition', { ...record, reason: snap.context.reason, ...(snap.context.lastError ? { lastError: snap.context.lastError } : {}) });
-    observe.transition(record, snap.context);
-    current = to;
-    since = new Date();
-    for (const l of transitionListeners) l(record);
-  };
+  const onTransition = watchTransitions(
+    () => actor,
+    (record, snap) => {
+      transitions.push(record);
+      if (transitions.length > 200) transitions.shift();
+      logger.info('transition', { ...record, reason: snap.context.reason, ...(snap.context.lastError ? { lastError: snap.context.lastError } : {}) });
+      observe.transition(record, snap.context);
+      since = new Date();
+      for (const l of transitionListeners) l(record);
+    },
+  );
   const actor: NodeActor = createActor(nodeMachine.provide({ actors: { ...realActors(config, world), ...options.actors } }), {
     input: { timing: config.timing, ownAddresses },
     inspect: (ev) => {
-      onInspect(ev);
+      onTransition(ev);
       observe.inspect(ev);
     },
   });

@@ -1,4 +1,4 @@
-import type { SnapshotFrom } from 'xstate';
+import type { AnyActorRef, InspectionEvent, SnapshotFrom } from 'xstate';
 import type { nodeMachine } from '../machine/index.js';
 import type { ComponentHealth } from '../actions/harbor.js';
 import type { Fitness } from '../guards/fitness.js';
@@ -17,6 +17,23 @@ export interface TransitionRecord {
   from: string;
   to: string;
   event: string;
+}
+
+/**
+ * An inspect callback that reports every change of the node's state name (microsteps that stay
+ * in the same state, like a context update, are not transitions for the operator).
+ */
+export function watchTransitions(node: () => AnyActorRef | undefined, report: (record: TransitionRecord, snapshot: NodeSnapshot) => void): (ev: InspectionEvent) => void {
+  let current = '(start)';
+  return (ev) => {
+    if (ev.type !== '@xstate.microstep' || ev.actorRef !== node()) return;
+    const snapshot = ev.snapshot as NodeSnapshot;
+    const to = stateName(snapshot.value);
+    if (to === current) return;
+    const record = { at: new Date().toISOString(), from: current, to, event: ev.event.type };
+    current = to;
+    report(record, snapshot);
+  };
 }
 
 /** What `harbor-assistant status` shows: no keys, no config, only what the operator needs. */
