@@ -18,6 +18,12 @@ export interface StepTimeouts {
   composeDown: number;
   unmount: number;
   unmap: number;
+  /** Taking the image's lock and writing the owner record (Ceph commands). */
+  claim: number;
+  /** Writing the mapper's client address into the owner record after the map. */
+  record: number;
+  /** Removing our owner record and lock after a clean unmap. */
+  disown: number;
 }
 
 export type StepName = keyof StepTimeouts;
@@ -38,6 +44,11 @@ export interface Timing {
   fencedCooldownMs: number;
   /** After handing over, wait this long for keepalived to move the VIP before becoming a plain standby. */
   standDownMs: number;
+  /**
+   * Serving, VRRP said BACKUP: keep serving this long in case the VIP comes back (a peer resuming
+   * from a pause briefly claims MASTER, then finds itself fenced and yields). Then release.
+   */
+  vipLossGraceMs: number;
 }
 
 /** Backoff before attempt `attempt + 1` (attempt counts failures so far, from 1). */

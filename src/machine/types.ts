@@ -24,6 +24,46 @@ export interface HolderObservation {
   observedAt: number;
 }
 
+/** The advisory lock on the image, as `rbd lock ls --format json` reports it. */
+export interface ImageLock {
+  /** Lock id; ours are `harbor-assistant/<node>/<generation>`. */
+  id: string;
+  /** The client that took the lock (`client.4176`): a short-lived CLI instance, not the mapper. */
+  locker: string;
+  address: string;
+}
+
+/**
+ * Who owns the image, recorded in the image metadata by the node that took it (under its lock).
+ * This, not a watcher list, a mount or a VIP, is the evidence a takeover decides from.
+ */
+export interface OwnerRecord {
+  node: string;
+  /** Grows with every takeover (the last value stays in the image after a clean release). */
+  generation: number;
+  /** The owner's Ceph client IPs: fenced as a whole host when no client instance is known. */
+  hosts: string[];
+  /** The owner's mapper client instances (`ip:port/nonce`); empty until its map is done. */
+  clients: string[];
+  /** When the owner claimed the image (ISO, the owner's clock). */
+  at: string;
+}
+
+/** The ownership evidence in Ceph: the record, the lock, and the last generation ever used. */
+export interface OwnershipView {
+  record: OwnerRecord | null;
+  lock: ImageLock | null;
+  lastGeneration: number;
+}
+
+/** One look at the image: watchers and ownership together, with when it was taken. */
+export interface ImageObservation extends HolderObservation {
+  ownership: OwnershipView;
+}
+
+/** Whether what this node holds is provably its own, read from Ceph at start-up. */
+export type OwnershipVerdict = 'ours' | 'not-ours' | 'unknown';
+
 /** What this node holds right now, read from the world (never from memory). */
 export interface Holdings {
   /** Device path of the mapped image (`/dev/rbd0`, `/dev/loop3`), or null. */
@@ -34,6 +74,15 @@ export interface Holdings {
 
 export interface WorldSnapshot extends Holdings {
   vipHere: boolean;
+  /**
+   * Something is mounted at the mount point that is not our device (source and type): never
+   * unmounted, its users never killed; the node refuses to serve until an operator acts.
+   */
+  foreignMount: string | null;
+  /** Does the Ceph record name this node, with our mapped client? Read only when something is held. */
+  ownership: OwnershipVerdict;
+  /** The owner record when it names another node (a returning node that was replaced). */
+  ownerElsewhere: OwnerRecord | null;
   /** Set when an operator must act before this node may serve again (survives restarts). */
   failedMarker: string | null;
   maintenanceMarker: boolean;
@@ -47,5 +96,5 @@ export interface FilesystemProbe {
 }
 
 /** Where `releasing` goes when it is done; higher in this list wins when several apply. */
-export const RELEASE_EXITS = ['stopped', 'failed', 'fenced', 'maintenance', 'standDown', 'idle'] as const;
+export const RELEASE_EXITS = ['stopped', 'failed', 'fenced', 'maintenance', 'lostCeph', 'standDown', 'idle'] as const;
 export type ReleaseExit = (typeof RELEASE_EXITS)[number];

@@ -17,12 +17,16 @@ export const testTiming: Timing = {
     composeDown: 2_100,
     unmount: 2_200,
     unmap: 2_300,
+    claim: 2_400,
+    record: 2_500,
+    disown: 2_600,
   },
   retry: { maxAttempts: 2, backoffBaseMs: 100, backoffMaxMs: 400 },
   failureBudget: 2,
   holderGraceMs: 500,
   fencedCooldownMs: 5_000,
   standDownMs: 3_000,
+  vipLossGraceMs: 700,
 };
 
 export const OWN_IP = '10.99.0.1';
