@@ -6,22 +6,27 @@ import { watchTransitions } from '../src/runtime/status.js';
 
 /** Default timing: the figures measure the engine, and no timer fires with instant actions. */
 const timing: Timing = {
-  timeouts: { readWorld: 20_000, readHolders: 15_000, fence: 20_000, verifyFence: 45_000, map: 60_000, probeFilesystem: 15_000, format: 600_000, fsck: 1_800_000, mount: 60_000, composeUp: 300_000, healthy: 300_000, composeDown: 180_000, unmount: 60_000, unmap: 60_000 },
+  timeouts: { readWorld: 20_000, readHolders: 15_000, fence: 20_000, verifyFence: 45_000, map: 60_000, probeFilesystem: 15_000, format: 600_000, fsck: 1_800_000, mount: 60_000, composeUp: 300_000, healthy: 300_000, composeDown: 180_000, unmount: 60_000, unmap: 60_000, claim: 20_000, record: 20_000, disown: 20_000 },
   retry: { maxAttempts: 3, backoffBaseMs: 1_000, backoffMaxMs: 30_000 },
   failureBudget: 3,
   holderGraceMs: 5_000,
   fencedCooldownMs: 120_000,
   standDownMs: 30_000,
+  vipLossGraceMs: 5_000,
 };
 
 /** Instant actions over an in-memory world: what is left of a cycle's time is the engine's own. */
 function instantActors(): NodeActors {
   const w = { device: null as string | null, mounted: false, composeRunning: false };
   const now = <O>(f: () => O): AnyActorLogic => fromPromise(async () => f());
-  const world = (): WorldSnapshot => ({ vipHere: false, ...w, failedMarker: null, maintenanceMarker: false });
+  const world = (): WorldSnapshot => ({ vipHere: false, ...w, foreignMount: null, ownership: 'ours', owner: null, failedMarker: null, maintenanceMarker: false });
+  let generation = 0;
   return {
     readWorld: now(world),
-    readHolders: now(() => ({ holders: [], observedAt: 0 })),
+    readHolders: now(() => ({ holders: [], observedAt: 0, ownership: { record: null, lock: null, lastGeneration: generation } })),
+    claimOwnership: now(() => (generation++, { claimed: true, holder: null })),
+    recordOwner: now(() => ({ clients: ['10.0.0.1:0/1'] })),
+    releaseOwnership: now(() => undefined),
     fenceHolders: now(() => ({ fenced: [] })),
     verifyFenced: now(() => ({ holders: [], observedAt: 0 })),
     mapImage: now(() => ((w.device = '/dev/rbd0'), { device: '/dev/rbd0' })),
@@ -61,7 +66,7 @@ export async function measureEngine(cycles: number, observe?: Observability): Pr
     (record, snap) => observe?.transition(record, snap.context),
   );
   const actor = createActor(nodeMachine.provide({ actors: instantActors() }), {
-    input: { timing, ownAddresses: ['10.0.0.1'] },
+    input: { timing, nodeName: 'bench', ownAddresses: ['10.0.0.1'], fenceScope: 'client' },
     inspect: (e) => {
       if (e.type === '@xstate.event' && e.actorRef === actor) events++;
       if (!observe) return;

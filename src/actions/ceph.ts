@@ -1,6 +1,6 @@
 import { CommandError, type Runner } from './exec.js';
 import { cephClientArgs, type CephConnection } from './ceph-connection.js';
-import { asArray, isRecord, parseJson } from './json.js';
+import { asArray, isRecord, parseFirstJson } from './json.js';
 
 /** Pacific renamed `blacklist` to `blocklist`; Nautilus only knows the old word. */
 export type BlocklistVerb = 'blocklist' | 'blacklist';
@@ -22,10 +22,13 @@ export function blocklistRmArgv(c: CephConnection, verb: BlocklistVerb, addr: st
   return ['ceph', ...cephClientArgs(c), 'osd', verb, 'rm', addr];
 }
 
-/** `ceph osd blocklist ls -f json` → `[{"addr":"10.0.0.1:0/3710147553","until":"2026-11-25T13:04:05.123+0000"}]`. */
+/**
+ * `ceph osd blocklist ls -f json` → `[{"addr":"10.0.0.1:0/3710147553","until":"2026-11-25T13:04:05.123+0000"}]`;
+ * 16.2.15 appends the ranges array right after it (`[…][]`): the entries are the first value.
+ */
 export function parseBlocklist(text: string): BlocklistEntry[] {
   if (text.trim() === '') return [];
-  return asArray('ceph osd blocklist ls', parseJson('ceph osd blocklist ls', text)).flatMap((e) =>
+  return asArray('ceph osd blocklist ls', parseFirstJson('ceph osd blocklist ls', text)).flatMap((e) =>
     isRecord(e) && typeof e.addr === 'string' ? [{ addr: e.addr, until: typeof e.until === 'string' ? e.until : '' }] : [],
   );
 }

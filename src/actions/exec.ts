@@ -1,4 +1,4 @@
-import { $, kill as killTree } from 'zx';
+import { $, kill as killTree, type ProcessOutput, type ProcessPromise } from 'zx';
 import type { Logger } from '../log/logger.js';
 
 /** One outside command: argv only (zx quotes every element), never a shell string. */
@@ -35,6 +35,8 @@ export class CommandError extends Error {
     readonly stdout: string,
     readonly durationMs: number,
     readonly failure: 'exit' | 'timeout' | 'aborted' | 'spawn',
+    /** Set when the runner stopped waiting for a process that outlived SIGKILL: why it is still there. */
+    readonly abandoned: string | null = null,
   ) {
     const printed = (stderr.trim() || stdout.trim()).slice(-2000);
     const how =
@@ -45,16 +47,30 @@ export class CommandError extends Error {
           : failure === 'spawn'
             ? 'could not be started'
             : `exited with code ${exitCode}`;
-    super(`${what} (${command}) ${how}${printed ? `: ${printed}` : ''}`);
+    const left = abandoned === null ? '' : `; ${abandoned}: abandoned`;
+    super(`${what} (${command}) ${how}${left}${printed ? `: ${printed}` : ''}`);
     this.name = 'CommandError';
   }
 }
 
 export interface Runner {
   run(spec: CommandSpec): Promise<CommandResult>;
-  /** Resolves when no command is in flight (releasing waits for aborted ones to die). */
+  /** Resolves when no command is in flight (releasing waits for aborted ones to die, abandoned ones excepted). */
   settled(): Promise<void>;
   readonly inFlight: number;
+  /**
+   * Timed-out or aborted commands whose process (or a descendant holding its output) was still
+   * there after SIGKILL + grace: run() already rejected, they are no longer in flight, and each
+   * leaves this list when it finally goes. `since` is when the runner gave up (epoch ms).
+   */
+  readonly abandoned: ReadonlyArray<AbandonedCommand>;
+}
+
+export interface AbandonedCommand {
+  pid: number;
+  what: string;
+  command: string;
+  since: number;
 }
 
 const REDACTED = '***';
@@ -72,6 +88,8 @@ export function describeArgv(argv: readonly string[], secrets: readonly string[]
 }
 
 const KILL_GRACE_MS = 2_000;
+/** After SIGKILL, how long the pipes may take to close before the process counts as stuck. */
+const ABANDON_MARGIN_MS = 500;
 
 /** What one finished outside command did (for the journal and metrics); secrets already redacted. */
 export interface CommandRecord {
@@ -79,7 +97,7 @@ export interface CommandRecord {
   command: string;
   durationMs: number;
   ok: boolean;
-  /** `exit 0`, `exit 4`, `timeout`, `aborted`, `spawn failed` */
+  /** `exit 0`, `exit 4`, `timeout`, `aborted`, `timeout (abandoned)`, `aborted (abandoned)`, `spawn failed` */
   result: string;
   failure: CommandError['failure'] | null;
 }
@@ -89,10 +107,15 @@ export type CommandObserver = (record: CommandRecord) => void;
 /**
  * Runs commands through zx in their own process group, so a timeout or an abort can kill the
  * whole tree (TERM, then KILL after a grace) — zx alone only signals the direct child.
+ * The deadline is real: zx settles only once the process has exited *and* its pipes have closed,
+ * and neither happens for a process stuck in uninterruptible I/O (D state survives SIGKILL) or
+ * for a daemonized descendant that left the group and keeps stdout open. So a grace after the
+ * KILL, run() gives up on it: it rejects, stops counting it in flight and lists it as abandoned.
  */
 export function createRunner(logger: Logger, secrets: readonly string[] = [], observe: CommandObserver = () => undefined): Runner {
   let inFlight = 0;
   let waiters: Array<() => void> = [];
+  const abandoned = new Set<AbandonedCommand>();
   const settle = () => {
     if (inFlight > 0) return;
     const w = waiters;
@@ -116,9 +139,14 @@ export function createRunner(logger: Logger, secrets: readonly string[] = [], ob
     });
     const [program, ...args] = spec.argv;
     const child = sh`${program} ${args}`;
+    // zx's output only exists once it settles; an abandoned command's error still shows what it printed
+    const printed = capture(child);
+    const exited = settlement(child);
+    const giveUp = giveUpTimer(KILL_GRACE_MS + ABANDON_MARGIN_MS);
     const stop = (why: 'timeout' | 'aborted') => {
       if (cause !== null) return;
       cause = why;
+      giveUp.arm();
       const pid = child.child?.pid;
       if (pid === undefined) return;
       void killGroup(pid, 'SIGTERM');
@@ -128,7 +156,10 @@ export function createRunner(logger: Logger, secrets: readonly string[] = [], ob
     const onAbort = () => stop('aborted');
     spec.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const out = await child;
+      const outcome = await Promise.race([exited, giveUp.stuck]);
+      if (outcome === 'stuck') throw abandon({ spec, command, child, started, exited }, cause ?? 'timeout', printed());
+      if (!outcome.ok) throw outcome.error;
+      const out = outcome.output;
       const durationMs = Date.now() - started;
       const exitCode = out.exitCode ?? -1;
       const stdout = redact(out.stdout, secrets);
@@ -147,10 +178,37 @@ export function createRunner(logger: Logger, secrets: readonly string[] = [], ob
       throw new CommandError(spec.what, command, null, redact(String(error), secrets), '', durationMs, 'spawn');
     } finally {
       clearTimeout(timer);
+      giveUp.clear();
       spec.signal?.removeEventListener('abort', onAbort);
       inFlight--;
       settle();
     }
+  }
+
+  /**
+   * Stop waiting for a killed command that is still there: one warn line and one record now, an
+   * entry in `abandoned` until zx finally settles (then only a note, not a second result).
+   */
+  function abandon(job: Job, cause: 'timeout' | 'aborted', printed: { stdout: string; stderr: string }): CommandError {
+    const { spec, command, child, started, exited } = job;
+    const durationMs = Date.now() - started;
+    const pid = child.child?.pid;
+    const result = `${cause} (abandoned)`;
+    const why = stuckReason(child);
+    logger.warn('command', { what: spec.what, command, durationMs, result, pid, why });
+    observe({ what: spec.what, command, durationMs, ok: false, result, failure: cause });
+    if (pid !== undefined) {
+      const entry: AbandonedCommand = Object.freeze({ pid, what: spec.what, command, since: Date.now() });
+      abandoned.add(entry);
+      // `exited` never rejects (see settlement), so this late end cannot surface as an unhandled rejection
+      void exited.then(() => {
+        abandoned.delete(entry);
+        logger.info('abandoned command ended', { what: spec.what, command, pid, afterMs: Date.now() - entry.since });
+      });
+    }
+    const stdout = redact(printed.stdout, secrets);
+    const stderr = redact(printed.stderr, secrets);
+    return new CommandError(spec.what, command, null, stderr, stdout, durationMs, cause, why);
   }
 
   return {
@@ -159,7 +217,62 @@ export function createRunner(logger: Logger, secrets: readonly string[] = [], ob
     get inFlight() {
       return inFlight;
     },
+    get abandoned() {
+      return [...abandoned];
+    },
   };
+}
+
+type Settlement = { ok: true; output: ProcessOutput } | { ok: false; error: unknown };
+
+/** One started command, as abandon() needs it. */
+interface Job {
+  spec: CommandSpec;
+  command: string;
+  child: ProcessPromise;
+  started: number;
+  exited: Promise<Settlement>;
+}
+
+/** Resolves 'stuck' once armed (at the timeout or abort) and `ms` have passed without a clear(). */
+function giveUpTimer(ms: number): { stuck: Promise<'stuck'>; arm(): void; clear(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let fire = (): void => undefined;
+  const stuck = new Promise<'stuck'>((resolve) => (fire = () => resolve('stuck')));
+  return {
+    stuck,
+    arm: () => {
+      timer ??= setTimeout(fire, ms);
+    },
+    clear: () => clearTimeout(timer),
+  };
+}
+
+/** The zx promise as a value that never rejects, so nobody has to be awaiting it when it ends. */
+function settlement(child: ProcessPromise): Promise<Settlement> {
+  return child.then(
+    (output): Settlement => ({ ok: true, output }),
+    (error: unknown): Settlement => ({ ok: false, error }),
+  );
+}
+
+/** Collect what the command prints as it goes (zx hands its output over only at the end). */
+function capture(child: ProcessPromise): () => { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.child?.stdout?.on('data', (d: Buffer) => out.push(d));
+  child.child?.stderr?.on('data', (d: Buffer) => err.push(d));
+  return () => ({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+}
+
+/** Why a killed command has not settled: the process itself is stuck, or something else holds its pipes. */
+function stuckReason(child: ProcessPromise): string {
+  const proc = child.child;
+  if (proc?.pid === undefined) return 'the process never started but did not settle';
+  if (proc.exitCode === null && proc.signalCode === null) {
+    return `pid ${proc.pid} did not exit after SIGKILL (uninterruptible I/O?)`;
+  }
+  return `pid ${proc.pid} exited but a descendant that left its process group still holds its output open`;
 }
 
 /** Signal the process group, then every descendant that left it. */

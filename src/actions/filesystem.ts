@@ -68,14 +68,46 @@ export function findmntArgv(mountPoint: string): string[] {
   return ['findmnt', '-J', '-M', mountPoint];
 }
 
-/** `findmnt -J -M MP` → the source device mounted there, or null (findmnt exits 1 when nothing is). */
-export function parseFindmnt(text: string): { source: string; fstype: string } | null {
+/** What is mounted at a mount point, as findmnt names it. */
+export interface MountedFilesystem {
+  source: string;
+  fstype: string;
+}
+
+/**
+ * `findmnt -J -M MP` → what is mounted there, or null (findmnt exits 1 when nothing is). With
+ * mounts stacked on one point findmnt lists them bottom first: the last one is what the path
+ * shows and what `umount MP` would take away.
+ */
+export function parseFindmnt(text: string): MountedFilesystem | null {
   if (text.trim() === '') return null;
   const doc = parseJson('findmnt', text);
   if (!isRecord(doc)) return null;
-  const first = asArray('findmnt filesystems', doc.filesystems ?? [])[0];
-  if (!isRecord(first) || typeof first.source !== 'string') return null;
-  return { source: first.source, fstype: typeof first.fstype === 'string' ? first.fstype : '' };
+  const top = asArray('findmnt filesystems', doc.filesystems ?? []).at(-1);
+  if (!isRecord(top) || typeof top.source !== 'string') return null;
+  return { source: top.source, fstype: typeof top.fstype === 'string' ? top.fstype : '' };
+}
+
+/** The device number of a block device node (st_rdev), or null when `path` is not one. */
+export function blockDeviceNumber(path: string): number | null {
+  try {
+    const st = statSync(path);
+    return st.isBlockDevice() ? st.rdev : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether findmnt's `source` is `device`: the same path, or the same block device under another name. */
+export function isSameDevice(source: string, device: string | null): boolean {
+  if (device === null) return false;
+  if (source === device) return true;
+  const a = blockDeviceNumber(source);
+  return a !== null && a === blockDeviceNumber(device);
+}
+
+export function describeMount(m: MountedFilesystem): string {
+  return m.fstype ? `${m.source} (${m.fstype})` : m.source;
 }
 
 /**
@@ -140,28 +172,54 @@ export class Filesystem {
   }
 
   async mount(device: string, signal?: AbortSignal): Promise<void> {
-    const mounted = await this.mountedSource(signal);
-    if (mounted === device) return;
-    if (mounted !== null) throw new Error(`${this.options.mountPoint} already has ${mounted} mounted, not ${device}`);
+    const mounted = await this.mountedAt(signal);
+    if (mounted !== null && isSameDevice(mounted.source, device)) return;
+    if (mounted !== null) throw new Error(`${this.options.mountPoint} already has ${describeMount(mounted)} mounted, not ${device}`);
     mkdirSync(this.options.mountPoint, { recursive: true });
     await this.runner.run({ what: 'mount', argv: mountArgv(device, this.options.mountPoint, this.options.mountOptions), timeoutMs: this.options.timeouts.mount, signal });
   }
 
-  async mountedSource(signal?: AbortSignal): Promise<string | null> {
+  /** What is mounted at the mount point (the topmost mount), or null. */
+  async mountedAt(signal?: AbortSignal): Promise<MountedFilesystem | null> {
     const r = await this.runner.run({ what: 'findmnt', argv: findmntArgv(this.options.mountPoint), timeoutMs: this.options.timeouts.probe, signal, okExitCodes: [1] });
-    return r.exitCode === 1 ? null : (parseFindmnt(r.stdout)?.source ?? null);
+    return r.exitCode === 1 ? null : parseFindmnt(r.stdout);
+  }
+
+  async mountedSource(signal?: AbortSignal): Promise<string | null> {
+    return (await this.mountedAt(signal))?.source ?? null;
   }
 
   /**
-   * umount; while the target is busy, kill the processes holding it (TERM with a grace, then
-   * KILL; later rounds catch children spawned meanwhile) until the unmount timeout. A fenced
-   * node's filesystem is detached lazily as the last resort: its device is dead anyway.
+   * What is mounted at the mount point, checked to be `device`'s filesystem: null when nothing is
+   * mounted, else the device number the mount's files carry (for ext4 on a block device, the
+   * device's st_rdev). Throws, touching nothing, when it is anything else.
    */
-  async unmount(options: { fenced: boolean }, signal?: AbortSignal): Promise<void> {
+  private async ourMount(device: string | null, signal?: AbortSignal): Promise<number | null> {
     const mp = this.options.mountPoint;
-    if ((await this.mountedSource(signal)) === null) return;
-    const deadline = Date.now() + this.options.timeouts.unmount;
+    const mounted = await this.mountedAt(signal);
+    if (mounted === null) return null;
+    const refuse = (why: string) =>
+      new Error(`refusing to unmount ${mp}: ${describeMount(mounted)} is mounted there, ${why}; nothing was unmounted and no process was killed (harbor-assistant never unmounts what it did not mount)`);
+    if (!isSameDevice(mounted.source, device)) throw refuse(device === null ? 'and this node has no device mapped' : `not our device ${device}`);
+    const rdev = blockDeviceNumber(device ?? '');
+    if (rdev === null) throw refuse(`but our device ${device} is not a block device node here, so the mount cannot be matched to it`);
     const dev = statSync(mp).dev;
+    if (dev !== rdev) throw refuse(`but the files there are on device number ${dev}, not our device ${device} (${rdev}): another mount may be stacked on it`);
+    return dev;
+  }
+
+  /**
+   * umount what this node mounted from `device`, and nothing else: whatever else is mounted at the
+   * mount point (or nothing mapped here) is an error, and nothing is unmounted or killed. While the
+   * target is busy, kill the processes holding it (TERM with a grace, then KILL; later rounds catch
+   * children spawned meanwhile) until the unmount timeout; every round first checks again that the
+   * mount is still ours. A fenced node's filesystem is detached lazily as the last resort: its
+   * device is dead anyway.
+   */
+  async unmount(options: { fenced: boolean; device: string | null }, signal?: AbortSignal): Promise<void> {
+    const mp = this.options.mountPoint;
+    if ((await this.ourMount(options.device, signal)) === null) return;
+    const deadline = Date.now() + this.options.timeouts.unmount;
     let lastError: unknown = null;
     for (let round = 0; Date.now() < deadline && !signal?.aborted; round++) {
       try {
@@ -171,13 +229,16 @@ export class Filesystem {
         if (!(error instanceof CommandError) || error.failure !== 'exit') throw error;
         lastError = error;
       }
+      const dev = await this.ourMount(options.device, signal);
+      if (dev === null) return;
       const holders = holdersOf(dev);
       const grace = round === 0 ? Math.min(2_000, Math.max(100, Math.floor((deadline - Date.now()) / 3))) : 0;
-      this.logger.warn('umount busy: killing the processes holding the mount', { mountPoint: mp, pids: holders, round, graceMs: grace });
+      this.logger.warn('umount busy: killing the processes holding the mount', { mountPoint: mp, device: options.device, pids: holders, round, graceMs: grace });
       await Promise.all(holders.map((pid) => terminate(pid, grace, signal)));
       await new Promise((r) => setTimeout(r, 100));
     }
     if (!options.fenced) throw lastError ?? new Error(`umount ${mp}: aborted`);
+    if ((await this.ourMount(options.device, signal)) === null) return;
     await this.runner.run({ what: 'umount -l', argv: ['umount', '-l', mp], timeoutMs: 5_000, signal });
   }
 }

@@ -12,17 +12,19 @@ export function looksFenced(text: string): boolean {
 }
 
 /**
- * One probe of the mounted image: null when the write went through, else why it looks fenced.
- * A timeout counts as fenced too: a client cut off by the blocklist can hang instead of failing.
+ * One probe of the mounted image. An I/O error is a fence (the peer blocklisted our client); a
+ * write that does not finish in time is not: nobody is known to have fenced us, we lost Ceph.
  */
-export async function probeImageWrite(runner: Runner, mountPoint: string, timeoutMs: number, signal?: AbortSignal): Promise<string | null> {
+export type WriteProbe = { kind: 'ok' } | { kind: 'fenced'; detail: string } | { kind: 'hung'; detail: string };
+
+export async function probeImageWrite(runner: Runner, mountPoint: string, timeoutMs: number, signal?: AbortSignal): Promise<WriteProbe> {
   try {
     await runner.run({ what: 'io watchdog', argv: watchdogArgv(mountPoint), timeoutMs, signal });
-    return null;
+    return { kind: 'ok' };
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
-    if (error.failure === 'timeout') return `write to ${mountPoint} hung for ${timeoutMs} ms`;
-    if (error.failure === 'exit' && looksFenced(error.stderr)) return error.stderr.trim().split('\n')[0] ?? 'I/O error';
+    if (error.failure === 'timeout') return { kind: 'hung', detail: `a synchronous write to ${mountPoint} did not finish within ${timeoutMs} ms` };
+    if (error.failure === 'exit' && looksFenced(error.stderr)) return { kind: 'fenced', detail: error.stderr.trim().split('\n')[0] ?? 'I/O error' };
     throw error;
   }
 }

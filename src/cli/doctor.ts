@@ -3,7 +3,8 @@ import { release } from 'node:os';
 import type { Config } from '../config/index.js';
 import { isLoopback, parseListen } from '../config/fields.js';
 import { createRunner, CommandError, type Runner } from '../actions/exec.js';
-import { explainFsckFailure } from '../actions/filesystem.js';
+import { describeMount, explainFsckFailure, isSameDevice, type Filesystem, type MountedFilesystem } from '../actions/filesystem.js';
+import type { Mapper } from '../actions/mappers/mapper.js';
 import { scriptSecurityProblems, validateKeepalivedConf } from '../actions/keepalived-conf.js';
 import { silentLogger } from '../log/logger.js';
 import { composeCommandOf, createWorld } from '../runtime/world.js';
@@ -68,6 +69,36 @@ export function exposureFindings(config: Config): Finding[] {
   });
 }
 
+export const FOREIGN_MOUNT_FIX = 'unmount it yourself after checking what it is; harbor-assistant never unmounts what it did not mount';
+
+/**
+ * Something mounted at filesystem.mountPoint that is not this node's mapped image blocks a
+ * takeover: the service refuses to mount over it and never unmounts it.
+ */
+export async function mountPointFinding(fs: Pick<Filesystem, 'mountedAt'>, mapper: Pick<Mapper, 'current'>, mountPoint: string): Promise<Finding> {
+  const check = 'mount point';
+  let mounted: MountedFilesystem | null;
+  try {
+    mounted = await fs.mountedAt();
+  } catch (e) {
+    return { check, verdict: 'warn', detail: `${mountPoint}: cannot read what is mounted there: ${firstLine(e)}`, fix: 'is findmnt (util-linux) installed?' };
+  }
+  if (mounted === null) return { check, verdict: 'ok', detail: `nothing mounted at ${mountPoint}`, fix: '' };
+  let ours: string | null;
+  try {
+    ours = await mapper.current();
+  } catch (e) {
+    return { check, verdict: 'warn', detail: `${describeMount(mounted)} is mounted at ${mountPoint}; cannot tell whether it is this node's image: ${firstLine(e)}`, fix: FOREIGN_MOUNT_FIX };
+  }
+  if (isSameDevice(mounted.source, ours)) return { check, verdict: 'ok', detail: `${mountPoint}: this node's image (${describeMount(mounted)})`, fix: '' };
+  return {
+    check,
+    verdict: 'FAIL',
+    detail: `${describeMount(mounted)} is mounted at ${mountPoint}, not this node's mapped image (${ours ?? 'none mapped'})`,
+    fix: FOREIGN_MOUNT_FIX,
+  };
+}
+
 /** The original README's troubleshooting list, automated: each finding with its fix. */
 export async function runDoctor(config: Config): Promise<Finding[]> {
   const runner = createRunner(silentLogger(), [config.env.cephKey.reveal()]);
@@ -126,6 +157,7 @@ export async function runDoctor(config: Config): Promise<Finding[]> {
   } catch (e) {
     add('osd blocklist ls', 'FAIL', firstLine(e), 'caps: mon \'profile rbd, allow command "osd blocklist", allow command "osd blocklist ls"\' (Nautilus: blacklist)');
   }
+  findings.push(await mountPointFinding(world.fs, world.mapper, config.file.filesystem.mountPoint));
 
   try {
     await output(runner, ['docker', '--version']);

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { posix } from 'node:path';
 
 /** One YAML field: its default and a check that returns the value or a problem text. */
 export interface Field<T> {
@@ -29,14 +30,41 @@ export function oneOf<T extends string>(def: T, values: readonly T[], help: stri
   };
 }
 
+/**
+ * Directories a path field must never be (as the directory itself: a directory below one, such as
+ * /var/lib/harbor, is fine). Mounting over one of these, or chmod-ing it 0700, breaks the host.
+ */
+export const SYSTEM_DIRECTORIES: readonly string[] = [
+  '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp',
+  '/usr', '/usr/bin', '/usr/lib', '/usr/lib64', '/usr/local', '/usr/sbin', '/var', '/var/lib', '/var/log', '/var/run', '/var/tmp',
+];
+
+/** Lexical normal form of an absolute path: `/.` and `//` are `/`, `/usr/..` is `/`, no trailing slash. */
+export function normalizeAbsolute(path: string): string {
+  const n = posix.normalize(path);
+  return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+
+/**
+ * An absolute path, stored in its normal form (`//data/harbor/.` → `/data/harbor`), so every later
+ * comparison sees one spelling. Refuses `/` and the system directories themselves (judged on the
+ * normal form, so `/usr/..` is `/`), and `..` elsewhere: a symlink before it would lead somewhere
+ * else than the text says.
+ */
 export function absolutePath(def: string, help: string): Field<string> {
   return {
     default: def,
     help,
-    check: (v) =>
-      typeof v === 'string' && v.startsWith('/') && !v.includes('\0') && !/(^|\/)\.\.(\/|$)/.test(v) && !/\s/.test(v)
-        ? v.replace(/\/+$/, '') || '/'
-        : new Problem(`must be an absolute path without spaces or '..', got ${show(v)}`),
+    check: (v) => {
+      if (typeof v !== 'string' || !v.startsWith('/') || v.includes('\0') || /\s/.test(v)) return new Problem(`must be an absolute path without spaces or '..', got ${show(v)}`);
+      const normal = normalizeAbsolute(v);
+      const resolves = normal === v ? '' : ` (resolves to ${show(normal)})`;
+      if (SYSTEM_DIRECTORIES.includes(normal)) {
+        return new Problem(`must not be / or a system directory (${SYSTEM_DIRECTORIES.join(' ')}); a directory below one, such as /var/lib/harbor or /data/harbor, is fine; got ${show(v)}${resolves}`);
+      }
+      if (/(^|\/)\.\.(\/|$)/.test(v)) return new Problem(`must be an absolute path without spaces or '..', got ${show(v)}${resolves}; write the path you mean`);
+      return normal;
+    },
   };
 }
 

@@ -49,11 +49,23 @@ function crossCheck(c: FileConfig, problems: string[]): void {
   if (c.ceph.blocklistExpirySeconds * 1000 < c.fencing.cooldownMs) {
     problems.push(`ceph.blocklistExpirySeconds: a fence must outlast fencing.cooldownMs (${c.fencing.cooldownMs} ms), got ${c.ceph.blocklistExpirySeconds} s`);
   }
+  if (c.fencing.hostExpirySeconds * 1000 < c.fencing.cooldownMs) {
+    problems.push(`fencing.hostExpirySeconds: a fence must outlast fencing.cooldownMs (${c.fencing.cooldownMs} ms), got ${c.fencing.hostExpirySeconds} s`);
+  }
+  if (c.watchdog.intervalMs >= c.watchdog.deadlineMs) {
+    problems.push(`watchdog.intervalMs: must be less than watchdog.deadlineMs (${c.watchdog.deadlineMs}), got ${c.watchdog.intervalMs}`);
+  }
+  // paths are stored normalized (fields.ts), so these compare one spelling; `/` and system directories are already refused
   const inside = (a: string, b: string) => a === b || a.startsWith(`${b}/`);
-  if (inside(c.ceph.fuseDir, c.filesystem.mountPoint) || inside(c.filesystem.mountPoint, c.ceph.fuseDir)) {
+  const overlap = (a: string, b: string) => inside(a, b) || inside(b, a);
+  if (overlap(c.ceph.fuseDir, c.filesystem.mountPoint)) {
     problems.push(`ceph.fuseDir: must not be inside filesystem.mountPoint or contain it (${c.ceph.fuseDir} vs ${c.filesystem.mountPoint})`);
   }
-  if (c.filesystem.mountPoint === '/') problems.push('filesystem.mountPoint: must not be /');
+  for (const [name, dir] of [['node.stateDir', c.node.stateDir], ['node.runDir', c.node.runDir]] as const) {
+    if (overlap(c.filesystem.mountPoint, dir)) {
+      problems.push(`filesystem.mountPoint: must not be inside ${name} or contain it: the mount would hide it or be hidden (${c.filesystem.mountPoint} vs ${dir})`);
+    }
+  }
   if (c.keepalived.vrrpVersion === 2 && !Number.isInteger(c.keepalived.advertInt)) {
     problems.push(`keepalived.advertInt: VRRPv2 takes whole seconds, got ${c.keepalived.advertInt} (set keepalived.vrrpVersion: 3 for fractions)`);
   }
@@ -85,6 +97,8 @@ export function exampleYaml(): string {
     '# harbor-assistant configuration. Every field is optional; the value shown is the default.',
     '# The environment (/etc/harbor-assistant/.env) holds HARBOR_VERSION, HARBOR_VIP, CEPH_MON_HOST,',
     '# CEPH_USER, CEPH_USER_KEY, CEPH_POOL_NAME, CEPH_IMAGE_NAME, KEEPALIVED_ROLE and INTERFACE.',
+    '# Paths are absolute and stored normalized (/data//harbor/ is /data/harbor); none may be / or a',
+    '# system directory itself (/etc, /usr, /var, ...); a directory below one, such as /var/lib/harbor, is fine.',
   ];
   const walk = (schema: Record<string, unknown>, indent: string) => {
     for (const [key, value] of Object.entries(schema)) {

@@ -51,6 +51,7 @@ export function timingOf(file: FileConfig): Timing {
     holderGraceMs: file.fencing.holderGraceMs,
     fencedCooldownMs: file.fencing.cooldownMs,
     standDownMs: file.standDownMs,
+    vipLossGraceMs: file.keepalived.vipLossGraceMs,
   };
 }
 

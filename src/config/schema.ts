@@ -3,7 +3,11 @@ import { absolutePath, bool, commandOrAuto, decimal, httpUrl, int, ipList, liste
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
-const ms = (def: number, help: string, max = 60 * MINUTE) => int(def, 1, max, `${help} (ms)`);
+/** Seconds (the Ceph expiries are in seconds, the rest in ms). */
+const DAY_S = 24 * 3600;
+/** A Gregorian year in seconds: 5 years is 157784760, the expiry ceph-csi's NetworkFence uses. */
+const YEAR_S = 365.2425 * DAY_S;
+const ms = (def: number, help: string, max = 60 * MINUTE, min = 1) => int(def, min, max, `${help} (ms)`);
 
 /**
  * Everything configurable in the YAML file, with its default. `harbor-assistant.example.yaml`
@@ -20,11 +24,19 @@ export const fileSchema = {
     mapper: oneOf('krbd', MAPPER_KINDS, 'krbd (kernel), rbd-nbd, or fuse (no rbd module: rbd-fuse + loop)'),
     exclusiveMap: oneOf('auto', ['auto', 'always', 'never'] as const, 'krbd `-o exclusive`: auto = when the image has exclusive-lock'),
     fuseDir: absolutePath('/run/harbor-assistant/fuse', 'where rbd-fuse exposes the image (fuse mapper)'),
-    blocklistExpirySeconds: int(3600, 60, 7 * 24 * 3600, 'how long a fence lasts; entries are never removed early'),
+    blocklistExpirySeconds: int(
+      5 * YEAR_S,
+      60,
+      10 * YEAR_S,
+      'how long a fence of a client instance (ip:port/nonce) lasts, in seconds (default 5 years, like ceph-csi NetworkFence); entries are never removed early. An entry names one client instance, so a long expiry never blocks the host\'s future clients. Must outlast fencing.cooldownMs',
+    ),
     commandTimeoutMs: ms(15 * SECOND, 'timeout of rbd status/info and ceph blocklist commands'),
   },
   filesystem: {
-    mountPoint: absolutePath('/data/harbor', "where the image's filesystem is mounted (Harbor's data_volume)"),
+    mountPoint: absolutePath(
+      '/data/harbor',
+      "where the image's filesystem is mounted (Harbor's data_volume); a dedicated directory, not / or a system directory such as /var (/var/lib/harbor is fine); stored normalized (/data//harbor/ is /data/harbor), and only what is mounted from this node's image is ever unmounted",
+    ),
     fsck: oneOf('auto', FSCK_POLICIES, 'auto = e2fsck -p (checks when not clean), force = e2fsck -f -y, never'),
     mountOptions: words(['noatime', 'sync', 'dirsync'], /^[A-Za-z0-9_=.,-]+$/, 'mount options', 'ext4 mount options; sync+dirsync: a push Harbor acknowledged is on Ceph (the registry never fsyncs)'),
     mkfsOptions: words([], /^[A-Za-z0-9_=.,:-]+$/, 'mkfs.ext4 options', 'extra mkfs.ext4 options (first format only)'),
@@ -65,6 +77,11 @@ export const fileSchema = {
     confPath: absolutePath('/etc/keepalived/harbor-assistant.conf', 'keepalived configuration written by `keepalived render`'),
     fifoPath: absolutePath('/run/harbor-assistant/keepalived.fifo', 'vrrp_notify_fifo (keepalived to harbor-assistant)'),
     restartGraceMs: ms(20 * SECOND, 'while the service restarts, `check` keeps a serving node fit this long'),
+    vipLossGraceMs: ms(
+      5 * SECOND,
+      'serving, VRRP said BACKUP: keep serving this long in case the VIP comes back (a peer resuming from a pause briefly claims MASTER before it finds out it was fenced); then release',
+      MINUTE,
+    ),
     pidDir: absolutePath('/run/harbor-assistant/keepalived', "keepalived's own pid files (-p -r -c -b)"),
   },
   timeouts: {
@@ -82,6 +99,9 @@ export const fileSchema = {
     composeDown: ms(3 * MINUTE, 'compose down'),
     unmount: ms(60 * SECOND, 'umount, killing holders TERM then KILL within it'),
     unmap: ms(60 * SECOND, 'unmapping the image'),
+    claim: ms(20 * SECOND, "taking the image's rbd lock and writing the owner record"),
+    record: ms(20 * SECOND, "writing the mapper's client address into the owner record after the map"),
+    disown: ms(20 * SECOND, 'removing our owner record and lock after a clean unmap'),
   },
   retry: {
     maxAttempts: int(3, 1, 20, 'attempts per step, the first included'),
@@ -92,6 +112,17 @@ export const fileSchema = {
   fencing: {
     holderGraceMs: ms(5 * SECOND, 'a holder seen for less than this is not fenced yet'),
     cooldownMs: ms(2 * MINUTE, 'after being fenced, stay out and fence nobody this long'),
+    scope: oneOf('client', ['client', 'host'] as const, "client = blocklist the recorded owner's client instances (ip:port/nonce); host = blocklist its whole host IPs (ip:0/0), every client there, for fencing.hostExpirySeconds"),
+    hostExpirySeconds: int(
+      3600,
+      60,
+      7 * DAY_S,
+      'how long a whole-host fence (ip:0/0) lasts, in seconds: used with scope host, and when the recorded owner had claimed the image but no client instance of it is known yet; must outlast fencing.cooldownMs',
+    ),
+  },
+  watchdog: {
+    intervalMs: ms(1 * SECOND, 'how often a node holding the mount writes through it and reads the ownership record', MINUTE, 100),
+    deadlineMs: ms(5 * SECOND, 'an I/O probe or Ceph check that does not answer within this makes the node unfit at once; it releases as a node that lost Ceph', 5 * MINUTE, 100),
   },
   standDownMs: ms(30 * SECOND, 'after handing over, wait this long for keepalived to move the VIP'),
   log: {

@@ -1,5 +1,5 @@
 import { fromPromise } from 'xstate';
-import type { FilesystemProbe, HolderObservation, WorldSnapshot } from './types.js';
+import type { FilesystemProbe, HolderObservation, ImageLock, ImageObservation, WorldSnapshot } from './types.js';
 
 /**
  * The contract between the statechart and the world: every invoked step by name, with its
@@ -26,7 +26,32 @@ export interface UnmapInput {
   fenced: boolean;
 }
 export interface UnmountInput {
+  /** Our device (never unmount what is not ours), or null when only the mount is known. */
+  device: string | null;
   fenced: boolean;
+}
+export interface ClaimInput {
+  generation: number;
+  lockId: string;
+  /** A foreign or stale lock to break first (its owner was fenced, or it is our own old one). */
+  breakLock: ImageLock | null;
+}
+/** claimed false: another node took the lock first (the atomic `rbd lock add` said busy). */
+export interface ClaimOutput {
+  claimed: boolean;
+  holder: ImageLock | null;
+}
+export interface RecordInput {
+  device: string;
+  generation: number;
+  lockId: string;
+}
+export interface RecordOutput {
+  clients: string[];
+}
+export interface DisownInput {
+  generation: number;
+  lockId: string;
 }
 
 function notProvided<TOutput, TInput>(name: string) {
@@ -37,10 +62,12 @@ function notProvided<TOutput, TInput>(name: string) {
 
 export const actorPlaceholders = {
   readWorld: notProvided<WorldSnapshot, Record<string, never>>('readWorld'),
-  readHolders: notProvided<HolderObservation, Record<string, never>>('readHolders'),
+  readHolders: notProvided<ImageObservation, Record<string, never>>('readHolders'),
   fenceHolders: notProvided<FenceOutput, FenceInput>('fenceHolders'),
   verifyFenced: notProvided<HolderObservation, FenceInput>('verifyFenced'),
+  claimOwnership: notProvided<ClaimOutput, ClaimInput>('claimOwnership'),
   mapImage: notProvided<MapOutput, Record<string, never>>('mapImage'),
+  recordOwner: notProvided<RecordOutput, RecordInput>('recordOwner'),
   probeFilesystem: notProvided<FilesystemProbe, DeviceInput>('probeFilesystem'),
   formatFilesystem: notProvided<void, DeviceInput>('formatFilesystem'),
   checkFilesystem: notProvided<void, DeviceInput>('checkFilesystem'),
@@ -49,6 +76,7 @@ export const actorPlaceholders = {
   composeDown: notProvided<void, Record<string, never>>('composeDown'),
   unmountFilesystem: notProvided<void, UnmountInput>('unmountFilesystem'),
   unmapImage: notProvided<void, UnmapInput>('unmapImage'),
+  releaseOwnership: notProvided<void, DisownInput>('releaseOwnership'),
 };
 
 export type ActorName = keyof typeof actorPlaceholders;

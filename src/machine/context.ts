@@ -1,15 +1,22 @@
+import type { FenceScope, KnownClaim } from '../guards/ownership.js';
 import type { Timing } from './timing.js';
-import type { HealthVerdict, Holder, Holdings, KnownHolder, ReleaseExit, VrrpState } from './types.js';
+import type { HealthVerdict, Holder, Holdings, KnownHolder, OwnershipView, ReleaseExit, VrrpState } from './types.js';
 
 export interface NodeInput {
   timing: Timing;
+  /** This node's name: the owner record and lock id carry it. */
+  nodeName: string;
   /** IP addresses this node's Ceph clients use: watchers from these are ours, never fenced. */
   ownAddresses: string[];
+  /** Fence a recorded owner's client instances, or its whole hosts. */
+  fenceScope: FenceScope;
 }
 
 export interface NodeContext {
   timing: Timing;
+  nodeName: string;
   ownAddresses: string[];
+  fenceScope: FenceScope;
   vrrp: VrrpState | 'UNKNOWN';
   health: HealthVerdict | 'unknown';
   /** Failed attempts of the step in progress. */
@@ -22,6 +29,12 @@ export interface NodeContext {
   knownHolders: KnownHolder[];
   /** The holders of the latest look at the image. */
   holders: Holder[];
+  /** The ownership evidence (record, lock) of the latest look at the image. */
+  ownership: OwnershipView;
+  /** The foreign claim on the image this node has known longest (a dead owner's, or a live peer's). */
+  knownClaim: KnownClaim | null;
+  /** The generation this node holds (claimed in this takeover, or found ours at start-up); null: none. */
+  generation: number | null;
   /** Client instances this node blocklisted in the current takeover. */
   fencedAddresses: string[];
   /** What this node holds, as last read or changed. */
@@ -38,7 +51,9 @@ export interface NodeContext {
 export function initialContext(input: NodeInput): NodeContext {
   return {
     timing: input.timing,
+    nodeName: input.nodeName,
     ownAddresses: [...input.ownAddresses],
+    fenceScope: input.fenceScope,
     vrrp: 'UNKNOWN',
     health: 'unknown',
     attempts: 0,
@@ -46,6 +61,9 @@ export function initialContext(input: NodeInput): NodeContext {
     failures: 0,
     knownHolders: [],
     holders: [],
+    ownership: { record: null, lock: null, lastGeneration: 0 },
+    knownClaim: null,
+    generation: null,
     fencedAddresses: [],
     holdings: { device: null, mounted: false, composeRunning: false },
     exitTo: 'idle',

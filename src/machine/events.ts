@@ -1,4 +1,4 @@
-import type { HealthVerdict, Holder, VrrpState } from './types.js';
+import type { HealthVerdict, Holder, OwnershipView, VrrpState } from './types.js';
 
 /** From keepalived's notify fifo (or the VIP reconciler when a notification was missed). */
 export interface VrrpEvent {
@@ -14,12 +14,25 @@ export type HealthEvent = { type: 'health.healthy' } | { type: 'health.degraded'
 export interface ImageHoldersEvent {
   type: 'image.holders';
   holders: Holder[];
+  ownership: OwnershipView;
   observedAt: number;
 }
 
-/** This node's own I/O on the image failed with EIO/ESHUTDOWN: the peer fenced us. */
+/**
+ * The peer fenced this node: its own I/O on the image failed with EIO/ESHUTDOWN, or the owner
+ * record in Ceph names another node.
+ */
 export interface FencedEvent {
   type: 'io.fenced';
+  detail: string;
+}
+
+/**
+ * This node lost Ceph: an I/O probe or a Ceph check did not answer within its deadline. Nobody
+ * is known to have fenced it; it must get out of the way at once (unfit) and release.
+ */
+export interface CephLostEvent {
+  type: 'ceph.lost';
   detail: string;
 }
 
@@ -31,7 +44,7 @@ export type OperatorEvent =
   /** `release: true` hands everything back first; false detaches and leaves Harbor running (restart). */
   | { type: 'shutdown'; release: boolean };
 
-export type NodeEvent = VrrpEvent | HealthEvent | ImageHoldersEvent | FencedEvent | OperatorEvent;
+export type NodeEvent = VrrpEvent | HealthEvent | ImageHoldersEvent | FencedEvent | CephLostEvent | OperatorEvent;
 
 export type NodeEventType = NodeEvent['type'];
 

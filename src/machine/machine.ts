@@ -1,7 +1,7 @@
 import { hasAttemptsLeft } from '../guards/retry.js';
 import type { NodeContext } from './context.js';
 import { initialContext } from './context.js';
-import { holdersToFence, nodeSetup } from './setup.js';
+import { claimInputOf, holdersToFence, nodeSetup, ownLockIdOf } from './setup.js';
 import type { StepName } from './timing.js';
 
 /*
@@ -39,7 +39,7 @@ const takeoverStepFails = (step: StepName) => [retry(step), abandonTakeover(step
 const releaseStepFails = (step: StepName) => [retry(step), failRelease(step)];
 const backoff = { after: { retryBackoff: 'running' } } as const;
 
-const releaseFor = (exit: 'idle' | 'standDown' | 'fenced' | 'maintenance' | 'stopped', reason: string) =>
+const releaseFor = (exit: 'idle' | 'standDown' | 'fenced' | 'lostCeph' | 'maintenance' | 'stopped', reason: string) =>
   ({ type: 'beginRelease', params: { exit, reason } }) as const;
 
 export const nodeMachine = nodeSetup.createMachine({
@@ -57,7 +57,8 @@ export const nodeMachine = nodeSetup.createMachine({
     booting: {
       description: 'Read the world (VIP, map, mount, Harbor, markers) and enter the state it matches.',
       initial: 'running',
-      entry: 'resetAttempts',
+      // what this node holds is read from the world again, not remembered
+      entry: ['resetAttempts', 'forgetGeneration'],
       on: { shutdown: '#node.stopped' },
       states: {
         running: {
@@ -70,6 +71,14 @@ export const nodeMachine = nodeSetup.createMachine({
                 guard: { type: 'worldHasFailedMarker', params: ({ event }) => ({ world: event.output }) },
                 target: '#node.failed',
                 actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+              },
+              {
+                guard: { type: 'worldHasForeignMount', params: ({ event }) => ({ world: event.output }) },
+                target: '#node.failed',
+                actions: [
+                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  { type: 'refuseForeignMount', params: ({ event }) => ({ world: event.output }) },
+                ],
               },
               {
                 guard: { type: 'maintenanceWithNothingHeld', params: ({ event }) => ({ world: event.output }) },
@@ -87,18 +96,41 @@ export const nodeMachine = nodeSetup.createMachine({
               {
                 guard: { type: 'servingIntact', params: ({ event }) => ({ world: event.output }) },
                 target: '#node.active.serving',
-                actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                actions: [
+                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  { type: 'adoptOwnedWorld', params: ({ event }) => ({ world: event.output }) },
+                ],
               },
               {
                 guard: { type: 'mountedWithVip', params: ({ event }) => ({ world: event.output }) },
                 target: '#node.active.starting',
-                actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                actions: [
+                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  { type: 'adoptOwnedWorld', params: ({ event }) => ({ world: event.output }) },
+                ],
+              },
+              {
+                guard: { type: 'holdsWhatIsNotOurs', params: ({ event }) => ({ world: event.output }) },
+                target: '#node.releasing',
+                actions: [
+                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  releaseFor('fenced', 'start-up: the owner record in Ceph names another node: this node was replaced; releasing as a fenced node'),
+                ],
+              },
+              {
+                guard: { type: 'holdsWithOwnershipUnknown', params: ({ event }) => ({ world: event.output }) },
+                target: '#node.releasing',
+                actions: [
+                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  releaseFor('lostCeph', 'start-up: holding the image but Ceph cannot say who owns it; releasing as a node that lost Ceph'),
+                ],
               },
               {
                 guard: { type: 'holdsAnything', params: ({ event }) => ({ holdings: event.output }) },
                 target: '#node.releasing',
                 actions: [
                   { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  { type: 'adoptOwnedWorld', params: ({ event }) => ({ world: event.output }) },
                   releaseFor('idle', 'start-up: undoing a takeover or release that was interrupted'),
                 ],
               },
@@ -135,7 +167,8 @@ export const nodeMachine = nodeSetup.createMachine({
           target: 'releasing',
           actions: ['recordVrrp', releaseFor('idle', 'VRRP left MASTER')],
         },
-        'io.fenced': { target: 'releasing', actions: releaseFor('fenced', 'fenced by the peer (I/O error on the image)') },
+        'io.fenced': { target: 'releasing', actions: releaseFor('fenced', 'fenced by the peer (I/O error on the image, or the owner record names another node)') },
+        'ceph.lost': { target: 'releasing', actions: releaseFor('lostCeph', 'lost Ceph: an I/O probe or Ceph check missed its deadline') },
         switchover: { target: 'releasing', actions: releaseFor('standDown', 'operator switchover') },
         'maintenance.on': { target: 'releasing', actions: releaseFor('maintenance', 'operator maintenance') },
         shutdown: [
@@ -145,7 +178,8 @@ export const nodeMachine = nodeSetup.createMachine({
       },
       states: {
         'acquiring-rbd': {
-          description: 'Who watches the image? Nobody foreign: map. Long-standing foreign holders: fence. New ones: wait.',
+          description:
+            'Read the owner record, the lock and the watchers. A peer that claimed the image during our own takeover: yield. Nothing foreign: claim. A recorded foreign owner or long-standing foreign watchers: fence. New unexplained watchers: wait.',
           initial: 'reading',
           entry: 'resetAttempts',
           states: {
@@ -159,27 +193,36 @@ export const nodeMachine = nodeSetup.createMachine({
                     input: {},
                     onDone: [
                       {
-                        guard: { type: 'noForeignHolders', params: ({ event }) => ({ observation: event.output }) },
-                        target: '#node.active.mounting',
-                        actions: { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                        guard: { type: 'concurrentClaim', params: ({ event }) => ({ observation: event.output }) },
+                        target: '#node.yielding',
+                        actions: [
+                          { type: 'acceptObservation', params: ({ event }) => ({ observation: event.output }) },
+                          { type: 'yieldToClaim', params: ({ event }) => ({ observation: event.output }) },
+                        ],
                       },
                       {
-                        guard: { type: 'foreignHoldersEstablished', params: ({ event }) => ({ observation: event.output }) },
+                        guard: { type: 'nothingToFence', params: ({ event }) => ({ observation: event.output }) },
+                        target: '#node.active.claiming',
+                        actions: { type: 'acceptObservation', params: ({ event }) => ({ observation: event.output }) },
+                      },
+                      {
+                        guard: { type: 'readyToFence', params: ({ event }) => ({ observation: event.output }) },
                         target: '#node.active.fencing',
-                        actions: { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                        actions: { type: 'acceptObservation', params: ({ event }) => ({ observation: event.output }) },
                       },
                       {
                         guard: 'canRetry',
                         target: '#node.active.acquiring-rbd.settling',
                         actions: [
-                          { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                          { type: 'acceptObservation', params: ({ event }) => ({ observation: event.output }) },
                           { type: 'recordStepFailure', params: { step: 'readHolders' } },
                         ],
                       },
                       {
-                        ...abandonTakeover('readHolders'),
+                        target: '#node.releasing',
                         actions: [
-                          { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                          { type: 'acceptObservation', params: ({ event }) => ({ observation: event.output }) },
+                          { type: 'recordStepFailure', params: { step: 'readHolders' } },
                           { type: 'abandonTakeover', params: { why: 'new holders keep appearing on the image', withError: false } },
                         ],
                       },
@@ -199,7 +242,7 @@ export const nodeMachine = nodeSetup.createMachine({
         },
 
         fencing: {
-          description: 'Blocklist every foreign holder (per client instance, with an expiry), then verify they are gone.',
+          description: 'Blocklist the recorded foreign owner (watching or not) and every foreign watcher (per client instance, or whole hosts), then verify they are gone.',
           initial: 'blocklisting',
           states: {
             blocklisting: {
@@ -236,7 +279,7 @@ export const nodeMachine = nodeSetup.createMachine({
                     onDone: [
                       {
                         guard: { type: 'noForeignHolders', params: ({ event }) => ({ observation: event.output }) },
-                        target: '#node.active.mounting',
+                        target: '#node.active.claiming',
                         actions: { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
                       },
                       {
@@ -245,9 +288,10 @@ export const nodeMachine = nodeSetup.createMachine({
                         actions: { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
                       },
                       {
-                        ...abandonTakeover('verifyFence'),
+                        target: '#node.releasing',
                         actions: [
                           { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
+                          { type: 'recordStepFailure', params: { step: 'verifyFence' } },
                           { type: 'abandonTakeover', params: { why: 'foreign holders survive fencing', withError: false } },
                         ],
                       },
@@ -262,8 +306,35 @@ export const nodeMachine = nodeSetup.createMachine({
           },
         },
 
+        claiming: {
+          description:
+            "Take the image in Ceph: break the fenced owner's (or our own stale) lock, take ours atomically (rbd lock add: of two nodes only one can), record this node as owner with the next generation.",
+          initial: 'running',
+          entry: 'resetAttempts',
+          states: {
+            running: {
+              invoke: {
+                id: 'claimOwnership',
+                src: 'claimOwnership',
+                input: ({ context }) => claimInputOf(context),
+                onDone: [
+                  {
+                    guard: { type: 'claimTaken', params: ({ event }) => ({ claim: event.output }) },
+                    target: '#node.active.mounting',
+                    actions: { type: 'acceptClaim', params: ({ context }) => ({ generation: claimInputOf(context).generation }) },
+                  },
+                  { target: '#node.yielding', actions: { type: 'lostClaimRace', params: ({ event }) => ({ claim: event.output }) } },
+                ],
+                onError: takeoverStepFails('claim'),
+              },
+              after: { claimTimeout: takeoverStepFails('claim') },
+            },
+            backoff,
+          },
+        },
+
         mounting: {
-          description: 'Map the image, look at its filesystem, mkfs only if never formatted, fsck by policy, mount.',
+          description: 'Map the image, record our client in the owner record, look at its filesystem, mkfs only if never formatted, fsck by policy, mount.',
           initial: 'mapping',
           states: {
             mapping: {
@@ -277,12 +348,30 @@ export const nodeMachine = nodeSetup.createMachine({
                     src: 'mapImage',
                     input: {},
                     onDone: {
-                      target: '#node.active.mounting.probing',
+                      target: '#node.active.mounting.recording',
                       actions: { type: 'acceptDevice', params: ({ event }) => ({ device: event.output.device }) },
                     },
                     onError: takeoverStepFails('map'),
                   },
                   after: { mapTimeout: takeoverStepFails('map') },
+                },
+                backoff,
+              },
+            },
+            recording: {
+              description: "Write the mapper's client address into the owner record (a later takeover fences it even when its watch is gone); fails if the lock is no longer ours.",
+              initial: 'running',
+              entry: 'resetAttempts',
+              states: {
+                running: {
+                  invoke: {
+                    id: 'recordOwner',
+                    src: 'recordOwner',
+                    input: ({ context }) => ({ device: context.holdings.device ?? '', generation: context.generation ?? 0, lockId: ownLockIdOf(context) }),
+                    onDone: { target: '#node.active.mounting.probing' },
+                    onError: takeoverStepFails('record'),
+                  },
+                  after: { recordTimeout: takeoverStepFails('record') },
                 },
                 backoff,
               },
@@ -418,6 +507,7 @@ export const nodeMachine = nodeSetup.createMachine({
               target: '#node.releasing',
               actions: ['recordHealth', { type: 'abandonTakeover', params: { why: 'Harbor reported down', withError: false } }],
             },
+            vrrp: { guard: 'vrrpBackup', target: '#node.active.vip-lost', actions: 'recordVrrp' },
           },
           states: {
             healthy: {
@@ -432,14 +522,32 @@ export const nodeMachine = nodeSetup.createMachine({
             },
           },
         },
+
+        'vip-lost': {
+          description:
+            'Serving, VRRP said BACKUP: keep serving for the grace in case the VIP comes back (a peer resuming from a pause claims MASTER until it finds itself fenced), then release. FAULT or STOP release at once.',
+          entry: { type: 'setReason', params: { reason: 'VRRP BACKUP while serving: waiting for the VIP to come back' } },
+          on: {
+            vrrp: [
+              { guard: 'vrrpMaster', target: '#node.active.serving', actions: 'recordVrrp' },
+              { guard: 'vrrpBackup', actions: 'recordVrrp' },
+            ],
+            'health.down': {
+              target: '#node.releasing',
+              actions: ['recordHealth', { type: 'abandonTakeover', params: { why: 'Harbor reported down', withError: false } }],
+            },
+          },
+          after: { vipLossGrace: { target: '#node.releasing', actions: releaseFor('idle', 'VRRP left MASTER (the VIP did not come back within the grace)') } },
+        },
       },
     },
 
     releasing: {
-      description: 'Give everything back in order: compose down → umount → unmap (S3), after reading what is held.',
+      description: 'Give everything back in order: compose down → umount → unmap (S3) → our owner record and lock, after reading what is held.',
       initial: 'surveying',
       on: {
         'io.fenced': { actions: { type: 'escalateRelease', params: { exit: 'fenced', reason: 'fenced by the peer while releasing' } } },
+        'ceph.lost': { actions: { type: 'escalateRelease', params: { exit: 'lostCeph', reason: 'lost Ceph while releasing' } } },
         'maintenance.on': { actions: { type: 'escalateRelease', params: { exit: 'maintenance', reason: 'operator maintenance' } } },
         shutdown: [
           { guard: 'shutdownReleases', actions: { type: 'escalateRelease', params: { exit: 'stopped', reason: 'service stopping' } } },
@@ -466,6 +574,11 @@ export const nodeMachine = nodeSetup.createMachine({
                   {
                     guard: { type: 'holdsAnything', params: ({ event }) => ({ holdings: event.output }) },
                     target: '#node.releasing.unmounting',
+                    actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
+                  },
+                  {
+                    guard: 'holdsGeneration',
+                    target: '#node.releasing.disowning',
                     actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
                   },
                   {
@@ -507,7 +620,7 @@ export const nodeMachine = nodeSetup.createMachine({
               invoke: {
                 id: 'unmountFilesystem',
                 src: 'unmountFilesystem',
-                input: ({ context }) => ({ fenced: context.exitTo === 'fenced' }),
+                input: ({ context }) => ({ device: context.holdings.device, fenced: context.exitTo === 'fenced' || context.exitTo === 'lostCeph' }),
                 onDone: { target: '#node.releasing.unmapping', actions: 'markUnmounted' },
                 onError: releaseStepFails('unmount'),
               },
@@ -529,9 +642,12 @@ export const nodeMachine = nodeSetup.createMachine({
                   device: context.holdings.device,
                   // force only as the last attempt: it can lose writes a normal unmap would flush
                   force: context.attempts > 0 && !hasAttemptsLeft(context.attempts, context.timing.retry.maxAttempts),
-                  fenced: context.exitTo === 'fenced',
+                  fenced: context.exitTo === 'fenced' || context.exitTo === 'lostCeph',
                 }),
-                onDone: { target: '#node.releasing.released', actions: 'markUnmapped' },
+                onDone: [
+                  { guard: 'holdsGeneration', target: '#node.releasing.disowning', actions: 'markUnmapped' },
+                  { target: '#node.releasing.released', actions: 'markUnmapped' },
+                ],
                 onError: releaseStepFails('unmap'),
               },
               after: { unmapTimeout: releaseStepFails('unmap') },
@@ -539,8 +655,28 @@ export const nodeMachine = nodeSetup.createMachine({
             backoff,
           },
         },
+        disowning: {
+          description:
+            'After a clean unmap: remove our owner record and lock (only if they are still ours), so the next takeover needs no fence. Best effort: a record left behind only costs the peer a harmless fence of a dead client.',
+          initial: 'running',
+          entry: 'resetAttempts',
+          states: {
+            running: {
+              invoke: {
+                id: 'releaseOwnership',
+                src: 'releaseOwnership',
+                input: ({ context }) => ({ generation: context.generation ?? 0, lockId: ownLockIdOf(context) }),
+                onDone: { target: '#node.releasing.released' },
+                onError: [retry('disown'), { target: '#node.releasing.released', actions: { type: 'recordStepFailure', params: { step: 'disown' } } }],
+              },
+              after: { disownTimeout: [retry('disown'), { target: '#node.releasing.released', actions: { type: 'recordStepFailure', params: { step: 'disown' } } }] },
+            },
+            backoff,
+          },
+        },
         released: {
           description: 'Everything is given back; go where the reason for releasing says.',
+          entry: 'forgetGeneration',
           always: [
             { guard: { type: 'exitIs', params: { exit: 'stopped' } }, target: '#node.stopped' },
             { guard: { type: 'exitIs', params: { exit: 'failed' } }, target: '#node.failed' },
@@ -558,6 +694,17 @@ export const nodeMachine = nodeSetup.createMachine({
       always: { guard: 'vrrpIsNotMaster', target: 'idle' },
       after: { standDown: 'idle' },
       on: {
+        'maintenance.on': 'maintenance',
+        shutdown: 'stopped',
+      },
+    },
+
+    yielding: {
+      description:
+        'A peer claimed the image while this node was taking over too (both MASTER) and won the atomic lock: unfit, fence nobody for the cool-down (S5), then standby.',
+      after: { fencedCooldown: 'idle' },
+      on: {
+        resume: { target: 'booting', actions: 'clearFailure' },
         'maintenance.on': 'maintenance',
         shutdown: 'stopped',
       },

@@ -2,21 +2,27 @@ import { assign, setup } from 'xstate';
 import {
   allForeignHoldersEstablished,
   exhaustsBudget,
-  foreignHolders,
+  fenceTargets,
+  foreignClaim,
   hasAttemptsLeft,
   hasForeignHolders,
+  isConcurrentClaim,
   isHolding,
   isMountedWithVip,
   isServingIntact,
+  lockToBreak,
+  mergeKnownClaim,
   mergeKnownHolders,
+  ownLockId,
   strongerExit,
+  unexplainedForeignHolders,
 } from '../guards/index.js';
-import { actorPlaceholders } from './actors.js';
+import { actorPlaceholders, type ClaimInput, type ClaimOutput } from './actors.js';
 import type { NodeContext, NodeInput } from './context.js';
 import type { NodeEvent } from './events.js';
 
 import { backoffDelay, type StepName } from './timing.js';
-import type { FilesystemProbe, HolderObservation, Holdings, ReleaseExit, WorldSnapshot } from './types.js';
+import type { FilesystemProbe, HolderObservation, Holdings, ImageObservation, ReleaseExit, WorldSnapshot } from './types.js';
 
 function errorText(error: unknown): string {
   if (error instanceof Error) return error.message;
@@ -52,17 +58,38 @@ export const nodeSetup = setup({
     vrrpIsNotMaster: ({ context }) => context.vrrp !== 'MASTER',
     vrrpLost: ({ event }) => event.type === 'vrrp' && event.state !== 'MASTER',
     shutdownReleases: ({ event }) => event.type === 'shutdown' && event.release,
+    vrrpBackup: ({ event }) => event.type === 'vrrp' && event.state === 'BACKUP',
+    vrrpMaster: ({ event }) => event.type === 'vrrp' && event.state === 'MASTER',
+    healthDegraded: ({ context }) => context.health === 'degraded',
     noForeignHolders: ({ context }, p: { observation: HolderObservation }) =>
       !hasForeignHolders(p.observation.holders, context.ownAddresses),
-    foreignHoldersEstablished: ({ context }, p: { observation: HolderObservation }) =>
-      allForeignHoldersEstablished(p.observation, context.knownHolders, context.ownAddresses, context.timing.holderGraceMs),
+    concurrentClaim: ({ context }, p: { observation: ImageObservation }) => {
+      const claim = foreignClaim(p.observation.ownership, context.nodeName);
+      return claim !== null && isConcurrentClaim(claim, context.knownClaim, p.observation.observedAt, context.timing.holderGraceMs);
+    },
+    nothingToFence: ({ context }, p: { observation: ImageObservation }) =>
+      fenceTargets(p.observation.holders, p.observation.ownership, context.nodeName, context.ownAddresses, context.fenceScope).length === 0,
+    // watchers the owner record accounts for are fenced at once; only unexplained ones wait the grace
+    readyToFence: ({ context }, p: { observation: ImageObservation }) =>
+      allForeignHoldersEstablished(
+        { holders: unexplainedForeignHolders(p.observation.holders, p.observation.ownership, context.nodeName, context.ownAddresses), observedAt: p.observation.observedAt },
+        context.knownHolders,
+        context.ownAddresses,
+        context.timing.holderGraceMs,
+      ),
+    claimTaken: (_, p: { claim: ClaimOutput }) => p.claim.claimed,
+    holdsGeneration: ({ context }) => context.generation !== null && context.exitTo !== 'fenced' && context.exitTo !== 'lostCeph',
     hasFilesystem: (_, p: { probe: FilesystemProbe }) => p.probe.fsType !== null,
     neverFormatted: (_, p: { probe: FilesystemProbe }) => p.probe.fsType === null && !p.probe.formattedBefore,
     worldHasFailedMarker: (_, p: { world: WorldSnapshot }) => p.world.failedMarker !== null,
+    worldHasForeignMount: (_, p: { world: WorldSnapshot }) => p.world.foreignMount !== null,
+    holdsWhatIsNotOurs: (_, p: { world: WorldSnapshot }) => isHolding(p.world) && p.world.ownership === 'not-ours',
+    holdsWithOwnershipUnknown: (_, p: { world: WorldSnapshot }) => isHolding(p.world) && p.world.ownership === 'unknown',
     maintenanceWithNothingHeld: (_, p: { world: WorldSnapshot }) => p.world.maintenanceMarker && !isHolding(p.world),
     maintenanceWhileHolding: (_, p: { world: WorldSnapshot }) => p.world.maintenanceMarker && isHolding(p.world),
-    servingIntact: (_, p: { world: WorldSnapshot }) => isServingIntact(p.world),
-    mountedWithVip: (_, p: { world: WorldSnapshot }) => isMountedWithVip(p.world),
+    // a VIP is not ownership: resume serving only when the record in Ceph names this node
+    servingIntact: (_, p: { world: WorldSnapshot }) => isServingIntact(p.world) && p.world.ownership === 'ours',
+    mountedWithVip: (_, p: { world: WorldSnapshot }) => isMountedWithVip(p.world) && p.world.ownership === 'ours',
     holdsAnything: (_, p: { holdings: Holdings }) => isHolding(p.holdings),
     composeRunning: (_, p: { holdings: Holdings }) => p.holdings.composeRunning,
     exitIs: ({ context }, p: { exit: ReleaseExit }) => context.exitTo === p.exit,
@@ -87,21 +114,48 @@ export const nodeSetup = setup({
     }),
     recordImageHolders: assign(({ context, event }) =>
       event.type === 'image.holders'
-        ? { holders: event.holders, knownHolders: mergeKnownHolders(context.knownHolders, event) }
+        ? {
+            holders: event.holders,
+            knownHolders: mergeKnownHolders(context.knownHolders, event),
+            ownership: event.ownership,
+            knownClaim: mergeKnownClaim(context.knownClaim, foreignClaim(event.ownership, context.nodeName), event.observedAt),
+          }
         : {},
     ),
     acceptHolders: assign(({ context }, p: { observation: HolderObservation }) => ({
       holders: p.observation.holders,
       knownHolders: mergeKnownHolders(context.knownHolders, p.observation),
     })),
+    acceptObservation: assign(({ context }, p: { observation: ImageObservation }) => ({
+      holders: p.observation.holders,
+      knownHolders: mergeKnownHolders(context.knownHolders, p.observation),
+      ownership: p.observation.ownership,
+      knownClaim: mergeKnownClaim(context.knownClaim, foreignClaim(p.observation.ownership, context.nodeName), p.observation.observedAt),
+    })),
+    yieldToClaim: assign(({ context }, p: { observation: ImageObservation }) => {
+      const claim = foreignClaim(p.observation.ownership, context.nodeName);
+      return { reason: `${claim?.node ?? 'a peer'} claimed the image (generation ${claim?.generation ?? '?'}) while this node was taking over: yielding, fencing nobody for the cool-down` };
+    }),
+    lostClaimRace: assign((_, p: { claim: ClaimOutput }) => ({
+      reason: `lost the ownership race: ${p.claim.holder ? `lock ${p.claim.holder.id} taken by ${p.claim.holder.locker}` : 'the image lock was taken first'}; yielding, fencing nobody for the cool-down`,
+    })),
+    acceptClaim: assign((_, p: { generation: number }) => ({ generation: p.generation })),
+    forgetGeneration: assign({ generation: null }),
+    adoptOwnedWorld: assign(({ context }, p: { world: WorldSnapshot }) => ({
+      generation: p.world.owner?.node === context.nodeName ? p.world.owner.generation : context.generation,
+      // the record names this node and the VIP is here: keepalived will not repeat its MASTER notification
+      vrrp: context.vrrp === 'UNKNOWN' && p.world.vipHere ? ('MASTER' as const) : context.vrrp,
+    })),
+    refuseForeignMount: assign((_, p: { world: WorldSnapshot }) => ({
+      reason: `refusing to serve: ${p.world.foreignMount ?? 'something'} is mounted at the mount point and is not this node's image; nothing was unmounted or killed. Check what it is, unmount it yourself, then resume`,
+    })),
     acceptFenced: assign(({ context }, p: { fenced: string[] }) => ({
       fencedAddresses: [...new Set([...context.fencedAddresses, ...p.fenced])],
       fenceRounds: context.fenceRounds + 1,
     })),
+    // a VIP found on the interface is not taken as MASTER here: a SIGKILLed keepalived leaves it behind
     acceptWorld: assign(({ context }, p: { world: WorldSnapshot }) => ({
       holdings: { device: p.world.device, mounted: p.world.mounted, composeRunning: p.world.composeRunning },
-      // keepalived only reports transitions; a VIP found on the interface is the best belief at boot.
-      vrrp: context.vrrp === 'UNKNOWN' && p.world.vipHere ? 'MASTER' : context.vrrp,
       reason: p.world.failedMarker ?? context.reason,
     })),
     acceptDevice: assign(({ context }, p: { device: string }) => ({
@@ -152,6 +206,10 @@ export const nodeSetup = setup({
     setReason: assign((_, p: { reason: string }) => ({ reason: p.reason })),
   },
   delays: {
+    claimTimeout: timeoutOf('claim'),
+    recordTimeout: timeoutOf('record'),
+    disownTimeout: timeoutOf('disown'),
+    vipLossGrace: ({ context }) => context.timing.vipLossGraceMs,
     readWorldTimeout: timeoutOf('readWorld'),
     readHoldersTimeout: timeoutOf('readHolders'),
     fenceTimeout: timeoutOf('fence'),
@@ -173,7 +231,19 @@ export const nodeSetup = setup({
   },
 });
 
-/** The foreign holders of the latest look at the image: who `fencing` blocklists. */
+/** Who `fencing` blocklists: the recorded foreign owner and every foreign watcher of the latest look. */
 export function holdersToFence(context: NodeContext): string[] {
-  return foreignHolders(context.holders, context.ownAddresses).map((h) => h.address);
+  return fenceTargets(context.holders, context.ownership, context.nodeName, context.ownAddresses, context.fenceScope);
+}
+
+/** The claim this takeover makes: the next generation, our lock id, the lock to break first. */
+export function claimInputOf(context: NodeContext): ClaimInput {
+  const generation = context.ownership.lastGeneration + 1;
+  const lockId = ownLockId(context.nodeName, generation);
+  return { generation, lockId, breakLock: lockToBreak(context.ownership.lock, lockId) };
+}
+
+/** Our lock id for the generation this node holds. */
+export function ownLockIdOf(context: NodeContext): string {
+  return ownLockId(context.nodeName, context.generation ?? 0);
 }

@@ -81,8 +81,8 @@ export interface WorldSnapshot extends Holdings {
   foreignMount: string | null;
   /** Does the Ceph record name this node, with our mapped client? Read only when something is held. */
   ownership: OwnershipVerdict;
-  /** The owner record when it names another node (a returning node that was replaced). */
-  ownerElsewhere: OwnerRecord | null;
+  /** The owner record as read at that moment (null when none, or when nothing is held). */
+  owner: OwnerRecord | null;
   /** Set when an operator must act before this node may serve again (survives restarts). */
   failedMarker: string | null;
   maintenanceMarker: boolean;

@@ -19,6 +19,10 @@ export type JournalEntry =
       inStateMs: number;
       reason: string;
       lastError?: string;
+      /** The ownership generation this node held after the transition (null: none). */
+      generation?: number | null;
+      /** The owner record of the node's last look at the image: `node#generation`. */
+      owner?: string;
     }
   | { kind: 'command'; at: string; what: string; command: string; durationMs: number; ok: boolean; result: string }
   | {

@@ -39,6 +39,8 @@ export class NodeMetrics {
   private readonly fit: Gauge;
   private readonly vrrp: Gauge<'state'>;
   private readonly failures: Gauge;
+  private readonly heldGeneration: Gauge;
+  private readonly recordedGeneration: Gauge<'owner'>;
   private current: string | null = null;
 
   constructor(node: string, states: readonly string[]) {
@@ -59,6 +61,8 @@ export class NodeMetrics {
     this.fit = new Gauge({ name: 'harbor_assistant_fit', help: "What keepalived's check is told: 1 fit, 0 unfit", registers: r });
     this.vrrp = new Gauge({ name: 'harbor_assistant_vrrp_state', help: 'VRRP state from keepalived (1 for the current one)', labelNames: ['state'], registers: r });
     this.failures = new Gauge({ name: 'harbor_assistant_consecutive_failures', help: 'Failed takeovers in a row (the failure budget counts these)', registers: r });
+    this.heldGeneration = new Gauge({ name: 'harbor_assistant_ownership_generation', help: 'The ownership generation this node holds in Ceph (0: it holds none)', registers: r });
+    this.recordedGeneration = new Gauge({ name: 'harbor_assistant_owner_record_generation', help: "The owner record of this node's last look at the image, by owner node (absent: no record)", labelNames: ['owner'], registers: r });
     for (const s of states) this.state.set({ state: s }, 0);
     for (const v of HEALTH_VERDICTS) this.harbor.set({ verdict: v }, 0);
     for (const v of VRRP_STATES) this.vrrp.set({ state: v }, 0);
@@ -102,5 +106,11 @@ export class NodeMetrics {
     this.fit.set(fit ? 1 : 0);
     for (const v of VRRP_STATES) this.vrrp.set({ state: v }, v === vrrp ? 1 : 0);
     this.failures.set(failures);
+  }
+
+  ownership(held: number | null, owner: { node: string; generation: number } | null): void {
+    this.heldGeneration.set(held ?? 0);
+    this.recordedGeneration.reset();
+    if (owner !== null) this.recordedGeneration.set({ owner: owner.node }, owner.generation);
   }
 }

@@ -1,3 +1,4 @@
+import type { OwnershipView } from '../machine/types.js';
 import type { InspectionEvent } from 'xstate';
 import type { CommandRecord } from '../actions/exec.js';
 import { activeStateIds, chartOf, type Chart } from '../chart/walk.js';
@@ -118,12 +119,21 @@ export class Observability {
     this.inspector?.inspect(event);
   }
 
-  transition(record: TransitionRecord, context: { reason: string; lastError: string | null }): void {
+  transition(record: TransitionRecord, context: { reason: string; lastError: string | null; generation?: number | null; ownership?: OwnershipView }): void {
     const at = Date.parse(record.at);
     const inStateMs = at - this.lastTransitionAt;
     this.lastTransitionAt = at;
     this.metrics.transition(record.from, record.to, record.event, at);
-    this.emit({ kind: 'transition', ...record, inStateMs, reason: context.reason, ...(context.lastError ? { lastError: context.lastError } : {}) });
+    const owner = context.ownership?.record ?? null;
+    this.emit({
+      kind: 'transition',
+      ...record,
+      inStateMs,
+      reason: context.reason,
+      ...(context.lastError ? { lastError: context.lastError } : {}),
+      ...(context.generation !== undefined ? { generation: context.generation } : {}),
+      ...(owner ? { owner: `${owner.node}#${owner.generation}` } : {}),
+    });
     for (const s of this.phases.observe(at, record.from, record.to, { event: record.event, reason: context.reason })) {
       this.metrics.operationDone(s);
       const summary: JournalEntry = { kind: 'summary', at: record.at, operation: s.operation, outcome: s.outcome, ok: s.ok, cause: s.cause, totalMs: s.totalMs, phases: s.phases, steps: s.steps };
@@ -141,7 +151,8 @@ export class Observability {
   status(s: NodeStatus): void {
     this.metrics.health(s.health, s.healthComponents);
     this.metrics.node(s.fitness.fit, s.vrrp, s.failures);
-    const key = JSON.stringify([s.state, s.reason, s.lastError, s.vrrp, s.health, s.healthComponents, s.fitness, s.holdings, s.failures]);
+    this.metrics.ownership(s.ownership.generation, s.ownership.owner);
+    const key = JSON.stringify([s.state, s.reason, s.lastError, s.vrrp, s.health, s.healthComponents, s.fitness, s.holdings, s.failures, s.ownership]);
     if (key === this.lastStatusKey) return;
     this.lastStatusKey = key;
     for (const l of this.listeners) l({ status: s });

@@ -3,55 +3,103 @@ import { join } from 'node:path';
 import { fromPromise } from 'xstate';
 import type { Config } from '../config/index.js';
 import type { NodeActors } from '../machine/index.js';
-import type { FenceInput, UnmapInput, UnmountInput, DeviceInput } from '../machine/actors.js';
-import type { FilesystemProbe, HolderObservation, WorldSnapshot } from '../machine/types.js';
+import type { ClaimInput, ClaimOutput, DeviceInput, DisownInput, FenceInput, RecordInput, RecordOutput, UnmapInput, UnmountInput } from '../machine/actors.js';
+import type { FilesystemProbe, HolderObservation, ImageObservation, OwnerRecord, OwnershipVerdict, WorldSnapshot } from '../machine/types.js';
+import { isHolding, isOwnRecord, ownLockId, survivesFence } from '../guards/index.js';
 import { stopHarbor } from '../actions/harbor-installer.js';
 import { readMarkers } from './state-files.js';
 import type { World } from './world.js';
 
+/** Who this node is in Ceph: its name in the owner record and the IPs its clients use. */
+export interface NodeIdentity {
+  nodeName: string;
+  ownAddresses: readonly string[];
+}
+
+/** Sleep that removes its abort listener (pollers call it many times with one signal). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
-/** What this node holds and sees right now, after aborted commands have died. */
-export async function readWorldNow(config: Config, world: World, signal?: AbortSignal): Promise<WorldSnapshot> {
+/**
+ * Is what this node holds provably its own? The owner record must name this node, our lock must
+ * be the one of that generation, and our mapped client must be the recorded one (or none recorded
+ * yet: a takeover cut short before it wrote its client). Ceph unreachable: unknown.
+ */
+export async function ownershipOf(
+  world: World,
+  identity: NodeIdentity,
+  device: string | null,
+  signal?: AbortSignal,
+): Promise<{ verdict: OwnershipVerdict; owner: OwnerRecord | null }> {
+  try {
+    const view = await world.ownership.read(signal);
+    const record = view.record;
+    if (record === null || !isOwnRecord(record, identity.nodeName)) return { verdict: 'not-ours', owner: record };
+    if (view.lock?.id !== ownLockId(identity.nodeName, record.generation)) return { verdict: 'not-ours', owner: record };
+    if (device === null || record.clients.length === 0) return { verdict: 'ours', owner: record };
+    const clients = await world.mapper.clients(device, identity.ownAddresses, signal);
+    return { verdict: clients.some((c) => record.clients.includes(c)) ? 'ours' : 'not-ours', owner: record };
+  } catch {
+    return { verdict: 'unknown', owner: null };
+  }
+}
+
+/** What this node holds and sees right now, after aborted commands have died (or were abandoned). */
+export async function readWorldNow(config: Config, world: World, identity: NodeIdentity, signal?: AbortSignal): Promise<WorldSnapshot> {
   await world.runner.settled();
-  const [vipHere, device, mountedSource, composeRunning] = await Promise.all([
+  const [vipHere, device, mountedAt, composeRunning] = await Promise.all([
     world.vip.present(signal),
     world.mapper.current(signal),
-    world.fs.mountedSource(signal),
+    world.fs.mountedAt(signal),
     // compose cannot run without its project on the mounted image
     existsSync(join(config.file.harbor.projectDir, 'docker-compose.yml')) ? world.compose.running(signal) : Promise.resolve(false),
   ]);
+  // only our own device at the mount point counts as mounted; anything else is never touched
+  const mounted = mountedAt !== null && device !== null && mountedAt.source === device;
+  const foreignMount = mountedAt !== null && !mounted ? `${mountedAt.source} (${mountedAt.fstype || 'unknown type'})` : null;
+  const holdings = { device, mounted, composeRunning };
+  const { verdict, owner } = isHolding(holdings) ? await ownershipOf(world, identity, device, signal) : { verdict: 'unknown' as const, owner: null };
   const markers = readMarkers(config);
   return {
     vipHere,
-    device,
-    mounted: mountedSource !== null,
-    composeRunning,
+    ...holdings,
+    foreignMount,
+    ownership: verdict,
+    owner,
     failedMarker: markers.failed,
     maintenanceMarker: markers.maintenance,
   };
+}
+
+/** Watchers and ownership evidence in one look. */
+export async function observeImage(world: World, now: () => number, signal?: AbortSignal): Promise<ImageObservation> {
+  const [holders, ownership] = await Promise.all([world.rbd.status(signal), world.ownership.read(signal)]);
+  return { holders, ownership, observedAt: now() };
 }
 
 /**
  * The real implementations of every invoked step, for `nodeMachine.provide({ actors })`. Each
  * passes the invoke's AbortSignal down, so leaving a state kills its commands.
  */
-export function realActors(config: Config, world: World, now: () => number = Date.now): NodeActors {
+export function realActors(config: Config, world: World, identity: NodeIdentity, now: () => number = Date.now): NodeActors {
+  const f = config.file;
   return {
-    readWorld: fromPromise<WorldSnapshot, Record<string, never>>(({ signal }) => readWorldNow(config, world, signal)),
-    readHolders: fromPromise<HolderObservation, Record<string, never>>(async ({ signal }) => ({
-      holders: await world.rbd.status(signal),
-      observedAt: now(),
-    })),
+    readWorld: fromPromise<WorldSnapshot, Record<string, never>>(({ signal }) => readWorldNow(config, world, identity, signal)),
+    readHolders: fromPromise<ImageObservation, Record<string, never>>(({ signal }) => observeImage(world, now, signal)),
     fenceHolders: fromPromise<{ fenced: string[] }, FenceInput>(async ({ input, signal }) => {
-      for (const addr of input.addresses) await world.blocklist.add(addr, config.file.ceph.blocklistExpirySeconds, signal);
+      // a client instance (`ip:port/nonce`) for years: it never blocks the host's future clients;
+      // a whole host (bare IP) only for hours: it does
+      for (const addr of input.addresses) {
+        await world.blocklist.add(addr, addr.includes('/') ? f.ceph.blocklistExpirySeconds : f.fencing.hostExpirySeconds, signal);
+      }
       return { fenced: [...input.addresses] };
     }),
     // fencing verifies instead of sleeping: poll rbd status until the fenced watchers are gone
@@ -59,12 +107,36 @@ export function realActors(config: Config, world: World, now: () => number = Dat
       const deadline = now() + config.file.timeouts.verifyFence - 500;
       for (;;) {
         const holders = await world.rbd.status(signal);
-        const remaining = holders.filter((h) => input.addresses.includes(h.address));
+        const remaining = holders.filter((h) => survivesFence(h, input.addresses));
         if (remaining.length === 0 || now() >= deadline || signal.aborted) return { holders, observedAt: now() };
         await sleep(200, signal);
       }
     }),
+    claimOwnership: fromPromise<ClaimOutput, ClaimInput>(async ({ input, signal }) => {
+      if (input.breakLock !== null) await world.ownership.breakLock(input.breakLock, signal);
+      const taken = await world.ownership.tryLock(input.lockId, signal);
+      if (!taken.taken) return { claimed: false, holder: taken.holder };
+      // the record goes in before the map: S2, never mapped without it
+      await world.ownership.writeRecord(
+        { node: identity.nodeName, generation: input.generation, hosts: [...identity.ownAddresses], clients: [], at: new Date(now()).toISOString() },
+        signal,
+      );
+      return { claimed: true, holder: null };
+    }),
     mapImage: fromPromise<{ device: string }, Record<string, never>>(async ({ signal }) => ({ device: await world.mapper.map(signal) })),
+    recordOwner: fromPromise<RecordOutput, RecordInput>(async ({ input, signal }) => {
+      const view = await world.ownership.read(signal);
+      if (view.lock?.id !== input.lockId) {
+        throw new Error(`ownership lost: the image lock is ${view.lock ? `${view.lock.id} (${view.lock.locker})` : 'gone'}, not ours (${input.lockId})`);
+      }
+      const clients = await world.mapper.clients(input.device, identity.ownAddresses, signal);
+      if (clients.length === 0) throw new Error(`no client of this node watches the image after mapping ${input.device}`);
+      await world.ownership.writeRecord(
+        { node: identity.nodeName, generation: input.generation, hosts: [...identity.ownAddresses], clients, at: view.record?.at ?? new Date(now()).toISOString() },
+        signal,
+      );
+      return { clients };
+    }),
     probeFilesystem: fromPromise<FilesystemProbe, DeviceInput>(async ({ input, signal }) => {
       const [fsType, formattedBefore] = await Promise.all([world.fs.probe(input.device, signal), world.rbd.wasFormatted(signal)]);
       return { fsType, formattedBefore };
@@ -80,13 +152,22 @@ export function realActors(config: Config, world: World, now: () => number = Dat
       await world.compose.up(signal);
     }),
     composeDown: fromPromise<void, Record<string, never>>(({ signal }) => stopHarbor(world.runner, world.compose, config.file.timeouts.composeDown, signal)),
-    unmountFilesystem: fromPromise<void, UnmountInput>(({ input, signal }) => world.fs.unmount(input, signal)),
+    unmountFilesystem: fromPromise<void, UnmountInput>(async ({ input, signal }) => {
+      const device = input.device ?? (await world.mapper.current(signal));
+      await world.fs.unmount({ fenced: input.fenced, device }, signal);
+    }),
     unmapImage: fromPromise<void, UnmapInput>(async ({ input, signal }) => {
       const device = input.device ?? (await world.mapper.current(signal));
       if (device === null) return;
       // S3, checked where it matters: never unmap under a mounted filesystem
       if ((await world.fs.mountedSource(signal)) === device) throw new Error(`refusing to unmap ${device}: it is still mounted`);
       await world.mapper.unmap(device, { force: input.force, fenced: input.fenced }, signal);
+    }),
+    releaseOwnership: fromPromise<void, DisownInput>(async ({ input, signal }) => {
+      // only what is still ours: a peer may have fenced us and claimed the image meanwhile
+      const view = await world.ownership.read(signal);
+      if (view.record?.node === identity.nodeName && view.record.generation === input.generation) await world.ownership.removeRecord(signal);
+      if (view.lock?.id === input.lockId) await world.ownership.breakLock(view.lock, signal);
     }),
   };
 }

@@ -8,13 +8,15 @@ import { probeImageWrite } from '../actions/io-watchdog.js';
 import { fitnessOf, type Fitness, type StandbyReadiness } from '../guards/fitness.js';
 import type { Logger } from '../log/logger.js';
 import { HEALTH_EVENTS } from '../machine/events.js';
-import { nodeMachine, type NodeActors, type NodeEvent } from '../machine/index.js';
+import { nodeMachine, type NodeActors, type NodeEvent, type OwnershipView } from '../machine/index.js';
 import { Observability } from '../observe/observability.js';
 import type { ControlResponse } from './control-protocol.js';
 import { startControlServer } from './control-server.js';
 import { detectCompose, detectOwnAddresses } from './detect.js';
 import { HealthHysteresis } from './health-prober.js';
-import { realActors } from './implementations.js';
+import { realActors, type NodeIdentity } from './implementations.js';
+import { withDeadline } from './deadline.js';
+import { isOwnRecord } from '../guards/index.js';
 import { every } from './loop.js';
 import { prepareStateFiles, readMarkers, syncMarkers, writeFileAtomic } from './state-files.js';
 import { stateName, statusOf, watchTransitions, type NodeStatus, type TransitionRecord } from './status.js';
@@ -24,9 +26,8 @@ type NodeActor = Actor<typeof nodeMachine>;
 
 /** A standby polls the image this often: who holds it (for the takeover) and whether Ceph answers (for `check`). */
 const STANDBY_POLL_MS = 3_000;
-/** While holding the mount, write through it this often; a fenced client fails or hangs. */
-const WATCHDOG_MS = 1_000;
-const WATCHDOG_TIMEOUT_MS = 5_000;
+/** An event-loop gap this long means the process was frozen (SIGSTOP, a paused VM): check ownership at once. */
+const PAUSE_GAP_MS = 2_000;
 
 /**
  * The service: builds the world from the configuration, starts the node actor on real actions,
@@ -41,6 +42,8 @@ export interface ServiceOptions {
   actors?: Partial<NodeActors>;
   /** Attach the Stately inspector whatever the configuration says (`run --inspect`). */
   inspect?: boolean;
+  /** Replace the owner-record read of the pollers (tests with fake steps have no Ceph). */
+  ownershipReader?: (signal: AbortSignal) => Promise<OwnershipView>;
 }
 
 export async function runService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<void> {
@@ -72,15 +75,20 @@ export async function runService(config: Config, logger: Logger, options: Servic
       for (const l of transitionListeners) l(record);
     },
   );
-  const actor: NodeActor = createActor(nodeMachine.provide({ actors: { ...realActors(config, world), ...options.actors } }), {
-    input: { timing: config.timing, ownAddresses },
+  const identity: NodeIdentity = { nodeName: config.nodeName, ownAddresses };
+  const readOwnership = options.ownershipReader ?? ((signal: AbortSignal) => world.ownership.read(signal));
+  const actor: NodeActor = createActor(nodeMachine.provide({ actors: { ...realActors(config, world, identity), ...options.actors } }), {
+    input: { timing: config.timing, nodeName: config.nodeName, ownAddresses, fenceScope: f.fencing.scope },
     inspect: (ev) => {
       onTransition(ev);
       observe.inspect(ev);
     },
   });
 
-  const fitness = (): Fitness => fitnessOf(stateName(actor.getSnapshot().value), readiness, Date.now(), 3 * STANDBY_POLL_MS + f.ceph.commandTimeoutMs);
+  const fitness = (): Fitness => {
+    const snap = actor.getSnapshot();
+    return fitnessOf(stateName(snap.value), readiness, Date.now(), 3 * STANDBY_POLL_MS + f.ceph.commandTimeoutMs, snap.context.exitTo);
+  };
   const status = (): NodeStatus =>
     statusOf(actor.getSnapshot(), { node: config.nodeName, role: config.env.role, since, transitions, healthComponents, fitness: fitness(), endpoints: observe.endpoints, lastOperations: observe.lastOperations() });
   observe.setStatusSource(status);
@@ -120,8 +128,11 @@ export async function runService(config: Config, logger: Logger, options: Servic
   const send = (event: NodeEvent) => actor.send(event);
   const onError = (what: string) => (e: unknown) => logger.warn(`${what} failed`, { error: e instanceof Error ? e.message : String(e) });
 
+  // keepalived talks to us once it runs; until then a VIP on the interface may be a dead keepalived's leftover
+  let heardKeepalived = false;
   const fifo = new NotifyFifoReader(f.keepalived.fifoPath, (n, line) => {
     if (n.instance !== f.keepalived.instance) return;
+    heardKeepalived = true;
     logger.info('keepalived', { line });
     if (n.kind === 'state') send({ type: 'vrrp', state: n.state, ...(n.priority !== null ? { priority: n.priority } : {}) });
   });
@@ -164,8 +175,11 @@ export async function runService(config: Config, logger: Logger, options: Servic
     f.keepalived.vipPollMs,
     async (signal) => {
       const here = await world.vip.present(signal);
-      const believesMaster = actor.getSnapshot().context.vrrp === 'MASTER';
-      vipDisagreement = here !== believesMaster ? vipDisagreement + 1 : 0;
+      const snap = actor.getSnapshot();
+      const believesMaster = snap.context.vrrp === 'MASTER';
+      // a VIP is not ownership: it only promotes a node whose keepalived is known to run, or one already active
+      const mayPromote = heardKeepalived || snap.matches('active');
+      vipDisagreement = here !== believesMaster && (!here || mayPromote) ? vipDisagreement + 1 : 0;
       // two polls in a row, so a notification racing the address change is not contradicted
       if (vipDisagreement >= 2) {
         logger.info('VIP reconciliation', { vipHere: here, believedMaster: believesMaster });
@@ -198,29 +212,67 @@ export async function runService(config: Config, logger: Logger, options: Servic
     onError('health probe'),
   );
 
-  // the peer's fence shows here first: our own writes to the image fail (or hang)
+  // Deadlines are timers, not waits: a write or a Ceph read stuck in uninterruptible I/O is given
+  // up on at the deadline (the node goes unfit at once), whatever the process does afterwards.
+  const deadlineMs = f.watchdog.deadlineMs;
+  const lostCeph = (detail: string) => {
+    if (!actor.getSnapshot().matches('active')) return;
+    logger.warn('lost Ceph: releasing as a node that lost its storage', { detail });
+    send({ type: 'ceph.lost', detail });
+  };
+  const fencedByPeer = (detail: string) => {
+    if (!actor.getSnapshot().matches('active')) return;
+    logger.warn('this node was fenced', { detail });
+    send({ type: 'io.fenced', detail });
+  };
+
+  // the peer's fence shows here first: our own writes to the image fail with EIO/ESHUTDOWN
   const watchdogLoop = every(
-    WATCHDOG_MS,
+    f.watchdog.intervalMs,
     async (signal) => {
       const snap = actor.getSnapshot();
       if (!snap.matches('active') || !snap.context.holdings.mounted) return;
-      const why = await probeImageWrite(runner, f.filesystem.mountPoint, WATCHDOG_TIMEOUT_MS, signal);
-      if (why !== null && actor.getSnapshot().matches('active')) {
-        logger.warn('I/O on the image fails: this node was fenced', { detail: why });
-        send({ type: 'io.fenced', detail: why });
-      }
+      const outcome = await withDeadline(probeImageWrite(runner, f.filesystem.mountPoint, deadlineMs, signal), deadlineMs);
+      if (outcome.timedOut) lostCeph(`a 4 KiB synchronous write to ${f.filesystem.mountPoint} did not finish within ${deadlineMs} ms`);
+      else if (outcome.value.kind === 'hung') lostCeph(outcome.value.detail);
+      else if (outcome.value.kind === 'fenced') fencedByPeer(`I/O error on the image: ${outcome.value.detail}`);
     },
     onError('I/O watchdog'),
   );
+
+  // the owner record is the truth: while this node holds a generation, Ceph must still say so
+  const checkOwnership = async (signal: AbortSignal) => {
+    const snap = actor.getSnapshot();
+    const generation = snap.context.generation;
+    if (!snap.matches('active') || generation === null) return;
+    const outcome = await withDeadline(readOwnership(signal), deadlineMs);
+    if (outcome.timedOut) return lostCeph(`reading the owner record did not answer within ${deadlineMs} ms`);
+    const record = outcome.value.record;
+    if (!isOwnRecord(record, config.nodeName) || record?.generation !== generation) {
+      fencedByPeer(`the owner record in Ceph names ${record ? `${record.node} (generation ${record.generation})` : 'nobody'}, not this node (generation ${generation})`);
+    }
+  };
+  const ownershipLoop = every(f.watchdog.intervalMs * 2, checkOwnership, onError('ownership check'));
+  // a frozen process (SIGSTOP, a paused VM) may have been replaced meanwhile: look before doing anything else
+  let lastTick = Date.now();
+  const pauseProbe = setInterval(() => {
+    const gap = Date.now() - lastTick;
+    lastTick = Date.now();
+    if (gap < PAUSE_GAP_MS || !actor.getSnapshot().matches('active')) return;
+    logger.warn('this process was frozen: checking ownership now', { frozenMs: gap });
+    const ac = new AbortController();
+    checkOwnership(ac.signal).catch(onError('ownership check after a pause'));
+  }, 200);
+  pauseProbe.unref();
 
   const standbyLoop = every(
     STANDBY_POLL_MS,
     async (signal) => {
       if (!actor.getSnapshot().matches('idle')) return;
       try {
-        const holders = await world.rbd.status(signal);
+        const [holders, ownership] = await Promise.all([world.rbd.status(signal), readOwnership(signal)]);
         readiness = { ok: true, checkedAt: Date.now(), error: null };
-        send({ type: 'image.holders', holders, observedAt: Date.now() });
+        send({ type: 'image.holders', holders, ownership, observedAt: Date.now() });
       } catch (e) {
         readiness = { ok: false, checkedAt: Date.now(), error: e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e) };
         throw e;
@@ -258,6 +310,8 @@ export async function runService(config: Config, logger: Logger, options: Servic
   healthLoop.stop();
   standbyLoop.stop();
   watchdogLoop.stop();
+  ownershipLoop.stop();
+  clearInterval(pauseProbe);
   fifo.stop();
   server.close();
   process.off('SIGTERM', onSignal);

@@ -1,3 +1,4 @@
+import type { OwnerRecord } from '../machine/types.js';
 import type { AnyActorRef, InspectionEvent, SnapshotFrom } from 'xstate';
 import type { nodeMachine } from '../machine/index.js';
 import type { ComponentHealth } from '../actions/harbor.js';
@@ -50,6 +51,8 @@ export interface NodeStatus {
   healthComponents: ComponentHealth[];
   holdings: { device: string | null; mounted: boolean; composeRunning: boolean };
   imageHolders: Array<{ address: string; firstSeenAt: string }>;
+  /** Ownership in Ceph: the generation this node holds (null: none) and the record of the last look. */
+  ownership: { generation: number | null; owner: OwnerRecord | null; lock: string | null; lastGeneration: number };
   failures: number;
   recentTransitions: TransitionRecord[];
   /** What keepalived's check is told right now. */
@@ -99,6 +102,7 @@ export function statusOf(
     healthComponents: meta.healthComponents,
     holdings: { ...c.holdings },
     imageHolders: c.knownHolders.map((k) => ({ address: k.address, firstSeenAt: new Date(k.firstSeenAt).toISOString() })),
+    ownership: { generation: c.generation, owner: c.ownership.record, lock: c.ownership.lock?.id ?? null, lastGeneration: c.ownership.lastGeneration },
     failures: c.failures,
     recentTransitions: meta.transitions.slice(-20),
     fitness: meta.fitness,
@@ -106,6 +110,14 @@ export function statusOf(
     lastOperations: meta.lastOperations,
     updatedAt: new Date().toISOString(),
   };
+}
+
+function ownerLine(s: NodeStatus): string {
+  const o = s.ownership;
+  if (!o) return 'unknown';
+  const held = o.generation !== null ? `this node holds generation ${o.generation}` : 'this node holds nothing';
+  const seen = o.owner ? `record: ${o.owner.node} generation ${o.owner.generation} since ${o.owner.at}, clients ${o.owner.clients.join(', ') || 'none yet'}` : 'record: none';
+  return `${held}; ${seen}; lock ${o.lock ?? 'none'}`;
 }
 
 export function formatStatus(s: NodeStatus): string {
@@ -117,6 +129,7 @@ export function formatStatus(s: NodeStatus): string {
     `vrrp      ${s.vrrp}`,
     `harbor    ${s.health}${s.healthComponents.length ? ` (${s.healthComponents.map((c) => `${c.name}=${c.status}`).join(', ')})` : ''}`,
     `holds     device=${s.holdings.device ?? '-'} mounted=${s.holdings.mounted} harbor=${s.holdings.composeRunning ? 'running' : 'stopped'}`,
+    `owner     ${ownerLine(s)}`,
     `image     ${s.imageHolders.length ? s.imageHolders.map((h) => `${h.address} (since ${h.firstSeenAt})`).join(', ') : 'no watchers seen'}`,
     `failures  ${s.failures} in a row`,
     `keepalived check: ${s.fitness.fit ? 'fit' : 'UNFIT'} (${s.fitness.why})`,

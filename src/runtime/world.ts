@@ -5,6 +5,7 @@ import { Compose } from '../actions/harbor.js';
 import { HarborInstaller } from '../actions/harbor-installer.js';
 import { Filesystem } from '../actions/filesystem.js';
 import { Rbd } from '../actions/rbd.js';
+import { Ownership } from '../actions/ownership.js';
 import { Vip } from '../actions/keepalived.js';
 import { FuseMapper } from '../actions/mappers/fuse.js';
 import { RbdDeviceMapper } from '../actions/mappers/rbd-device.js';
@@ -17,6 +18,7 @@ export interface World {
   runner: Runner;
   conn: CephConnection;
   rbd: Rbd;
+  ownership: Ownership;
   blocklist: CephBlocklist;
   mapper: Mapper;
   fs: Filesystem;
@@ -51,6 +53,7 @@ export function createWorld(config: Config, runner: Runner, logger: Logger, comp
     runner,
     conn,
     rbd,
+    ownership: new Ownership(runner, conn, f.ceph.commandTimeoutMs),
     blocklist: new CephBlocklist(runner, conn, f.ceph.commandTimeoutMs),
     mapper,
     fs: new Filesystem(

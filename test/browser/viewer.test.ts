@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { nodeMachine } from '../../src/machine/index.js';
 import { runService } from '../../src/runtime/service.js';
 import { HEALTHY, startHealthServer } from '../support/harbor-health-server.js';
-import { configFor, instantActors, removeServiceDirs, waitState } from '../support/service-harness.js';
+import { configFor, instantService, removeServiceDirs, waitState } from '../support/service-harness.js';
 
 after(removeServiceDirs);
 
@@ -24,7 +24,7 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
   const health = await startHealthServer();
   health.set(HEALTHY);
   const config = configFor(health.url);
-  const running = runService(config, silentLogger(), { actors: instantActors([], config) });
+  const running = runService(config, silentLogger(), instantService([], config));
   const browser = await chromium.launch(CHROMIUM);
   try {
     const idle = await waitState(config, 'idle');

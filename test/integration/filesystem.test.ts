@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -51,6 +51,9 @@ test('mount is idempotent and reported by findmnt', async () => {
   await fs.mount(device);
   await fs.mount(device);
   assert.equal(await fs.mountedSource(), device);
+  assert.deepEqual(await fs.mountedAt(), { source: device, fstype: 'ext4' });
+  // how unmount recognises its own mount: the files' device number is the device node's rdev
+  assert.equal(statSync(mountPoint).dev, statSync(device).rdev);
 });
 
 test('a busy umount kills the holders (TERM, then KILL if ignored) within the timeout and completes', async () => {
@@ -59,15 +62,91 @@ test('a busy umount kills the holders (TERM, then KILL if ignored) within the ti
   // one holder that exits on TERM, one that ignores it, both with cwd and a file open on the mount
   const polite = spawn('sh', ['-c', 'exec 3<held; sleep 300'], { cwd: mountPoint, stdio: 'ignore' });
   const stubborn = spawn('sh', ['-c', "trap '' TERM; exec 3<held; while :; do sleep 1; done"], { cwd: mountPoint, stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 300));
-  const started = Date.now();
-  await fs.unmount({ fenced: false });
-  const took = Date.now() - started;
-  assert.equal(await fs.mountedSource(), null);
-  assert.ok(took < 6_000, `took ${took} ms`);
-  assert.equal(isRunning(polite.pid ?? 0), false);
-  assert.equal(isRunning(stubborn.pid ?? 0), false);
-  await fs.unmount({ fenced: false });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    await fs.unmount({ fenced: false, device });
+    const took = Date.now() - started;
+    assert.equal(await fs.mountedSource(), null);
+    assert.ok(took < 6_000, `took ${took} ms`);
+    assert.equal(isRunning(polite.pid ?? 0), false);
+    assert.equal(isRunning(stubborn.pid ?? 0), false);
+    await fs.unmount({ fenced: false, device });
+  } finally {
+    // a failed assertion must not leave the test run waiting for them
+    for (const p of [polite, stubborn]) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  }
+});
+
+/** A second loop device with its own ext4: something this node did not mount. */
+function foreignDevice(name: string): { loop: string; detach: () => void } {
+  const file = join(dir, `${name}.raw`);
+  execFileSync('truncate', ['-s', '32M', file]);
+  const loop = execFileSync('losetup', ['-f', '--show', file], { encoding: 'utf8' }).trim();
+  execFileSync('mkfs.ext4', ['-q', loop]);
+  return { loop, detach: () => execFileSync('losetup', ['-d', loop]) };
+}
+
+function umountQuietly(target: string): void {
+  try {
+    execFileSync('umount', [target], { stdio: 'ignore' });
+  } catch {
+    // not mounted
+  }
+}
+
+for (const fenced of [false, true]) {
+  test(`a foreign filesystem at the mount point is never unmounted and its holders live (fenced: ${fenced})`, async () => {
+    const fs = fsFor('auto', 2_000);
+    assert.equal(await fs.mountedAt(), null);
+    const foreign = foreignDevice(`foreign-${fenced}`);
+    mkdirSync(mountPoint, { recursive: true });
+    execFileSync('mount', [foreign.loop, mountPoint]);
+    writeFileSync(join(mountPoint, 'theirs'), 'x');
+    // its own process group: sh and its sleep both hold the mount, and both are ended afterwards
+    const holder = spawn('sh', ['-c', 'exec 3<theirs; sleep 300'], { cwd: mountPoint, stdio: 'ignore', detached: true });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(await fs.mountedAt(), { source: foreign.loop, fstype: 'ext4' });
+      for (const ours of [device, null]) {
+        await assert.rejects(fs.unmount({ fenced, device: ours }), (e: Error) => {
+          assert.ok(e.message.startsWith(`refusing to unmount ${mountPoint}: ${foreign.loop} (ext4) is mounted there, `), e.message);
+          assert.ok(e.message.includes(ours === null ? 'this node has no device mapped' : `not our device ${device}`), e.message);
+          assert.ok(e.message.includes('nothing was unmounted and no process was killed'), e.message);
+          return true;
+        });
+        assert.equal(await fs.mountedSource(), foreign.loop);
+        assert.equal(isRunning(holder.pid ?? 0), true);
+      }
+      // mount() refuses it too
+      await assert.rejects(fs.mount(device), (e: Error) => e.message === `${mountPoint} already has ${foreign.loop} (ext4) mounted, not ${device}`);
+    } finally {
+      const exited = new Promise((r) => holder.once('exit', r));
+      process.kill(-(holder.pid ?? 0), 'SIGKILL');
+      await exited;
+      await new Promise((r) => setTimeout(r, 100));
+      umountQuietly(mountPoint);
+      foreign.detach();
+    }
+  });
+}
+
+test('a foreign filesystem stacked on ours hides it: refused, both stay mounted', async () => {
+  const fs = fsFor('auto', 2_000);
+  await fs.mount(device);
+  const foreign = foreignDevice('stacked');
+  execFileSync('mount', [foreign.loop, mountPoint]);
+  try {
+    assert.equal(await fs.mountedSource(), foreign.loop, 'the topmost mount is what findmnt reports');
+    await assert.rejects(fs.unmount({ fenced: true, device }), /refusing to unmount .* is mounted there, not our device/);
+    assert.equal(await fs.mountedSource(), foreign.loop);
+  } finally {
+    umountQuietly(mountPoint);
+    foreign.detach();
+  }
+  assert.equal(await fs.mountedSource(), device);
+  await fs.unmount({ fenced: false, device });
+  assert.equal(await fs.mountedAt(), null);
 });
 
 test('e2fsck failures (exit ≥ 4) are errors naming the command and device', async () => {
@@ -85,8 +164,8 @@ test('the I/O watchdog writes through a live mount; EIO texts count as fenced', 
   const { probeImageWrite, looksFenced } = await import('../../src/actions/io-watchdog.js');
   const fs = fsFor('auto');
   await fs.mount(device);
-  assert.equal(await probeImageWrite(runner, mountPoint, 5_000), null);
+  assert.deepEqual(await probeImageWrite(runner, mountPoint, 5_000), { kind: 'ok' });
   assert.equal(looksFenced("dd: error writing '/mnt/.harbor-assistant-watchdog': Input/output error"), true);
   assert.equal(looksFenced('dd: failed to open: No space left on device'), false);
-  await fs.unmount({ fenced: false });
+  await fs.unmount({ fenced: false, device });
 });

@@ -7,7 +7,8 @@ import { after, test } from 'node:test';
 import { createRunner } from '../../src/actions/exec.js';
 import { HarborInstaller } from '../../src/actions/harbor-installer.js';
 import { buildConfig } from '../../src/config/index.js';
-import { e2fsckVersion, exposureFindings, kernelVersion, runDoctor } from '../../src/cli/doctor.js';
+import { Filesystem } from '../../src/actions/filesystem.js';
+import { e2fsckVersion, exposureFindings, kernelVersion, mountPointFinding, runDoctor } from '../../src/cli/doctor.js';
 import { silentLogger } from '../../src/log/logger.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ha-inst-'));
@@ -75,7 +76,7 @@ test('doctor on this host: a finding per check, each failure with its fix, non-z
   });
   const findings = await runDoctor(config);
   const names = findings.map((f) => f.check);
-  for (const n of ['kernel >= 4.5', 'rbd kernel module', 'keyring file mode', 'harbor can rbd status', 'osd blocklist ls', 'docker', 'compose command', 'e2fsck supports metadata_csum', 'kernel keyring reachable', 'keepalived', 'keepalived check script']) {
+  for (const n of ['kernel >= 4.5', 'rbd kernel module', 'keyring file mode', 'harbor can rbd status', 'osd blocklist ls', 'docker', 'compose command', 'e2fsck supports metadata_csum', 'kernel keyring reachable', 'keepalived', 'keepalived check script', 'mount point']) {
     assert.ok(names.includes(n), `missing check ${n}: ${names.join(', ')}`);
   }
   const by = (n: string) => findings.find((f) => f.check === n);
@@ -94,4 +95,35 @@ test('doctor on this host: a finding per check, each failure with its fix, non-z
   });
   assert.equal(cli.status, 1, cli.stderr);
   assert.ok(!cli.stdout.includes('AQBsSHhj'));
+});
+
+test('doctor: something mounted at the mount point that is not this node\'s image blocks a takeover, naming it', async () => {
+  const runner = createRunner(silentLogger());
+  const mountPoint = join(dir, 'doctor-mnt');
+  mkdirSync(mountPoint, { recursive: true });
+  const fs = new Filesystem(runner, { mountPoint, fsck: 'auto', mountOptions: [], mkfsOptions: [], timeouts: { probe: 10_000, format: 60_000, fsck: 60_000, mount: 10_000, unmount: 5_000 } }, silentLogger());
+  const mapped = (device: string | null) => ({ current: async () => device });
+  assert.deepEqual(await mountPointFinding(fs, mapped(null), mountPoint), { check: 'mount point', verdict: 'ok', detail: `nothing mounted at ${mountPoint}`, fix: '' });
+  const file = join(dir, 'doctor.raw');
+  execFileSync('truncate', ['-s', '32M', file]);
+  const loop = execFileSync('losetup', ['-f', '--show', file], { encoding: 'utf8' }).trim();
+  try {
+    execFileSync('mkfs.ext4', ['-q', loop]);
+    execFileSync('mount', [loop, mountPoint]);
+    assert.equal((await mountPointFinding(fs, mapped(loop), mountPoint)).verdict, 'ok', 'our own mapped device');
+    for (const ours of [null, '/dev/rbd7']) {
+      const f = await mountPointFinding(fs, mapped(ours), mountPoint);
+      assert.equal(f.verdict, 'FAIL');
+      assert.equal(f.detail, `${loop} (ext4) is mounted at ${mountPoint}, not this node's mapped image (${ours ?? 'none mapped'})`);
+      assert.equal(f.fix, 'unmount it yourself after checking what it is; harbor-assistant never unmounts what it did not mount');
+    }
+    assert.equal((await mountPointFinding(fs, { current: async () => { throw new Error('rbd: not found'); } }, mountPoint)).verdict, 'warn');
+  } finally {
+    try {
+      execFileSync('umount', [mountPoint], { stdio: 'ignore' });
+    } catch {
+      // not mounted
+    }
+    execFileSync('losetup', ['-d', loop]);
+  }
 });

@@ -8,7 +8,7 @@ import { parseJournal } from '../../src/observe/journal.js';
 import { runService } from '../../src/runtime/service.js';
 import { HEALTHY, startHealthServer } from '../support/harbor-health-server.js';
 import { sample, statusWithHost } from '../support/http-probe.js';
-import { configFor, instantActors, io, removeServiceDirs, waitState } from '../support/service-harness.js';
+import { configFor, instantService, io, removeServiceDirs, waitState } from '../support/service-harness.js';
 
 after(removeServiceDirs);
 
@@ -23,7 +23,7 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
   const health = await startHealthServer();
   health.set(HEALTHY);
   const config = configFor(health.url);
-  const running = runService(config, silentLogger(), { actors: instantActors([], config) });
+  const running = runService(config, silentLogger(), instantService([], config));
   try {
     const idle = await waitState(config, 'idle');
     const metricsUrl = idle.endpoints.metrics ?? '';
@@ -138,7 +138,7 @@ test('a metrics port already in use is reported and the service runs without met
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   const port = (blocker.address() as { port: number }).port;
   const config = configFor(health.url, [], { metrics: `127.0.0.1:${port}` });
-  const running = runService(config, silentLogger(), { actors: instantActors([], config) });
+  const running = runService(config, silentLogger(), instantService([], config));
   try {
     const s = await waitState(config, 'idle');
     assert.equal(s.endpoints.metrics, undefined);

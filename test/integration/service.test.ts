@@ -8,7 +8,7 @@ import { checkCommand, statusCommand } from '../../src/cli/operator.js';
 import { controlRequest } from '../../src/cli/control-client.js';
 import type { NodeStatus } from '../../src/runtime/status.js';
 import { HEALTHY, REGISTRY_DOWN, startHealthServer } from '../support/harbor-health-server.js';
-import { configFor, instantActors, io, removeServiceDirs, startServing, waitState } from '../support/service-harness.js';
+import { configFor, instantService, io, removeServiceDirs, startServing, waitState } from '../support/service-harness.js';
 
 after(removeServiceDirs);
 
@@ -17,7 +17,7 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
   health.set(HEALTHY);
   const config = configFor(health.url);
   const calls: string[] = [];
-  const running = runService(config, silentLogger(), { actors: instantActors(calls, config) });
+  const running = runService(config, silentLogger(), instantService(calls, config));
   try {
     await waitState(config, 'idle');
     // the keyring is the only place the key is written, 0600; the socket is root-only
@@ -100,7 +100,7 @@ test('Harbor reported down after the fall threshold hands over to the peer', asy
 test('the control socket refuses anyone but root', async () => {
   const health = await startHealthServer();
   const config = configFor(health.url);
-  const running = runService(config, silentLogger(), { actors: instantActors([], config) });
+  const running = runService(config, silentLogger(), instantService([], config));
   try {
     await waitState(config, 'idle');
     const probe = `require('net').connect(${JSON.stringify(config.paths.controlSocket)}).on('connect',()=>{console.log('CONNECTED');process.exit(0)}).on('error',e=>{console.log(e.code);process.exit(0)})`;
@@ -145,7 +145,7 @@ test('failed (budget exhausted) is sticky across a service restart until an oper
     await first;
 
     health.set(HEALTHY);
-    const second = runService(config, silentLogger(), { actors: instantActors([], config) });
+    const second = runService(config, silentLogger(), instantService([], config));
     const again = await waitState(config, 'failed');
     assert.match(again.reason, /failure budget exhausted/);
     await controlRequest(config.paths.controlSocket, { cmd: 'resume' }, 2_000);

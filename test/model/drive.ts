@@ -100,7 +100,8 @@ export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>, machi
       clock.increment(delayMs(machineUnderTest, delayed[1], snapshot));
     } else {
       const e = event as NodeEvent;
-      fake.sentEvent(e.type, e.type === 'image.holders' ? e.holders : undefined, e.type === 'image.holders' ? e.observedAt : undefined);
+      if (e.type === 'image.holders') fake.sentEvent(e.type, e.holders, e.observedAt, e.ownership);
+      else fake.sentEvent(e.type);
       actor.send(e);
     }
     await flush();
@@ -114,10 +115,15 @@ function delayMs(machine: typeof nodeMachine, name: string, snapshot: NodeSnapsh
   return typeof d === 'number' ? d : d({ context: snapshot.context });
 }
 
-/** S4: losing MASTER while active leaves for `releasing` at once (or stops, when detaching). */
+/**
+ * S4: losing MASTER while active leaves for `releasing` at once (or stops, when detaching) — except
+ * a serving node told BACKUP, which keeps serving for the VIP-loss grace (its timer releases).
+ */
 function checkLeavesOnVipLoss(event: ModelEvent, before: NodeSnapshot, after: NodeSnapshot, violations: string[]): void {
   if (event.type !== 'vrrp' || (event as NodeEvent & { type: 'vrrp' }).state === 'MASTER') return;
   if (!before.matches('active')) return;
+  const backup = (event as NodeEvent & { type: 'vrrp' }).state === 'BACKUP';
+  if (backup && (before.matches({ active: 'serving' }) || before.matches({ active: 'vip-lost' })) && after.matches({ active: 'vip-lost' })) return;
   if (!after.matches('releasing') && !after.matches('stopped') && !after.matches('failed') && !after.matches('idle')) {
     violations.push(`S4: VRRP ${(event as { state: string }).state} in ${flatValue(before.value)} led to ${flatValue(after.value)}`);
   }

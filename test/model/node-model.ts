@@ -1,8 +1,9 @@
 import { TestModel, type StatePath } from 'xstate/graph';
 import type { SnapshotFrom } from 'xstate';
-import { nodeMachine, type NodeEvent, type WorldSnapshot, type Holder } from '../../src/machine/index.js';
+import { nodeMachine, type NodeEvent, type WorldSnapshot, type Holder, type OwnershipView } from '../../src/machine/index.js';
 import { foreignHolders } from '../../src/guards/index.js';
-import { OTHER_HOLDER, OWN_HOLDER, OWN_IP, PEER_HOLDER, testTiming } from '../support/timing.js';
+import { holdersToFence } from '../../src/machine/setup.js';
+import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, OWN_IP, OWN_NODE, PEER_HOLDER, ownRecord, peerLock, peerOwnership, peerRecord, testTiming } from '../support/timing.js';
 
 export type NodeSnapshot = SnapshotFrom<typeof nodeMachine>;
 
@@ -16,26 +17,40 @@ export type ModelEvent =
 
 export type ModelPath = StatePath<NodeSnapshot, ModelEvent>;
 
-export const modelInput = { timing: testTiming, ownAddresses: [OWN_IP] };
+export const modelInput = { timing: testTiming, nodeName: OWN_NODE, ownAddresses: [OWN_IP], fenceScope: 'client' as const };
 
-const world = (w: Partial<WorldSnapshot>): WorldSnapshot => ({
-  vipHere: false,
-  device: null,
-  mounted: false,
-  composeRunning: false,
-  failedMarker: null,
-  maintenanceMarker: false,
-  ...w,
-});
+/** A world as readWorld reports it; holding something means the record was read: ours unless told otherwise. */
+export const world = (w: Partial<WorldSnapshot> = {}): WorldSnapshot => {
+  const holding = (w.device ?? null) !== null || (w.mounted ?? false) || (w.composeRunning ?? false);
+  return {
+    vipHere: false,
+    device: null,
+    mounted: false,
+    composeRunning: false,
+    foreignMount: null,
+    ownership: holding ? 'ours' : 'unknown',
+    owner: holding ? ownRecord(4) : null,
+    failedMarker: null,
+    maintenanceMarker: false,
+    ...w,
+  };
+};
 
 /** What a node can find at start-up: every class the reconciliation distinguishes. */
 const bootWorlds: WorldSnapshot[] = [
   world({}),
+  // a VIP left behind by a SIGKILLed keepalived: not ownership, not even MASTER
   world({ vipHere: true }),
   world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true }),
   world({ vipHere: true, device: '/dev/rbd0', mounted: true }),
   world({ vipHere: true, device: '/dev/rbd0' }),
   world({ device: '/dev/rbd0', mounted: true, composeRunning: true }),
+  // a returning master the peer replaced: the record names the peer
+  world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true, ownership: 'not-ours', owner: peerRecord(5, 0) }),
+  // holding, but Ceph cannot say who owns the image
+  world({ device: '/dev/rbd0', mounted: true, ownership: 'unknown', owner: null }),
+  // somebody else's filesystem at the mount point
+  world({ foreignMount: '/dev/sdz1 (ext4)' }),
   world({ failedMarker: 'release failed before restart' }),
   world({ maintenanceMarker: true }),
   world({ maintenanceMarker: true, device: '/dev/rbd0', mounted: true }),
@@ -47,7 +62,9 @@ const operatorAndKeepalivedEvents: NodeEvent[] = [
   { type: 'health.healthy' },
   { type: 'health.degraded' },
   { type: 'health.down' },
+  { type: 'vrrp', state: 'FAULT' },
   { type: 'io.fenced', detail: 'EIO on /srv/harbor' },
+  { type: 'ceph.lost', detail: 'a write did not finish within the deadline' },
   { type: 'switchover' },
   { type: 'maintenance.on' },
   { type: 'maintenance.off' },
@@ -67,6 +84,12 @@ function observation(s: NodeSnapshot, holders: Holder[]) {
   return { holders, observedAt: observedAtFor(s, holders) };
 }
 
+/** A full look at the image; record evidence is old (written at 0) unless `fresh`. */
+function look(s: NodeSnapshot, holders: Holder[], ownership: OwnershipView) {
+  const obs = observation(s, holders);
+  return { ...obs, observedAt: Math.max(obs.observedAt, testTiming.holderGraceMs), ownership };
+}
+
 /** Plausible outputs of each invoked step, given what the machine believes. */
 function outputsFor(src: string, id: string, s: NodeSnapshot): unknown[] {
   const c = s.context;
@@ -77,17 +100,31 @@ function outputsFor(src: string, id: string, s: NodeSnapshot): unknown[] {
       return [world({ vipHere: c.vrrp === 'MASTER', ...c.holdings })];
     case 'readHolders':
       return [
-        observation(s, []),
-        observation(s, [OWN_HOLDER]),
-        observation(s, [PEER_HOLDER]),
-        observation(s, [OWN_HOLDER, OTHER_HOLDER]),
+        { ...observation(s, []), ownership: NO_OWNERSHIP },
+        { ...observation(s, [OWN_HOLDER]), ownership: { record: ownRecord(2), lock: { id: `harbor-assistant/${OWN_NODE}/2`, locker: 'client.1', address: `${OWN_IP}:0/5` }, lastGeneration: 2 } },
+        { ...observation(s, [PEER_HOLDER]), ownership: NO_OWNERSHIP },
+        // the peer owns it and watches (a crashed master)
+        look(s, [PEER_HOLDER], peerOwnership(3, 0)),
+        // the peer owns it, its watch expired (cut off from Ceph for longer than the watch timeout)
+        look(s, [], peerOwnership(3, 0)),
+        // the peer claimed it moments ago (both MASTER): a concurrent winner
+        { holders: [], observedAt: 0, ownership: peerOwnership(6, 0, []) },
+        // a lock without a record: a takeover cut short between lock and record
+        look(s, [], { record: null, lock: peerLock(7), lastGeneration: 7 }),
       ];
     case 'fenceHolders':
-      return [{ fenced: foreignHolders(c.holders, c.ownAddresses).map((h) => h.address) }];
+      return [{ fenced: holdersToFence(c) }];
     case 'verifyFenced':
       return [observation(s, []), observation(s, [OTHER_HOLDER])];
+    case 'claimOwnership':
+      return [
+        { claimed: true, holder: null },
+        { claimed: false, holder: peerLock(9) },
+      ];
     case 'mapImage':
       return [{ device: '/dev/rbd0' }];
+    case 'recordOwner':
+      return [{ clients: [OWN_HOLDER.address] }];
     case 'probeFilesystem':
       return [
         { fsType: 'ext4', formattedBefore: true },
@@ -105,7 +142,8 @@ export function modelEvents(s: NodeSnapshot): ModelEvent[] {
   if (s.status !== 'active') return [];
   const events: ModelEvent[] = [...operatorAndKeepalivedEvents];
   if (s.value === 'idle') {
-    events.push({ type: 'image.holders', ...observation(s, [PEER_HOLDER]) });
+    events.push({ type: 'image.holders', ...observation(s, [PEER_HOLDER]), ownership: NO_OWNERSHIP });
+    events.push({ type: 'image.holders', ...observation(s, [PEER_HOLDER]), ownership: peerOwnership(3, 0) });
   }
   for (const node of s._nodes) {
     for (const inv of node.invoke) {
@@ -129,7 +167,13 @@ export function modelEvents(s: NodeSnapshot): ModelEvent[] {
 export function serializeModelState(s: NodeSnapshot): string {
   const c = s.context;
   const top = typeof s.value === 'string' ? s.value : Object.keys(s.value)[0];
-  const lasting = [c.failures, c.vrrp === 'MASTER', c.knownHolders.map((k) => k.address)];
+  const lasting = [
+    c.failures,
+    c.vrrp === 'MASTER',
+    c.knownHolders.map((k) => k.address),
+    c.knownClaim !== null,
+    c.generation !== null,
+  ];
   switch (top) {
     case 'stopped':
       return JSON.stringify([s.value]);
@@ -141,6 +185,19 @@ export function serializeModelState(s: NodeSnapshot): string {
       return JSON.stringify([s.value, c.releaseFailed, ...lasting]);
     case 'booting':
       return JSON.stringify([s.value, c.attempts, ...lasting]);
+    case 'releasing':
+      // what was known about the image's holders is read again by the next takeover
+      return JSON.stringify([
+        s.value,
+        c.attempts,
+        c.exitTo,
+        c.releaseFailed,
+        c.holdings.composeRunning,
+        c.holdings.device !== null || c.holdings.mounted,
+        c.generation !== null,
+        c.failures,
+        c.vrrp === 'MASTER',
+      ]);
     default:
       return JSON.stringify([
         s.value,

@@ -1,26 +1,26 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nodeMachine } from '../../src/machine/index.js';
-import { OTHER_HOLDER, OWN_HOLDER, PEER_HOLDER, testTiming } from '../support/timing.js';
+import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, PEER_HOLDER, peerOwnership, testTiming } from '../support/timing.js';
 import { drivePath, flatValue, pathFromEvents } from './drive.js';
-import type { ModelEvent } from './node-model.js';
+import { world, type ModelEvent } from './node-model.js';
 
 const done = (id: string, output?: unknown): ModelEvent => ({ type: `xstate.done.actor.${id}`, output });
 const fail = (id: string): ModelEvent => ({ type: `xstate.error.actor.${id}`, error: new Error(`${id} failed`) });
 const after = (delay: string, stateId: string): ModelEvent => ({ type: `xstate.after.${delay}.node.${stateId}` });
-const world = (w: Record<string, unknown> = {}) => ({
-  vipHere: false, device: null, mounted: false, composeRunning: false, failedMarker: null, maintenanceMarker: false, ...w,
-});
 const grace = testTiming.holderGraceMs;
 
 /** Standby that has watched the peer hold the image, then wins the VIP. */
 const standbyBecomesMaster: ModelEvent[] = [
   done('reconcile', world()),
-  { type: 'image.holders', holders: [PEER_HOLDER], observedAt: 0 },
+  { type: 'image.holders', holders: [PEER_HOLDER], observedAt: 0, ownership: NO_OWNERSHIP },
   { type: 'vrrp', state: 'MASTER' },
 ];
+const claimed = done('claimOwnership', { claimed: true, holder: null });
 const serveAfterMap: ModelEvent[] = [
+  claimed,
   done('mapImage', { device: '/dev/rbd0' }),
+  done('recordOwner', { clients: [OWN_HOLDER.address] }),
   done('probeFilesystem', { fsType: 'ext4', formattedBefore: true }),
   done('checkFilesystem'),
   done('mountFilesystem'),
@@ -37,47 +37,51 @@ async function run(events: ModelEvent[], machine = nodeMachine) {
 test('master crash: the standby fences the long-standing holder, verifies, then maps and serves', async () => {
   const r = await run([
     ...standbyBecomesMaster,
-    done('readHolders', { holders: [PEER_HOLDER, OWN_HOLDER], observedAt: grace }),
+    done('readHolders', { holders: [PEER_HOLDER, OWN_HOLDER], observedAt: grace, ownership: NO_OWNERSHIP }),
     done('fenceHolders', { fenced: [PEER_HOLDER.address] }),
     done('verifyFenced', { holders: [], observedAt: grace + 10 }),
     ...serveAfterMap,
   ]);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'active.serving.healthy');
-  assert.deepEqual(r.calls, ['readWorld', 'readHolders', 'fenceHolders', 'verifyFenced', 'mapImage', 'probeFilesystem', 'checkFilesystem', 'mountFilesystem', 'composeUp']);
+  assert.deepEqual(r.calls, ['readWorld', 'readHolders', 'fenceHolders', 'verifyFenced', 'claimOwnership', 'mapImage', 'recordOwner', 'probeFilesystem', 'checkFilesystem', 'mountFilesystem', 'composeUp']);
 });
 
 test('a holder seen for the first time is given the grace before it is fenced (S5)', async () => {
   const r = await run([
     done('reconcile', world({ vipHere: true })),
-    done('readHolders', { holders: [OTHER_HOLDER], observedAt: 0 }),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [OTHER_HOLDER], observedAt: 0, ownership: NO_OWNERSHIP }),
   ]);
   assert.equal(r.finalState, 'active.acquiring-rbd.settling');
   assert.ok(!r.calls.includes('fenceHolders'));
   const gone = await run([
     done('reconcile', world({ vipHere: true })),
-    done('readHolders', { holders: [OTHER_HOLDER], observedAt: 0 }),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [OTHER_HOLDER], observedAt: 0, ownership: NO_OWNERSHIP }),
     after('holderGrace', 'active.acquiring-rbd.settling'),
-    done('readHolders', { holders: [], observedAt: grace }),
+    done('readHolders', { holders: [], observedAt: grace, ownership: NO_OWNERSHIP }),
   ]);
-  assert.equal(gone.finalState, 'active.mounting.mapping.running', 'the holder left on its own: no fencing needed');
+  assert.equal(gone.finalState, 'active.claiming.running', 'the holder left on its own: no fencing needed');
   assert.ok(!gone.calls.includes('fenceHolders'));
 });
 
 test('planned switchover releases in order and stands down without fencing anybody', async () => {
   const r = await run([
     done('reconcile', world({ vipHere: true })),
-    done('readHolders', { holders: [], observedAt: 0 }),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
     ...serveAfterMap,
     { type: 'switchover' },
     done('survey', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
     done('composeDown'),
     done('unmountFilesystem'),
     done('unmapImage'),
+    done('releaseOwnership'),
   ]);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'standing-down');
-  assert.deepEqual(r.calls.slice(-4), ['readWorld', 'composeDown', 'unmountFilesystem', 'unmapImage']);
+  assert.deepEqual(r.calls.slice(-5), ['readWorld', 'composeDown', 'unmountFilesystem', 'unmapImage', 'releaseOwnership']);
   assert.ok(!r.calls.includes('fenceHolders'));
 });
 
@@ -93,6 +97,7 @@ test('a restart mid-takeover without the VIP undoes what is held', async () => {
     done('survey', world({ device: '/dev/rbd0', mounted: true })),
     done('unmountFilesystem'),
     done('unmapImage'),
+    done('releaseOwnership'),
   ]);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'idle');
@@ -101,9 +106,10 @@ test('a restart mid-takeover without the VIP undoes what is held', async () => {
 test('a failed release lands in failed, reports why, and never maps again until resume (S4)', async () => {
   const events: ModelEvent[] = [
     done('reconcile', world({ vipHere: true })),
-    done('readHolders', { holders: [], observedAt: 0 }),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
     ...serveAfterMap,
-    { type: 'vrrp', state: 'BACKUP' },
+    { type: 'vrrp', state: 'FAULT' },
     done('survey', world({ device: '/dev/rbd0', mounted: true, composeRunning: true })),
     done('composeDown'),
     fail('unmountFilesystem'),
@@ -122,7 +128,8 @@ test('a failed release lands in failed, reports why, and never maps again until 
 test('fenced by the peer: release as a dead client, cool down, fence nobody meanwhile (S5)', async () => {
   const events: ModelEvent[] = [
     done('reconcile', world({ vipHere: true })),
-    done('readHolders', { holders: [], observedAt: 0 }),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
     ...serveAfterMap,
     { type: 'io.fenced', detail: 'EIO' },
     done('survey', world({ vipHere: true, device: '/dev/loop0', mounted: true, composeRunning: true })),
@@ -137,12 +144,12 @@ test('fenced by the peer: release as a dead client, cool down, fence nobody mean
   const unmap = r.callInputs.filter((c) => c.actor === 'unmapImage');
   assert.deepEqual(unmap, [{ actor: 'unmapImage', input: { device: '/dev/loop0', force: false, fenced: true } }]);
   const unmount = r.callInputs.find((c) => c.actor === 'unmountFilesystem');
-  assert.deepEqual(unmount?.input, { fenced: true });
+  assert.deepEqual(unmount?.input, { device: '/dev/loop0', fenced: true });
 });
 
 test('the invariant checker catches a machine that maps without fencing (S2)', async () => {
-  const broken = nodeMachine.provide({ guards: { noForeignHolders: () => true } });
-  const r = await run([...standbyBecomesMaster, done('readHolders', { holders: [PEER_HOLDER], observedAt: grace })], broken);
+  const broken = nodeMachine.provide({ guards: { nothingToFence: () => true } });
+  const r = await run([...standbyBecomesMaster, done('readHolders', { holders: [PEER_HOLDER], observedAt: grace, ownership: NO_OWNERSHIP }), claimed, done('mapImage', { device: '/dev/rbd0' })], broken);
   assert.ok(r.violations.some((v) => v.startsWith('S2')), r.violations.join('\n'));
 });
 

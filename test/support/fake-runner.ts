@@ -6,6 +6,7 @@ export type Reply = Partial<CommandResult> | { fail: { exitCode: number; stderr:
 export class ScriptedRunner implements Runner {
   readonly calls: string[][] = [];
   constructor(private readonly reply: (argv: readonly string[]) => Reply) {}
+  readonly abandoned = [] as const;
   get inFlight(): number {
     return 0;
   }

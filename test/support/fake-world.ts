@@ -1,6 +1,14 @@
 import { fromPromise, type AnyActorRef } from 'xstate';
-import type { ActorName, NodeActors, Holder, WorldSnapshot } from '../../src/machine/index.js';
-import { foreignHolders } from '../../src/guards/index.js';
+import type { ActorName, NodeActors, Holder, OwnershipView, WorldSnapshot } from '../../src/machine/index.js';
+import { addressIp, foreignHolders } from '../../src/guards/index.js';
+import { OWN_NODE } from './timing.js';
+
+/** A claim on the image as the fake world sees it: `node#generation`, with when the record says it was made. */
+interface SeenClaim {
+  key: string;
+  at: number | null;
+  targets: string[];
+}
 
 /** One entry of what happened, in order: outside calls, their results, states entered, events sent. */
 export type TraceEntry =
@@ -29,6 +37,16 @@ export class FakeWorld {
   readonly world = { device: null as string | null, mounted: false, composeRunning: false };
   private readonly pending = new Map<string, Pending>();
   private lastObservation: Holder[] | null = null;
+  /** The ownership evidence of the last full look (readHolders / a standby poll). */
+  private lastOwnership: OwnershipView | null = null;
+  private lastOwnershipAt = 0;
+  /** Claims seen before the current takeover began (standby polls, earlier looks). */
+  private readonly claimsSeen = new Set<string>();
+  private claimsKnownAtTakeoverStart = new Set<string>();
+  /** This takeover took the lock (claimOwnership said claimed), or start-up found the record ours. */
+  private holdsClaim = false;
+  /** The last world read: a foreign mount there must never be unmounted (G4). */
+  private foreignMount: string | null = null;
   private readonly fenced = new Set<string>();
   private readonly firstObserved = new Map<string, number>();
   private lastObservedAt = 0;
@@ -44,9 +62,9 @@ export class FakeWorld {
 
   actors(): Partial<NodeActors> {
     const names: ActorName[] = [
-      'readWorld', 'readHolders', 'fenceHolders', 'verifyFenced', 'mapImage', 'probeFilesystem',
+      'readWorld', 'readHolders', 'fenceHolders', 'verifyFenced', 'claimOwnership', 'mapImage', 'recordOwner', 'probeFilesystem',
       'formatFilesystem', 'checkFilesystem', 'mountFilesystem', 'composeUp', 'composeDown',
-      'unmountFilesystem', 'unmapImage',
+      'unmountFilesystem', 'unmapImage', 'releaseOwnership',
     ];
     return Object.fromEntries(names.map((name) => [name, this.fakeActor(name)])) as Partial<NodeActors>;
   }
@@ -91,20 +109,48 @@ export class FakeWorld {
     this.trace.push({ kind: 'state', value, at: this.now() });
     const top = value.split('.')[0];
     // a new takeover must look at the holders again: an older look justifies nothing
-    if (top === 'active' && previous.split('.')[0] !== 'active') this.lastObservation = null;
+    if (top === 'active' && previous.split('.')[0] !== 'active' && previous.split('.')[0] !== 'booting') {
+      this.lastObservation = null;
+      this.lastOwnership = null;
+      this.holdsClaim = false;
+      this.claimsKnownAtTakeoverStart = new Set(this.claimsSeen);
+    }
+    if (value.startsWith("active.serving") && !this.holdsClaim) this.violate('S2', `${value} without holding the ownership record`);
     if (top === 'fenced' && this.fencedSince === null) this.fencedSince = this.now();
     if (top === 'failed' && releaseFailed && this.releaseFailedSince === null) this.releaseFailedSince = this.now();
   }
 
-  private lastState = '';
+  // the actor starts in booting (its first state is not reported as a microstep)
+  private lastState = 'booting.running';
 
-  sentEvent(type: string, holders?: Holder[], observedAt?: number): void {
+  sentEvent(type: string, holders?: Holder[], observedAt?: number, ownership?: OwnershipView): void {
     this.trace.push({ kind: 'event', type, at: this.now() });
     if (type === 'resume') {
       this.fencedSince = null;
       this.releaseFailedSince = null;
     }
     if (holders && observedAt !== undefined) this.observe(holders, observedAt);
+    if (ownership) this.seeClaim(ownership);
+  }
+
+  /** The foreign claim of a look (record, or a lock that is not ours), independent of the machine's guards. */
+  private claimOf(ownership: OwnershipView): SeenClaim | null {
+    const r = ownership.record;
+    if (r && r.node !== OWN_NODE) return { key: `${r.node}#${r.generation}`, at: Date.parse(r.at), targets: r.clients.length > 0 ? r.clients : r.hosts };
+    if (!r && ownership.lock && !ownership.lock.id.startsWith(`harbor-assistant/${OWN_NODE}/`)) {
+      return { key: `lock ${ownership.lock.id}`, at: null, targets: [addressIp(ownership.lock.address) ?? ownership.lock.address] };
+    }
+    return null;
+  }
+
+  private seeClaim(ownership: OwnershipView): void {
+    const claim = this.claimOf(ownership);
+    if (claim) this.claimsSeen.add(claim.key);
+  }
+
+  private isFenced(addressOrIp: string): boolean {
+    const ip = addressIp(addressOrIp) ?? addressOrIp;
+    return this.fenced.has(addressOrIp) || this.fenced.has(ip);
   }
 
   private violate(rule: string, detail: string): void {
@@ -123,9 +169,13 @@ export class FakeWorld {
     const w = this.world;
     switch (name) {
       case 'mapImage': {
-        if (this.lastObservation === null) this.violate('S2', 'mapImage without looking at the image holders first');
-        const unfenced = foreignHolders(this.lastObservation ?? [], this.ownAddresses).filter((h) => !this.fenced.has(h.address));
+        if (this.lastObservation === null || this.lastOwnership === null) this.violate('S2', 'mapImage without looking at the image holders and owner record first');
+        if (!this.holdsClaim) this.violate('S2', 'mapImage without holding the ownership record (lock)');
+        const unfenced = foreignHolders(this.lastObservation ?? [], this.ownAddresses).filter((h) => !this.isFenced(h.address));
         if (unfenced.length > 0) this.violate('S2', `mapImage while ${unfenced.map((h) => h.address).join(', ')} not fenced`);
+        const claim = this.lastOwnership ? this.claimOf(this.lastOwnership) : null;
+        const unfencedOwner = (claim?.targets ?? []).filter((t) => !this.isFenced(t));
+        if (unfencedOwner.length > 0) this.violate('S2', `mapImage while the recorded owner ${claim?.key} (${unfencedOwner.join(', ')}) is not fenced`);
         if (w.device !== null) this.violate('S2', 'mapImage while already mapped');
         if (this.releaseFailedSince !== null) this.violate('S4', 'mapImage after a failed release without an operator resume');
         if (this.inCooldown()) this.violate('S5', 'mapImage during the fenced cool-down');
@@ -142,6 +192,11 @@ export class FakeWorld {
         break;
       case 'unmountFilesystem':
         if (w.composeRunning) this.violate('S3', 'umount while Harbor is still running');
+        if (this.foreignMount !== null && !w.mounted) this.violate('G4', `umount of ${this.foreignMount}, which is not ours`);
+        break;
+      case 'claimOwnership':
+        if (this.inCooldown()) this.violate('S5', 'claiming the image during the fenced cool-down');
+        if (this.releaseFailedSince !== null) this.violate('S4', 'claiming the image after a failed release without an operator resume');
         break;
       case 'unmapImage':
         if (w.mounted) this.violate('S3', 'unmap of a mounted device');
@@ -150,11 +205,21 @@ export class FakeWorld {
       case 'fenceHolders': {
         if (this.inCooldown()) this.violate('S5', 'fencing during the fenced cool-down');
         const addresses = (input as { addresses: string[] }).addresses;
+        const claim = this.lastOwnership ? this.claimOf(this.lastOwnership) : null;
+        // a claim the node knew before its takeover, or an old one, is a dead owner: fencing it is right;
+        // one that appeared during the takeover is a peer that won the race: fencing it starts a war
+        const claimEstablished =
+          claim !== null && (this.claimsKnownAtTakeoverStart.has(claim.key) || (claim.at !== null && this.lastOwnershipAt - claim.at >= this.graceMs));
         for (const a of addresses) {
-          const first = this.firstObserved.get(a);
-          if (first === undefined) this.violate('S5', `fencing ${a}, never observed`);
-          else if (this.lastObservedAt - first < this.graceMs) this.violate('S5', `fencing ${a}, a holder of ${this.lastObservedAt - first} ms`);
-          const ip = a.split(':')[0] ?? '';
+          const ip = addressIp(a) ?? a;
+          const byClaim = claim !== null && (claim.targets.includes(a) || claim.targets.some((t) => (addressIp(t) ?? t) === ip));
+          if (byClaim) {
+            if (!claimEstablished) this.violate('S5', `fencing ${a} of ${claim.key}, a claim made during this takeover`);
+          } else {
+            const first = this.firstObserved.get(a);
+            if (first === undefined) this.violate('S5', `fencing ${a}, never observed`);
+            else if (this.lastObservedAt - first < this.graceMs) this.violate('S5', `fencing ${a}, a holder of ${this.lastObservedAt - first} ms`);
+          }
           if (this.ownAddresses.includes(ip)) this.violate('S5', `fencing this node's own client ${a}`);
         }
         break;
@@ -176,15 +241,31 @@ export class FakeWorld {
         w.device = world.device;
         w.mounted = world.mounted;
         w.composeRunning = world.composeRunning;
+        this.foreignMount = world.foreignMount;
+        if (this.lastState.startsWith('booting')) this.holdsClaim = world.ownership === 'ours';
         break;
       }
-      case 'readHolders':
+      case 'readHolders': {
+        const obs = output as { holders: Holder[]; observedAt: number; ownership: OwnershipView };
+        this.lastObservation = obs.holders;
+        this.lastOwnership = obs.ownership;
+        this.lastOwnershipAt = obs.observedAt;
+        this.observe(obs.holders, obs.observedAt);
+        this.seeClaim(obs.ownership);
+        break;
+      }
       case 'verifyFenced': {
         const obs = output as { holders: Holder[]; observedAt: number };
         this.lastObservation = obs.holders;
         this.observe(obs.holders, obs.observedAt);
         break;
       }
+      case 'claimOwnership':
+        if ((output as { claimed: boolean }).claimed) this.holdsClaim = true;
+        break;
+      case 'releaseOwnership':
+        this.holdsClaim = false;
+        break;
       case 'fenceHolders':
         for (const a of (output as { fenced: string[] }).fenced) this.fenced.add(a);
         break;

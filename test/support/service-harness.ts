@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fromPromise } from 'xstate';
 import { buildConfig, type Config } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { FilesystemProbe, HolderObservation, NodeActors, WorldSnapshot } from '../../src/machine/index.js';
+import type { FilesystemProbe, ImageObservation, NodeActors, OwnershipView, WorldSnapshot } from '../../src/machine/index.js';
+import type { ClaimInput, ClaimOutput, DisownInput, RecordInput, RecordOutput, UnmountInput } from '../../src/machine/actors.js';
 import { runService } from '../../src/runtime/service.js';
 import { readMarkers } from '../../src/runtime/state-files.js';
 import { controlRequest } from '../../src/cli/control-client.js';
@@ -59,7 +60,19 @@ export function configFor(healthUrl: string, extraYaml: string[] = [], observe: 
 
 /** Instant steps over a tiny in-memory world, so the service's own plumbing is what is tested. */
 export function instantActors(calls: string[], config: Config): Partial<NodeActors> {
-  const w = { device: null as string | null, mounted: false, composeRunning: false };
+  return instantService(calls, config).actors;
+}
+
+/** The service's options for instant steps: the steps, and the owner record they keep, for its pollers. */
+export function instantService(calls: string[], config: Config): { actors: Partial<NodeActors>; ownershipReader: (signal: AbortSignal) => Promise<OwnershipView> } {
+  const w = { device: null as string | null, mounted: false, composeRunning: false, generation: 0, released: true };
+  const ownership = (): OwnershipView => ({
+    record: w.released ? null : { node: config.nodeName, generation: w.generation, hosts: ['127.0.0.1'], clients: ['127.0.0.1:0/1'], at: new Date().toISOString() },
+    lock: w.released ? null : { id: `harbor-assistant/${config.nodeName}/${w.generation}`, locker: 'client.1', address: '127.0.0.1:0/2' },
+    lastGeneration: w.generation,
+  });
+  return { actors: steps(), ownershipReader: () => Promise.resolve(ownership()) };
+  function steps(): Partial<NodeActors> {
   const step = <I, O>(name: string, effect: (input: I) => O) =>
     fromPromise<O, I>(async ({ input }) => {
       calls.push(name);
@@ -68,24 +81,44 @@ export function instantActors(calls: string[], config: Config): Partial<NodeActo
   return {
     readWorld: step<Record<string, never>, WorldSnapshot>('readWorld', () => {
       const markers = readMarkers(config);
-      return { vipHere: false, ...w, failedMarker: markers.failed, maintenanceMarker: markers.maintenance };
+      const holding = w.device !== null || w.mounted || w.composeRunning;
+      const owner = ownership().record;
+      return {
+        vipHere: false,
+        device: w.device,
+        mounted: w.mounted,
+        composeRunning: w.composeRunning,
+        foreignMount: null,
+        ownership: holding ? ('ours' as const) : ('unknown' as const),
+        owner,
+        failedMarker: markers.failed,
+        maintenanceMarker: markers.maintenance,
+      };
     }),
-    readHolders: step<Record<string, never>, HolderObservation>('readHolders', () => ({ holders: [], observedAt: Date.now() })),
+    readHolders: step<Record<string, never>, ImageObservation>('readHolders', () => ({ holders: [], observedAt: Date.now(), ownership: ownership() })),
+    claimOwnership: step<ClaimInput, ClaimOutput>('claimOwnership', (input) => {
+      w.generation = input.generation;
+      w.released = false;
+      return { claimed: true, holder: null };
+    }),
+    recordOwner: step<RecordInput, RecordOutput>('recordOwner', () => ({ clients: ['127.0.0.1:0/1'] })),
+    releaseOwnership: step<DisownInput, void>('releaseOwnership', () => void (w.released = true)),
     mapImage: step<Record<string, never>, { device: string }>('mapImage', () => ((w.device = '/dev/rbd0'), { device: '/dev/rbd0' })),
     probeFilesystem: step<{ device: string }, FilesystemProbe>('probeFilesystem', () => ({ fsType: 'ext4', formattedBefore: true })),
     checkFilesystem: step<{ device: string }, void>('checkFilesystem', () => undefined),
     mountFilesystem: step<{ device: string }, void>('mountFilesystem', () => void (w.mounted = true)),
     composeUp: step<Record<string, never>, void>('composeUp', () => void (w.composeRunning = true)),
     composeDown: step<Record<string, never>, void>('composeDown', () => void (w.composeRunning = false)),
-    unmountFilesystem: step<{ fenced: boolean }, void>('unmountFilesystem', () => void (w.mounted = false)),
+    unmountFilesystem: step<UnmountInput, void>('unmountFilesystem', () => void (w.mounted = false)),
     unmapImage: step<{ device: string | null; force: boolean; fenced: boolean }, void>('unmapImage', () => void (w.device = null)),
   };
+  }
 }
 
 /** Start the service on instant steps, tell it keepalived made it MASTER, wait until it serves. */
 export async function startServing(config: Config, calls: string[] = []): Promise<{ running: Promise<void> }> {
   // wrapped: an async function returning the service's promise would wait for the service to end
-  const running = runService(config, silentLogger(), { actors: instantActors(calls, config) });
+  const running = runService(config, silentLogger(), instantService(calls, config));
   await waitState(config, 'idle');
   writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" MASTER 150\n');
   await waitState(config, 'active.serving.healthy');

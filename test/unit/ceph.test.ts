@@ -51,3 +51,12 @@ test('the keyring and ceph.conf texts: key only in the keyring, rbd cache off fo
   assert.match(conf, /\[client\]\n\trbd cache = false/);
   assert.doesNotMatch(conf, /key/);
 });
+
+test('blocklist ls on 16.2.15 prints the entries and the ranges back to back: the entries are read, a whole host shows as ip:0/0', async () => {
+  const { readFileSync } = await import('node:fs');
+  const text = readFileSync(new URL('../fixtures/ceph/blocklist-ls-host-and-instance.out', import.meta.url), 'utf8');
+  const entries = parseBlocklist(text);
+  assert.equal(entries.length, 4);
+  assert.ok(entries.some((e) => e.addr === '10.213.77.12:0/0'));
+  assert.deepEqual(parseBlocklist(readFileSync(new URL('../fixtures/ceph/blocklist-ls-empty.out', import.meta.url), 'utf8')), []);
+});

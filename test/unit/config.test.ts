@@ -138,3 +138,67 @@ test('observability settings: loopback defaults, IP:port or empty, the inspector
     'f: inspector.listen: must be a loopback address and port such as 127.0.0.1:9471, got ""',
   ]);
 });
+
+test('ownership, fencing, watchdog and VIP-loss settings: defaults, and they reach the timing', () => {
+  const c = buildConfig({ env: goodEnv });
+  assert.equal(c.file.ceph.blocklistExpirySeconds, 157_784_760, '5 years, like ceph-csi NetworkFence');
+  assert.equal(c.file.fencing.scope, 'client');
+  assert.equal(c.file.fencing.hostExpirySeconds, 3600);
+  assert.deepEqual(c.file.watchdog, { intervalMs: 1_000, deadlineMs: 5_000 });
+  assert.equal(c.file.keepalived.vipLossGraceMs, 5_000);
+  assert.equal(c.timing.vipLossGraceMs, 5_000);
+  assert.equal(c.timing.timeouts.claim, 20_000);
+  assert.equal(c.timing.timeouts.record, 20_000);
+  assert.equal(c.timing.timeouts.disown, 20_000);
+  const set = buildConfig({ env: goodEnv, yaml: { text: 'fencing: { scope: host, hostExpirySeconds: 600 }\nkeepalived: { vipLossGraceMs: 60000 }\ntimeouts: { claim: 1000, record: 2000, disown: 3000 }\n', source: 'f' } });
+  assert.equal(set.file.fencing.scope, 'host');
+  assert.equal(set.timing.vipLossGraceMs, 60_000);
+  assert.deepEqual([set.timing.timeouts.claim, set.timing.timeouts.record, set.timing.timeouts.disown], [1000, 2000, 3000]);
+});
+
+test('fencing, watchdog and VIP-loss settings: each refusal names the field and what is allowed', () => {
+  const yaml = (text: string) => problemsOf(() => buildConfig({ env: goodEnv, yaml: { text, source: 'f' } }));
+  assert.deepEqual(yaml('fencing: { scope: cluster }'), ['f: fencing.scope: must be one of client, host, got "cluster"']);
+  assert.deepEqual(yaml('fencing: { hostExpirySeconds: 60, cooldownMs: 120000 }'), ['fencing.hostExpirySeconds: a fence must outlast fencing.cooldownMs (120000 ms), got 60 s']);
+  assert.deepEqual(yaml('fencing: { hostExpirySeconds: 604801 }'), ['f: fencing.hostExpirySeconds: must be a whole number from 60 to 604800, got 604801']);
+  assert.deepEqual(yaml('ceph: { blocklistExpirySeconds: 100 }'), ['ceph.blocklistExpirySeconds: a fence must outlast fencing.cooldownMs (120000 ms), got 100 s']);
+  assert.deepEqual(yaml('ceph: { blocklistExpirySeconds: 315569521 }'), ['f: ceph.blocklistExpirySeconds: must be a whole number from 60 to 315569520, got 315569521']);
+  assert.deepEqual(yaml('watchdog: { intervalMs: 5000, deadlineMs: 5000 }'), ['watchdog.intervalMs: must be less than watchdog.deadlineMs (5000), got 5000']);
+  assert.deepEqual(yaml('watchdog: { intervalMs: 6000 }'), ['watchdog.intervalMs: must be less than watchdog.deadlineMs (5000), got 6000']);
+  assert.deepEqual(yaml('keepalived: { vipLossGraceMs: 60001 }'), ['f: keepalived.vipLossGraceMs: must be a whole number from 1 to 60000, got 60001']);
+});
+
+test('paths are stored normalized; / and system directories are refused, naming the field, the value and what it resolves to', () => {
+  const ok = buildConfig({ env: goodEnv, yaml: { text: 'filesystem: { mountPoint: /data/harbor/ }\nharbor: { projectDir: "//data/harbor/./installer/" }\nceph: { fuseDir: /run/ha//fuse }\n', source: 'f' } });
+  assert.equal(ok.file.filesystem.mountPoint, '/data/harbor');
+  assert.equal(ok.file.harbor.projectDir, '/data/harbor/installer');
+  assert.equal(ok.file.ceph.fuseDir, '/run/ha/fuse');
+  assert.equal(buildConfig({ env: goodEnv, yaml: { text: 'filesystem: { mountPoint: /var/lib/harbor }', source: 'f' } }).file.filesystem.mountPoint, '/var/lib/harbor');
+  const refused = (field: string, value: string) => {
+    const [section, key] = field.split('.');
+    const problems = problemsOf(() => buildConfig({ env: goodEnv, yaml: { text: `${section}:\n  ${key}: ${JSON.stringify(value)}\n`, source: 'f' } }));
+    assert.equal(problems.length, 1, problems.join('\n'));
+    return problems[0] ?? '';
+  };
+  for (const [value, resolved] of [['/.', '/'], ['//', '/'], ['/usr/..', '/'], ['/etc', '/etc'], ['/var/', '/var'], ['/home', '/home'], ['/root/', '/root']] as const) {
+    const p = refused('filesystem.mountPoint', value);
+    assert.ok(p.startsWith(`f: filesystem.mountPoint: must not be / or a system directory (`), p);
+    assert.ok(p.includes('/var/lib/harbor or /data/harbor, is fine'), p);
+    assert.ok(p.includes(`got ${JSON.stringify(value)}`), p);
+    if (value !== resolved) assert.ok(p.endsWith(`(resolves to ${JSON.stringify(resolved)})`), p);
+  }
+  assert.match(refused('harbor.projectDir', '/usr/'), /^f: harbor\.projectDir: must not be \/ or a system directory .*got "\/usr\/" \(resolves to "\/usr"\)$/);
+  assert.match(refused('ceph.fuseDir', '/run'), /^f: ceph\.fuseDir: must not be \/ or a system directory .*got "\/run"$/);
+  assert.match(refused('node.stateDir', '/var/lib/'), /^f: node\.stateDir: must not be \/ or a system directory/);
+  assert.equal(refused('filesystem.mountPoint', '/data/x/../harbor'), `f: filesystem.mountPoint: must be an absolute path without spaces or '..', got "/data/x/../harbor" (resolves to "/data/harbor"); write the path you mean`);
+  // cross-checks compare the normalized values
+  assert.equal(refused('ceph.fuseDir', '/data/harbor//fuse/'), 'ceph.fuseDir: must not be inside filesystem.mountPoint or contain it (/data/harbor/fuse vs /data/harbor)');
+  assert.equal(
+    refused('filesystem.mountPoint', '/var/lib/harbor-assistant/./data/'),
+    'filesystem.mountPoint: must not be inside node.stateDir or contain it: the mount would hide it or be hidden (/var/lib/harbor-assistant/data vs /var/lib/harbor-assistant)',
+  );
+  assert.deepEqual(problemsOf(() => buildConfig({ env: goodEnv, yaml: { text: 'filesystem: { mountPoint: /run/harbor-assistant/ }', source: 'f' } })), [
+    'ceph.fuseDir: must not be inside filesystem.mountPoint or contain it (/run/harbor-assistant/fuse vs /run/harbor-assistant)',
+    'filesystem.mountPoint: must not be inside node.runDir or contain it: the mount would hide it or be hidden (/run/harbor-assistant vs /run/harbor-assistant)',
+  ]);
+});

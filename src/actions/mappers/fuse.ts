@@ -6,7 +6,8 @@ import type { Runner } from '../exec.js';
 import type { CephConnection } from '../ceph-connection.js';
 import { asArray, isRecord, parseJson } from '../json.js';
 import { cmdlineOf, isRunning, terminate, waitExit } from '../processes.js';
-import type { Mapper, UnmapOptions } from './mapper.js';
+import { parseRbdStatus, rbdStatusArgv } from '../rbd.js';
+import { ownWatcherAddresses, type Mapper, type UnmapOptions } from './mapper.js';
 
 export interface FuseMapperOptions {
   /** Where rbd-fuse exposes the pool's images as files. */
@@ -143,6 +144,12 @@ export class FuseMapper implements Mapper {
     await this.runner
       .run({ what: 'umount -l fuse dir', argv: ['umount', '-l', this.options.fuseDir], timeoutMs: this.options.timeoutMs, signal })
       .catch(() => undefined);
+  }
+
+  /** rbd-fuse is one client per image whatever the device: its watch, from this node's IPs. */
+  async clients(_device: string, ownIps: readonly string[], signal?: AbortSignal): Promise<string[]> {
+    const r = await this.runner.run({ what: 'rbd status', argv: rbdStatusArgv(this.conn), timeoutMs: this.options.timeoutMs, signal });
+    return ownWatcherAddresses(parseRbdStatus(r.stdout), ownIps);
   }
 
   /** The loop device; or, when rbd-fuse runs without one (a map cut short), a marker so it is released too. */

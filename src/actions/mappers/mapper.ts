@@ -1,3 +1,5 @@
+import type { Holder } from '../../machine/types.js';
+import { addressIp } from '../../guards/holders.js';
 import type { MapperKind } from '../kinds.js';
 
 export { MAPPER_KINDS, type MapperKind } from '../kinds.js';
@@ -17,6 +19,22 @@ export interface Mapper {
   unmap(device: string, options: UnmapOptions, signal?: AbortSignal): Promise<void>;
   /** The device the image is mapped on by this node right now, or null. */
   current(signal?: AbortSignal): Promise<string | null>;
+  /**
+   * This node's client instances (`ip:port/nonce`) behind `device`: what the owner record names,
+   * so a takeover can fence exactly them even after their watch has timed out.
+   */
+  clients(device: string, ownIps: readonly string[], signal?: AbortSignal): Promise<string[]>;
+}
+
+/**
+ * Userspace mappers are visible only as watchers; the other node's watchers are told apart by IP
+ * (the CLI that asks registers no watch of its own).
+ */
+export function ownWatcherAddresses(watchers: readonly Holder[], ownIps: readonly string[]): string[] {
+  return [...new Set(watchers.map((w) => w.address).filter((a) => {
+    const ip = addressIp(a);
+    return ip !== null && ownIps.includes(ip);
+  }))];
 }
 
 /** Operator hints for the map failures the original README lists, recognised by their exact text. */

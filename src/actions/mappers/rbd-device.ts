@@ -1,7 +1,13 @@
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { CommandError, type Runner } from '../exec.js';
 import { cephClientArgs, imageSpec, type CephConnection } from '../ceph-connection.js';
 import { asArray, isRecord, parseJson } from '../json.js';
-import { explainMapFailure, type Mapper, type MapperKind, type UnmapOptions } from './mapper.js';
+import { parseRbdStatus, rbdStatusArgv } from '../rbd.js';
+import { explainMapFailure, ownWatcherAddresses, type Mapper, type MapperKind, type UnmapOptions } from './mapper.js';
+
+/** Where the kernel lists krbd devices: `<dir>/<id>/` belongs to `/dev/rbd<id>`. */
+export const KRBD_SYSFS_DIR = '/sys/bus/rbd/devices';
 
 type DeviceType = 'krbd' | 'nbd';
 
@@ -32,6 +38,29 @@ export function parseDeviceList(text: string, c: CephConnection): string | null 
   return null;
 }
 
+/**
+ * `/sys/bus/rbd/devices/<id>/client_addr` → the kernel client instance, `10.0.0.1:0/1234567`
+ * (the kernel prints `%pISpc/%u`: IPv6 comes bracketed, `[fd00::1]:0/1234567`).
+ */
+export function parseKrbdClientAddr(text: string): string {
+  const addr = text.trim();
+  if (!/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d+\/\d+$/.test(addr)) {
+    throw new Error(`krbd client_addr: expected ip:port/nonce, got ${JSON.stringify(addr.slice(0, 100))}`);
+  }
+  return addr;
+}
+
+/** The krbd device id of `/dev/rbd<id>` (symlinks such as `/dev/rbd/POOL/IMG` resolved), or null. */
+export function krbdDeviceId(device: string): string | null {
+  let path = device;
+  try {
+    path = realpathSync(device);
+  } catch {
+    // not present here: judge the name as given
+  }
+  return /^\/dev\/rbd(\d+)$/.exec(path)?.[1] ?? null;
+}
+
 /** `krbd` (kernel client, production) and `rbd-nbd` (userspace, no rbd module needed). */
 export class RbdDeviceMapper implements Mapper {
   readonly kind: MapperKind;
@@ -44,6 +73,7 @@ export class RbdDeviceMapper implements Mapper {
     private readonly timeoutMs: number,
     /** Decides `-o exclusive` at map time (krbd, image has exclusive-lock). */
     private readonly wantExclusive: (signal?: AbortSignal) => Promise<boolean>,
+    private readonly sysfsDir: string = KRBD_SYSFS_DIR,
   ) {
     this.kind = kind;
     this.type = kind === 'krbd' ? 'krbd' : 'nbd';
@@ -70,5 +100,34 @@ export class RbdDeviceMapper implements Mapper {
   async current(signal?: AbortSignal): Promise<string | null> {
     const r = await this.runner.run({ what: 'rbd device list', argv: deviceListArgv(this.type), timeoutMs: this.timeoutMs, signal });
     return parseDeviceList(r.stdout, this.conn);
+  }
+
+  /**
+   * krbd: the kernel names the device's own client instance, whatever IP it picked, so no IP
+   * filter is needed. rbd-nbd (and a kernel without client_addr, < 4.19) only shows as a watch.
+   */
+  async clients(device: string, ownIps: readonly string[], signal?: AbortSignal): Promise<string[]> {
+    if (this.type === 'krbd') {
+      const fromSysfs = this.krbdClient(device);
+      if (fromSysfs !== null) return [fromSysfs];
+    }
+    const r = await this.runner.run({ what: 'rbd status', argv: rbdStatusArgv(this.conn), timeoutMs: this.timeoutMs, signal });
+    return ownWatcherAddresses(parseRbdStatus(r.stdout), ownIps);
+  }
+
+  private krbdClient(device: string): string | null {
+    const id = krbdDeviceId(device);
+    if (id === null) return null;
+    const dir = join(this.sysfsDir, id);
+    const file = join(dir, 'client_addr');
+    if (!existsSync(file)) return null;
+    // a stale device path must not hand us another image's client to record
+    const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8').trim() : null);
+    const pool = read('pool');
+    const name = read('name');
+    if ((pool !== null && pool !== this.conn.pool) || (name !== null && name !== this.conn.image)) {
+      throw new Error(`${device} maps ${pool ?? '?'}/${name ?? '?'}, not ${imageSpec(this.conn)}`);
+    }
+    return parseKrbdClientAddr(readFileSync(file, 'utf8'));
   }
 }
