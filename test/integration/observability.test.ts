@@ -55,6 +55,7 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
     assert.equal(sample(serving, 'harbor_assistant_harbor_component_healthy', { component: 'registry' }), 1);
     assert.equal(sample(serving, 'harbor_assistant_vrrp_state', { state: 'MASTER' }), 1);
     assert.equal(sample(serving, 'harbor_assistant_fit'), 1);
+    assert.equal(sample(serving, 'harbor_assistant_ownership_generation'), 1, 'the generation this node holds');
 
     await controlRequest(config.paths.controlSocket, { cmd: 'switchover' }, 2_000);
     await waitState(config, 'standing-down');
@@ -63,6 +64,7 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
     assert.equal(sample(after, 'harbor_assistant_state', { state: 'standing-down' }), 1);
     assert.equal(sample(after, 'harbor_assistant_operation_duration_seconds_count', { operation: 'release', outcome: 'standing-down' }), 1);
     assert.equal(sample(after, 'harbor_assistant_fit'), 0);
+    assert.equal(sample(after, 'harbor_assistant_ownership_generation'), 0, 'released: holds none');
 
     // status sums up the last takeover and release
     const shown = io();
@@ -75,11 +77,14 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
     assert.deepEqual(summaries.map((s) => (s.kind === 'summary' ? [s.operation, s.outcome, s.ok] : [])), [['takeover', 'serving', true], ['release', 'standing-down', true]]);
     const takeover = summaries[0];
     assert.ok(takeover?.kind === 'summary');
-    assert.deepEqual(takeover.phases.map((p) => p.phase), ['acquiring-rbd', 'mounting', 'starting']);
+    assert.deepEqual(takeover.phases.map((p) => p.phase), ['acquiring-rbd', 'claiming', 'mounting', 'starting']);
     assert.equal(takeover.totalMs, takeover.phases.reduce((a, p) => a + p.durationMs, 0));
     const transitions = journal.filter((e) => e.kind === 'transition');
     assert.ok(transitions.some((e) => e.kind === 'transition' && e.from === 'idle' && e.to === 'active.acquiring-rbd.reading.running' && e.event === 'vrrp'));
     assert.ok(transitions.every((e) => e.kind === 'transition' && e.inStateMs >= 0));
+    // the ownership generation this node held is on every transition line: 1 while serving, none after the release
+    assert.ok(transitions.some((e) => e.kind === 'transition' && e.to === 'active.serving.healthy' && e.generation === 1), 'serving holds generation 1');
+    assert.ok(transitions.some((e) => e.kind === 'transition' && e.to === 'standing-down' && e.generation === null), 'released: no generation');
     assert.doesNotMatch(readFileSync(config.paths.journal, 'utf8'), /AQBsSHhj/);
 
     const printed = io();
