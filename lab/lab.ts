@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { controlRequest } from '../src/cli/control-client.js';
 import type { ControlRequest, ControlResponse } from '../src/runtime/control-protocol.js';
@@ -34,7 +34,14 @@ export interface LabOptions {
   /** Engine timing overrides (YAML lines). */
   extraYaml?: string[];
   log?: (line: string) => void;
+  /** Runs after Ceph and the node directories exist, before any engine starts. */
+  beforeEngines?: (lab: Lab) => void;
+  /** Drop VRRP on this node before keepalived starts: both nodes become MASTER at once. */
+  vrrpCutAtStart?: NodeName;
 }
+
+/** Where Ceph's mon and OSD listen (one address): what a storage partition cuts. */
+export const CEPH_IP = `${LAB.subnet}.10`;
 
 function run(argv: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): string {
   const [cmd, ...args] = argv;
@@ -115,8 +122,10 @@ export class Lab {
     writeFileSync(check, `#!/bin/sh\nexec ${process.execPath} ${join(repo, 'dist', 'cli', 'main.js')} "$@"\n`);
     chmodSync(check, 0o755);
     for (const n of ['a', 'b'] as const) this.writeNodeConfig(n);
+    this.options.beforeEngines?.(this);
     for (const n of ['a', 'b'] as const) await this.startEngine(n);
     for (const n of ['a', 'b'] as const) this.renderKeepalived(n);
+    if (this.options.vrrpCutAtStart) this.cutVrrp(this.options.vrrpCutAtStart);
     for (const n of ['a', 'b'] as const) this.startKeepalived(n);
     this.log(`lab up in ${Date.now() - t0} ms`);
   }
@@ -373,11 +382,122 @@ export class Lab {
     run(inNs(n, ['nft', 'delete', 'table', 'inet', 'halab']));
   }
 
+  /** Storage partition: drop everything to and from Ceph's address in one node; VRRP and clients untouched. */
+  cutCeph(n: NodeName): void {
+    const nft = (...args: string[]) => run(inNs(n, ['nft', ...args]));
+    nft('add', 'table', 'inet', 'halabceph');
+    nft('add', 'chain', 'inet', 'halabceph', 'in', '{ type filter hook input priority 0 ; }');
+    nft('add', 'chain', 'inet', 'halabceph', 'out', '{ type filter hook output priority 0 ; }');
+    nft('add', 'rule', 'inet', 'halabceph', 'in', 'ip', 'saddr', CEPH_IP, 'drop');
+    nft('add', 'rule', 'inet', 'halabceph', 'out', 'ip', 'daddr', CEPH_IP, 'drop');
+  }
+
+  healCeph(n: NodeName): void {
+    run(inNs(n, ['nft', 'delete', 'table', 'inet', 'halabceph']));
+  }
+
+  /** Every process in the node's network namespace: its engine, keepalived, rbd-fuse, Harbor, writer. */
+  nodePids(n: NodeName): number[] {
+    const ns = statSync(`/run/netns/${LAB.prefix}-${n}`).ino;
+    return readdirSync('/proc').flatMap((e) => {
+      const pid = Number(e);
+      if (!Number.isInteger(pid) || pid === process.pid) return [];
+      try {
+        return statSync(`/proc/${pid}/ns/net`).ino === ns ? [pid] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Freeze the whole node (a paused VM): every process of its namespace gets SIGSTOP. */
+  pauseNode(n: NodeName): number[] {
+    const pids = this.nodePids(n);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGSTOP');
+      } catch {
+        // gone
+      }
+    }
+    writeFileSync(join(this.nodeDir(n), 'paused.pids'), pids.join('\n'));
+    return pids;
+  }
+
+  resumeNode(n: NodeName, pids: number[]): void {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone
+      }
+    }
+    rmSync(join(this.nodeDir(n), 'paused.pids'), { force: true });
+  }
+
   /**
-   * `e2fsck -n -f` of the image through a fresh read-only map from node a's namespace (the lab's
-   * own rbd-fuse + a read-only loop). Only when no node holds the image. Returns e2fsck's exit code.
+   * A writer on the node's mount: appends `HAWRITE <ms since epoch>` every 200 ms (synchronous
+   * mount: each line is on Ceph or the write is stuck). Any such line found in the image that is
+   * newer than the other node's map is a write from two hosts.
    */
-  async fsckImage(): Promise<{ code: number; out: string }> {
+  startWriter(n: NodeName): number {
+    const mp = join(this.nodeDir(n), 'mnt');
+    const script = `while :; do echo "HAWRITE $(date +%s%3N)" >> ${mp}/lab-writer.log; sleep 0.2; done`;
+    const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', 'sh', '-c', script], { stdio: 'ignore', detached: true });
+    child.unref();
+    if (child.pid === undefined) throw new Error('writer did not start');
+    writeFileSync(join(this.nodeDir(n), 'writer.pid'), `${child.pid}\n`);
+    return child.pid;
+  }
+
+  /**
+   * Somebody else's filesystem at the node's mount point (an operator's leftover, another
+   * service): a 32 MiB ext4 on a loop device, with a process holding it open.
+   */
+  mountForeign(n: NodeName): { device: string; holderPid: number } {
+    const img = join(LAB.root, `foreign-${n}.img`);
+    run(['truncate', '-s', '32M', img]);
+    run(['mkfs.ext4', '-q', '-F', img]);
+    const device = run(['losetup', '-f', '--show', img]).trim();
+    const mp = join(this.nodeDir(n), 'mnt');
+    run(['mount', device, mp]);
+    writeFileSync(join(mp, 'not-harbor.txt'), 'an operator put this here\n');
+    const child = spawn('sh', ['-c', 'exec 3<not-harbor.txt; exec sleep 600'], { cwd: mp, stdio: 'ignore', detached: true });
+    child.unref();
+    if (child.pid === undefined) throw new Error('foreign holder did not start');
+    writeFileSync(join(this.nodeDir(n), 'foreign-holder.pid'), `${child.pid}\n`);
+    return { device, holderPid: child.pid };
+  }
+
+  /** What is mounted at the node's mount point (top of the stack), or null. */
+  mountSource(n: NodeName): string | null {
+    const r = spawnSync('findmnt', ['-J', '-M', join(this.nodeDir(n), 'mnt')], { encoding: 'utf8' });
+    if (r.status !== 0) return null;
+    const fs = (JSON.parse(r.stdout) as { filesystems?: Array<{ source: string }> }).filesystems ?? [];
+    return fs.at(-1)?.source ?? null;
+  }
+
+  /** When the node's engine first entered mapping after `since` (ms epoch), from its log. */
+  mappedAt(n: NodeName, since: number): number | null {
+    return this.transitions(n, since).find((t) => t.to.startsWith('active.mounting.mapping'))?.at ?? null;
+  }
+
+  /** Every HAWRITE timestamp anywhere in the image (data blocks included), read through a fresh read-only map. */
+  async writerStamps(): Promise<number[]> {
+    return this.withImageReadOnly((loop) => {
+      const r = spawnSync('grep', ['-a', '-o', 'HAWRITE [0-9]\\{13\\}', loop], { encoding: 'latin1', timeout: 300_000, maxBuffer: 256 * 1024 * 1024 });
+      return (r.stdout ?? '').split('\n').flatMap((l) => {
+        const m = /^HAWRITE (\d{13})$/.exec(l.trim());
+        return m?.[1] ? [Number(m[1])] : [];
+      });
+    });
+  }
+
+  /**
+   * Run `fn` on a fresh read-only view of the image from node a's namespace (the lab's own
+   * rbd-fuse + a read-only loop). Only when no node holds the image.
+   */
+  async withImageReadOnly<T>(fn: (loop: string) => T): Promise<T> {
     const d = join(LAB.root, 'fsck');
     mkdirSync(join(d, 'fuse'), { recursive: true });
     const a = this.nodeDir('a');
@@ -390,16 +510,23 @@ export class Lab {
     writeFileSync(join(d, 'fuse.pid'), `${fuse.pid}\n`);
     let loop = '';
     try {
-      await this.waitFor('the fsck rbd-fuse', async () => existsSync(join(d, 'fuse', LAB.image)), 20_000);
+      await this.waitFor('the read-only rbd-fuse', async () => existsSync(join(d, 'fuse', LAB.image)), 20_000);
       loop = run(['losetup', '-r', '-f', '--show', join(d, 'fuse', LAB.image)]).trim();
-      const r = spawnSync('e2fsck', ['-n', '-f', loop], { encoding: 'utf8', timeout: 120_000 });
-      return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+      return fn(loop);
     } finally {
       if (loop) tryRun(['losetup', '-d', loop]);
       tryRun(['fusermount', '-u', join(d, 'fuse')]);
       if (fuse.pid) await killPid(fuse.pid, 5_000);
       tryRun(['umount', '-l', join(d, 'fuse')]);
     }
+  }
+
+  /** `e2fsck -n -f` of the image (only when no node holds it): its exit code and output. */
+  async fsckImage(): Promise<{ code: number; out: string }> {
+    return this.withImageReadOnly((loop) => {
+      const r = spawnSync('e2fsck', ['-n', '-f', loop], { encoding: 'utf8', timeout: 120_000 });
+      return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+    });
   }
 
   /** Stop the registry behind the node's Harbor (Harbor unhealthy). */
@@ -512,12 +639,23 @@ export class Lab {
   static async cleanLeftovers(): Promise<void> {
     for (const n of ['a', 'b'] as const) {
       const d = join(LAB.root, n);
-      for (const f of [`${d}/keepalived.pid`, `${d}/keepalived/keepalived.pid`, `${d}/keepalived/vrrp.pid`, `${d}/engine.pid`, `${d}/holder.pid`, `${d}/shim/health.pid`, `${d}/shim/registry.pid`]) {
+      // a frozen node first: SIGCONT, or nothing below can stop it
+      if (existsSync(`${d}/paused.pids`)) {
+        for (const pid of readFileSync(`${d}/paused.pids`, 'utf8').split('\n').map(Number).filter((p) => Number.isInteger(p) && p > 1)) {
+          try {
+            process.kill(pid, 'SIGCONT');
+          } catch {
+            // gone
+          }
+        }
+      }
+      for (const f of [`${d}/keepalived.pid`, `${d}/keepalived/keepalived.pid`, `${d}/keepalived/vrrp.pid`, `${d}/engine.pid`, `${d}/holder.pid`, `${d}/writer.pid`, `${d}/foreign-holder.pid`, `${d}/shim/health.pid`, `${d}/shim/registry.pid`]) {
         const pid = readPid(f);
         if (pid) await killPid(pid, 2_000);
       }
-      if (existsSync(`${d}/mnt`)) {
-        if (!tryRun(['umount', `${d}/mnt`])) tryRun(['umount', '-l', `${d}/mnt`]);
+      // stacked mounts (a foreign filesystem over ours): unmount until nothing is left
+      for (let i = 0; i < 3 && existsSync(`${d}/mnt`); i++) {
+        if (!tryRun(['umount', `${d}/mnt`]) && !tryRun(['umount', '-l', `${d}/mnt`])) break;
       }
       Lab.detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
       const fusePid = readPid(`${d}/state/rbd-fuse.pid`) ?? readPid(`${LAB.root}/fsck/fuse.pid`);

@@ -1,4 +1,4 @@
-import { Lab, type NodeName } from './lab.js';
+import { Lab, type LabOptions, type NodeName } from './lab.js';
 
 export interface ScenarioResult {
   name: string;
@@ -18,7 +18,22 @@ export interface ScenarioResult {
   pullAttempts?: Array<{ ms: number; ok: boolean; out: string }>;
   /** From the old master's journal: its release after the fault, by phase (ms); absent when it did not release (crash). */
   oldMasterRelease?: Record<string, number>;
+  /** Writer lines in the image newer than the new master's map: writes from two hosts (must be 0). */
+  lateWrites?: number;
+  /** `e2fsck -n -f` exit code of the image after everything was released (0 = clean). */
+  fsck?: number;
+  /** Scenario-specific measurements (ms, counts). */
+  measured?: Record<string, number | string | boolean>;
   error?: string;
+}
+
+export interface ScenarioOptions {
+  extraYaml?: string[];
+  after?: (lab: Lab, serving: NodeName, result: ScenarioResult) => Promise<void>;
+  /** Lab set-up hooks (foreign mount, VRRP cut at start). */
+  lab?: Pick<LabOptions, 'beforeEngines' | 'vrrpCutAtStart'>;
+  /** The fault comes before the standby has settled into polling the image (e.g. it is not idle at all). */
+  noSteadyState?: boolean;
 }
 
 export const other = (n: NodeName): NodeName => (n === 'a' ? 'b' : 'a');
@@ -38,19 +53,21 @@ export function pushSome(lab: Lab, count: number): void {
  */
 export async function runScenario(
   name: string,
-  fault: (lab: Lab, serving: NodeName) => Promise<NodeName>,
-  options: { extraYaml?: string[]; after?: (lab: Lab, serving: NodeName) => Promise<void> } = {},
+  fault: (lab: Lab, serving: NodeName, result: ScenarioResult) => Promise<NodeName>,
+  options: ScenarioOptions = {},
 ): Promise<ScenarioResult> {
-  const lab = new Lab({ advertInt: 0.1, ...(options.extraYaml ? { extraYaml: options.extraYaml } : {}) });
-  const result: ScenarioResult = { name, passed: false, rto_ms: null, phases: {}, pushed: 0, lost: 0, fences: 0 };
+  const lab = new Lab({ advertInt: 0.1, ...(options.extraYaml ? { extraYaml: options.extraYaml } : {}), ...options.lab });
+  const result: ScenarioResult = { name, passed: false, rto_ms: null, phases: {}, pushed: 0, lost: 0, fences: 0, measured: {} };
   try {
     await lab.up();
     const first = await lab.waitOneServing(90_000);
+    // clients reach the VIP only on the serving node (after a start with both MASTER, the other drops it)
+    await lab.waitFor(`the VIP only on ${first}`, async () => lab.vipOn(first) && !lab.vipOn(other(first)), 60_000);
     pushSome(lab, 3);
     // steady state before the fault: the standby has known the master's watcher for longer than
     // the holder grace (2 s in the lab). A master that crashes sooner after its own takeover is
     // given the grace first (measured: +2.0 s in acquiring-rbd.settling); that is by design.
-    await lab.waitFor(
+    if (!options.noSteadyState) await lab.waitFor(
       `${other(first)} to know ${first}'s watcher`,
       async () => {
         const holders = (await lab.status(other(first)).catch(() => null))?.imageHolders ?? [];
@@ -59,7 +76,7 @@ export async function runScenario(
       30_000,
     );
     const faultAt = Date.now();
-    const next = await fault(lab, first);
+    const next = await fault(lab, first, result);
     await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 120_000);
     result.servingSeenMs = Date.now() - faultAt;
     await lab.waitPullable(60_000);
@@ -79,7 +96,7 @@ export async function runScenario(
       .at(0);
     if (release?.kind === 'summary') result.oldMasterRelease = { total: release.totalMs, ...Object.fromEntries(release.phases.map((p) => [p.phase, p.durationMs])) };
     pushSome(lab, 2);
-    await options.after?.(lab, next);
+    await options.after?.(lab, next, result);
     const states = await lab.states();
     const serving = (['a', 'b'] as const).filter((n) => states[n].startsWith('active'));
     if (serving.length !== 1) throw new Error(`expected exactly one node active, got ${JSON.stringify(states)}`);
@@ -96,4 +113,28 @@ export async function runScenario(
     await lab.down();
   }
   return result;
+}
+
+/**
+ * After a fault where the old master may have written after the new one mapped: release the new
+ * master, read the whole image (data blocks included) for the writer's lines and fsck it, then
+ * bring the engine back. Records `lateWrites` (lines newer than `mappedAt`) and `fsck`.
+ */
+export async function inspectImageAfterRelease(lab: Lab, serving: NodeName, mappedAt: number, result: ScenarioResult): Promise<void> {
+  await lab.request(serving, { cmd: 'shutdown', release: true });
+  await lab.waitFor(`${serving} released`, async () => (await lab.status(serving).catch(() => null)) === null, 90_000);
+  const stamps = await lab.writerStamps();
+  result.lateWrites = stamps.filter((t) => t > mappedAt).length;
+  if (result.measured) {
+    result.measured.writerLines = stamps.length;
+    const before = stamps.filter((t) => t <= mappedAt);
+    if (before.length > 0) result.measured.lastWriteBeforeMapMs = mappedAt - Math.max(...before);
+  }
+  const fsck = await lab.fsckImage();
+  result.fsck = fsck.code;
+  if (fsck.code !== 0) throw new Error(`e2fsck -n after release: exit ${fsck.code}: ${fsck.out.slice(-600)}`);
+  if (result.lateWrites > 0) throw new Error(`${result.lateWrites} writes from the old master landed after ${serving} mapped the image`);
+  // the scenario ends with one node serving: bring the engine back
+  await lab.startEngine(serving);
+  await lab.waitOneServing(90_000);
 }

@@ -4,7 +4,6 @@ import type { Config } from '../config/index.js';
 import { createRunner } from '../actions/exec.js';
 import { probeHealth, type ComponentHealth } from '../actions/harbor.js';
 import { NotifyFifoReader } from '../actions/keepalived-fifo.js';
-import { probeImageWrite } from '../actions/io-watchdog.js';
 import { fitnessOf, type Fitness, type StandbyReadiness } from '../guards/fitness.js';
 import type { Logger } from '../log/logger.js';
 import { HEALTH_EVENTS } from '../machine/events.js';
@@ -15,8 +14,7 @@ import { startControlServer } from './control-server.js';
 import { detectCompose, detectOwnAddresses } from './detect.js';
 import { HealthHysteresis } from './health-prober.js';
 import { realActors, type NodeIdentity } from './implementations.js';
-import { withDeadline } from './deadline.js';
-import { isOwnRecord } from '../guards/index.js';
+import { startHolderWatch } from './holder-watch.js';
 import { every } from './loop.js';
 import { prepareStateFiles, readMarkers, syncMarkers, writeFileAtomic } from './state-files.js';
 import { stateName, statusOf, watchTransitions, type NodeStatus, type TransitionRecord } from './status.js';
@@ -26,8 +24,6 @@ type NodeActor = Actor<typeof nodeMachine>;
 
 /** A standby polls the image this often: who holds it (for the takeover) and whether Ceph answers (for `check`). */
 const STANDBY_POLL_MS = 3_000;
-/** An event-loop gap this long means the process was frozen (SIGSTOP, a paused VM): check ownership at once. */
-const PAUSE_GAP_MS = 2_000;
 
 /**
  * The service: builds the world from the configuration, starts the node actor on real actions,
@@ -212,58 +208,20 @@ export async function runService(config: Config, logger: Logger, options: Servic
     onError('health probe'),
   );
 
-  // Deadlines are timers, not waits: a write or a Ceph read stuck in uninterruptible I/O is given
-  // up on at the deadline (the node goes unfit at once), whatever the process does afterwards.
-  const deadlineMs = f.watchdog.deadlineMs;
-  const lostCeph = (detail: string) => {
-    if (!actor.getSnapshot().matches('active')) return;
-    logger.warn('lost Ceph: releasing as a node that lost its storage', { detail });
-    send({ type: 'ceph.lost', detail });
-  };
-  const fencedByPeer = (detail: string) => {
-    if (!actor.getSnapshot().matches('active')) return;
-    logger.warn('this node was fenced', { detail });
-    send({ type: 'io.fenced', detail });
-  };
-
-  // the peer's fence shows here first: our own writes to the image fail with EIO/ESHUTDOWN
-  const watchdogLoop = every(
-    f.watchdog.intervalMs,
-    async (signal) => {
+  const holderWatch = startHolderWatch({
+    runner,
+    logger,
+    nodeName: config.nodeName,
+    mountPoint: f.filesystem.mountPoint,
+    intervalMs: f.watchdog.intervalMs,
+    deadlineMs: f.watchdog.deadlineMs,
+    readOwnership,
+    holding: () => {
       const snap = actor.getSnapshot();
-      if (!snap.matches('active') || !snap.context.holdings.mounted) return;
-      const outcome = await withDeadline(probeImageWrite(runner, f.filesystem.mountPoint, deadlineMs, signal), deadlineMs);
-      if (outcome.timedOut) lostCeph(`a 4 KiB synchronous write to ${f.filesystem.mountPoint} did not finish within ${deadlineMs} ms`);
-      else if (outcome.value.kind === 'hung') lostCeph(outcome.value.detail);
-      else if (outcome.value.kind === 'fenced') fencedByPeer(`I/O error on the image: ${outcome.value.detail}`);
+      return { active: snap.matches('active'), mounted: snap.context.holdings.mounted, generation: snap.context.generation };
     },
-    onError('I/O watchdog'),
-  );
-
-  // the owner record is the truth: while this node holds a generation, Ceph must still say so
-  const checkOwnership = async (signal: AbortSignal) => {
-    const snap = actor.getSnapshot();
-    const generation = snap.context.generation;
-    if (!snap.matches('active') || generation === null) return;
-    const outcome = await withDeadline(readOwnership(signal), deadlineMs);
-    if (outcome.timedOut) return lostCeph(`reading the owner record did not answer within ${deadlineMs} ms`);
-    const record = outcome.value.record;
-    if (!isOwnRecord(record, config.nodeName) || record?.generation !== generation) {
-      fencedByPeer(`the owner record in Ceph names ${record ? `${record.node} (generation ${record.generation})` : 'nobody'}, not this node (generation ${generation})`);
-    }
-  };
-  const ownershipLoop = every(f.watchdog.intervalMs * 2, checkOwnership, onError('ownership check'));
-  // a frozen process (SIGSTOP, a paused VM) may have been replaced meanwhile: look before doing anything else
-  let lastTick = Date.now();
-  const pauseProbe = setInterval(() => {
-    const gap = Date.now() - lastTick;
-    lastTick = Date.now();
-    if (gap < PAUSE_GAP_MS || !actor.getSnapshot().matches('active')) return;
-    logger.warn('this process was frozen: checking ownership now', { frozenMs: gap });
-    const ac = new AbortController();
-    checkOwnership(ac.signal).catch(onError('ownership check after a pause'));
-  }, 200);
-  pauseProbe.unref();
+    send,
+  });
 
   const standbyLoop = every(
     STANDBY_POLL_MS,
@@ -309,9 +267,7 @@ export async function runService(config: Config, logger: Logger, options: Servic
   vipLoop.stop();
   healthLoop.stop();
   standbyLoop.stop();
-  watchdogLoop.stop();
-  ownershipLoop.stop();
-  clearInterval(pauseProbe);
+  holderWatch.stop();
   fifo.stop();
   server.close();
   process.off('SIGTERM', onSignal);

@@ -24,8 +24,11 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
   const health = await startHealthServer();
   health.set(HEALTHY);
   const config = configFor(health.url);
+  const browser = await chromium.launch(CHROMIUM).catch(async (e: unknown) => {
+    await health.close();
+    throw e;
+  });
   const running = runService(config, silentLogger(), instantService([], config));
-  const browser = await chromium.launch(CHROMIUM);
   try {
     const idle = await waitState(config, 'idle');
     const viewer = idle.endpoints.viewer ?? '';
@@ -97,9 +100,10 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
     assert.ok(requested.length >= 5 && requested.every((u) => u.startsWith(viewer)), requested.join('\n'));
     assert.deepEqual(problems, []);
     await context.close();
-    await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: true }, 2_000);
-    await running;
   } finally {
+    // a failed assertion must not leave the service running (the test process would never end)
+    await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: true }, 2_000).catch(() => undefined);
+    await running;
     await browser.close();
     await health.close();
   }

@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { forwardIntoNamespace } from '../../lab/forward.js';
 import { LAB, Lab } from '../../lab/lab.js';
-import { other, runScenario, type ScenarioResult } from '../../lab/scenarios.js';
+import { inspectImageAfterRelease, other, runScenario, type ScenarioResult } from '../../lab/scenarios.js';
 import { sample } from '../support/http-probe.js';
 
 // Real parts end to end: Ceph (mon, memstore OSD, mgr), keepalived in namespaces, the registry,
@@ -15,7 +15,7 @@ after(async () => {
   await Lab.cleanLeftovers();
   mkdirSync('reports', { recursive: true });
   writeFileSync('reports/lab.json', `${JSON.stringify(results, null, 2)}\n`);
-  const rows = results.map((r) => `${r.passed ? 'PASS' : 'FAIL'}  ${r.name.padEnd(28)} rto ${String(r.rto_ms ?? '-').padStart(6)} ms  pushed ${r.pushed}  lost ${r.lost}  fences ${r.fences}  ${Object.entries(r.phases).map(([k, v]) => `${k}=${v}`).join(' ')}${r.oldMasterRelease ? `  old master's release: ${Object.entries(r.oldMasterRelease).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`);
+  const rows = results.map((r) => `${r.passed ? 'PASS' : 'FAIL'}  ${r.name.padEnd(28)} rto ${String(r.rto_ms ?? '-').padStart(6)} ms  pushed ${r.pushed}  lost ${r.lost}  fences ${r.fences}  ${Object.entries(r.phases).map(([k, v]) => `${k}=${v}`).join(' ')}${r.oldMasterRelease ? `  old master's release: ${Object.entries(r.oldMasterRelease).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}${r.lateWrites !== undefined ? `  lateWrites ${r.lateWrites}` : ''}${r.fsck !== undefined ? `  fsck ${r.fsck}` : ''}${r.measured && Object.keys(r.measured).length ? `  ${Object.entries(r.measured).filter(([k]) => !/At$/.test(k)).map(([k, v]) => `${k}=${String(v).slice(0, 80)}`).join(' ')}` : ''}${r.error ? `\n      error: ${r.error.slice(0, 300)}` : ''}`);
   console.log(`lab scenarios (reports/lab.json):\n${rows.join('\n')}`);
 });
 
@@ -155,6 +155,162 @@ test('6 split brain: VRRP cut on the standby; the old master is fenced, gets I/O
       // the scenario's own check wants one node active: bring the engine back
       await lab.startEngine(next);
       await lab.waitOneServing(60_000);
+    },
+  });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** When the node's status says unfit, polled every 100 ms: ms since `since`. */
+async function unfitAfter(lab: Lab, n: 'a' | 'b', since: number, timeoutMs: number): Promise<number> {
+  await lab.waitFor(`${n} unfit`, async () => (await lab.status(n).catch(() => null))?.fitness.fit === false, timeoutMs);
+  return Date.now() - since;
+}
+
+test('9 storage partition, VIP moves after the watch expired: the new master fences the recorded owner before mapping; no late writes', async () => {
+  const r = await scenario(
+    'storage partition, VIP moves',
+    async (lab, serving, result) => {
+      const next = other(serving);
+      lab.startWriter(serving);
+      await sleep(1_000);
+      const cutAt = Date.now();
+      lab.cutCeph(serving);
+      // Ceph drops the master's watch after osd_client_watch_timeout (30 s): the watcher list is empty
+      await lab.waitFor(`${serving}'s watch to expire`, async () => ((await lab.status(next).catch(() => null))?.imageHolders.length ?? 1) === 0, 90_000);
+      result.measured = { ...result.measured, watchExpiredAfterMs: Date.now() - cutAt };
+      lab.cutVrrp(serving);
+      await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 60_000);
+      // the path heals: the old master's client comes back, blocklisted; it finds the record names the peer
+      lab.healCeph(serving);
+      await lab.waitFor(`${serving} to leave`, async () => !((await lab.status(serving).catch(() => null))?.state.startsWith('active') ?? false), 60_000);
+      const s = await lab.status(serving).catch(() => null);
+      result.measured = { ...result.measured, oldMasterState: s?.state ?? 'down', oldMasterReason: s?.reason ?? '' };
+      await lab.waitFor(`the VIP to leave ${serving}`, async () => !lab.vipOn(serving), 30_000);
+      lab.healVrrp(serving);
+      result.measured = { ...result.measured, cutAt };
+      return next;
+    },
+    {
+      // the master keeps its VIP until the lab moves it: its own deadline is longer than the watch timeout
+      extraYaml: ['watchdog: { intervalMs: 1000, deadlineMs: 90000 }'],
+      after: async (lab, next, result) => {
+        const cutAt = Number(result.measured?.cutAt);
+        const fences = lab.journal(next).filter((e) => e.kind === 'command' && e.what.startsWith('ceph osd bl') && Date.parse(e.at) >= cutAt);
+        assert.ok(fences.length >= 1, 'the new master fenced the recorded owner although it no longer watched');
+        const mappedAt = lab.mappedAt(next, cutAt);
+        assert.ok(mappedAt !== null);
+        await inspectImageAfterRelease(lab, next, mappedAt, result);
+      },
+    },
+  );
+  assert.equal(r.lateWrites, 0);
+  assert.equal(r.fsck, 0);
+});
+
+test('10 storage partition, VIP stays: the master goes unfit within its deadline, the standby fences and serves; no late writes', async () => {
+  const r = await scenario('storage partition, VIP stays', async (lab, serving, result) => {
+    lab.startWriter(serving);
+    await sleep(1_000);
+    const cutAt = Date.now();
+    lab.cutCeph(serving);
+    const unfitMs = await unfitAfter(lab, serving, cutAt, 30_000);
+    result.measured = { ...result.measured, unfitAfterMs: unfitMs, cutAt };
+    return other(serving);
+  }, {
+    after: async (lab, next, result) => {
+      const old = other(next);
+      const cutAt = Number(result.measured?.cutAt);
+      assert.ok(Number(result.measured?.unfitAfterMs) < 5_000 + 2_000, `unfit within the 5 s deadline (+ 2 s of polling): ${result.measured?.unfitAfterMs} ms`);
+      const lost = lab.journal(old).find((e) => e.kind === 'transition' && Date.parse(e.at) >= cutAt && e.event === 'ceph.lost');
+      assert.ok(lost, 'the old master released as a node that lost Ceph (not as fenced)');
+      lab.healCeph(old);
+      await lab.waitFor(`${old} out of active`, async () => !((await lab.status(old).catch(() => null))?.state.startsWith('active') ?? false), 60_000);
+      const mappedAt = lab.mappedAt(next, cutAt);
+      assert.ok(mappedAt !== null);
+      await inspectImageAfterRelease(lab, next, mappedAt, result);
+    },
+  });
+  assert.equal(r.lateWrites, 0);
+});
+
+test('11 pause: every process of the master frozen 40 s; one takeover; the resumed node yields and never makes the new master release; no late writes', async () => {
+  const r = await scenario('pause 40 s', async (lab, serving, result) => {
+    const next = other(serving);
+    lab.startWriter(serving);
+    await sleep(1_000);
+    const pausedAt = Date.now();
+    const pids = lab.pauseNode(serving);
+    await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 30_000);
+    result.measured = { ...result.measured, takeoverDuringPauseMs: Date.now() - pausedAt, pausedAt };
+    await sleep(Math.max(0, pausedAt + 40_000 - Date.now()));
+    const resumedAt = Date.now();
+    lab.resumeNode(serving, pids);
+    // how long the resumed node holds the VIP (keepalived resumes as MASTER with the higher priority)
+    let vipMs = 0;
+    for (let t = Date.now(); Date.now() - t < 8_000; await sleep(50)) if (lab.vipOn(serving)) vipMs += 50;
+    await lab.waitFor(`${serving} out of active`, async () => !((await lab.status(serving).catch(() => null))?.state.startsWith('active') ?? false), 30_000);
+    result.measured = { ...result.measured, resumedVipHeldMs: vipMs, resumedAt, oldMasterLeftAfterResumeMs: Date.now() - resumedAt };
+    await lab.waitFor(`the VIP back on ${next}`, async () => lab.vipOn(next) && !lab.vipOn(serving), 30_000);
+    return next;
+  }, {
+    after: async (lab, next, result) => {
+      const pausedAt = Number(result.measured?.pausedAt);
+      const since = lab.transitions(next, pausedAt);
+      const takeovers = since.filter((t) => t.to.startsWith('active.acquiring-rbd') && !t.from.startsWith('active'));
+      assert.equal(takeovers.length, 1, `one takeover only: ${JSON.stringify(since.map((t) => t.to))}`);
+      const servedAt = since.find((t) => t.to.startsWith('active.serving'))?.at ?? 0;
+      const left = since.filter((t) => t.at > servedAt && !t.to.startsWith('active'));
+      assert.deepEqual(left, [], 'the new master never left active after the resume');
+      const mappedAt = lab.mappedAt(next, pausedAt);
+      assert.ok(mappedAt !== null);
+      await inspectImageAfterRelease(lab, next, mappedAt, result);
+    },
+  });
+  assert.equal(r.lateWrites, 0);
+});
+
+test('12 both MASTER at cold start (VRRP cut before the engines start): exactly one node ever maps; the other yields', async () => {
+  await scenario('both MASTER at cold start', async (lab, serving, result) => {
+    const loser = other(serving);
+    const mapped = (['a', 'b'] as const).filter((n) => lab.mappedAt(n, 0) !== null);
+    assert.deepEqual(mapped, [serving], `exactly one node mapped: ${JSON.stringify(mapped)}`);
+    const loserStatus = await lab.status(loser);
+    result.measured = { ...result.measured, loserState: loserStatus.state, loserReason: loserStatus.reason };
+    assert.equal(loserStatus.state, 'yielding', loserStatus.reason);
+    lab.healVrrp('b');
+    await sleep(5_000);
+    return serving;
+  }, {
+    lab: { vrrpCutAtStart: 'b' },
+    noSteadyState: true,
+    after: async (lab, next) => {
+      const mapped = (['a', 'b'] as const).filter((n) => lab.mappedAt(n, 0) !== null);
+      assert.deepEqual(mapped, [next], 'still only one node ever mapped');
+      assert.equal(lab.fenceCount('a') + lab.fenceCount('b'), 0, 'nobody was fenced');
+    },
+  });
+});
+
+test('13 foreign mount at start-up: nothing unmounted, nothing killed, the node says why it will not serve; the peer serves', async () => {
+  let foreign: { device: string; holderPid: number } | null = null;
+  await scenario('foreign mount at start-up', async (lab, serving, result) => {
+    assert.equal(serving, 'b', 'a refuses to serve over a foreign mount');
+    const s = await lab.status('a');
+    result.measured = { ...result.measured, aState: s.state, aReason: s.reason };
+    assert.equal(s.state, 'failed');
+    assert.match(s.reason, new RegExp(`${foreign?.device ?? 'x'}.*mounted at the mount point`));
+    assert.equal(s.fitness.fit, false);
+    return serving;
+  }, {
+    lab: { beforeEngines: (lab) => void (foreign = lab.mountForeign('a')) },
+    noSteadyState: true,
+    after: async (lab) => {
+      assert.ok(foreign);
+      assert.equal(lab.mountSource('a'), foreign.device, 'the foreign filesystem is still mounted');
+      assert.ok(lab.isRunning(foreign.holderPid), 'its user was not killed');
+      const umounts = lab.journal('a').filter((e) => e.kind === 'command' && /umount/.test(e.what));
+      assert.deepEqual(umounts, [], 'a never ran umount');
     },
   });
 });

@@ -1,0 +1,103 @@
+import type { Runner } from '../actions/exec.js';
+import { probeImageWrite } from '../actions/io-watchdog.js';
+import { isOwnRecord } from '../guards/index.js';
+import type { Logger } from '../log/logger.js';
+import type { NodeEvent, OwnershipView } from '../machine/index.js';
+import { every } from './loop.js';
+
+/** An event-loop gap this long means the process was frozen (SIGSTOP, a paused VM). */
+export const PAUSE_GAP_MS = 2_000;
+const TICK_MS = 200;
+
+export interface HolderWatchOptions {
+  runner: Runner;
+  logger: Logger;
+  nodeName: string;
+  mountPoint: string;
+  intervalMs: number;
+  deadlineMs: number;
+  readOwnership: (signal: AbortSignal) => Promise<OwnershipView>;
+  /** Is the node holding the mounted image under a generation of its own right now? */
+  holding: () => { active: boolean; mounted: boolean; generation: number | null };
+  send: (event: NodeEvent) => void;
+  now?: () => number;
+}
+
+/**
+ * While this node holds the mounted image: writes through it (a fence shows as EIO) and reads the
+ * owner record (a takeover shows as another node's record) every interval. Deadlines are timers,
+ * not waits: when neither has answered for the deadline — a write stuck in uninterruptible I/O,
+ * a Ceph read that hangs — the node has lost Ceph and says so at once, whatever the stuck
+ * processes do afterwards. After a freeze it looks at the record before anything else.
+ */
+export function startHolderWatch(o: HolderWatchOptions): { stop(): void } {
+  const now = o.now ?? Date.now;
+  let answeredAt = now();
+  let reported = false;
+  const watching = () => {
+    const h = o.holding();
+    return h.active && h.mounted && h.generation !== null;
+  };
+  const report = (event: NodeEvent & { detail: string }, message: string) => {
+    if (reported || !o.holding().active) return;
+    reported = true;
+    o.logger.warn(message, { detail: event.detail });
+    o.send(event);
+  };
+
+  const writes = every(
+    o.intervalMs,
+    async (signal) => {
+      if (!watching()) return;
+      const probe = await probeImageWrite(o.runner, o.mountPoint, o.deadlineMs, signal);
+      if (probe.kind === 'ok') answeredAt = now();
+      else if (probe.kind === 'fenced') report({ type: 'io.fenced', detail: `I/O error on the image: ${probe.detail}` }, 'this node was fenced');
+    },
+    (e) => o.logger.warn('I/O watchdog failed', { error: e instanceof Error ? e.message : String(e) }),
+  );
+
+  const checkRecord = async (signal: AbortSignal) => {
+    const generation = o.holding().generation;
+    if (!watching() || generation === null) return;
+    const { record } = await o.readOwnership(signal);
+    answeredAt = now();
+    if (!isOwnRecord(record, o.nodeName) || record?.generation !== generation) {
+      const owner = record ? `${record.node} (generation ${record.generation})` : 'nobody';
+      report({ type: 'io.fenced', detail: `the owner record in Ceph names ${owner}, not this node (generation ${generation})` }, 'this node was replaced');
+    }
+  };
+  const records = every(o.intervalMs * 2, checkRecord, (e) => o.logger.warn('ownership check failed', { error: e instanceof Error ? e.message : String(e) }));
+
+  let lastTick = now();
+  const ticker = setInterval(() => {
+    const t = now();
+    const gap = t - lastTick;
+    lastTick = t;
+    if (!watching()) {
+      // a new hold starts with a fresh clock and may report again
+      answeredAt = t;
+      reported = false;
+      return;
+    }
+    if (gap >= PAUSE_GAP_MS) {
+      // frozen: the silence was ours, not Ceph's; the record says whether we were replaced meanwhile
+      o.logger.warn('this process was frozen: checking ownership now', { frozenMs: gap });
+      answeredAt = t;
+      checkRecord(new AbortController().signal).catch(() => undefined);
+      return;
+    }
+    const silentMs = t - answeredAt;
+    if (silentMs > o.deadlineMs) {
+      report({ type: 'ceph.lost', detail: `neither the I/O probe nor the owner record answered for ${silentMs} ms (deadline ${o.deadlineMs} ms)` }, 'lost Ceph');
+    }
+  }, TICK_MS);
+  ticker.unref();
+
+  return {
+    stop() {
+      writes.stop();
+      records.stop();
+      clearInterval(ticker);
+    },
+  };
+}
