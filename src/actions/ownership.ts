@@ -238,16 +238,20 @@ export class Ownership {
    * Generation first: if the record write then fails, the next takeover still counts past it.
    * Validated before writing, so this node never leaves a record it would itself refuse to read.
    */
-  async writeRecord(record: OwnerRecord, signal?: AbortSignal): Promise<void> {
+  /**
+   * The owner record, and the generation key with it unless told it is already there (the record
+   * step after the map only adds clients). Both at once: `read()` takes the highest generation
+   * of the key, the record and the lock, so either landing first is safe.
+   */
+  async writeRecord(record: OwnerRecord, signal?: AbortSignal, options: { generationKey: boolean } = { generationKey: true }): Promise<void> {
     const value = ownerRecordValue(record);
     parseOwnerRecord(value);
-    await this.runner.run({
-      what: 'rbd image-meta set',
-      argv: imageMetaSetArgv(this.conn, GENERATION_META_KEY, String(record.generation)),
-      timeoutMs: this.timeoutMs,
-      signal,
-    });
-    await this.runner.run({ what: 'rbd image-meta set', argv: imageMetaSetArgv(this.conn, OWNER_META_KEY, value), timeoutMs: this.timeoutMs, signal });
+    await Promise.all([
+      options.generationKey
+        ? this.runner.run({ what: 'rbd image-meta set', argv: imageMetaSetArgv(this.conn, GENERATION_META_KEY, String(record.generation)), timeoutMs: this.timeoutMs, signal })
+        : Promise.resolve(),
+      this.runner.run({ what: 'rbd image-meta set', argv: imageMetaSetArgv(this.conn, OWNER_META_KEY, value), timeoutMs: this.timeoutMs, signal }),
+    ]);
   }
 
   /** The generation key stays behind on purpose: generations are never reused. */

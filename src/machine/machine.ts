@@ -682,6 +682,8 @@ export const nodeMachine = nodeSetup.createMachine({
             { guard: { type: 'exitIs', params: { exit: 'failed' } }, target: '#node.failed' },
             { guard: { type: 'exitIs', params: { exit: 'fenced' } }, target: '#node.fenced' },
             { guard: { type: 'exitIs', params: { exit: 'maintenance' } }, target: '#node.maintenance' },
+            // lost Ceph: still VRRP MASTER maybe, but unfit until keepalived moves the VIP (no takeover loop)
+            { guard: { type: 'exitIs', params: { exit: 'lostCeph' } }, target: '#node.standing-down' },
             { guard: { type: 'exitIs', params: { exit: 'standDown' } }, target: '#node.standing-down' },
             { target: '#node.idle' },
           ],

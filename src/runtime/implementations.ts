@@ -125,15 +125,15 @@ export function realActors(config: Config, world: World, identity: NodeIdentity,
     }),
     mapImage: fromPromise<{ device: string }, Record<string, never>>(async ({ signal }) => ({ device: await world.mapper.map(signal) })),
     recordOwner: fromPromise<RecordOutput, RecordInput>(async ({ input, signal }) => {
-      const view = await world.ownership.read(signal);
+      const [view, clients] = await Promise.all([world.ownership.read(signal), world.mapper.clients(input.device, identity.ownAddresses, signal)]);
       if (view.lock?.id !== input.lockId) {
         throw new Error(`ownership lost: the image lock is ${view.lock ? `${view.lock.id} (${view.lock.locker})` : 'gone'}, not ours (${input.lockId})`);
       }
-      const clients = await world.mapper.clients(input.device, identity.ownAddresses, signal);
       if (clients.length === 0) throw new Error(`no client of this node watches the image after mapping ${input.device}`);
       await world.ownership.writeRecord(
         { node: identity.nodeName, generation: input.generation, hosts: [...identity.ownAddresses], clients, at: view.record?.at ?? new Date(now()).toISOString() },
         signal,
+        { generationKey: false },
       );
       return { clients };
     }),

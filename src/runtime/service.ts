@@ -86,7 +86,7 @@ export async function runService(config: Config, logger: Logger, options: Servic
     return fitnessOf(stateName(snap.value), readiness, Date.now(), 3 * STANDBY_POLL_MS + f.ceph.commandTimeoutMs, snap.context.exitTo);
   };
   const status = (): NodeStatus =>
-    statusOf(actor.getSnapshot(), { node: config.nodeName, role: config.env.role, since, transitions, healthComponents, fitness: fitness(), endpoints: observe.endpoints, lastOperations: observe.lastOperations() });
+    statusOf(actor.getSnapshot(), { node: config.nodeName, role: config.env.role, since, transitions, healthComponents, fitness: fitness(), endpoints: observe.endpoints, lastOperations: observe.lastOperations(), abandoned: runner.abandoned });
   observe.setStatusSource(status);
   let publishing = true;
   let fitnessWritten: string | null = null;

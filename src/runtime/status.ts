@@ -64,6 +64,8 @@ export interface NodeStatus {
   endpoints: { metrics?: string; viewer?: string; inspector?: string };
   /** The last takeover and release from the journal (also from before a restart). */
   lastOperations: OperationRecord[];
+  /** Commands given up on at their deadline that have not exited yet (stuck in uninterruptible I/O). */
+  abandonedCommands?: Array<{ what: string; pid: number; since: string }>;
 }
 
 export interface OperationRecord {
@@ -86,6 +88,7 @@ export function statusOf(
     fitness: Fitness;
     endpoints: NodeStatus['endpoints'];
     lastOperations: OperationRecord[];
+    abandoned?: ReadonlyArray<{ what: string; pid: number; since: number }>;
   },
 ): NodeStatus {
   const c = snapshot.context;
@@ -108,6 +111,7 @@ export function statusOf(
     fitness: meta.fitness,
     endpoints: { ...meta.endpoints },
     lastOperations: meta.lastOperations,
+    abandonedCommands: (meta.abandoned ?? []).map((a) => ({ what: a.what, pid: a.pid, since: new Date(a.since).toISOString() })),
     updatedAt: new Date().toISOString(),
   };
 }
@@ -136,6 +140,7 @@ export function formatStatus(s: NodeStatus): string {
     ...(s.lastOperations ?? []).map(
       (o) => `last ${o.operation.padEnd(8)} ${o.ok ? 'ok' : 'FAILED'} → ${o.outcome} in ${(o.totalMs / 1000).toFixed(1)} s at ${o.at} (why: ${o.why})`,
     ),
+    ...(s.abandonedCommands ?? []).map((a) => `stuck     ${a.what} (pid ${a.pid}) given up on at ${a.since}: still not exited (uninterruptible I/O?)`),
     ...(s.detachedAt ? [`service   detached at ${s.detachedAt} (not running)`] : []),
     ...Object.entries(s.endpoints ?? {}).map(([what, url]) => `${what.padEnd(9)} ${url}${what === 'metrics' ? '/metrics' : ''}`),
     'recent transitions:',

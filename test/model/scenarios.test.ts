@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nodeMachine } from '../../src/machine/index.js';
-import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, PEER_HOLDER, peerOwnership, testTiming } from '../support/timing.js';
+import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, PEER_HOLDER, peerOwnership, peerRecord, testTiming } from '../support/timing.js';
 import { drivePath, flatValue, pathFromEvents } from './drive.js';
 import { world, type ModelEvent } from './node-model.js';
 
@@ -160,4 +160,122 @@ test('the invariant checker catches a release that skips compose down (S3)', asy
     broken,
   );
   assert.ok(r.violations.some((v) => v.startsWith('S3')), r.violations.join('\n'));
+});
+
+test("storage partition: the master's watch expired, the record still names it; the standby fences the recorded client before it maps", async () => {
+  const events: ModelEvent[] = [
+    done('reconcile', world()),
+    // the standby has known the peer's claim for a while
+    { type: 'image.holders', holders: [PEER_HOLDER], observedAt: 0, ownership: peerOwnership(3, 0) },
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 10, ownership: peerOwnership(3, 0) }),
+    done('fenceHolders', { fenced: [PEER_HOLDER.address] }),
+    done('verifyFenced', { holders: [], observedAt: 20 }),
+    ...serveAfterMap,
+  ];
+  const r = await run(events);
+  assert.deepEqual(r.violations, []);
+  assert.equal(r.finalState, 'active.serving.healthy');
+  assert.deepEqual(r.callInputs.find((c) => c.actor === 'fenceHolders')?.input, { addresses: [PEER_HOLDER.address] }, 'no watcher, yet the recorded client is fenced');
+  const claim = r.callInputs.find((c) => c.actor === 'claimOwnership')?.input as { generation: number; breakLock: { id: string } | null };
+  assert.equal(claim.generation, 4, 'the next generation');
+  assert.equal(claim.breakLock?.id, 'harbor-assistant/peer/3', "the fenced owner's lock is broken, not ignored");
+  // the record written while mapped is ours: a crash of this node is fenced by the peer the same way
+  assert.equal(pathFromEvents(events).state.context.generation, 4);
+});
+
+test('the same partition with the record check removed maps next to a live writer: the invariant checker says S2', async () => {
+  const broken = nodeMachine.provide({ guards: { nothingToFence: ({ context }, p: { observation: { holders: Array<{ address: string }> } }) => p.observation.holders.every((h) => context.ownAddresses.some((ip) => h.address.startsWith(`${ip}:`))) } });
+  const r = await run(
+    [
+      done('reconcile', world()),
+      { type: 'image.holders', holders: [PEER_HOLDER], observedAt: 0, ownership: peerOwnership(3, 0) },
+      { type: 'vrrp', state: 'MASTER' },
+      done('readHolders', { holders: [], observedAt: 10, ownership: peerOwnership(3, 0) }),
+      claimed,
+      done('mapImage', { device: '/dev/rbd0' }),
+    ],
+    broken,
+  );
+  assert.ok(r.violations.some((v) => /S2: mapImage while the recorded owner peer#3/.test(v)), r.violations.join('\n'));
+});
+
+test('both MASTER: a claim that appeared during our own takeover is a winner, not a corpse: yield, fence nobody, unfit', async () => {
+  const events: ModelEvent[] = [
+    done('reconcile', world()),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 5, ownership: peerOwnership(6, 0, []) }),
+  ];
+  const r = await run(events);
+  assert.deepEqual(r.violations, []);
+  assert.equal(r.finalState, 'yielding');
+  assert.ok(!r.calls.includes('fenceHolders') && !r.calls.includes('claimOwnership'));
+  const { fitnessOf } = await import('../../src/guards/fitness.js');
+  assert.equal(fitnessOf('yielding', null, 0, 1).fit, false);
+  // losing the atomic lock itself lands in the same place
+  const lost = await run([done('reconcile', world()), { type: 'vrrp', state: 'MASTER' }, done('readHolders', { holders: [], observedAt: 5, ownership: NO_OWNERSHIP }), done('claimOwnership', { claimed: false, holder: null })]);
+  assert.equal(lost.finalState, 'yielding');
+  assert.ok(!lost.calls.includes('mapImage'));
+  // and the checker catches a machine that fences such a winner
+  const warring = nodeMachine.provide({ guards: { concurrentClaim: () => false, readyToFence: () => true } });
+  const war = await run(events, warring);
+  assert.ok(war.violations.some((v) => /S5: fencing .* a claim made during this takeover/.test(v)), war.violations.join('\n'));
+});
+
+test('a VIP left on the interface is not ownership: start-up with only the VIP stays idle', async () => {
+  const r = await run([done('reconcile', world({ vipHere: true }))]);
+  assert.equal(r.finalState, 'idle');
+});
+
+test('a returning master whose record names the peer releases as a fenced node and cools down', async () => {
+  const held = { vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true };
+  const r = await run([
+    done('reconcile', world({ ...held, ownership: 'not-ours', owner: peerRecord(5, 0) })),
+    done('survey', world({ ...held, ownership: 'not-ours', owner: peerRecord(5, 0) })),
+    done('composeDown'),
+    done('unmountFilesystem'),
+    done('unmapImage'),
+  ]);
+  assert.deepEqual(r.violations, []);
+  assert.equal(r.finalState, 'fenced');
+  assert.ok(!r.calls.includes('releaseOwnership'), "the peer's record is not touched");
+  assert.deepEqual(r.callInputs.find((c) => c.actor === 'unmapImage')?.input, { device: '/dev/rbd0', force: false, fenced: true });
+});
+
+test('a foreign filesystem at the mount point at start-up: failed with the mount named; nothing unmounted', async () => {
+  const events: ModelEvent[] = [done('reconcile', world({ foreignMount: '/dev/sdz1 (ext4)' }))];
+  const r = await run(events);
+  assert.equal(r.finalState, 'failed');
+  assert.deepEqual(r.calls, ['readWorld']);
+  assert.match(pathFromEvents(events).state.context.reason, /\/dev\/sdz1 \(ext4\) is mounted at the mount point/);
+});
+
+test('lost Ceph while serving: unfit at once (not after the release), released as lostCeph, then stands down (no new takeover while MASTER)', async () => {
+  const events: ModelEvent[] = [
+    done('reconcile', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    { type: 'ceph.lost', detail: 'no answer for 5000 ms' },
+  ];
+  const during = pathFromEvents(events).state;
+  const { fitnessOf } = await import('../../src/guards/fitness.js');
+  assert.equal(fitnessOf(flatValue(during.value), null, 0, 1, during.context.exitTo).fit, false);
+  const r = await run([
+    ...events,
+    done('survey', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    done('composeDown'),
+    done('unmountFilesystem'),
+    done('unmapImage'),
+  ]);
+  assert.deepEqual(r.violations, []);
+  assert.equal(r.finalState, 'standing-down');
+  assert.ok(!r.calls.includes('releaseOwnership'), 'Ceph is unreachable: no disown');
+  assert.deepEqual(r.callInputs.find((c) => c.actor === 'unmountFilesystem')?.input, { device: '/dev/rbd0', fenced: true });
+});
+
+test('serving, VRRP BACKUP: keep serving for the grace; MASTER again within it means no release at all', async () => {
+  const serving: ModelEvent[] = [done('reconcile', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })), { type: 'vrrp', state: 'MASTER' }];
+  const back = await run([...serving, { type: 'vrrp', state: 'BACKUP' }, { type: 'vrrp', state: 'MASTER' }]);
+  assert.equal(back.finalState, 'active.serving.healthy');
+  assert.deepEqual(back.calls, ['readWorld']);
+  const gone = await run([...serving, { type: 'vrrp', state: 'BACKUP' }, after('vipLossGrace', 'active.vip-lost')]);
+  assert.equal(gone.finalState, 'releasing.surveying.running');
 });
