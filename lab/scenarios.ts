@@ -1,4 +1,18 @@
-import { Lab, type LabOptions, type NodeName } from './lab.js';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LAB, Lab, type LabOptions, type NodeName } from './lab.js';
+
+/** A failed scenario's logs and journals, kept before the lab is torn down (reports/lab-failures/<name>/). */
+function keepEvidence(name: string): void {
+  const dest = join('reports', 'lab-failures', name.replace(/[^a-z0-9]+/gi, '-'));
+  mkdirSync(dest, { recursive: true });
+  for (const n of ['a', 'b'] as const) {
+    for (const f of ['engine.log', 'keepalived.log', 'state/journal.jsonl', 'state/rbd-fuse.log']) {
+      const src = join(LAB.root, n, f);
+      if (existsSync(src)) cpSync(src, join(dest, `${n}-${f.replace('/', '-')}`));
+    }
+  }
+}
 
 export interface ScenarioResult {
   name: string;
@@ -109,6 +123,7 @@ export async function runScenario(
   } catch (error) {
     result.error = error instanceof Error ? error.message : String(error);
     result.pushed = lab.pushed.length;
+    keepEvidence(name);
   } finally {
     await lab.down();
   }

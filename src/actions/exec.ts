@@ -1,7 +1,14 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { $, kill as killTree, type ProcessOutput, type ProcessPromise } from 'zx';
 import type { Logger } from '../log/logger.js';
 
-/** One outside command: argv only (zx quotes every element), never a shell string. */
+/**
+ * One outside command, as argv. zx runs it as `bash -c` with every element quoted, but the first
+ * one stays a shell word there (`HA_X=1 env` would set a variable, `$(x)` would run x): the
+ * runner refuses a first element that is not a plain program name or path (see programProblem),
+ * so the line bash sees is always one program and its literal arguments, never a shell string.
+ */
 export interface CommandSpec {
   /** Short name for logs and errors, e.g. `rbd device map`. */
   what: string;
@@ -45,7 +52,7 @@ export class CommandError extends Error {
         : failure === 'aborted'
           ? 'was aborted'
           : failure === 'spawn'
-            ? 'could not be started'
+            ? `could not be started${exitCode === null ? '' : ` (exited with code ${exitCode})`}`
             : `exited with code ${exitCode}`;
     const left = abandoned === null ? '' : `; ${abandoned}: abandoned`;
     super(`${what} (${command}) ${how}${left}${printed ? `: ${printed}` : ''}`);
@@ -53,8 +60,30 @@ export class CommandError extends Error {
   }
 }
 
+/** A long-lived process (rbd-fuse): started detached, never waited for. */
+export interface DaemonSpec {
+  /** Short name for logs and errors, e.g. `rbd-fuse start`. */
+  what: string;
+  /** Its first element is checked like a command's (programProblem); no shell is involved. */
+  argv: readonly string[];
+  /** Extra environment (e.g. CEPH_ARGS with the keyring path). Never logged. */
+  env?: Record<string, string>;
+  /** stdout and stderr are appended here (created 0600). */
+  logFile: string;
+  /** How long it must keep running (or exit 0) to count as started; default DAEMON_SETTLE_MS. */
+  settleMs?: number;
+  /** Checked before starting only: once spawned, the daemon is the caller's, abort or not. */
+  signal?: AbortSignal;
+}
+
 export interface Runner {
   run(spec: CommandSpec): Promise<CommandResult>;
+  /**
+   * Start a daemon in its own process group (a service restart must not take it down), with its
+   * output in `spec.logFile`; one command record (`started pid N`, or the failure). Rejects with a
+   * CommandError (failure 'spawn') when it cannot start or exits non-zero within the settle time.
+   */
+  spawnDaemon(spec: DaemonSpec): Promise<{ pid: number }>;
   /** Resolves when no command is in flight (releasing waits for aborted ones to die, abandoned ones excepted). */
   settled(): Promise<void>;
   readonly inFlight: number;
@@ -87,6 +116,26 @@ export function describeArgv(argv: readonly string[], secrets: readonly string[]
   return redact(argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '), secrets);
 }
 
+const PROGRAM_NAME = /^[A-Za-z0-9._+-]+$/;
+const PROGRAM_PATH = /^\.{0,2}\/[A-Za-z0-9._+/-]+$/;
+
+/**
+ * Why `argv` cannot be run, or null: it must name a program, as a plain name (`rbd`) or a path of
+ * safe characters (`/usr/bin/rbd`, `./x`). zx quotes every element, yet bash still reads the first
+ * as a shell word, where `HA_X=1` is an assignment and `$(x)` a command substitution.
+ */
+export function programProblem(argv: readonly string[]): string | null {
+  if (argv.length === 0) return 'refused: empty argv, no program to run';
+  const first = argv[0] ?? '';
+  if (PROGRAM_NAME.test(first) || PROGRAM_PATH.test(first)) return null;
+  return `refused: the first word ${JSON.stringify(first)} is not a program name or path (it would be a shell word); pass variables through env`;
+}
+
+/** How long a daemon must survive its start to count as started. */
+export const DAEMON_SETTLE_MS = 200;
+/** How much of a failed daemon's log goes into the error. */
+const LOG_TAIL_CHARS = 2_000;
+
 const KILL_GRACE_MS = 2_000;
 /** After SIGKILL, how long the pipes may take to close before the process counts as stuck. */
 const ABANDON_MARGIN_MS = 500;
@@ -97,7 +146,10 @@ export interface CommandRecord {
   command: string;
   durationMs: number;
   ok: boolean;
-  /** `exit 0`, `exit 4`, `timeout`, `aborted`, `timeout (abandoned)`, `aborted (abandoned)`, `spawn failed` */
+  /**
+   * `exit 0`, `exit 4`, `timeout`, `aborted`, `timeout (abandoned)`, `aborted (abandoned)`, `spawn failed`,
+   * `refused` (bad first word); daemons: `started pid N`, `exit N at start`, `SIGxxx at start`
+   */
   result: string;
   failure: CommandError['failure'] | null;
 }
@@ -123,9 +175,18 @@ export function createRunner(logger: Logger, secrets: readonly string[] = [], ob
     w.forEach((resolve) => resolve());
   };
 
+  /** The first word is not a program: one record, and an error, before anything is spawned. */
+  function refuse(what: string, command: string, problem: string): CommandError {
+    logger.warn('command', { what, command, durationMs: 0, result: 'refused' });
+    observe({ what, command, durationMs: 0, ok: false, result: 'refused', failure: 'spawn' });
+    return new CommandError(what, command, null, problem, '', 0, 'spawn');
+  }
+
   async function run(spec: CommandSpec): Promise<CommandResult> {
     const command = describeArgv(spec.argv, secrets);
     const started = Date.now();
+    const problem = programProblem(spec.argv);
+    if (problem !== null) throw refuse(spec.what, command, problem);
     if (spec.signal?.aborted) throw new CommandError(spec.what, command, null, '', '', 0, 'aborted');
     inFlight++;
     let cause: 'timeout' | 'aborted' | null = null;
@@ -211,8 +272,78 @@ export function createRunner(logger: Logger, secrets: readonly string[] = [], ob
     return new CommandError(spec.what, command, null, stderr, stdout, durationMs, cause, why);
   }
 
+  async function spawnDaemon(spec: DaemonSpec): Promise<{ pid: number }> {
+    const command = describeArgv(spec.argv, secrets);
+    const started = Date.now();
+    const problem = programProblem(spec.argv);
+    if (problem !== null) throw refuse(spec.what, command, problem);
+    if (spec.signal?.aborted) throw new CommandError(spec.what, command, null, '', '', 0, 'aborted');
+    const failed = (result: string, printed: string, exitCode: number | null = null): CommandError => {
+      const durationMs = Date.now() - started;
+      logger.warn('command', { what: spec.what, command, durationMs, result });
+      observe({ what: spec.what, command, durationMs, ok: false, result, failure: 'spawn' });
+      return new CommandError(spec.what, command, exitCode, redact(printed, secrets), '', durationMs, 'spawn');
+    };
+    inFlight++;
+    try {
+      let logFd: number;
+      let logStart: number;
+      try {
+        logFd = openSync(spec.logFile, 'a', 0o600);
+        logStart = fstatSync(logFd).size;
+      } catch (error) {
+        throw failed('spawn failed', `cannot open its log file: ${String(error)}`);
+      }
+      const [program = '', ...args] = spec.argv;
+      let child: ChildProcess;
+      try {
+        // no shell: argv goes to execve as is; detached = setsid, its own session and process group
+        child = spawn(program, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, LC_ALL: 'C', ...spec.env } });
+      } catch (error) {
+        throw failed('spawn failed', String(error));
+      } finally {
+        closeSync(logFd);
+      }
+      // an 'error' without a listener would crash the service; a late one has nobody to tell
+      child.on('error', () => undefined);
+      const settleMs = spec.settleMs ?? DAEMON_SETTLE_MS;
+      const early = await new Promise<{ error: Error } | { code: number | null; signal: NodeJS.Signals | null } | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), settleMs);
+        child.once('error', (error) => {
+          clearTimeout(timer);
+          resolve({ error });
+        });
+        child.once('exit', (code, signal) => {
+          clearTimeout(timer);
+          resolve({ code, signal });
+        });
+      });
+      if (early !== null && 'error' in early) throw failed('spawn failed', String(early.error));
+      const pid = child.pid;
+      if (pid === undefined) throw failed('spawn failed', 'no pid');
+      if (early !== null && early.code !== 0) {
+        const tail = logTail(spec.logFile, logStart);
+        const how = early.signal !== null ? `${early.signal} at start` : `exit ${early.code} at start`;
+        throw failed(how, early.signal !== null ? `ended by ${early.signal}${tail ? `: ${tail}` : ''}` : tail, early.code);
+      }
+      child.unref();
+      const durationMs = Date.now() - started;
+      const result = `started pid ${pid}${early === null ? '' : ' (exited 0 at once)'}`;
+      logger.info('command', { what: spec.what, command, durationMs, result });
+      observe({ what: spec.what, command, durationMs, ok: true, result, failure: null });
+      if (early === null) {
+        child.once('exit', (code, signal) => logger.info('daemon ended', { what: spec.what, pid, code, signal, afterMs: Date.now() - started }));
+      }
+      return { pid };
+    } finally {
+      inFlight--;
+      settle();
+    }
+  }
+
   return {
     run,
+    spawnDaemon,
     settled: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
     get inFlight() {
       return inFlight;
@@ -263,6 +394,24 @@ function capture(child: ProcessPromise): () => { stdout: string; stderr: string 
   child.child?.stdout?.on('data', (d: Buffer) => out.push(d));
   child.child?.stderr?.on('data', (d: Buffer) => err.push(d));
   return () => ({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+}
+
+/** What a daemon wrote to its log since `from` (this start only), the last LOG_TAIL_CHARS of it. */
+function logTail(file: string, from: number): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const start = Math.max(from, size - LOG_TAIL_CHARS * 4);
+      const buf = Buffer.alloc(Math.max(0, size - start));
+      readSync(fd, buf, 0, buf.length, start);
+      return buf.toString().trim().slice(-LOG_TAIL_CHARS);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    return `(its log ${file} is unreadable: ${String(error)})`;
+  }
 }
 
 /** Why a killed command has not settled: the process itself is stuck, or something else holds its pipes. */

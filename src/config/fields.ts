@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
+import { show } from './text.js';
 
 /** One YAML field: its default and a check that returns the value or a problem text. */
 export interface Field<T> {
@@ -11,8 +12,6 @@ export interface Field<T> {
 export class Problem {
   constructor(readonly text: string) {}
 }
-
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 
 export function int(def: number, min: number, max: number, help: string): Field<number> {
   return {
@@ -104,15 +103,63 @@ export function httpUrl(def: string, help: string): Field<string> {
   };
 }
 
+/** Shell reserved words, and builtins that read their arguments as shell code. */
+const SHELL_WORDS: ReadonlySet<string> = new Set([
+  'case', 'coproc', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'function', 'if', 'in', 'select', 'then', 'time', 'until', 'while',
+  'alias', 'eval', 'source', 'trap',
+]);
+const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/;
+const PATH_PART = /^[A-Za-z0-9._+@-]+$/;
+
+/**
+ * Whether `word` may start a command. The runner passes argv through `bash -c` (zx quotes every
+ * word), so the first word must also be harmless unquoted: a program name (`docker`,
+ * `docker-compose`), an absolute path (`/usr/local/bin/docker-compose`), or, when `dotSlash`,
+ * `./name` (a program in the working directory). Never an assignment (`HA_X=1`), an operator,
+ * `$(...)`, a word with spaces, `.`, a shell keyword or `eval`/`source`/`trap`/`alias`.
+ */
+export function isProgramWord(word: unknown, dotSlash: boolean): boolean {
+  if (typeof word !== 'string') return false;
+  if (PROGRAM_NAME.test(word)) return !SHELL_WORDS.has(word);
+  if (dotSlash && word.startsWith('./')) return PROGRAM_NAME.test(word.slice(2));
+  if (!word.startsWith('/') || word.length < 2) return false;
+  return word
+    .slice(1)
+    .split('/')
+    .every((part) => PATH_PART.test(part) && part !== '.' && part !== '..');
+}
+
+const isArgument = (w: unknown) => typeof w === 'string' && !w.includes('\0');
+
+function commandProblem(v: unknown, prefix: string, dotSlash: boolean): Problem {
+  const first = dotSlash
+    ? 'a program name (letters, digits, . _ + -), an absolute path, or ./name for a program in harbor.projectDir'
+    : 'a program name such as docker or docker-compose (letters, digits, . _ + -) or an absolute path such as /usr/local/bin/docker-compose';
+  return new Problem(`${prefix}; the first word ${first}, never an assignment, operator, shell keyword or a word with spaces; got ${show(v)}`);
+}
+
 /** `auto`, or the compose program as an argv list (e.g. [docker, compose]). */
 export function commandOrAuto(help: string): Field<string[] | 'auto'> {
   return {
     default: 'auto',
     help,
+    check: (v) => {
+      if (v === 'auto') return 'auto';
+      if (Array.isArray(v) && v.length > 0 && isProgramWord(v[0], false) && v.every((w) => isArgument(w) && w !== '')) return [...(v as string[])];
+      return commandProblem(v, 'must be auto or a command as a list of words, e.g. [docker, compose]', false);
+    },
+  };
+}
+
+/** A command as an argv list, run in a working directory (so `./name` may start it). */
+export function command(def: string[], example: string, help: string): Field<string[]> {
+  return {
+    default: def,
+    help,
     check: (v) =>
-      v === 'auto' || (Array.isArray(v) && v.length > 0 && v.every((w) => typeof w === 'string' && w.length > 0 && !w.includes('\0')))
-        ? (v as string[] | 'auto')
-        : new Problem(`must be auto or a command as a list of words, e.g. [docker, compose], got ${show(v)}`),
+      Array.isArray(v) && v.length > 0 && isProgramWord(v[0], true) && v.every(isArgument)
+        ? [...(v as string[])]
+        : commandProblem(v, `must be a command as a list of words, e.g. ${example}`, true),
   };
 }
 

@@ -1,6 +1,7 @@
 import { parse, YAMLParseError } from 'yaml';
 import { Problem, type Field } from './fields.js';
 import { fileSchema } from './schema.js';
+import { clip, showKey } from './text.js';
 
 type Resolved<S> = S extends Field<infer T> ? T : { readonly [K in keyof S]: Resolved<S[K]> };
 export type FileConfig = Resolved<typeof fileSchema>;
@@ -9,8 +10,14 @@ function isField(v: unknown): v is Field<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { check?: unknown }).check === 'function';
 }
 
+/**
+ * A mapping as `yaml` builds it: a plain object. `yaml` defines a `__proto__` key as an own
+ * property (never as the prototype); the prototype check is the guard should that ever change.
+ */
 function isMapping(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 function resolve(schema: unknown, input: unknown, path: string, problems: string[]): unknown {
@@ -29,10 +36,13 @@ function resolve(schema: unknown, input: unknown, path: string, problems: string
     if (isMapping(input)) given = input;
     else problems.push(`${path || '(top level)'}: must be a mapping of ${Object.keys(shape).join(', ')}`);
   }
+  // own keys only: `key in shape` would take __proto__, constructor, toString... for fields
   for (const key of Object.keys(given)) {
-    if (!(key in shape)) problems.push(`${path ? `${path}.` : ''}${key}: unknown field; allowed here: ${Object.keys(shape).join(', ')}`);
+    if (!Object.hasOwn(shape, key)) problems.push(`${path ? `${path}.` : ''}${showKey(key)}: unknown field; allowed here: ${Object.keys(shape).join(', ')}`);
   }
-  return Object.fromEntries(Object.keys(shape).map((k) => [k, resolve(shape[k], given[k], path ? `${path}.${k}` : k, problems)]));
+  return Object.fromEntries(
+    Object.keys(shape).map((k) => [k, resolve(shape[k], Object.hasOwn(given, k) ? given[k] : undefined, path ? `${path}.${k}` : k, problems)]),
+  );
 }
 
 /** Rules between fields; each names both. */
@@ -81,7 +91,7 @@ export function parseFileConfig(text: string, source: string, problems: string[]
     doc = parse(text);
   } catch (error) {
     const where = error instanceof YAMLParseError && error.linePos ? ` line ${error.linePos[0].line}` : '';
-    problems.push(`${source}${where}: not valid YAML: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    problems.push(`${source}${where}: not valid YAML: ${clip((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '', 200)}`);
     doc = {};
   }
   const before = problems.length;

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Timing } from '../machine/timing.js';
 import { loadEnv, parseEnvFile, type EnvConfig } from './env.js';
 import { ConfigError } from './errors.js';
 import { parseFileConfig, type FileConfig } from './file.js';
+import { firstInvalidUtf8 } from './text.js';
 
 export { ConfigError } from './errors.js';
 export { Secret } from './secret.js';
@@ -93,15 +94,76 @@ export function buildConfig(sources: ConfigSources): Config {
   });
 }
 
-/** Read the YAML file and the env file (when they exist) and build the configuration. */
-export function loadConfig(options: { configPath?: string; envFile?: string; env?: Record<string, string | undefined> }): Config {
-  const configPath = options.configPath ?? DEFAULT_CONFIG_PATH;
-  const envFile = options.envFile ?? DEFAULT_ENV_PATH;
-  const fromFile = existsSync(envFile) ? parseEnvFile(readFileSync(envFile, 'utf8')) : {};
-  const env = { ...fromFile, ...(options.env ?? process.env) };
-  if (options.configPath !== undefined && !existsSync(configPath)) {
-    throw new ConfigError([`${configPath}: configuration file not found`]);
+/** Largest YAML configuration file read (the example with every field is about 8 KiB). */
+export const CONFIG_FILE_LIMIT = 1024 * 1024;
+/** Largest environment file read (nine variables). */
+export const ENV_FILE_LIMIT = 64 * 1024;
+
+type FileText = { text: string } | { missing: true; problem: string } | { missing: false; problem: string };
+
+/**
+ * Read a configuration file as bytes, refusing what is not one before anything is parsed: a file
+ * above `limit` bytes (judged from its size, before reading; a device or pipe without a size is
+ * read to one byte past the limit at most), a directory, and bytes that are not UTF-8 (never
+ * replaced by U+FFFD). `label` names the file in every problem (`--env /etc/.../.env`).
+ */
+export function readConfigFile(path: string, label: string, limit: number, kind: string): FileText {
+  const what = kind === 'configuration' ? 'a configuration file' : `an ${kind} file`;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { missing: true, problem: `${label}: ${kind} file not found` };
+    return { missing: false, problem: `${label}: cannot be read (${code ?? (error as Error).message})` };
   }
-  const yaml = existsSync(configPath) ? { text: readFileSync(configPath, 'utf8'), source: configPath } : undefined;
-  return buildConfig(yaml ? { env, yaml } : { env });
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) return { missing: false, problem: `${label}: is a directory, not a file` };
+    if (stat.size > limit) return { missing: false, problem: `${label}: ${stat.size} bytes, more than the limit of ${limit} bytes for ${what}` };
+    // one byte past the limit: a file that grew since fstat, or a device, is refused all the same
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > limit) return { missing: false, problem: `${label}: more than the limit of ${limit} bytes for ${what}` };
+    }
+    const bytes = buffer.subarray(0, length);
+    try {
+      return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+    } catch {
+      const at = firstInvalidUtf8(bytes);
+      const line = bytes.subarray(0, at).filter((b) => b === 0x0a).length + 1;
+      return { missing: false, problem: `${label}: not valid UTF-8 at byte offset ${at} (line ${line}); save it as UTF-8` };
+    }
+  } catch (error) {
+    return { missing: false, problem: `${label}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Read the env file and the YAML file and build the configuration. A file given with --env or
+ * --config must exist; the default ones may be absent (variables from the environment, all
+ * defaults). A file that cannot be used is named, and nothing else is judged: its keys would only
+ * show up as "not set".
+ */
+export function loadConfig(options: { configPath?: string; envFile?: string; env?: Record<string, string | undefined> }): Config {
+  const problems: string[] = [];
+  const read = (given: string | undefined, fallback: string, flag: string, limit: number, kind: string): string | null => {
+    const path = given ?? fallback;
+    const got = readConfigFile(path, given === undefined ? path : `${flag} ${path}`, limit, kind);
+    if ('text' in got) return got.text;
+    if (!got.missing || given !== undefined) problems.push(got.problem);
+    return null;
+  };
+  const envText = read(options.envFile, DEFAULT_ENV_PATH, '--env', ENV_FILE_LIMIT, 'environment');
+  const configPath = options.configPath ?? DEFAULT_CONFIG_PATH;
+  const yamlText = read(options.configPath, DEFAULT_CONFIG_PATH, '--config', CONFIG_FILE_LIMIT, 'configuration');
+  if (problems.length > 0) throw new ConfigError(problems);
+  const env = { ...(envText === null ? {} : parseEnvFile(envText)), ...(options.env ?? process.env) };
+  return buildConfig(yamlText === null ? { env } : { env, yaml: { text: yamlText, source: configPath } });
 }

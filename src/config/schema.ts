@@ -1,5 +1,5 @@
 import { FSCK_POLICIES, MAPPER_KINDS } from '../actions/kinds.js';
-import { absolutePath, bool, commandOrAuto, decimal, httpUrl, int, ipList, listen, oneOf, optionalIp, word, words } from './fields.js';
+import { absolutePath, bool, command, commandOrAuto, decimal, httpUrl, int, ipList, listen, oneOf, optionalIp, word, words } from './fields.js';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -42,13 +42,13 @@ export const fileSchema = {
     mkfsOptions: words([], /^[A-Za-z0-9_=.,:-]+$/, 'mkfs.ext4 options', 'extra mkfs.ext4 options (first format only)'),
   },
   harbor: {
-    composeCommand: commandOrAuto('auto = `docker compose` if present, else `docker-compose`; or a list such as [docker, compose]'),
+    composeCommand: commandOrAuto('auto = `docker compose` if present, else `docker-compose`; or a list such as [docker, compose] whose first word is a program name or an absolute path'),
     projectDir: absolutePath('/data/harbor/installer', "directory with Harbor's docker-compose.yml (on the image)"),
     projectName: word('harbor', /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a compose project name (lowercase letters, digits, _ -)', 'compose project name'),
     harborYml: absolutePath('/etc/harbor-assistant/harbor.yml', "your own harbor.yml: copied to the installer on the image with hostname and data_volume patched"),
     hostname: word('', /^$|^[A-Za-z0-9.-]{1,253}$/, 'a host name or IP', 'hostname written into harbor.yml; empty: HARBOR_VIP'),
     installerTgz: word('', /^$|^\/[^\0\s]*\.tgz$/, 'an absolute path to a .tgz, or empty', 'Harbor offline installer unpacked onto the image on first start (no downloads); empty: already there'),
-    prepareCommand: words(['./prepare'], /^[^\0]+$/, 'words', "run in harbor.projectDir after harbor.yml changed (Harbor's prepare writes docker-compose.yml)"),
+    prepareCommand: command(['./prepare'], '[./prepare]', "run in harbor.projectDir after harbor.yml changed (Harbor's prepare writes docker-compose.yml); the first word is ./name, a program name or an absolute path"),
     healthUrl: httpUrl('http://127.0.0.1/api/v2.0/health', "Harbor's health endpoint on this node"),
     probe: {
       intervalMs: ms(2 * SECOND, 'health probe interval'),

@@ -92,7 +92,7 @@ test('the fifo reader follows a real keepalived: MASTER, FAULT when unfit, and s
   const reader = new NotifyFifoReader(settings('master').fifoPath, (n) => seen.push(n));
   await reader.start(runner);
   const vip = new Vip(
-    { run: (spec) => runner.run({ ...spec, argv: ['ip', 'netns', 'exec', ns, ...spec.argv] }), settled: () => runner.settled(), inFlight: 0, abandoned: [] },
+    { run: (spec) => runner.run({ ...spec, argv: ['ip', 'netns', 'exec', ns, ...spec.argv] }), spawnDaemon: () => Promise.reject(new Error('no daemons here')), settled: () => runner.settled(), inFlight: 0, abandoned: [] },
     'eth0',
     VIP,
     5_000,

@@ -1,6 +1,7 @@
-import { CommandError, type CommandResult, type CommandSpec, type Runner } from '../../src/actions/exec.js';
+import { CommandError, type CommandResult, type CommandSpec, type DaemonSpec, type Runner } from '../../src/actions/exec.js';
 
-export type Reply = Partial<CommandResult> | { fail: { exitCode: number; stderr: string } };
+/** `pid` answers spawnDaemon (default 4242); `fail` makes it a spawn failure. */
+export type Reply = (Partial<CommandResult> & { pid?: number }) | { fail: { exitCode: number; stderr: string } };
 
 /** Records argv and answers from a script keyed by the command's words. Unit tests only. */
 export class ScriptedRunner implements Runner {
@@ -20,5 +21,16 @@ export class ScriptedRunner implements Runner {
       throw new CommandError(spec.what, spec.argv.join(' '), r.fail.exitCode, r.fail.stderr, '', 1, 'exit');
     }
     return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', exitCode: r.exitCode ?? 0, durationMs: 1 };
+  }
+  /** Daemons asked for, in order (their argv also lands in `calls`). Nothing is started. */
+  readonly daemons: DaemonSpec[] = [];
+  async spawnDaemon(spec: DaemonSpec): Promise<{ pid: number }> {
+    this.calls.push([...spec.argv]);
+    this.daemons.push(spec);
+    const r = this.reply(spec.argv);
+    if ('fail' in r) {
+      throw new CommandError(spec.what, spec.argv.join(' '), r.fail.exitCode, r.fail.stderr, '', 1, 'spawn');
+    }
+    return { pid: r.pid ?? 4242 };
   }
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import winston from 'winston';
-import { CommandError, createRunner, describeArgv, redact, type CommandRecord } from '../../src/actions/exec.js';
+import { CommandError, createRunner, describeArgv, programProblem, redact, type CommandRecord } from '../../src/actions/exec.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { isRunning } from '../../src/actions/processes.js';
 
@@ -218,4 +218,114 @@ test('a timed-out command that dies on TERM is a plain timeout, not abandoned', 
   );
   assert.deepEqual(watched.abandoned, []);
   assert.equal(watched.inFlight, 0);
+});
+
+test('a first word that bash would read as a shell word is refused before anything runs', async () => {
+  const { runner: watched, records } = watchedRunner();
+  const marker = join(mkdtempSync(join(tmpdir(), 'ha-exec-')), 'ran');
+  // through `bash -c`, `HA_X=1 touch marker` would set a variable and run touch
+  await assert.rejects(watched.run({ what: 'env', argv: ['HA_X=1', 'touch', marker], timeoutMs: 5000 }), (e: unknown) => {
+    assert.ok(e instanceof CommandError);
+    assert.equal(e.failure, 'spawn');
+    assert.match(e.message, /^env \(HA_X=1 touch .*\) could not be started: refused: the first word "HA_X=1" is not a program name or path/);
+    return true;
+  });
+  await assert.rejects(watched.spawnDaemon({ what: 'daemon', argv: ['HA_X=1', 'touch', marker], logFile: `${marker}.log` }), /"HA_X=1" is not a program name/);
+  assert.equal(existsSync(marker), false, 'the command ran');
+  assert.equal(existsSync(`${marker}.log`), false, 'the daemon was started');
+  assert.deepEqual(records.map((r) => [r.what, r.ok, r.result, r.failure]), [['env', false, 'refused', 'spawn'], ['daemon', false, 'refused', 'spawn']]);
+});
+
+test('only plain program names and safe paths pass as the first word', async () => {
+  for (const bad of [['HA_X=1 env'], ['FOO=1'], ['a;b'], ['$(x)'], ['`x`'], [''], ['a b'], ['~/x'], ['/bin/sh;x'], ['x|y'], []]) {
+    assert.notEqual(programProblem(bad), null, JSON.stringify(bad));
+    await assert.rejects(runner.run({ what: 'bad', argv: bad, timeoutMs: 5000 }), (e: unknown) => e instanceof CommandError && e.failure === 'spawn' && /refused/.test(e.message));
+  }
+  assert.match(programProblem([]) ?? '', /empty argv/);
+  for (const good of ['rbd', 'rbd-fuse', 'e2fsck', 'mkfs.ext4', 'g++', '/usr/bin/rbd', './x', '../bin/x', '/opt/harbor_x/install.sh']) {
+    assert.equal(programProblem([good, 'a b', '$(not a shell word)']), null, good);
+  }
+});
+
+/** The process group of `pid`, from /proc/pid/stat. */
+function pgrpOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
+test('a daemon starts detached in its own process group, its output in the log file, one record', { timeout: 10_000 }, async () => {
+  const { runner: watched, lines, records } = watchedRunner();
+  const logFile = join(mkdtempSync(join(tmpdir(), 'ha-exec-')), 'daemon.log');
+  let pid: number | undefined;
+  try {
+    const started = watched.spawnDaemon({
+      what: 'fake daemon',
+      argv: ['sh', '-c', 'echo "up with $CEPH_ARGS"; exec sleep 30'],
+      env: { CEPH_ARGS: '--id harbor --keyring /etc/ha/secret-keyring-path' },
+      logFile,
+    });
+    assert.equal(watched.inFlight, 1, 'a daemon is in flight while it settles');
+    ({ pid } = await started);
+    assert.equal(watched.inFlight, 0);
+    assert.equal(isRunning(pid), true);
+    assert.equal(pgrpOf(pid), pid, 'not in its own process group');
+    assert.ok(pgrpOf(pid) !== pgrpOf(process.pid));
+    assert.equal(readFileSync(logFile, 'utf8'), 'up with --id harbor --keyring /etc/ha/secret-keyring-path\n');
+    assert.deepEqual(records.map((r) => [r.what, r.ok, r.result, r.failure]), [['fake daemon', true, `started pid ${pid}`, null]]);
+    assert.deepEqual(lines.map((l) => [l.message, l.what, l.result]), [['command', 'fake daemon', `started pid ${pid}`]]);
+    assert.match(String(lines[0]?.command), /^sh -c /);
+    assert.ok(!JSON.stringify(lines).includes('secret-keyring-path'), 'an env value was logged');
+  } finally {
+    killGroup(pid);
+  }
+  assert.equal(await waitGone(pid ?? 0, 3000), true);
+});
+
+test('a daemon that exits non-zero at once is a spawn error with this start\'s log tail, redacted', async () => {
+  const records: CommandRecord[] = [];
+  const secretRunner = createRunner(silentLogger(), ['AQBsecretkey=='], (r) => records.push(r));
+  const logFile = join(mkdtempSync(join(tmpdir(), 'ha-exec-')), 'daemon.log');
+  writeFileSync(logFile, 'an older start: fine\n');
+  await assert.rejects(
+    secretRunner.spawnDaemon({ what: 'rbd-fuse start', argv: ['sh', '-c', 'echo "auth failed for key AQBsecretkey=="; echo "fuse: bad mount point" >&2; exit 3'], logFile }),
+    (e: unknown) => {
+      assert.ok(e instanceof CommandError);
+      assert.equal(e.failure, 'spawn');
+      assert.equal(e.exitCode, 3);
+      assert.equal(e.message, 'rbd-fuse start (sh -c \'echo "auth failed for key ***"; echo "fuse: bad mount point" >&2; exit 3\') could not be started (exited with code 3): auth failed for key ***\nfuse: bad mount point');
+      return true;
+    },
+  );
+  assert.deepEqual(records.map((r) => [r.ok, r.result, r.failure]), [[false, 'exit 3 at start', 'spawn']]);
+  assert.equal(secretRunner.inFlight, 0);
+});
+
+test('a daemon whose program is missing, or whose log cannot be opened, is a spawn error', async () => {
+  const { runner: watched, records } = watchedRunner();
+  const dir = mkdtempSync(join(tmpdir(), 'ha-exec-'));
+  await assert.rejects(watched.spawnDaemon({ what: 'missing', argv: ['/nonexistent/rbd-fuse', '-f', '/x'], logFile: join(dir, 'd.log') }), (e: unknown) => {
+    assert.ok(e instanceof CommandError);
+    assert.equal(e.failure, 'spawn');
+    assert.match(e.message, /^missing \(\/nonexistent\/rbd-fuse -f \/x\) could not be started: Error: spawn \/nonexistent\/rbd-fuse ENOENT/);
+    return true;
+  });
+  await assert.rejects(watched.spawnDaemon({ what: 'no log', argv: ['sleep', '30'], logFile: join(dir, 'missing-dir', 'd.log') }), (e: unknown) => {
+    assert.ok(e instanceof CommandError && e.failure === 'spawn');
+    assert.match(e.message, /cannot open its log file/);
+    return true;
+  });
+  assert.deepEqual(records.map((r) => [r.what, r.result]), [['missing', 'spawn failed'], ['no log', 'spawn failed']]);
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(watched.spawnDaemon({ what: 'aborted', argv: ['sleep', '30'], logFile: join(dir, 'a.log'), signal: ac.signal }), (e: unknown) => e instanceof CommandError && e.failure === 'aborted');
+  assert.equal(existsSync(join(dir, 'a.log')), false);
 });

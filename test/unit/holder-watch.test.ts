@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const never = <T>() => new Promise<T>(() => undefined);
 
 function runner(write: () => Promise<CommandResult>): Runner {
-  return { run: write, settled: () => Promise.resolve(), inFlight: 0, abandoned: [] };
+  return { run: write, spawnDaemon: () => Promise.reject(new Error('no daemons here')), settled: () => Promise.resolve(), inFlight: 0, abandoned: [] };
 }
 const okWrite = () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0, durationMs: 1 });
 

@@ -1,6 +1,5 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { $ } from 'zx';
 import type { Logger } from '../../log/logger.js';
 import type { Runner } from '../exec.js';
 import type { CephConnection } from '../ceph-connection.js';
@@ -35,6 +34,16 @@ export function losetupListArgv(): string[] {
   return ['losetup', '-J', '-l'];
 }
 
+/** What a loop device's path must look like before it goes to losetup -d, blkid, e2fsck and mount. */
+const LOOP_DEVICE = /^\/dev\/loop[0-9]+$/;
+
+/** `losetup -f --show` → the loop device it attached; anything else is an error naming the output. */
+export function parseLoopAttach(text: string): string {
+  const device = text.trim();
+  if (!LOOP_DEVICE.test(device)) throw new Error(`losetup attach printed no loop device: ${JSON.stringify(text.trim().slice(0, 200))}`);
+  return device;
+}
+
 /** `losetup -J -l` → the loop device backed by `file`, or null. */
 export function parseLoopList(text: string, file: string): string | null {
   if (text.trim() === '') return null;
@@ -42,13 +51,18 @@ export function parseLoopList(text: string, file: string): string | null {
   if (!isRecord(doc)) return null;
   for (const d of asArray('losetup loopdevices', doc.loopdevices ?? [])) {
     if (!isRecord(d) || typeof d.name !== 'string' || typeof d['back-file'] !== 'string') continue;
-    if (d['back-file'].replace(/ \(deleted\)$/, '') === file) return d.name;
+    if (d['back-file'].replace(/ \(deleted\)$/, '') !== file) continue;
+    if (!LOOP_DEVICE.test(d.name)) throw new Error(`losetup -J names ${JSON.stringify(d.name.slice(0, 200))} for ${file}: not a loop device`);
+    return d.name;
   }
   return null;
 }
 
 /** `current()` of an rbd-fuse that runs without a loop device. */
 export const FUSE_ONLY_PREFIX = 'rbd-fuse:';
+
+/** umount's exit code for "not mounted" (util-linux: 32, "mount failure", which covers a few more cases). */
+const UMOUNT_NOT_MOUNTED = 32;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -89,7 +103,7 @@ export class FuseMapper implements Mapper {
     if (existing?.startsWith('/dev/')) return existing;
     mkdirSync(this.options.fuseDir, { recursive: true });
     mkdirSync(this.options.stateDir, { recursive: true, mode: 0o700 });
-    // the spawned pid is a shell until it execs rbd-fuse: watch that pid, not the command line
+    // until the spawned pid has exec'd rbd-fuse its command line is not rbd-fuse's: watch the pid
     const pid = this.fusePid() ?? (await this.startFuse(signal));
     const deadline = Date.now() + this.options.timeoutMs;
     while (!existsSync(this.imageFile)) {
@@ -99,26 +113,20 @@ export class FuseMapper implements Mapper {
       await sleep(50);
     }
     const r = await this.runner.run({ what: 'losetup attach', argv: losetupAttachArgv(this.imageFile), timeoutMs: this.options.timeoutMs, signal });
-    return r.stdout.trim();
+    return parseLoopAttach(r.stdout);
   }
 
+  /** A daemon in its own process group (a service restart must not take the image away), logged like any command. */
   private async startFuse(signal?: AbortSignal): Promise<number> {
-    const argv = rbdFuseArgv(this.conn, this.options.fuseDir);
-    const logFd = openSync(join(this.options.stateDir, 'rbd-fuse.log'), 'a', 0o600);
-    try {
-      const [program, ...args] = argv;
-      // a daemon in its own process group: a service restart must not take the image away
-      const p = $({ detached: true, quiet: true, nothrow: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, ...rbdFuseEnv(this.conn) }, signal })`${program} ${args}`;
-      p.catch(() => undefined);
-      const pid = p.child?.pid;
-      if (pid === undefined) throw new Error('rbd-fuse could not be started');
-      p.child?.unref();
-      writeFileSync(this.pidFile, `${pid}\n`, { mode: 0o600 });
-      this.logger.info('command', { what: 'rbd-fuse start', command: argv.join(' '), pid, result: 'started' });
-      return pid;
-    } finally {
-      closeSync(logFd);
-    }
+    const { pid } = await this.runner.spawnDaemon({
+      what: 'rbd-fuse start',
+      argv: rbdFuseArgv(this.conn, this.options.fuseDir),
+      env: rbdFuseEnv(this.conn),
+      logFile: join(this.options.stateDir, 'rbd-fuse.log'),
+      signal,
+    });
+    writeFileSync(this.pidFile, `${pid}\n`, { mode: 0o600 });
+    return pid;
   }
 
   async unmap(device: string, options: UnmapOptions, signal?: AbortSignal): Promise<void> {
@@ -140,10 +148,15 @@ export class FuseMapper implements Mapper {
       throw new Error(`rbd-fuse (pid ${pid}) survived SIGKILL`);
     }
     rmSync(this.pidFile, { force: true });
-    // the fuse dir of a dead rbd-fuse: detach lazily, never stat it
-    await this.runner
-      .run({ what: 'umount -l fuse dir', argv: ['umount', '-l', this.options.fuseDir], timeoutMs: this.options.timeoutMs, signal })
-      .catch(() => undefined);
+    // the fuse dir of a dead rbd-fuse: detach lazily, never stat it. Usually the mount went with
+    // rbd-fuse, so "not mounted" (exit 32) is the expected answer, not a failure; other exit codes
+    // stay failed on record, and an exit 32 that says something else gets a warning
+    const r = await this.runner
+      .run({ what: 'umount -l fuse dir', argv: ['umount', '-l', this.options.fuseDir], timeoutMs: this.options.timeoutMs, signal, okExitCodes: [UMOUNT_NOT_MOUNTED] })
+      .catch(() => null);
+    if (r !== null && r.exitCode === UMOUNT_NOT_MOUNTED && !/not mounted/.test(r.stderr)) {
+      this.logger.warn('umount -l of the fuse dir failed', { dir: this.options.fuseDir, exitCode: r.exitCode, stderr: r.stderr.trim() });
+    }
   }
 
   /** rbd-fuse is one client per image whatever the device: its watch, from this node's IPs. */

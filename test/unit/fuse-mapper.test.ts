@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import winston from 'winston';
+import type { CephConnection } from '../../src/actions/ceph-connection.js';
+import { CommandError, createRunner, type CommandRecord, type CommandResult, type CommandSpec } from '../../src/actions/exec.js';
+import { FUSE_ONLY_PREFIX, FuseMapper, parseLoopAttach, parseLoopList } from '../../src/actions/mappers/fuse.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { ScriptedRunner, type Reply } from '../support/fake-runner.js';
+
+const conn: CephConnection = { user: 'harbor', keyringPath: '/etc/harbor-assistant/keyring', confPath: '/etc/harbor-assistant/ceph.conf', pool: 'harbor', image: 'harbor_data' };
+
+/** A ScriptedRunner that also keeps every CommandSpec (okExitCodes included). */
+class SpecRunner extends ScriptedRunner {
+  readonly specs: CommandSpec[] = [];
+  override run(spec: CommandSpec): Promise<CommandResult> {
+    this.specs.push(spec);
+    return super.run(spec);
+  }
+}
+
+/** Fresh fuse and state directories; the image file already there, as a running rbd-fuse would show it. */
+function dirs(withImage = true): { fuseDir: string; stateDir: string } {
+  const root = mkdtempSync(join(tmpdir(), 'ha-fuse-'));
+  const fuseDir = join(root, 'fuse');
+  const stateDir = join(root, 'state');
+  if (withImage) {
+    mkdirSync(fuseDir);
+    writeFileSync(join(fuseDir, conn.image), '');
+  }
+  return { fuseDir, stateDir };
+}
+
+/** Replies for a map: no loop device yet, then `attach` for `losetup -f --show`. */
+function mapReplies(attach: Reply, pid: number): (argv: readonly string[]) => Reply {
+  return (argv) => {
+    if (argv[0] === 'losetup' && argv[1] === '-J') return { stdout: '' };
+    if (argv[0] === 'losetup' && argv[1] === '-f') return attach;
+    if (argv[0] === 'rbd-fuse') return { pid };
+    throw new Error(`unexpected command ${argv.join(' ')}`);
+  };
+}
+
+test('fuse mapper: rbd-fuse is started through the runner as a daemon, its pid recorded', async () => {
+  const d = dirs();
+  const runner = new ScriptedRunner(mapReplies({ stdout: '/dev/loop7\n' }, process.pid));
+  const fuse = new FuseMapper(runner, conn, { ...d, timeoutMs: 5000 }, silentLogger());
+  assert.equal(await fuse.map(), '/dev/loop7');
+  assert.equal(runner.daemons.length, 1);
+  const [daemon] = runner.daemons;
+  assert.equal(daemon?.what, 'rbd-fuse start');
+  assert.deepEqual(daemon?.argv, ['rbd-fuse', '-c', conn.confPath, '-p', 'harbor', '-r', 'harbor_data', '-f', d.fuseDir]);
+  assert.deepEqual(daemon?.env, { CEPH_ARGS: `--id harbor --keyring ${conn.keyringPath}` });
+  assert.equal(daemon?.logFile, join(d.stateDir, 'rbd-fuse.log'));
+  assert.equal(readFileSync(join(d.stateDir, 'rbd-fuse.pid'), 'utf8'), `${process.pid}\n`);
+  assert.deepEqual(runner.calls.map((c) => c.slice(0, 2).join(' ')), ['losetup -J', 'rbd-fuse -c', 'losetup -f']);
+});
+
+test('fuse mapper: rbd-fuse that cannot start is the runner\'s spawn error, and no pid file is left', async () => {
+  const d = dirs();
+  const runner = new ScriptedRunner((argv) => (argv[0] === 'rbd-fuse' ? { fail: { exitCode: 1, stderr: 'fuse: bad mount point' } } : { stdout: '' }));
+  const fuse = new FuseMapper(runner, conn, { ...d, timeoutMs: 5000 }, silentLogger());
+  await assert.rejects(fuse.map(), (e: unknown) => e instanceof CommandError && e.failure === 'spawn' && /bad mount point/.test(e.message));
+  assert.equal(existsSync(join(d.stateDir, 'rbd-fuse.pid')), false);
+});
+
+test('fuse mapper: whatever losetup -f --show prints besides /dev/loopN never reaches blkid or mount', async () => {
+  for (const printed of ['losetup: cannot find an unused loop device', '/dev/sda', '/dev/loop3p1', '/dev/loop3; rm -rf /', '/dev/loop', '', '/dev/loop1\n/dev/loop2']) {
+    const d = dirs();
+    const runner = new ScriptedRunner(mapReplies({ stdout: printed }, process.pid));
+    const fuse = new FuseMapper(runner, conn, { ...d, timeoutMs: 5000 }, silentLogger());
+    await assert.rejects(fuse.map(), (e: unknown) => {
+      assert.ok(e instanceof Error);
+      assert.equal(e.message, `losetup attach printed no loop device: ${JSON.stringify(printed.trim())}`);
+      return true;
+    });
+  }
+  assert.equal(parseLoopAttach(' /dev/loop12\n'), '/dev/loop12');
+});
+
+test('fuse mapper: a loop device listed for our image must be a /dev/loopN', () => {
+  const list = (name: string) => JSON.stringify({ loopdevices: [{ name, 'back-file': '/run/ha/fuse/harbor_data' }] });
+  assert.equal(parseLoopList(list('/dev/loop3'), '/run/ha/fuse/harbor_data'), '/dev/loop3');
+  assert.throws(() => parseLoopList(list('/dev/sda'), '/run/ha/fuse/harbor_data'), /losetup -J names "\/dev\/sda" for \/run\/ha\/fuse\/harbor_data: not a loop device/);
+  // other images' entries are none of our business
+  assert.equal(parseLoopList(list('/dev/sda'), '/run/ha/fuse/other'), null);
+});
+
+test('fuse mapper: a fenced release asks umount -l to accept exit 32 (not mounted)', async () => {
+  const d = dirs();
+  const runner = new SpecRunner(() => ({ stdout: '' }));
+  const fuse = new FuseMapper(runner, conn, { ...d, timeoutMs: 5000 }, silentLogger());
+  await fuse.unmap('/dev/loop3', { force: false, fenced: true });
+  assert.deepEqual(runner.calls, [['losetup', '-d', '/dev/loop3'], ['umount', '-l', d.fuseDir]]);
+  assert.deepEqual(runner.specs[1]?.okExitCodes, [32]);
+  assert.equal(runner.specs[0]?.okExitCodes, undefined, 'losetup -d must not accept anything but 0');
+});
+
+/** A real runner whose `umount` is a script in a directory put first on PATH. */
+function fakeUmount(): { setUmount(exitCode: number, stderr: string): void; restore(): void } {
+  const bin = mkdtempSync(join(tmpdir(), 'ha-fuse-bin-'));
+  const saved = process.env.PATH;
+  process.env.PATH = `${bin}${delimiter}${saved ?? ''}`;
+  return {
+    setUmount(exitCode, stderr) {
+      writeFileSync(join(bin, 'umount'), `#!/bin/sh\nprintf '%s\\n' ${JSON.stringify(stderr)} >&2\nexit ${exitCode}\n`);
+      chmodSync(join(bin, 'umount'), 0o755);
+    },
+    restore() {
+      process.env.PATH = saved;
+    },
+  };
+}
+
+function watchedLogger(): { logger: winston.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] }), lines };
+}
+
+test('fuse mapper: a fenced release records "not mounted" from umount -l as ok, other failures as failed', async () => {
+  const umount = fakeUmount();
+  try {
+    const d = dirs();
+    const cases: Array<{ exit: number; stderr: string; ok: boolean; result: string; warning: boolean }> = [
+      { exit: 32, stderr: `umount: ${d.fuseDir}: not mounted.`, ok: true, result: 'exit 32', warning: false },
+      { exit: 32, stderr: `umount: ${d.fuseDir}: must be superuser to unmount.`, ok: true, result: 'exit 32', warning: true },
+      { exit: 1, stderr: 'umount: something else went wrong', ok: false, result: 'exit 1', warning: false },
+    ];
+    for (const c of cases) {
+      umount.setUmount(c.exit, c.stderr);
+      const { logger, lines } = watchedLogger();
+      const records: CommandRecord[] = [];
+      const fuse = new FuseMapper(createRunner(logger, [], (r) => records.push(r)), conn, { ...d, timeoutMs: 5000 }, logger);
+      // rbd-fuse without a loop device, and no pid file: only the lazy umount runs
+      await fuse.unmap(`${FUSE_ONLY_PREFIX}${d.fuseDir}`, { force: false, fenced: true });
+      assert.deepEqual(records.map((r) => [r.what, r.ok, r.result, r.failure]), [['umount -l fuse dir', c.ok, c.result, c.ok ? null : 'exit']], c.stderr);
+      const warnings = lines.filter((l) => l.level === 'warn');
+      if (c.ok) {
+        assert.deepEqual(
+          warnings.map((l) => l.message),
+          c.warning ? ['umount -l of the fuse dir failed'] : [],
+          c.stderr,
+        );
+      } else {
+        assert.deepEqual(warnings.map((l) => [l.message, l.result]), [['command', c.result]]);
+      }
+    }
+  } finally {
+    umount.restore();
+  }
+});
