@@ -1,6 +1,31 @@
 import type { Chart, ChartNode } from './walk.js';
 
-const mid = (id: string) => id.replace(/[^A-Za-z0-9]/g, '_');
+/** A state id as Mermaid names it: every character other than a letter or digit becomes `_` (`node.active.vip-lost` → `node_active_vip_lost`). */
+export const mermaidId = (id: string) => id.replace(/[^A-Za-z0-9]/g, '_');
+const mid = mermaidId;
+
+/**
+ * Text Mermaid's stateDiagram grammar takes verbatim after the `:` of a transition or note, and
+ * inside the quotes of `state "…" as id`. Mermaid 10.9 and 11 (before 11.17) reject a second `:` on
+ * a transition line, 11.17 and 12 on a note line, every version a `"` inside a quoted name; `;`, `#`,
+ * `<`, `>`, `{`, `}` and backticks parse but are read as statement ends, entity codes, HTML or
+ * Markdown strings when drawn. So `done: mapImage` is spelled `done · mapImage`, and the rest are
+ * swapped for look-alikes.
+ */
+export function mermaidText(text: string): string {
+  return text
+    .replace(/\s*:\s*/g, ' · ')
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/;/g, ',')
+    .replace(/\{/g, '(')
+    .replace(/\}/g, ')')
+    .replace(/#/g, '＃')
+    .replace(/</g, '‹')
+    .replace(/>/g, '›')
+    .replace(/["`]/g, "'")
+    .replace(/ {2,}/g, ' ')
+    .trim();
+}
 
 /** Folds the retry loop of a step (running ⇄ backoff) into one box: the detail is in the JSON chart. */
 function isStep(n: ChartNode): boolean {
@@ -46,7 +71,7 @@ export function toMermaid(chart: Chart): string {
   };
   const visit = (n: ChartNode) => {
     for (const t of n.transitions) {
-      const label = t.guard ? `${t.label} [${t.guard}]` : t.label;
+      const label = mermaidText(t.guard ? `${t.label} [${t.guard}]` : t.label);
       if (t.targets.length === 0) continue;
       for (const target of t.targets) {
         const s = chain(drawn(n.id));
@@ -65,12 +90,17 @@ export function toMermaid(chart: Chart): string {
   };
   visit(chart.root);
 
+  const edgeLine = (from: string, to: string, labels: Set<string>): string => {
+    const text = [...labels].filter((l) => l !== '').join(' / ');
+    return text ? `${mid(from)} --> ${mid(to)}: ${text}` : `${mid(from)} --> ${mid(to)}`;
+  };
+
   const lines = ['stateDiagram-v2'];
   const emit = (n: ChartNode, indent: string) => {
     const id = mid(n.id);
     const invoking = isStep(n) ? (n.states.find((s) => s.key === 'running') ?? n) : n;
     const invokes = invoking.invoke.map((i) => i.src);
-    const label = invokes.length > 0 ? `${n.key} (${invokes.join(', ')})` : n.key;
+    const label = mermaidText(invokes.length > 0 ? `${n.key} (${invokes.join(', ')})` : n.key);
     const children = isStep(n) ? [] : n.states;
     if (children.length === 0) {
       lines.push(`${indent}state "${label}" as ${id}`);
@@ -82,7 +112,7 @@ export function toMermaid(chart: Chart): string {
     children.forEach((c) => emit(c, `${indent}  `));
     for (const [k, labels] of edges) {
       const [from, to] = k.split('\t') as [string, string];
-      if (parentOf.get(from) === n.id) lines.push(`${indent}  ${mid(from)} --> ${mid(to)}: ${[...labels].join(' / ')}`);
+      if (parentOf.get(from) === n.id) lines.push(`${indent}  ${edgeLine(from, to, labels)}`);
     }
     lines.push(`${indent}}`);
   };
@@ -92,10 +122,10 @@ export function toMermaid(chart: Chart): string {
   root.states.forEach((c) => emit(c, '  '));
   for (const [k, labels] of edges) {
     const [from, to] = k.split('\t') as [string, string];
-    if (parentOf.get(from) === root.id) lines.push(`  ${mid(from)} --> ${mid(to)}: ${[...labels].join(' / ')}`);
+    if (parentOf.get(from) === root.id) lines.push(`  ${edgeLine(from, to, labels)}`);
   }
   const rootEvents = root.transitions.map((t) => t.label).join(', ');
-  if (rootEvents) lines.push(`  note right of ${mid(root.initial ?? root.id)}: anywhere, recorded in context: ${rootEvents}`);
+  if (rootEvents) lines.push(`  note right of ${mid(root.initial ?? root.id)}: ${mermaidText(`anywhere, recorded in context: ${rootEvents}`)}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -24,7 +24,7 @@ test('the Mermaid chart has every top-level state and draws edges only between s
   assert.match(m, /^stateDiagram-v2\n/);
   for (const s of Object.keys(nodeMachine.root.states)) assert.match(m, new RegExp(`as node_${s.replace(/-/g, '_')}\\b`));
   assert.match(m, /node_active --> node_releasing: vrrp \[vrrpLost\]/);
-  assert.match(m, /node_releasing_stopping_harbor --> node_releasing_unmounting: done: composeDown/);
+  assert.match(m, /node_releasing_stopping_harbor --> node_releasing_unmounting: done · composeDown/);
 });
 
 test('docs/statechart.md is the chart generated from the machine (regenerate with npm run chart:docs)', () => {
