@@ -83,9 +83,11 @@ test('doctor on this host: a finding per check, each failure with its fix, non-z
   assert.equal(by('kernel >= 4.5')?.verdict, 'ok');
   assert.equal(by('keyring file mode')?.verdict, 'ok');
   assert.equal(by('e2fsck supports metadata_csum')?.verdict, 'ok');
-  // no monitor answers on 127.0.0.1:1: the Ceph checks fail, with the caps in the fix
+  // no monitor answers on 127.0.0.1:1: the Ceph checks fail, naming the monitors and the ports, not the caps
   assert.equal(by('harbor can rbd status')?.verdict, 'FAIL');
-  assert.match(by('osd blocklist ls')?.fix ?? '', /allow command "osd blocklist"/);
+  assert.match(by('osd blocklist ls')?.detail ?? '', /the monitors cannot be reached: 127\.0\.0\.1:1 /);
+  assert.match(by('osd blocklist ls')?.fix ?? '', /TCP 3300 \(msgr2\) and 6789 \(msgr1\)/);
+  assert.doesNotMatch(by('osd blocklist ls')?.fix ?? '', /allow command "osd blocklist"/);
   for (const f of findings.filter((x) => x.verdict === 'FAIL')) assert.ok(f.fix.length > 0, `${f.check} has no fix`);
   const yamlPath = join(dir, 'doctor.yaml');
   writeFileSync(yamlPath, `node:\n  stateDir: ${state}\n  runDir: ${dir}/run\nceph:\n  commandTimeoutMs: 3000\nkeepalived:\n  confPath: ${dir}/none.conf\n`);
