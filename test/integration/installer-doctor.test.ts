@@ -91,7 +91,7 @@ test('doctor on this host: a finding per check, each failure with its fix, non-z
   for (const f of findings.filter((x) => x.verdict === 'FAIL')) assert.ok(f.fix.length > 0, `${f.check} has no fix`);
   const yamlPath = join(dir, 'doctor.yaml');
   writeFileSync(yamlPath, `node:\n  stateDir: ${state}\n  runDir: ${dir}/run\nceph:\n  commandTimeoutMs: 3000\nkeepalived:\n  confPath: ${dir}/none.conf\n`);
-  const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json', '--config', yamlPath, '--env', '/nonexistent'], {
+  const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json', '--config', yamlPath, '--env', '/dev/null'], {
     encoding: 'utf8',
     env: { ...process.env, HARBOR_VERSION: 'v2.6.2', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: '127.0.0.1:1', CEPH_USER: 'harbor', CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==', CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'lo' },
   });

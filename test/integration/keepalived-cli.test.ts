@@ -15,7 +15,7 @@ const env = {
 const cli = (yaml: string, ...args: string[]) => {
   const path = join(dir, 'c.yaml');
   writeFileSync(path, yaml);
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--config', path, '--env', '/nonexistent'], { encoding: 'utf8', env });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--config', path, '--env', '/dev/null'], { encoding: 'utf8', env });
 };
 
 test('keepalived render refuses a check script keepalived would silently disable', () => {
@@ -62,7 +62,7 @@ test('keepalivedctl start|status|stop runs the Debian keepalived with its own pi
     writeFileSync(path, yaml);
     const nsEnv = { ...env, INTERFACE: 'eth0', HARBOR_VIP: '10.232.0.100', KEEPALIVED_ROLE: 'master' };
     const inNs = (bin: string, ...args: string[]) =>
-      spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', bin, ...args, '--config', path, '--env', '/nonexistent'], { encoding: 'utf8', env: nsEnv });
+      spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', bin, ...args, '--config', path, '--env', '/dev/null'], { encoding: 'utf8', env: nsEnv });
     const render = inNs('src/cli/main.ts', 'keepalived', 'render');
     assert.equal(render.status, 0, render.stderr);
     assert.match(render.stdout, /keepalived -t: ok/);
