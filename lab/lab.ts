@@ -446,6 +446,7 @@ export class Lab {
     const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', 'sh', '-c', script], { stdio: 'ignore', detached: true });
     child.unref();
     if (child.pid === undefined) throw new Error('writer did not start');
+    // nsenter execs sh: the pid is the loop's, its group holds the date/echo children
     writeFileSync(join(this.nodeDir(n), 'writer.pid'), `${child.pid}\n`);
     return child.pid;
   }
@@ -475,6 +476,25 @@ export class Lab {
     if (r.status !== 0) return null;
     const fs = (JSON.parse(r.stdout) as { filesystems?: Array<{ source: string }> }).filesystems ?? [];
     return fs.at(-1)?.source ?? null;
+  }
+
+  /**
+   * Stop the writer once its node is out of the game: a later legitimate takeover by that node
+   * would mount the image under it again, and its lines would then be rightful writes.
+   */
+  async stopWriter(n: NodeName): Promise<void> {
+    const file = join(this.nodeDir(n), 'writer.pid');
+    const pid = readPid(file);
+    if (pid === null) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // its group is gone
+    }
+    await killPid(pid, 0, 'SIGKILL');
+    // a write stuck in uninterruptible I/O ends (EIO, blocklisted) only once the path is back
+    await this.waitFor(`the writer on ${n} to end`, async () => !isRunning(pid), 60_000);
+    rmSync(file, { force: true });
   }
 
   /** When the node's engine first entered mapping after `since` (ms epoch), from its log. */

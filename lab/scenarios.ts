@@ -136,6 +136,9 @@ export async function runScenario(
  * bring the engine back. Records `lateWrites` (lines newer than `mappedAt`) and `fsck`.
  */
 export async function inspectImageAfterRelease(lab: Lab, serving: NodeName, mappedAt: number, result: ScenarioResult): Promise<void> {
+  // the other node must not take the image over while the lab reads it
+  const peer = other(serving);
+  await lab.request(peer, { cmd: 'maintenance', on: true }).catch(() => undefined);
   await lab.request(serving, { cmd: 'shutdown', release: true });
   await lab.waitFor(`${serving} released`, async () => (await lab.status(serving).catch(() => null)) === null, 90_000);
   const stamps = await lab.writerStamps();
@@ -149,6 +152,7 @@ export async function inspectImageAfterRelease(lab: Lab, serving: NodeName, mapp
   result.fsck = fsck.code;
   if (fsck.code !== 0) throw new Error(`e2fsck -n after release: exit ${fsck.code}: ${fsck.out.slice(-600)}`);
   if (result.lateWrites > 0) throw new Error(`${result.lateWrites} writes from the old master landed after ${serving} mapped the image`);
+  await lab.request(peer, { cmd: 'maintenance', on: false }).catch(() => undefined);
   // the scenario ends with one node serving: bring the engine back
   await lab.startEngine(serving);
   await lab.waitOneServing(90_000);
