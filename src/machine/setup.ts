@@ -38,6 +38,16 @@ function stepFailureText(step: StepName, event: { type: string; error?: unknown 
 
 const timeoutOf = (step: StepName) => ({ context }: { context: NodeContext }) => context.timing.timeouts[step];
 
+/** What one look at the image teaches: its watchers and ownership, and since when each is known. */
+function lookedAt(context: NodeContext, look: ImageObservation): Partial<NodeContext> {
+  return {
+    holders: look.holders,
+    knownHolders: mergeKnownHolders(context.knownHolders, look),
+    ownership: look.ownership,
+    knownClaim: mergeKnownClaim(context.knownClaim, foreignClaim(look.ownership, context.nodeName), look.observedAt),
+  };
+}
+
 /**
  * Names of everything the chart uses: guards, actions and delays. Guards wrap the pure
  * predicates of src/guards; actions only touch the context. Actors are placeholders until
@@ -112,26 +122,12 @@ export const nodeSetup = setup({
         }
       },
     }),
-    recordImageHolders: assign(({ context, event }) =>
-      event.type === 'image.holders'
-        ? {
-            holders: event.holders,
-            knownHolders: mergeKnownHolders(context.knownHolders, event),
-            ownership: event.ownership,
-            knownClaim: mergeKnownClaim(context.knownClaim, foreignClaim(event.ownership, context.nodeName), event.observedAt),
-          }
-        : {},
-    ),
+    recordImageHolders: assign(({ context, event }) => (event.type === 'image.holders' ? lookedAt(context, event) : {})),
     acceptHolders: assign(({ context }, p: { observation: HolderObservation }) => ({
       holders: p.observation.holders,
       knownHolders: mergeKnownHolders(context.knownHolders, p.observation),
     })),
-    acceptObservation: assign(({ context }, p: { observation: ImageObservation }) => ({
-      holders: p.observation.holders,
-      knownHolders: mergeKnownHolders(context.knownHolders, p.observation),
-      ownership: p.observation.ownership,
-      knownClaim: mergeKnownClaim(context.knownClaim, foreignClaim(p.observation.ownership, context.nodeName), p.observation.observedAt),
-    })),
+    acceptObservation: assign(({ context }, p: { observation: ImageObservation }) => lookedAt(context, p.observation)),
     yieldToClaim: assign(({ context }, p: { observation: ImageObservation }) => {
       const claim = foreignClaim(p.observation.ownership, context.nodeName);
       return { reason: `${claim?.node ?? 'a peer'} claimed the image (generation ${claim?.generation ?? '?'}) while this node was taking over: yielding, fencing nobody for the cool-down` };
