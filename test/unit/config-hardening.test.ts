@@ -3,20 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { buildConfig, ConfigError, loadConfig } from '../../src/config/index.js';
+import { buildConfig, loadConfig } from '../../src/config/index.js';
 import { parseEnvFile } from '../../src/config/env.js';
+import { goodEnv, problemsOf } from '../support/config.js';
 
-const goodEnv = {
-  HARBOR_VERSION: 'v2.6.2',
-  HARBOR_VIP: '10.0.0.100',
-  CEPH_MON_HOST: '10.0.0.10,10.0.0.11:6789',
-  CEPH_USER: 'harbor',
-  CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
-  CEPH_POOL_NAME: 'kubernetes',
-  CEPH_IMAGE_NAME: 'harbor_data',
-  KEEPALIVED_ROLE: 'master',
-  INTERFACE: 'eth0',
-};
 
 const dir = mkdtempSync(join(tmpdir(), 'ha-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,15 +22,6 @@ function file(content: string | Uint8Array): string {
   return path;
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 const yamlProblems = (text: string) => problemsOf(() => buildConfig({ env: goodEnv, yaml: { text, source: 'f' } }));
 const envProblems = (vars: Record<string, string>) => problemsOf(() => buildConfig({ env: { ...goodEnv, ...vars } }));

@@ -2,31 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
-import { buildConfig, ConfigError, exampleYaml } from '../../src/config/index.js';
+import { buildConfig, exampleYaml } from '../../src/config/index.js';
 import { parseEnvFile } from '../../src/config/env.js';
+import { goodEnv, problemsOf } from '../support/config.js';
 
-const KEY = 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==';
-export const goodEnv = {
-  HARBOR_VERSION: 'v2.6.2',
-  HARBOR_VIP: '10.0.0.100',
-  CEPH_MON_HOST: '10.0.0.10,10.0.0.11:6789',
-  CEPH_USER: 'harbor',
-  CEPH_USER_KEY: KEY,
-  CEPH_POOL_NAME: 'kubernetes',
-  CEPH_IMAGE_NAME: 'harbor_data',
-  KEEPALIVED_ROLE: 'master',
-  INTERFACE: 'eth0',
-};
+const KEY = goodEnv.CEPH_USER_KEY;
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('a good environment and no file give a frozen config with defaults', () => {
   const c = buildConfig({ env: goodEnv });
