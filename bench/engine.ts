@@ -24,20 +24,20 @@ function instantActors(): NodeActors {
   return {
     readWorld: now(world),
     readHolders: now(() => ({ holders: [], observedAt: 0, ownership: { record: null, lock: null, lastGeneration: generation } })),
-    claimOwnership: now(() => (generation++, { claimed: true, holder: null })),
-    recordOwner: now(() => ({ clients: ['10.0.0.1:0/1'] })),
-    releaseOwnership: now(() => undefined),
-    fenceHolders: now(() => ({ fenced: [] })),
-    verifyFenced: now(() => ({ holders: [], observedAt: 0 })),
-    mapImage: now(() => ((w.device = '/dev/rbd0'), { device: '/dev/rbd0' })),
+    claim: now(() => (generation++, { claimed: true, holder: null })),
+    record: now(() => ({ clients: ['10.0.0.1:0/1'] })),
+    disown: now(() => undefined),
+    fence: now(() => ({ fenced: [] })),
+    verifyFence: now(() => ({ holders: [], observedAt: 0 })),
+    map: now(() => ((w.device = '/dev/rbd0'), { device: '/dev/rbd0' })),
     probeFilesystem: now(() => ({ fsType: 'ext4', formattedBefore: true })),
-    formatFilesystem: now(() => undefined),
-    checkFilesystem: now(() => undefined),
-    mountFilesystem: now(() => void (w.mounted = true)),
+    format: now(() => undefined),
+    fsck: now(() => undefined),
+    mount: now(() => void (w.mounted = true)),
     composeUp: now(() => void (w.composeRunning = true)),
     composeDown: now(() => void (w.composeRunning = false)),
-    unmountFilesystem: now(() => void (w.mounted = false)),
-    unmapImage: now(() => void (w.device = null)),
+    unmount: now(() => void (w.mounted = false)),
+    unmap: now(() => void (w.device = null)),
   } as unknown as NodeActors;
 }
 
@@ -63,7 +63,7 @@ export async function measureEngine(cycles: number, observe?: Observability): Pr
   let events = 0;
   const onTransition = watchTransitions(
     () => actor,
-    (record, snap) => observe?.transition(record, snap.context),
+    (record, snap, views) => observe?.transition(record, snap.context, views),
   );
   const actor = createActor(nodeMachine.provide({ actors: instantActors() }), {
     input: { timing, nodeName: 'bench', ownAddresses: ['10.0.0.1'], fenceScope: 'client' },

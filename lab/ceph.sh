@@ -72,7 +72,7 @@ CONF
   in_ns timeout 60 ceph "${admin[@]}" osd pool create "$pool" 8 >/dev/null 2>&1
   in_ns timeout 60 rbd "${admin[@]}" pool init "$pool"
   in_ns timeout 60 rbd "${admin[@]}" create "$pool/$image" --size "$size" --image-feature layering
-  # the client user with exactly the caps of design.md section 4
+  # the client user with exactly the caps docs/operations.md asks of production (rbd profile, blocklist commands)
   in_ns timeout 30 ceph "${admin[@]}" auth get-or-create "client.$client" \
     mon 'profile rbd, allow command "osd blocklist", allow command "osd blocklist ls"' \
     osd "profile rbd pool=$pool" mgr "profile rbd pool=$pool" >/dev/null

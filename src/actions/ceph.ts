@@ -18,10 +18,6 @@ export function blocklistLsArgv(c: CephConnection, verb: BlocklistVerb): string[
   return ['ceph', ...cephClientArgs(c), 'osd', verb, 'ls', '--format', 'json'];
 }
 
-export function blocklistRmArgv(c: CephConnection, verb: BlocklistVerb, addr: string): string[] {
-  return ['ceph', ...cephClientArgs(c), 'osd', verb, 'rm', addr];
-}
-
 /**
  * `ceph osd blocklist ls -f json` → `[{"addr":"10.0.0.1:0/3710147553","until":"2026-11-25T13:04:05.123+0000"}]`;
  * 16.2.15 appends the ranges array right after it (`[…][]`): the entries are the first value.
@@ -83,13 +79,6 @@ export class CephBlocklist {
     return this.withVerb(async (verb) => {
       const r = await this.runner.run({ what: `ceph osd ${verb} ls`, argv: blocklistLsArgv(this.conn, verb), timeoutMs: this.timeoutMs, signal });
       return parseBlocklist(r.stdout);
-    });
-  }
-
-  /** For operators only (doctor/runbook): the engine never removes an entry while the client may live (S6). */
-  rm(addr: string, signal?: AbortSignal): Promise<void> {
-    return this.withVerb(async (verb) => {
-      await this.runner.run({ what: `ceph osd ${verb} rm`, argv: blocklistRmArgv(this.conn, verb, addr), timeoutMs: this.timeoutMs, signal });
     });
   }
 }

@@ -57,6 +57,19 @@ export class CommandError extends Error {
     const left = abandoned === null ? '' : `; ${abandoned}: abandoned`;
     super(`${what} (${command}) ${how}${left}${printed ? `: ${printed}` : ''}`);
     this.name = 'CommandError';
+    // 127/126: the shell found no such program, or cannot execute it
+    this.permanent = failure === 'exit' && (exitCode === 127 || exitCode === 126);
+  }
+
+  /** What the operator can do about it, for failures recognised by their text; the message stays what the command said. */
+  hint: string | null = null;
+  /** No retry can fix it (a missing program, a missing kernel module): the step gives up at once. */
+  permanent: boolean;
+
+  explain(hint: string | null, permanent = false): this {
+    if (hint !== null) this.hint = hint;
+    if (permanent) this.permanent = true;
+    return this;
   }
 }
 
@@ -179,7 +192,7 @@ export function createRunner(logger: Logger, secrets: readonly string[] = [], ob
   function refuse(what: string, command: string, problem: string): CommandError {
     logger.warn('command', { what, command, durationMs: 0, result: 'refused' });
     observe({ what, command, durationMs: 0, ok: false, result: 'refused', failure: 'spawn' });
-    return new CommandError(what, command, null, problem, '', 0, 'spawn');
+    return new CommandError(what, command, null, problem, '', 0, 'spawn').explain(null, true);
   }
 
   async function run(spec: CommandSpec): Promise<CommandResult> {

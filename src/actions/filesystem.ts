@@ -165,8 +165,7 @@ export class Filesystem {
     try {
       await this.runner.run({ what: 'e2fsck', argv, timeoutMs: this.options.timeouts.fsck, signal, okExitCodes: FSCK_OK_EXIT_CODES });
     } catch (error) {
-      const hint = error instanceof CommandError ? explainFsckFailure(`${error.stdout}\n${error.stderr}`) : null;
-      if (hint && error instanceof Error) error.message = `${error.message}\nhint: ${hint}`;
+      if (error instanceof CommandError) throw error.explain(explainFsckFailure(`${error.stdout}\n${error.stderr}`));
       throw error;
     }
   }

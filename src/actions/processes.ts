@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { sleep } from './sleep.js';
 
 /** Running (not gone, not a zombie). */
 export function isRunning(pid: number): boolean {
@@ -19,7 +20,6 @@ export function cmdlineOf(pid: number): string[] | null {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Wait until `pid` is gone; true if it went within `ms`. */
 export async function waitExit(pid: number, ms: number, signal?: AbortSignal): Promise<boolean> {

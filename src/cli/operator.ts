@@ -68,7 +68,8 @@ export async function checkFitness(p: CheckPaths, io: Io, now = Date.now()): Pro
     }
     const s = JSON.parse(readFileSync(p.statusFile, 'utf8')) as NodeStatus;
     const detachedAt = s.detachedAt ? Date.parse(s.detachedAt) : NaN;
-    if (s.state.startsWith('active.serving') && now - detachedAt < p.graceMs) {
+    // a status written before tags existed has none: no grace, which errs on the safe side
+    if ((s.tags ?? []).includes('serving') && now - detachedAt < p.graceMs) {
       io.out('fit: serving; the service is restarting\n');
       return 0;
     }

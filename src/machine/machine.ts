@@ -2,45 +2,30 @@ import { hasAttemptsLeft } from '../guards/retry.js';
 import type { NodeContext } from './context.js';
 import { initialContext } from './context.js';
 import { claimInputOf, holdersToFence, nodeSetup, ownLockIdOf } from './setup.js';
-import type { StepName } from './timing.js';
+import { from, giveUp, output, releaseFor, releasingAsDead, step } from './step.js';
 
 /*
- * The node statechart (design.md section 3). Every invoked step has the same shape:
- *   step.running  — the invoke, plus its named timeout
- *   step.backoff  — waits `retryBackoff` and tries again while attempts are left
- * and gives up to `releasing` (takeover steps: counted against the failure budget) or to
- * `failed` (release steps: S4, never map again without an operator).
+ * The node statechart (docs/architecture.md): booting → idle → active (acquiring-rbd → fencing →
+ * claiming → mounting → starting → serving) → releasing → idle, and the states that keep a node
+ * out (standing-down, yielding, fenced, maintenance, failed). Every invoked step is built by
+ * `step()`; what a state means to the service is in its tags.
  */
 
-const retry = (step: StepName) =>
-  ({ guard: 'canRetry', target: 'backoff', actions: { type: 'recordStepFailure', params: { step } } }) as const;
+/** A start-up look at the world: remember it, then go where it points. */
+const booted = <const G extends string, const T extends string, const A extends readonly unknown[]>(guard: G, target: T, ...more: A) =>
+  ({ guard: { type: guard, params: output.world }, target, actions: [{ type: 'acceptWorld', params: output.world }, ...more] }) as const;
 
-const abandonTakeover = (step: StepName) =>
-  ({
-    target: '#node.releasing',
-    actions: [
-      { type: 'recordStepFailure', params: { step } },
-      { type: 'abandonTakeover', params: { why: `${step} failed`, withError: true } },
-    ],
-  }) as const;
+/** A look at the image during a takeover: remember it, then go where it points. */
+const looked = <const T extends string, const A extends readonly unknown[]>(target: T, ...more: A) =>
+  ({ target, actions: [{ type: 'acceptObservation', params: output.observation }, ...more] }) as const;
 
-const failRelease = (step: StepName) =>
-  ({
-    target: '#node.failed',
-    actions: [{ type: 'recordStepFailure', params: { step } }, 'markReleaseFailed'],
-  }) as const;
+/** During a release a look at the world only says which step comes next. */
+const surveyed = <const T extends string>(target: T) => ({ target, actions: { type: 'acceptWorld', params: output.world } }) as const;
 
-const failBoot = {
-  target: '#node.failed',
-  actions: [{ type: 'recordStepFailure', params: { step: 'readWorld' } }, 'markBootFailed'],
-} as const;
+const harborDown = { target: '#node.releasing', actions: ['recordHealth', { type: 'abandonTakeover', params: { why: 'Harbor reported down', withError: false } }] } as const;
 
-const takeoverStepFails = (step: StepName) => [retry(step), abandonTakeover(step)];
-const releaseStepFails = (step: StepName) => [retry(step), failRelease(step)];
-const backoff = { after: { retryBackoff: 'running' } } as const;
-
-const releaseFor = (exit: 'idle' | 'standDown' | 'fenced' | 'lostCeph' | 'maintenance' | 'stopped', reason: string) =>
-  ({ type: 'beginRelease', params: { exit, reason } }) as const;
+/** Operator holds and stops where nothing is held: no release needed. */
+const holdOrStop = { 'maintenance.on': '#node.maintenance', shutdown: '#node.stopped' } as const;
 
 export const nodeMachine = nodeSetup.createMachine({
   id: 'node',
@@ -55,185 +40,96 @@ export const nodeMachine = nodeSetup.createMachine({
   },
   states: {
     booting: {
-      description: 'Read the world (VIP, map, mount, Harbor, markers) and enter the state it matches.',
-      initial: 'running',
+      ...step('readWorld', {
+        description: 'Read the world (VIP, map, mount, Harbor, markers, owner record) and enter the state it matches.',
+        tags: ['fit'],
+        input: from.nothing,
+        onDone: [
+          booted('worldHasFailedMarker', '#node.failed'),
+          booted('worldHasForeignMount', '#node.failed', { type: 'refuseForeignMount', params: output.world }),
+          booted('maintenanceWithNothingHeld', '#node.maintenance'),
+          booted('maintenanceWhileHolding', '#node.releasing', releaseFor('maintenance', 'start-up: maintenance is on but this node still holds the image')),
+          // a VIP is not ownership: serve again only when the record in Ceph names this node
+          booted('servingIntact', '#node.active.serving', { type: 'adoptOwnedWorld', params: output.world }),
+          booted('mountedWithVip', '#node.active.starting', { type: 'adoptOwnedWorld', params: output.world }),
+          booted(
+            'holdsWhatIsNotOurs',
+            '#node.releasing',
+            releaseFor('fenced', 'start-up: the owner record in Ceph names another node: this node was replaced; releasing as a fenced node'),
+          ),
+          booted(
+            'holdsWithOwnershipUnknown',
+            '#node.releasing',
+            releaseFor('lostCeph', 'start-up: holding the image but Ceph cannot say who owns it; releasing as a node that lost Ceph'),
+          ),
+          booted(
+            'holdsAnything',
+            '#node.releasing',
+            { type: 'adoptOwnedWorld', params: output.world },
+            releaseFor('idle', 'start-up: undoing a takeover or release that was interrupted'),
+          ),
+          { target: '#node.idle', actions: { type: 'acceptWorld', params: output.world } },
+        ],
+        onFail: giveUp.boot('readWorld'),
+      }),
       // what this node holds is read from the world again, not remembered
       entry: ['resetAttempts', 'forgetGeneration'],
-      on: { shutdown: '#node.stopped' },
-      states: {
-        running: {
-          invoke: {
-            id: 'reconcile',
-            src: 'readWorld',
-            input: {},
-            onDone: [
-              {
-                guard: { type: 'worldHasFailedMarker', params: ({ event }) => ({ world: event.output }) },
-                target: '#node.failed',
-                actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-              },
-              {
-                guard: { type: 'worldHasForeignMount', params: ({ event }) => ({ world: event.output }) },
-                target: '#node.failed',
-                actions: [
-                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  { type: 'refuseForeignMount', params: ({ event }) => ({ world: event.output }) },
-                ],
-              },
-              {
-                guard: { type: 'maintenanceWithNothingHeld', params: ({ event }) => ({ world: event.output }) },
-                target: '#node.maintenance',
-                actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-              },
-              {
-                guard: { type: 'maintenanceWhileHolding', params: ({ event }) => ({ world: event.output }) },
-                target: '#node.releasing',
-                actions: [
-                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  releaseFor('maintenance', 'start-up: maintenance is on but this node still holds the image'),
-                ],
-              },
-              {
-                guard: { type: 'servingIntact', params: ({ event }) => ({ world: event.output }) },
-                target: '#node.active.serving',
-                actions: [
-                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  { type: 'adoptOwnedWorld', params: ({ event }) => ({ world: event.output }) },
-                ],
-              },
-              {
-                guard: { type: 'mountedWithVip', params: ({ event }) => ({ world: event.output }) },
-                target: '#node.active.starting',
-                actions: [
-                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  { type: 'adoptOwnedWorld', params: ({ event }) => ({ world: event.output }) },
-                ],
-              },
-              {
-                guard: { type: 'holdsWhatIsNotOurs', params: ({ event }) => ({ world: event.output }) },
-                target: '#node.releasing',
-                actions: [
-                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  releaseFor('fenced', 'start-up: the owner record in Ceph names another node: this node was replaced; releasing as a fenced node'),
-                ],
-              },
-              {
-                guard: { type: 'holdsWithOwnershipUnknown', params: ({ event }) => ({ world: event.output }) },
-                target: '#node.releasing',
-                actions: [
-                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  releaseFor('lostCeph', 'start-up: holding the image but Ceph cannot say who owns it; releasing as a node that lost Ceph'),
-                ],
-              },
-              {
-                guard: { type: 'holdsAnything', params: ({ event }) => ({ holdings: event.output }) },
-                target: '#node.releasing',
-                actions: [
-                  { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  { type: 'adoptOwnedWorld', params: ({ event }) => ({ world: event.output }) },
-                  releaseFor('idle', 'start-up: undoing a takeover or release that was interrupted'),
-                ],
-              },
-              {
-                target: '#node.idle',
-                actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-              },
-            ],
-            onError: [retry('readWorld'), failBoot],
-          },
-          after: { readWorldTimeout: [retry('readWorld'), failBoot] },
-        },
-        backoff,
+      on: {
+        shutdown: '#node.stopped',
+        // the look at the world may already be on its way: look again once the marker is written
+        'maintenance.on': { target: '#node.booting', reenter: true, actions: 'persistMaintenance' },
+        'maintenance.off': { target: '#node.booting', reenter: true, actions: 'clearMaintenance' },
+        resume: { target: '#node.booting', reenter: true, actions: ['clearFailed', 'clearFailure'] },
       },
     },
 
     idle: {
-      description: 'Standby: nothing held. Fit for the VIP when Ceph is reachable (the service\'s check decides).',
+      description: "Standby: nothing held. Fit for the VIP when Ceph is reachable (the service's check decides).",
+      tags: ['fit-when-ready', 'standby-poll'],
       entry: { type: 'setReason', params: { reason: 'standby' } },
       always: { guard: 'vrrpIsMaster', target: 'active' },
-      on: {
-        'maintenance.on': 'maintenance',
-        shutdown: 'stopped',
-      },
+      on: holdOrStop,
     },
 
     active: {
       description: 'VRRP says MASTER: take the image, start Harbor, serve. Losing MASTER anywhere here releases.',
+      tags: ['fit', 'watchdog', 'acting-master'],
       initial: 'acquiring-rbd',
       entry: 'beginTakeover',
       on: {
-        vrrp: {
-          guard: 'vrrpLost',
-          target: 'releasing',
-          actions: ['recordVrrp', releaseFor('idle', 'VRRP left MASTER')],
-        },
+        vrrp: { guard: 'vrrpLost', target: 'releasing', actions: ['recordVrrp', releaseFor('idle', 'VRRP left MASTER')] },
         'io.fenced': { target: 'releasing', actions: releaseFor('fenced', 'fenced by the peer (I/O error on the image, or the owner record names another node)') },
         'ceph.lost': { target: 'releasing', actions: releaseFor('lostCeph', 'lost Ceph: an I/O probe or Ceph check missed its deadline') },
         switchover: { target: 'releasing', actions: releaseFor('standDown', 'operator switchover') },
         'maintenance.on': { target: 'releasing', actions: releaseFor('maintenance', 'operator maintenance') },
-        shutdown: [
-          { guard: 'shutdownReleases', target: 'releasing', actions: releaseFor('stopped', 'service stopping') },
-          { target: 'stopped' },
-        ],
+        shutdown: [{ guard: 'shutdownReleases', target: 'releasing', actions: releaseFor('stopped', 'service stopping') }, { target: 'stopped' }],
       },
       states: {
         'acquiring-rbd': {
           description:
             'Read the owner record, the lock and the watchers. A peer that claimed the image during our own takeover: yield. Nothing foreign: claim. A recorded foreign owner or long-standing foreign watchers: fence. New unexplained watchers: wait.',
+          tags: ['takeover'],
           initial: 'reading',
+          // one attempt budget for all the looks: settling and reading again is not a new step
           entry: 'resetAttempts',
           states: {
-            reading: {
-              initial: 'running',
-              states: {
-                running: {
-                  invoke: {
-                    id: 'readHolders',
-                    src: 'readHolders',
-                    input: {},
-                    onDone: [
-                      {
-                        guard: { type: 'concurrentClaim', params: ({ event }) => ({ observation: event.output }) },
-                        target: '#node.yielding',
-                        actions: [
-                          { type: 'acceptObservation', params: ({ event }) => ({ observation: event.output }) },
-                          { type: 'yieldToClaim', params: ({ event }) => ({ observation: event.output }) },
-                        ],
-                      },
-                      {
-                        guard: { type: 'nothingToFence', params: ({ event }) => ({ observation: event.output }) },
-                        target: '#node.active.claiming',
-                        actions: { type: 'acceptObservation', params: ({ event }) => ({ observation: event.output }) },
-                      },
-                      {
-                        guard: { type: 'readyToFence', params: ({ event }) => ({ observation: event.output }) },
-                        target: '#node.active.fencing',
-                        actions: { type: 'acceptObservation', params: ({ event }) => ({ observation: event.output }) },
-                      },
-                      {
-                        guard: 'canRetry',
-                        target: '#node.active.acquiring-rbd.settling',
-                        actions: [
-                          { type: 'acceptObservation', params: ({ event }) => ({ observation: event.output }) },
-                          { type: 'recordStepFailure', params: { step: 'readHolders' } },
-                        ],
-                      },
-                      {
-                        target: '#node.releasing',
-                        actions: [
-                          { type: 'acceptObservation', params: ({ event }) => ({ observation: event.output }) },
-                          { type: 'recordStepFailure', params: { step: 'readHolders' } },
-                          { type: 'abandonTakeover', params: { why: 'new holders keep appearing on the image', withError: false } },
-                        ],
-                      },
-                    ],
-                    onError: takeoverStepFails('readHolders'),
-                  },
-                  after: { readHoldersTimeout: takeoverStepFails('readHolders') },
-                },
-                backoff,
-              },
-            },
+            reading: step('readHolders', {
+              description: 'rbd status and the owner record (lock, metadata) of the image.',
+              resetsAttempts: false,
+              input: from.nothing,
+              onDone: [
+                { guard: { type: 'concurrentClaim', params: output.observation }, ...looked('#node.yielding', { type: 'yieldToClaim', params: output.observation }) },
+                { guard: { type: 'nothingToFence', params: output.observation }, ...looked('#node.active.claiming') },
+                { guard: { type: 'readyToFence', params: output.observation }, ...looked('#node.active.fencing') },
+                { guard: 'canRetry', ...looked('#node.active.acquiring-rbd.settling', { type: 'recordStepFailure', params: { step: 'readHolders' } }) },
+                looked(
+                  '#node.releasing',
+                  { type: 'recordStepFailure', params: { step: 'readHolders' } },
+                  { type: 'abandonTakeover', params: { why: 'new holders keep appearing on the image', withError: false } },
+                ),
+              ],
+              onFail: giveUp.takeover('readHolders'),
+            }),
             settling: {
               description: 'A holder appeared moments ago (maybe a peer that legitimately won): wait the grace, then look again.',
               after: { holderGrace: 'reading' },
@@ -243,257 +139,119 @@ export const nodeMachine = nodeSetup.createMachine({
 
         fencing: {
           description: 'Blocklist the recorded foreign owner (watching or not) and every foreign watcher (per client instance, or whole hosts), then verify they are gone.',
+          tags: ['takeover'],
           initial: 'blocklisting',
           states: {
-            blocklisting: {
+            blocklisting: step('fence', {
               description: 'ceph osd blocklist add for each foreign client instance, with the configured expiry.',
-              initial: 'running',
-              entry: 'resetAttempts',
-              states: {
-                running: {
-                  invoke: {
-                    id: 'fenceHolders',
-                    src: 'fenceHolders',
-                    input: ({ context }) => ({ addresses: holdersToFence(context) }),
-                    onDone: {
-                      target: '#node.active.fencing.verifying',
-                      actions: { type: 'acceptFenced', params: ({ event }) => ({ fenced: event.output.fenced }) },
-                    },
-                    onError: takeoverStepFails('fence'),
-                  },
-                  after: { fenceTimeout: takeoverStepFails('fence') },
-                },
-                backoff,
-              },
-            },
-            verifying: {
+              input: ({ context }: { context: NodeContext }) => ({ addresses: holdersToFence(context) }),
+              onDone: { target: '#node.active.fencing.verifying', actions: { type: 'acceptFenced', params: output.fenced } },
+              onFail: giveUp.takeover('fence'),
+            }),
+            verifying: step('verifyFence', {
               description: 'rbd status until the fenced watchers are gone; new foreign holders send it back to acquiring-rbd.',
-              initial: 'running',
-              entry: 'resetAttempts',
-              states: {
-                running: {
-                  invoke: {
-                    id: 'verifyFenced',
-                    src: 'verifyFenced',
-                    input: ({ context }) => ({ addresses: context.fencedAddresses }),
-                    onDone: [
-                      {
-                        guard: { type: 'noForeignHolders', params: ({ event }) => ({ observation: event.output }) },
-                        target: '#node.active.claiming',
-                        actions: { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
-                      },
-                      {
-                        guard: 'canFenceAgain',
-                        target: '#node.active.acquiring-rbd',
-                        actions: { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
-                      },
-                      {
-                        target: '#node.releasing',
-                        actions: [
-                          { type: 'acceptHolders', params: ({ event }) => ({ observation: event.output }) },
-                          { type: 'recordStepFailure', params: { step: 'verifyFence' } },
-                          { type: 'abandonTakeover', params: { why: 'foreign holders survive fencing', withError: false } },
-                        ],
-                      },
-                    ],
-                    onError: takeoverStepFails('verifyFence'),
-                  },
-                  after: { verifyFenceTimeout: takeoverStepFails('verifyFence') },
+              input: ({ context }: { context: NodeContext }) => ({ addresses: context.fencedAddresses }),
+              onDone: [
+                { guard: { type: 'noForeignHolders', params: output.verified }, target: '#node.active.claiming', actions: { type: 'acceptHolders', params: output.verified } },
+                { guard: 'canFenceAgain', target: '#node.active.acquiring-rbd', actions: { type: 'acceptHolders', params: output.verified } },
+                {
+                  target: '#node.releasing',
+                  actions: [
+                    { type: 'acceptHolders', params: output.verified },
+                    { type: 'recordStepFailure', params: { step: 'verifyFence' } },
+                    { type: 'abandonTakeover', params: { why: 'foreign holders survive fencing', withError: false } },
+                  ],
                 },
-                backoff,
-              },
-            },
+              ],
+              onFail: giveUp.takeover('verifyFence'),
+            }),
           },
         },
 
-        claiming: {
+        claiming: step('claim', {
           description:
             "Take the image in Ceph: break the fenced owner's (or our own stale) lock, take ours atomically (rbd lock add: of two nodes only one can), record this node as owner with the next generation.",
-          initial: 'running',
-          entry: 'resetAttempts',
-          states: {
-            running: {
-              invoke: {
-                id: 'claimOwnership',
-                src: 'claimOwnership',
-                input: ({ context }) => claimInputOf(context),
-                onDone: [
-                  {
-                    guard: { type: 'claimTaken', params: ({ event }) => ({ claim: event.output }) },
-                    target: '#node.active.mounting',
-                    actions: { type: 'acceptClaim', params: ({ context }) => ({ generation: claimInputOf(context).generation }) },
-                  },
-                  { target: '#node.yielding', actions: { type: 'lostClaimRace', params: ({ event }) => ({ claim: event.output }) } },
-                ],
-                onError: takeoverStepFails('claim'),
-              },
-              after: { claimTimeout: takeoverStepFails('claim') },
+          tags: ['takeover'],
+          input: ({ context }: { context: NodeContext }) => claimInputOf(context),
+          onDone: [
+            {
+              guard: { type: 'claimTaken', params: output.claim },
+              target: '#node.active.mounting',
+              actions: { type: 'acceptClaim', params: ({ context }: { context: NodeContext }) => ({ generation: claimInputOf(context).generation }) },
             },
-            backoff,
-          },
-        },
+            { target: '#node.yielding', actions: { type: 'lostClaimRace', params: output.claim } },
+          ],
+          onFail: giveUp.takeover('claim'),
+        }),
 
         mounting: {
           description: 'Map the image, record our client in the owner record, look at its filesystem, mkfs only if never formatted, fsck by policy, mount.',
+          tags: ['takeover'],
           initial: 'mapping',
           states: {
-            mapping: {
+            mapping: step('map', {
               description: 'Map the image with the configured mapper (krbd, rbd-nbd or fuse).',
-              initial: 'running',
-              entry: 'resetAttempts',
-              states: {
-                running: {
-                  invoke: {
-                    id: 'mapImage',
-                    src: 'mapImage',
-                    input: {},
-                    onDone: {
-                      target: '#node.active.mounting.recording',
-                      actions: { type: 'acceptDevice', params: ({ event }) => ({ device: event.output.device }) },
-                    },
-                    onError: takeoverStepFails('map'),
-                  },
-                  after: { mapTimeout: takeoverStepFails('map') },
-                },
-                backoff,
-              },
-            },
-            recording: {
+              input: from.nothing,
+              onDone: { target: '#node.active.mounting.recording', actions: { type: 'acceptDevice', params: output.device } },
+              onFail: giveUp.takeover('map'),
+            }),
+            recording: step('record', {
               description: "Write the mapper's client address into the owner record (a later takeover fences it even when its watch is gone); fails if the lock is no longer ours.",
-              initial: 'running',
-              entry: 'resetAttempts',
-              states: {
-                running: {
-                  invoke: {
-                    id: 'recordOwner',
-                    src: 'recordOwner',
-                    input: ({ context }) => ({ device: context.holdings.device ?? '', generation: context.generation ?? 0, lockId: ownLockIdOf(context) }),
-                    onDone: { target: '#node.active.mounting.probing' },
-                    onError: takeoverStepFails('record'),
-                  },
-                  after: { recordTimeout: takeoverStepFails('record') },
-                },
-                backoff,
-              },
-            },
-            probing: {
+              input: ({ context }: { context: NodeContext }) => ({ device: context.holdings.device ?? '', generation: context.generation ?? 0, lockId: ownLockIdOf(context) }),
+              onDone: { target: '#node.active.mounting.probing' },
+              onFail: giveUp.takeover('record'),
+            }),
+            probing: step('probeFilesystem', {
               description: 'blkid on the device and the formatted marker in the image metadata.',
-              initial: 'running',
-              entry: 'resetAttempts',
-              states: {
-                running: {
-                  invoke: {
-                    id: 'probeFilesystem',
-                    src: 'probeFilesystem',
-                    input: ({ context }) => ({ device: context.holdings.device ?? '' }),
-                    onDone: [
-                      {
-                        guard: { type: 'hasFilesystem', params: ({ event }) => ({ probe: event.output }) },
-                        target: '#node.active.mounting.checking',
-                      },
-                      {
-                        guard: { type: 'neverFormatted', params: ({ event }) => ({ probe: event.output }) },
-                        target: '#node.active.mounting.formatting',
-                      },
-                      { target: '#node.releasing', actions: 'refuseToFormat' },
-                    ],
-                    onError: takeoverStepFails('probeFilesystem'),
-                  },
-                  after: { probeFilesystemTimeout: takeoverStepFails('probeFilesystem') },
-                },
-                backoff,
-              },
-            },
-            formatting: {
+              input: from.device,
+              onDone: [
+                { guard: { type: 'hasFilesystem', params: output.probe }, target: '#node.active.mounting.checking' },
+                { guard: { type: 'neverFormatted', params: output.probe }, target: '#node.active.mounting.formatting' },
+                { target: '#node.releasing', actions: 'refuseToFormat' },
+              ],
+              onFail: giveUp.takeover('probeFilesystem'),
+            }),
+            formatting: step('format', {
               description: 'mkfs.ext4: only on an image that has never been formatted.',
-              initial: 'running',
-              entry: 'resetAttempts',
-              states: {
-                running: {
-                  invoke: {
-                    id: 'formatFilesystem',
-                    src: 'formatFilesystem',
-                    input: ({ context }) => ({ device: context.holdings.device ?? '' }),
-                    onDone: { target: '#node.active.mounting.mounting-fs' },
-                    onError: takeoverStepFails('format'),
-                  },
-                  after: { formatTimeout: takeoverStepFails('format') },
-                },
-                backoff,
-              },
-            },
-            checking: {
+              input: from.device,
+              onDone: { target: '#node.active.mounting.mounting-fs' },
+              onFail: giveUp.takeover('format'),
+            }),
+            checking: step('fsck', {
               description: 'e2fsck by policy (auto, force, never); exit code 4 or more fails.',
-              initial: 'running',
-              entry: 'resetAttempts',
-              states: {
-                running: {
-                  invoke: {
-                    id: 'checkFilesystem',
-                    src: 'checkFilesystem',
-                    input: ({ context }) => ({ device: context.holdings.device ?? '' }),
-                    onDone: { target: '#node.active.mounting.mounting-fs' },
-                    onError: takeoverStepFails('fsck'),
-                  },
-                  after: { fsckTimeout: takeoverStepFails('fsck') },
-                },
-                backoff,
-              },
-            },
-            'mounting-fs': {
+              input: from.device,
+              onDone: { target: '#node.active.mounting.mounting-fs' },
+              onFail: giveUp.takeover('fsck'),
+            }),
+            'mounting-fs': step('mount', {
               description: 'Mount the filesystem on the mount point.',
-              initial: 'running',
-              entry: 'resetAttempts',
-              states: {
-                running: {
-                  invoke: {
-                    id: 'mountFilesystem',
-                    src: 'mountFilesystem',
-                    input: ({ context }) => ({ device: context.holdings.device ?? '' }),
-                    onDone: { target: '#node.active.starting', actions: 'markMounted' },
-                    onError: takeoverStepFails('mount'),
-                  },
-                  after: { mountTimeout: takeoverStepFails('mount') },
-                },
-                backoff,
-              },
-            },
+              input: from.device,
+              onDone: { target: '#node.active.starting', actions: 'markMounted' },
+              onFail: giveUp.takeover('mount'),
+            }),
           },
         },
 
         starting: {
           description: 'compose up, then wait (start-up grace) for Harbor to report healthy.',
+          tags: ['takeover'],
           initial: 'composing',
           states: {
-            composing: {
+            composing: step('composeUp', {
               description: 'compose up -d.',
-              initial: 'running',
-              entry: 'resetAttempts',
-              states: {
-                running: {
-                  invoke: {
-                    id: 'composeUp',
-                    src: 'composeUp',
-                    input: {},
-                    onDone: { target: '#node.active.starting.waiting-healthy', actions: 'markComposeUp' },
-                    onError: takeoverStepFails('composeUp'),
-                  },
-                  after: { composeUpTimeout: takeoverStepFails('composeUp') },
-                },
-                backoff,
-              },
-            },
+              input: from.nothing,
+              onDone: { target: '#node.active.starting.waiting-healthy', actions: 'markComposeUp' },
+              onFail: giveUp.takeover('composeUp'),
+            }),
             'waiting-healthy': {
               description: 'Harbor started; waiting for the health prober to report healthy within the start-up grace.',
+              tags: ['probes-health'],
               on: {
                 'health.healthy': { target: '#node.active.serving.healthy', actions: 'recordHealth' },
                 'health.degraded': { target: '#node.active.serving.degraded', actions: 'recordHealth' },
               },
               after: {
-                healthyTimeout: {
-                  target: '#node.releasing',
-                  actions: { type: 'abandonTakeover', params: { why: 'Harbor not healthy within the start-up grace', withError: false } },
-                },
+                healthyTimeout: { target: '#node.releasing', actions: { type: 'abandonTakeover', params: { why: 'Harbor not healthy within the start-up grace', withError: false } } },
               },
             },
           },
@@ -501,12 +259,10 @@ export const nodeMachine = nodeSetup.createMachine({
 
         serving: {
           description: 'This node serves Harbor. Harbor down (after the fall threshold) hands over to the peer.',
+          tags: ['serving', 'probes-health'],
           initial: 'healthy',
           on: {
-            'health.down': {
-              target: '#node.releasing',
-              actions: ['recordHealth', { type: 'abandonTakeover', params: { why: 'Harbor reported down', withError: false } }],
-            },
+            'health.down': harborDown,
             vrrp: { guard: 'vrrpBackup', target: '#node.active.vip-lost', actions: 'recordVrrp' },
           },
           states: {
@@ -526,16 +282,14 @@ export const nodeMachine = nodeSetup.createMachine({
         'vip-lost': {
           description:
             'Serving, VRRP said BACKUP: keep serving for the grace in case the VIP comes back (a peer resuming from a pause claims MASTER until it finds itself fenced), then release. FAULT or STOP release at once.',
+          tags: ['serving', 'probes-health'],
           entry: { type: 'setReason', params: { reason: 'VRRP BACKUP while serving: waiting for the VIP to come back' } },
           on: {
             vrrp: [
               { guard: 'vrrpMaster', target: '#node.active.serving', actions: 'recordVrrp' },
               { guard: 'vrrpBackup', actions: 'recordVrrp' },
             ],
-            'health.down': {
-              target: '#node.releasing',
-              actions: ['recordHealth', { type: 'abandonTakeover', params: { why: 'Harbor reported down', withError: false } }],
-            },
+            'health.down': harborDown,
           },
           after: { vipLossGrace: { target: '#node.releasing', actions: releaseFor('idle', 'VRRP left MASTER (the VIP did not come back within the grace)') } },
         },
@@ -544,136 +298,59 @@ export const nodeMachine = nodeSetup.createMachine({
 
     releasing: {
       description: 'Give everything back in order: compose down → umount → unmap (S3) → our owner record and lock, after reading what is held.',
+      tags: ['fit-unless-dead', 'release'],
       initial: 'surveying',
       on: {
         'io.fenced': { actions: { type: 'escalateRelease', params: { exit: 'fenced', reason: 'fenced by the peer while releasing' } } },
         'ceph.lost': { actions: { type: 'escalateRelease', params: { exit: 'lostCeph', reason: 'lost Ceph while releasing' } } },
         'maintenance.on': { actions: { type: 'escalateRelease', params: { exit: 'maintenance', reason: 'operator maintenance' } } },
-        shutdown: [
-          { guard: 'shutdownReleases', actions: { type: 'escalateRelease', params: { exit: 'stopped', reason: 'service stopping' } } },
-          { target: 'stopped' },
-        ],
+        shutdown: [{ guard: 'shutdownReleases', actions: { type: 'escalateRelease', params: { exit: 'stopped', reason: 'service stopping' } } }, { target: 'stopped' }],
       },
       states: {
-        surveying: {
+        surveying: step('readWorld', {
           description: 'Wait for aborted commands to die, then read what is really held (map, mount, Harbor).',
-          initial: 'running',
-          entry: 'resetAttempts',
-          states: {
-            running: {
-              invoke: {
-                id: 'survey',
-                src: 'readWorld',
-                input: {},
-                onDone: [
-                  {
-                    guard: { type: 'composeRunning', params: ({ event }) => ({ holdings: event.output }) },
-                    target: '#node.releasing.stopping-harbor',
-                    actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  },
-                  {
-                    guard: { type: 'holdsAnything', params: ({ event }) => ({ holdings: event.output }) },
-                    target: '#node.releasing.unmounting',
-                    actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  },
-                  {
-                    guard: 'holdsGeneration',
-                    target: '#node.releasing.disowning',
-                    actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  },
-                  {
-                    target: '#node.releasing.released',
-                    actions: { type: 'acceptWorld', params: ({ event }) => ({ world: event.output }) },
-                  },
-                ],
-                onError: releaseStepFails('readWorld'),
-              },
-              after: { readWorldTimeout: releaseStepFails('readWorld') },
-            },
-            backoff,
-          },
-        },
-        'stopping-harbor': {
+          input: from.nothing,
+          onDone: [
+            { guard: { type: 'composeRunning', params: output.world }, ...surveyed('#node.releasing.stopping-harbor') },
+            { guard: { type: 'holdsAnything', params: output.world }, ...surveyed('#node.releasing.unmounting') },
+            { guard: 'holdsGeneration', ...surveyed('#node.releasing.disowning') },
+            surveyed('#node.releasing.released'),
+          ],
+          onFail: giveUp.release('readWorld'),
+        }),
+        'stopping-harbor': step('composeDown', {
           description: 'compose down.',
-          initial: 'running',
-          entry: 'resetAttempts',
-          states: {
-            running: {
-              invoke: {
-                id: 'composeDown',
-                src: 'composeDown',
-                input: {},
-                onDone: { target: '#node.releasing.unmounting', actions: 'markComposeDown' },
-                onError: releaseStepFails('composeDown'),
-              },
-              after: { composeDownTimeout: releaseStepFails('composeDown') },
-            },
-            backoff,
-          },
-        },
-        unmounting: {
+          input: from.nothing,
+          onDone: { target: '#node.releasing.unmounting', actions: 'markComposeDown' },
+          onFail: giveUp.release('composeDown'),
+        }),
+        unmounting: step('unmount', {
           description: 'umount; processes holding the mount are killed TERM then KILL within the timeout.',
-          initial: 'running',
-          entry: 'resetAttempts',
-          states: {
-            running: {
-              invoke: {
-                id: 'unmountFilesystem',
-                src: 'unmountFilesystem',
-                input: ({ context }) => ({ device: context.holdings.device, fenced: context.exitTo === 'fenced' || context.exitTo === 'lostCeph' }),
-                onDone: { target: '#node.releasing.unmapping', actions: 'markUnmounted' },
-                onError: releaseStepFails('unmount'),
-              },
-              after: { unmountTimeout: releaseStepFails('unmount') },
-            },
-            backoff,
-          },
-        },
-        unmapping: {
+          input: ({ context }: { context: NodeContext }) => ({ device: context.holdings.device, fenced: releasingAsDead(context) }),
+          onDone: { target: '#node.releasing.unmapping', actions: 'markUnmounted' },
+          onFail: giveUp.release('unmount'),
+        }),
+        unmapping: step('unmap', {
           description: 'Unmap the image; force-unmap only as the last attempt, never while mounted.',
-          initial: 'running',
-          entry: 'resetAttempts',
-          states: {
-            running: {
-              invoke: {
-                id: 'unmapImage',
-                src: 'unmapImage',
-                input: ({ context }) => ({
-                  device: context.holdings.device,
-                  // force only as the last attempt: it can lose writes a normal unmap would flush
-                  force: context.attempts > 0 && !hasAttemptsLeft(context.attempts, context.timing.retry.maxAttempts),
-                  fenced: context.exitTo === 'fenced' || context.exitTo === 'lostCeph',
-                }),
-                onDone: [
-                  { guard: 'holdsGeneration', target: '#node.releasing.disowning', actions: 'markUnmapped' },
-                  { target: '#node.releasing.released', actions: 'markUnmapped' },
-                ],
-                onError: releaseStepFails('unmap'),
-              },
-              after: { unmapTimeout: releaseStepFails('unmap') },
-            },
-            backoff,
-          },
-        },
-        disowning: {
+          input: ({ context }: { context: NodeContext }) => ({
+            device: context.holdings.device,
+            // force only as the last attempt: it can lose writes a normal unmap would flush
+            force: context.attempts > 0 && !hasAttemptsLeft(context.attempts, context.timing.retry.maxAttempts),
+            fenced: releasingAsDead(context),
+          }),
+          onDone: [
+            { guard: 'holdsGeneration', target: '#node.releasing.disowning', actions: 'markUnmapped' },
+            { target: '#node.releasing.released', actions: 'markUnmapped' },
+          ],
+          onFail: giveUp.release('unmap'),
+        }),
+        disowning: step('disown', {
           description:
             'After a clean unmap: remove our owner record and lock (only if they are still ours), so the next takeover needs no fence. Best effort: a record left behind only costs the peer a harmless fence of a dead client.',
-          initial: 'running',
-          entry: 'resetAttempts',
-          states: {
-            running: {
-              invoke: {
-                id: 'releaseOwnership',
-                src: 'releaseOwnership',
-                input: ({ context }) => ({ generation: context.generation ?? 0, lockId: ownLockIdOf(context) }),
-                onDone: { target: '#node.releasing.released' },
-                onError: [retry('disown'), { target: '#node.releasing.released', actions: { type: 'recordStepFailure', params: { step: 'disown' } } }],
-              },
-              after: { disownTimeout: [retry('disown'), { target: '#node.releasing.released', actions: { type: 'recordStepFailure', params: { step: 'disown' } } }] },
-            },
-            backoff,
-          },
-        },
+          input: ({ context }: { context: NodeContext }) => ({ generation: context.generation ?? 0, lockId: ownLockIdOf(context) }),
+          onDone: { target: '#node.releasing.released' },
+          onFail: giveUp.bestEffort('disown', '#node.releasing.released'),
+        }),
         released: {
           description: 'Everything is given back; go where the reason for releasing says.',
           entry: 'forgetGeneration',
@@ -693,54 +370,49 @@ export const nodeMachine = nodeSetup.createMachine({
 
     'standing-down': {
       description: 'Released while still VRRP MASTER: report unfit so keepalived moves the VIP to the peer.',
+      tags: ['unfit'],
       always: { guard: 'vrrpIsNotMaster', target: 'idle' },
       after: { standDown: 'idle' },
-      on: {
-        'maintenance.on': 'maintenance',
-        shutdown: 'stopped',
-      },
+      on: holdOrStop,
     },
 
     yielding: {
       description:
         'A peer claimed the image while this node was taking over too (both MASTER) and won the atomic lock: unfit, fence nobody for the cool-down (S5), then standby.',
+      tags: ['unfit'],
       after: { fencedCooldown: 'idle' },
-      on: {
-        resume: { target: 'booting', actions: 'clearFailure' },
-        'maintenance.on': 'maintenance',
-        shutdown: 'stopped',
-      },
+      on: { resume: { target: 'booting', actions: 'clearFailure' }, ...holdOrStop },
     },
 
     fenced: {
       description: 'The peer fenced this node: stay out and fence nobody for the cool-down (S5).',
+      tags: ['unfit'],
       entry: { type: 'setReason', params: { reason: 'fenced by the peer: cooling down, unfit for the VIP' } },
       after: { fencedCooldown: 'idle' },
-      on: {
-        resume: { target: 'booting', actions: 'clearFailure' },
-        'maintenance.on': 'maintenance',
-        shutdown: 'stopped',
-      },
+      on: { resume: { target: 'booting', actions: 'clearFailure' }, ...holdOrStop },
     },
 
     maintenance: {
-      description: 'Operator hold: unfit for the VIP, touches nothing.',
-      entry: { type: 'setReason', params: { reason: 'maintenance (operator)' } },
+      description: 'Operator hold: unfit for the VIP, touches nothing. The marker file keeps it across restarts.',
+      tags: ['unfit'],
+      entry: [{ type: 'setReason', params: { reason: 'maintenance (operator)' } }, 'persistMaintenance'],
       on: {
-        'maintenance.off': { target: 'booting', actions: { type: 'setReason', params: { reason: 'maintenance off' } } },
+        'maintenance.off': { target: 'booting', actions: ['clearMaintenance', { type: 'setReason', params: { reason: 'maintenance off' } }] },
         shutdown: 'stopped',
       },
     },
 
     failed: {
-      description: 'Failure budget exhausted or a release failed: unfit, no automatic retry; an operator must resume.',
+      description: 'Failure budget exhausted or a release failed: unfit, no automatic retry; an operator must resume. The marker file keeps it across restarts.',
+      tags: ['unfit'],
+      entry: { type: 'persistFailed', params: ({ context }: { context: NodeContext }) => ({ reason: context.reason }) },
       on: {
-        resume: { target: 'booting', actions: 'clearFailure' },
+        resume: { target: 'booting', actions: ['clearFailed', 'clearFailure'] },
         shutdown: 'stopped',
       },
     },
 
-    stopped: { type: 'final', description: 'The service stopped (released first when asked to).' },
+    stopped: { type: 'final', tags: ['unfit'], description: 'The service stopped (released first when asked to).' },
   },
 });
 

@@ -6,6 +6,8 @@ import {
   foreignClaim,
   hasAttemptsLeft,
   hasForeignHolders,
+  hintOf,
+  isPermanentFailure,
   isConcurrentClaim,
   isHolding,
   isMountedWithVip,
@@ -21,22 +23,30 @@ import { actorPlaceholders, type ClaimInput, type ClaimOutput } from './actors.j
 import type { NodeContext, NodeInput } from './context.js';
 import type { NodeEvent } from './events.js';
 
-import { backoffDelay, type StepName } from './timing.js';
+import { timeoutDelay, type TimeoutDelay } from './step.js';
+import type { NodeTag } from './tags.js';
+import { backoffDelay, STEP_TIMEOUT_NAMES, type StepName } from './timing.js';
 import type { FilesystemProbe, HolderObservation, Holdings, ImageObservation, ReleaseExit, WorldSnapshot } from './types.js';
 
 function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : JSON.stringify(error);
+  const text = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
+  const hint = hintOf(error);
+  return hint === null ? text : `${text}\nhint: ${hint}`;
 }
 
 /** The failure of a step as a line: the invoke's error, or its named timeout. */
 function stepFailureText(step: StepName, event: { type: string; error?: unknown }, context: NodeContext): string {
-  if (event.type.startsWith('xstate.error.actor.')) return `${step}: ${errorText(event.error)}`;
+  if (event.type.startsWith('xstate.error.actor.')) return `${step}: ${errorText(event.error)}${isPermanentFailure(event) ? ' (not retried: no retry can fix this)' : ''}`;
   if (event.type.startsWith('xstate.after.')) return `${step}: timed out after ${context.timing.timeouts[step]} ms`;
   return `${step}: ${event.type}`;
 }
 
-const timeoutOf = (step: StepName) => ({ context }: { context: NodeContext }) => context.timing.timeouts[step];
+type DelayOf = (args: { context: NodeContext }) => number;
+
+/** `<step>Timeout` for every step (and the start-up grace `healthyTimeout`), read from the configured timings. */
+const stepTimeoutDelays = Object.fromEntries(
+  STEP_TIMEOUT_NAMES.map((step): [TimeoutDelay, DelayOf] => [timeoutDelay(step), ({ context }) => context.timing.timeouts[step]]),
+) as Record<TimeoutDelay, DelayOf>;
 
 /** What one look at the image teaches: its watchers and ownership, and since when each is known. */
 function lookedAt(context: NodeContext, look: ImageObservation): Partial<NodeContext> {
@@ -58,10 +68,12 @@ export const nodeSetup = setup({
     context: {} as NodeContext,
     events: {} as NodeEvent,
     input: {} as NodeInput,
+    tags: {} as NodeTag,
   },
   actors: actorPlaceholders,
   guards: {
-    canRetry: ({ context }) => hasAttemptsLeft(context.attempts, context.timing.retry.maxAttempts),
+    // a failure no retry can fix (a missing program or kernel module) gives up at once
+    canRetry: ({ context, event }) => hasAttemptsLeft(context.attempts, context.timing.retry.maxAttempts) && !isPermanentFailure(event),
     // fenceRounds counts completed blocklist rounds; each takeover may fence up to maxAttempts times
     canFenceAgain: ({ context }) => context.fenceRounds < context.timing.retry.maxAttempts,
     vrrpIsMaster: ({ context }) => context.vrrp === 'MASTER',
@@ -100,8 +112,8 @@ export const nodeSetup = setup({
     // a VIP is not ownership: resume serving only when the record in Ceph names this node
     servingIntact: (_, p: { world: WorldSnapshot }) => isServingIntact(p.world) && p.world.ownership === 'ours',
     mountedWithVip: (_, p: { world: WorldSnapshot }) => isMountedWithVip(p.world) && p.world.ownership === 'ours',
-    holdsAnything: (_, p: { holdings: Holdings }) => isHolding(p.holdings),
-    composeRunning: (_, p: { holdings: Holdings }) => p.holdings.composeRunning,
+    holdsAnything: (_, p: { world: WorldSnapshot }) => isHolding(p.world),
+    composeRunning: (_, p: { world: WorldSnapshot }) => p.world.composeRunning,
     exitIs: ({ context }, p: { exit: ReleaseExit }) => context.exitTo === p.exit,
   },
   actions: {
@@ -200,26 +212,15 @@ export const nodeSetup = setup({
     markServingHealthy: assign({ failures: 0, health: 'healthy', reason: 'serving' }),
     clearFailure: assign({ releaseFailed: false, failures: 0, lastError: null, reason: 'operator resumed' }),
     setReason: assign((_, p: { reason: string }) => ({ reason: p.reason })),
+    // the marker files outlive the process; the runtime provides these (tests record them)
+    persistFailed: (_, _p: { reason: string }) => undefined,
+    clearFailed: () => undefined,
+    persistMaintenance: () => undefined,
+    clearMaintenance: () => undefined,
   },
   delays: {
-    claimTimeout: timeoutOf('claim'),
-    recordTimeout: timeoutOf('record'),
-    disownTimeout: timeoutOf('disown'),
+    ...stepTimeoutDelays,
     vipLossGrace: ({ context }) => context.timing.vipLossGraceMs,
-    readWorldTimeout: timeoutOf('readWorld'),
-    readHoldersTimeout: timeoutOf('readHolders'),
-    fenceTimeout: timeoutOf('fence'),
-    verifyFenceTimeout: timeoutOf('verifyFence'),
-    mapTimeout: timeoutOf('map'),
-    probeFilesystemTimeout: timeoutOf('probeFilesystem'),
-    formatTimeout: timeoutOf('format'),
-    fsckTimeout: timeoutOf('fsck'),
-    mountTimeout: timeoutOf('mount'),
-    composeUpTimeout: timeoutOf('composeUp'),
-    healthyTimeout: timeoutOf('healthy'),
-    composeDownTimeout: timeoutOf('composeDown'),
-    unmountTimeout: timeoutOf('unmount'),
-    unmapTimeout: timeoutOf('unmap'),
     retryBackoff: ({ context }) => backoffDelay(context.timing, context.attempts),
     holderGrace: ({ context }) => context.timing.holderGraceMs,
     fencedCooldown: ({ context }) => context.timing.fencedCooldownMs,

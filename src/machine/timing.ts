@@ -28,6 +28,15 @@ export interface StepTimeouts {
 
 export type StepName = keyof StepTimeouts;
 
+/** Every key of StepTimeouts, at run time (the delays are generated from it). */
+export const STEP_TIMEOUT_NAMES = [
+  'readWorld', 'readHolders', 'fence', 'verifyFence', 'claim', 'map', 'record', 'probeFilesystem', 'format', 'fsck', 'mount',
+  'composeUp', 'healthy', 'composeDown', 'unmount', 'unmap', 'disown',
+] as const satisfies readonly StepName[];
+// a key added to StepTimeouts but not to the list above fails to compile here
+const everyTimeoutNamed: Record<Exclude<StepName, (typeof STEP_TIMEOUT_NAMES)[number]>, never> = {};
+void everyTimeoutNamed;
+
 export interface Timing {
   timeouts: StepTimeouts;
   retry: {

@@ -80,9 +80,9 @@ export class NodeMetrics {
 
   /** Done and error events of the fencing steps (the machine's own vocabulary). */
   actorEvent(type: string): void {
-    const m = /^xstate\.(done|error)\.actor\.(fenceHolders|verifyFenced)$/.exec(type);
+    const m = /^xstate\.(done|error)\.actor\.(fence|verifyFence)$/.exec(type);
     if (!m) return;
-    this.fence.inc({ step: m[2] === 'fenceHolders' ? 'blocklist' : 'verify', result: m[1] === 'done' ? 'ok' : 'failed' });
+    this.fence.inc({ step: m[2] === 'fence' ? 'blocklist' : 'verify', result: m[1] === 'done' ? 'ok' : 'failed' });
   }
 
   operationDone(s: OperationSummary): void {

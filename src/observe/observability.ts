@@ -4,7 +4,7 @@ import type { CommandRecord } from '../actions/exec.js';
 import { activeStateIds, chartOf, type Chart } from '../chart/walk.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
-import { nodeMachine } from '../machine/index.js';
+import { nodeMachine, type StateView } from '../machine/index.js';
 import type { NodeStatus, OperationRecord, TransitionRecord } from '../runtime/status.js';
 import type { Listening } from './http.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -119,7 +119,11 @@ export class Observability {
     this.inspector?.inspect(event);
   }
 
-  transition(record: TransitionRecord, context: { reason: string; lastError: string | null; generation?: number | null; ownership?: OwnershipView }): void {
+  transition(
+    record: TransitionRecord,
+    context: { reason: string; lastError: string | null; generation?: number | null; ownership?: OwnershipView },
+    views: { from: StateView; to: StateView },
+  ): void {
     const at = Date.parse(record.at);
     const inStateMs = at - this.lastTransitionAt;
     this.lastTransitionAt = at;
@@ -134,7 +138,7 @@ export class Observability {
       ...(context.generation !== undefined ? { generation: context.generation } : {}),
       ...(owner ? { owner: `${owner.node}#${owner.generation}` } : {}),
     });
-    for (const s of this.phases.observe(at, record.from, record.to, { event: record.event, reason: context.reason })) {
+    for (const s of this.phases.observe(at, views.from, views.to, { event: record.event, reason: context.reason })) {
       this.metrics.operationDone(s);
       const summary: JournalEntry = { kind: 'summary', at: record.at, operation: s.operation, outcome: s.outcome, ok: s.ok, cause: s.cause, totalMs: s.totalMs, phases: s.phases, steps: s.steps };
       this.logger.info(`${s.operation} ${s.ok ? 'done' : 'ended'}`, { outcome: s.outcome, why: s.cause.reason, totalMs: s.totalMs, phases: Object.fromEntries(s.phases.map((p) => [p.phase, p.durationMs])) });

@@ -1,3 +1,4 @@
+import type { StateView } from '../machine/index.js';
 import type { PhaseDuration } from './journal.js';
 
 export type Operation = 'takeover' | 'release';
@@ -23,14 +24,15 @@ interface Running {
   steps: Map<string, number>;
 }
 
-const top = (state: string) => state.split('.')[0] ?? '';
-
-/** Which operation a state belongs to: a takeover is everything under `active` before serving. */
-function operationOf(state: string): Operation | null {
-  if (top(state) === 'releasing') return 'release';
-  if (top(state) === 'active' && !state.startsWith('active.serving')) return 'takeover';
+/** Which operation a state belongs to, by its tags. */
+function operationOf(state: StateView): Operation | null {
+  if (state.tags.includes('release')) return 'release';
+  if (state.tags.includes('takeover')) return 'takeover';
   return null;
 }
+
+/** How an operation ended: `serving`, or the top-level state it left for. */
+const outcomeOf = (to: StateView): string => (to.tags.includes('serving') ? 'serving' : to.top);
 
 const add = (m: Map<string, number>, k: string, ms: number) => m.set(k, (m.get(k) ?? 0) + ms);
 const list = (m: Map<string, number>): PhaseDuration[] => [...m].map(([phase, durationMs]) => ({ phase, durationMs }));
@@ -44,19 +46,19 @@ export class PhaseTracker {
   private lastAt: number | null = null;
 
   /** Feed every transition in order; returns the operations this transition completed. */
-  observe(at: number, from: string, to: string, cause: { event: string; reason: string } = { event: '', reason: '' }): OperationSummary[] {
+  observe(at: number, from: StateView, to: StateView, cause: { event: string; reason: string } = { event: '', reason: '' }): OperationSummary[] {
     const done: OperationSummary[] = [];
     const r = this.running;
     if (r && this.lastAt !== null && operationOf(from) === r.operation) {
-      const [, phase = '', step] = from.split('.');
+      const phase = from.phase ?? '';
       const ms = at - this.lastAt;
       add(r.phases, phase, ms);
-      add(r.steps, step ? `${phase}.${step}` : phase, ms);
+      add(r.steps, from.within ? `${phase}.${from.within}` : phase, ms);
     }
     this.lastAt = at;
     const next = operationOf(to);
     if (r && next !== r.operation) {
-      const outcome = r.operation === 'takeover' && to.startsWith('active.serving') ? 'serving' : top(to);
+      const outcome = outcomeOf(to);
       const ok = r.operation === 'takeover' ? outcome === 'serving' : outcome !== 'failed';
       done.push({ operation: r.operation, outcome, ok, startedAt: r.startedAt, cause: r.cause, totalMs: at - r.startedAt, phases: list(r.phases), steps: list(r.steps) });
       this.running = null;

@@ -7,6 +7,7 @@ import type { ClaimInput, ClaimOutput, DeviceInput, DisownInput, FenceInput, Rec
 import type { FilesystemProbe, HolderObservation, ImageObservation, OwnerRecord, OwnershipVerdict, WorldSnapshot } from '../machine/types.js';
 import { isHolding, isOwnRecord, ownLockId, survivesFence } from '../guards/index.js';
 import { stopHarbor } from '../actions/harbor-installer.js';
+import { sleep } from '../actions/sleep.js';
 import { readMarkers } from './state-files.js';
 import type { World } from './world.js';
 
@@ -16,17 +17,6 @@ export interface NodeIdentity {
   ownAddresses: readonly string[];
 }
 
-/** Sleep that removes its abort listener (pollers call it many times with one signal). */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /**
  * Is what this node holds provably its own? The owner record must name this node, our lock must
@@ -94,7 +84,7 @@ export function realActors(config: Config, world: World, identity: NodeIdentity,
   return {
     readWorld: fromPromise<WorldSnapshot, Record<string, never>>(({ signal }) => readWorldNow(config, world, identity, signal)),
     readHolders: fromPromise<ImageObservation, Record<string, never>>(({ signal }) => observeImage(world, now, signal)),
-    fenceHolders: fromPromise<{ fenced: string[] }, FenceInput>(async ({ input, signal }) => {
+    fence: fromPromise<{ fenced: string[] }, FenceInput>(async ({ input, signal }) => {
       // a client instance (`ip:port/nonce`) for years: it never blocks the host's future clients;
       // a whole host (bare IP) only for hours: it does
       for (const addr of input.addresses) {
@@ -103,7 +93,7 @@ export function realActors(config: Config, world: World, identity: NodeIdentity,
       return { fenced: [...input.addresses] };
     }),
     // fencing verifies instead of sleeping: poll rbd status until the fenced watchers are gone
-    verifyFenced: fromPromise<HolderObservation, FenceInput>(async ({ input, signal }) => {
+    verifyFence: fromPromise<HolderObservation, FenceInput>(async ({ input, signal }) => {
       const deadline = now() + config.file.timeouts.verifyFence - 500;
       for (;;) {
         const holders = await world.rbd.status(signal);
@@ -112,7 +102,7 @@ export function realActors(config: Config, world: World, identity: NodeIdentity,
         await sleep(200, signal);
       }
     }),
-    claimOwnership: fromPromise<ClaimOutput, ClaimInput>(async ({ input, signal }) => {
+    claim: fromPromise<ClaimOutput, ClaimInput>(async ({ input, signal }) => {
       if (input.breakLock !== null) await world.ownership.breakLock(input.breakLock, signal);
       const taken = await world.ownership.tryLock(input.lockId, signal);
       if (!taken.taken) return { claimed: false, holder: taken.holder };
@@ -123,8 +113,8 @@ export function realActors(config: Config, world: World, identity: NodeIdentity,
       );
       return { claimed: true, holder: null };
     }),
-    mapImage: fromPromise<{ device: string }, Record<string, never>>(async ({ signal }) => ({ device: await world.mapper.map(signal) })),
-    recordOwner: fromPromise<RecordOutput, RecordInput>(async ({ input, signal }) => {
+    map: fromPromise<{ device: string }, Record<string, never>>(async ({ signal }) => ({ device: await world.mapper.map(signal) })),
+    record: fromPromise<RecordOutput, RecordInput>(async ({ input, signal }) => {
       const [view, clients] = await Promise.all([world.ownership.read(signal), world.mapper.clients(input.device, identity.ownAddresses, signal)]);
       if (view.lock?.id !== input.lockId) {
         throw new Error(`ownership lost: the image lock is ${view.lock ? `${view.lock.id} (${view.lock.locker})` : 'gone'}, not ours (${input.lockId})`);
@@ -141,29 +131,29 @@ export function realActors(config: Config, world: World, identity: NodeIdentity,
       const [fsType, formattedBefore] = await Promise.all([world.fs.probe(input.device, signal), world.rbd.wasFormatted(signal)]);
       return { fsType, formattedBefore };
     }),
-    formatFilesystem: fromPromise<void, DeviceInput>(async ({ input, signal }) => {
+    format: fromPromise<void, DeviceInput>(async ({ input, signal }) => {
       await world.fs.format(input.device, signal);
       await world.rbd.recordFormatted(new Date(now()), signal);
     }),
-    checkFilesystem: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.check(input.device, signal)),
-    mountFilesystem: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.mount(input.device, signal)),
+    fsck: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.check(input.device, signal)),
+    mount: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.mount(input.device, signal)),
     composeUp: fromPromise<void, Record<string, never>>(async ({ signal }) => {
       await world.installer.ensureInstalled(signal);
       await world.compose.up(signal);
     }),
     composeDown: fromPromise<void, Record<string, never>>(({ signal }) => stopHarbor(world.runner, world.compose, config.file.timeouts.composeDown, signal)),
-    unmountFilesystem: fromPromise<void, UnmountInput>(async ({ input, signal }) => {
+    unmount: fromPromise<void, UnmountInput>(async ({ input, signal }) => {
       const device = input.device ?? (await world.mapper.current(signal));
       await world.fs.unmount({ fenced: input.fenced, device }, signal);
     }),
-    unmapImage: fromPromise<void, UnmapInput>(async ({ input, signal }) => {
+    unmap: fromPromise<void, UnmapInput>(async ({ input, signal }) => {
       const device = input.device ?? (await world.mapper.current(signal));
       if (device === null) return;
       // S3, checked where it matters: never unmap under a mounted filesystem
       if ((await world.fs.mountedSource(signal)) === device) throw new Error(`refusing to unmap ${device}: it is still mounted`);
       await world.mapper.unmap(device, { force: input.force, fenced: input.fenced }, signal);
     }),
-    releaseOwnership: fromPromise<void, DisownInput>(async ({ input, signal }) => {
+    disown: fromPromise<void, DisownInput>(async ({ input, signal }) => {
       // only what is still ours: a peer may have fenced us and claimed the image meanwhile
       const view = await world.ownership.read(signal);
       if (view.record?.node === identity.nodeName && view.record.generation === input.generation) await world.ownership.removeRecord(signal);

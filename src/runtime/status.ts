@@ -1,17 +1,10 @@
 import type { OwnerRecord } from '../machine/types.js';
-import type { AnyActorRef, InspectionEvent, SnapshotFrom } from 'xstate';
-import type { nodeMachine } from '../machine/index.js';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { activeStateIds, stateName, viewOf, type NodeSnapshot, type NodeTag, type StateView } from '../machine/index.js';
 import type { ComponentHealth } from '../actions/harbor.js';
 import type { Fitness } from '../guards/fitness.js';
 
-export type NodeSnapshot = SnapshotFrom<typeof nodeMachine>;
-
-/** `a.b.c` for a nested state value. */
-export function stateName(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const [key, inner] = Object.entries(value as Record<string, unknown>)[0] ?? ['?', ''];
-  return `${key}.${stateName(inner)}`;
-}
+export { stateName, type NodeSnapshot };
 
 export interface TransitionRecord {
   at: string;
@@ -24,16 +17,20 @@ export interface TransitionRecord {
  * An inspect callback that reports every change of the node's state name (microsteps that stay
  * in the same state, like a context update, are not transitions for the operator).
  */
-export function watchTransitions(node: () => AnyActorRef | undefined, report: (record: TransitionRecord, snapshot: NodeSnapshot) => void): (ev: InspectionEvent) => void {
-  let current = '(start)';
+export function watchTransitions(
+  node: () => AnyActorRef | undefined,
+  report: (record: TransitionRecord, snapshot: NodeSnapshot, views: { from: StateView; to: StateView }) => void,
+): (ev: InspectionEvent) => void {
+  let current: StateView = { name: '(start)', top: '(start)', tags: [], phase: null, within: null, step: null };
   return (ev) => {
     if (ev.type !== '@xstate.microstep' || ev.actorRef !== node()) return;
     const snapshot = ev.snapshot as NodeSnapshot;
-    const to = stateName(snapshot.value);
-    if (to === current) return;
-    const record = { at: new Date().toISOString(), from: current, to, event: ev.event.type };
+    const to = viewOf(snapshot);
+    if (to.name === current.name) return;
+    const record = { at: new Date().toISOString(), from: current.name, to: to.name, event: ev.event.type };
+    const from = current;
     current = to;
-    report(record, snapshot);
+    report(record, snapshot, { from, to });
   };
 }
 
@@ -43,6 +40,10 @@ export interface NodeStatus {
   role: string;
   pid: number;
   state: string;
+  /** What the state means (fit, serving, takeover…): read these, never parse `state`. */
+  tags: NodeTag[];
+  /** The active state node ids (`node.active.mounting.mapping.running`): what the viewer highlights. */
+  stateIds: string[];
   since: string;
   reason: string;
   lastError: string | null;
@@ -97,6 +98,8 @@ export function statusOf(
     role: meta.role,
     pid: process.pid,
     state: stateName(snapshot.value),
+    tags: viewOf(snapshot).tags,
+    stateIds: activeStateIds(snapshot),
     since: meta.since.toISOString(),
     reason: c.reason,
     lastError: c.lastError,

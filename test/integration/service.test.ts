@@ -34,7 +34,7 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
     const serving = await waitState(config, 'active.serving.healthy');
     assert.ok(followed.includes('active.acquiring-rbd.reading.running') && followed.includes('active.serving.healthy'), followed.join(', '));
     assert.equal(serving.vrrp, 'MASTER');
-    assert.deepEqual(calls.slice(1), ['readHolders', 'claimOwnership', 'mapImage', 'recordOwner', 'probeFilesystem', 'checkFilesystem', 'mountFilesystem', 'composeUp']);
+    assert.deepEqual(calls.slice(1), ['readHolders', 'claim', 'map', 'record', 'probeFilesystem', 'fsck', 'mount', 'composeUp']);
     assert.ok(serving.healthComponents.some((c) => c.name === 'registry'));
 
     assert.equal(readFileSync(config.file.keepalived.fitnessFile, 'utf8'), '0\n', 'keepalived track_file: fit');
@@ -50,7 +50,7 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
     const ack = await controlRequest(config.paths.controlSocket, { cmd: 'switchover' }, 2_000);
     assert.ok(ack.ok && 'accepted' in ack);
     await waitState(config, 'standing-down');
-    assert.deepEqual(calls.slice(-5), ['readWorld', 'composeDown', 'unmountFilesystem', 'unmapImage', 'releaseOwnership']);
+    assert.deepEqual(calls.slice(-5), ['readWorld', 'composeDown', 'unmount', 'unmap', 'disown']);
     assert.equal(readFileSync(config.file.keepalived.fitnessFile, 'utf8'), '1\n', 'keepalived track_file: unfit at once');
     const unfit = io();
     assert.equal(await checkCommand(config, unfit.io), 1);

@@ -54,7 +54,7 @@ export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>, machi
   const violations: string[] = [];
   const description = path.steps.map((s) => s.event.type.replace(/^xstate\./, '')).join(' → ');
 
-  const machine = machineUnderTest.provide({ actors: fake.actors() });
+  const machine = machineUnderTest.provide({ actors: fake.actors(), actions: fake.markerActions() });
   const actor = createActor(machine, {
     input: modelInput,
     clock,
@@ -78,6 +78,7 @@ export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>, machi
     const after = actor.getSnapshot();
     for (const n of after._nodes) stateIds.add(n.id);
     checkLeavesOnVipLoss(event, before, after, violations);
+    fake.checkMarkers(flatValue(after.value), after.context.reason);
     const expected = serializeModelState(step.state);
     const actual = serializeModelState(after);
     if (expected !== actual) {

@@ -42,6 +42,6 @@ test('every failover path of the node machine keeps S1–S6, and the paths cover
 
 test('S6: the machine has no way to remove a blocklist entry', () => {
   const names = Object.keys(actorPlaceholders);
-  assert.ok(names.includes('fenceHolders'));
+  assert.ok(names.includes('fence'));
   assert.equal(names.filter((n) => /unfence|unblock|blocklistRemove|blacklistRemove/i.test(n)).length, 0, names.join(','));
 });

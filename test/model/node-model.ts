@@ -95,7 +95,7 @@ function outputsFor(src: string, id: string, s: NodeSnapshot): unknown[] {
   const c = s.context;
   switch (src) {
     case 'readWorld':
-      if (id === 'reconcile') return bootWorlds;
+      if (s.matches('booting')) return bootWorlds;
       // releasing reads back exactly what the world holds (the fake world checks it)
       return [world({ vipHere: c.vrrp === 'MASTER', ...c.holdings })];
     case 'readHolders':
@@ -112,18 +112,18 @@ function outputsFor(src: string, id: string, s: NodeSnapshot): unknown[] {
         // a lock without a record: a takeover cut short between lock and record
         look(s, [], { record: null, lock: peerLock(7), lastGeneration: 7 }),
       ];
-    case 'fenceHolders':
+    case 'fence':
       return [{ fenced: holdersToFence(c) }];
-    case 'verifyFenced':
+    case 'verifyFence':
       return [observation(s, []), observation(s, [OTHER_HOLDER])];
-    case 'claimOwnership':
+    case 'claim':
       return [
         { claimed: true, holder: null },
         { claimed: false, holder: peerLock(9) },
       ];
-    case 'mapImage':
+    case 'map':
       return [{ device: '/dev/rbd0' }];
-    case 'recordOwner':
+    case 'record':
       return [{ clients: [OWN_HOLDER.address] }];
     case 'probeFilesystem':
       return [

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nodeMachine } from '../../src/machine/index.js';
+import { nodeMachine, viewOf } from '../../src/machine/index.js';
+import { fitnessInputAt } from '../support/views.js';
 import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, PEER_HOLDER, peerOwnership, peerRecord, testTiming } from '../support/timing.js';
 import { drivePath, flatValue, pathFromEvents } from './drive.js';
 import { world, type ModelEvent } from './node-model.js';
@@ -12,18 +13,18 @@ const grace = testTiming.holderGraceMs;
 
 /** Standby that has watched the peer hold the image, then wins the VIP. */
 const standbyBecomesMaster: ModelEvent[] = [
-  done('reconcile', world()),
+  done('readWorld', world()),
   { type: 'image.holders', holders: [PEER_HOLDER], observedAt: 0, ownership: NO_OWNERSHIP },
   { type: 'vrrp', state: 'MASTER' },
 ];
-const claimed = done('claimOwnership', { claimed: true, holder: null });
+const claimed = done('claim', { claimed: true, holder: null });
 const serveAfterMap: ModelEvent[] = [
   claimed,
-  done('mapImage', { device: '/dev/rbd0' }),
-  done('recordOwner', { clients: [OWN_HOLDER.address] }),
+  done('map', { device: '/dev/rbd0' }),
+  done('record', { clients: [OWN_HOLDER.address] }),
   done('probeFilesystem', { fsType: 'ext4', formattedBefore: true }),
-  done('checkFilesystem'),
-  done('mountFilesystem'),
+  done('fsck'),
+  done('mount'),
   done('composeUp'),
   { type: 'health.healthy' },
 ];
@@ -38,66 +39,66 @@ test('master crash: the standby fences the long-standing holder, verifies, then 
   const r = await run([
     ...standbyBecomesMaster,
     done('readHolders', { holders: [PEER_HOLDER, OWN_HOLDER], observedAt: grace, ownership: NO_OWNERSHIP }),
-    done('fenceHolders', { fenced: [PEER_HOLDER.address] }),
-    done('verifyFenced', { holders: [], observedAt: grace + 10 }),
+    done('fence', { fenced: [PEER_HOLDER.address] }),
+    done('verifyFence', { holders: [], observedAt: grace + 10 }),
     ...serveAfterMap,
   ]);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'active.serving.healthy');
-  assert.deepEqual(r.calls, ['readWorld', 'readHolders', 'fenceHolders', 'verifyFenced', 'claimOwnership', 'mapImage', 'recordOwner', 'probeFilesystem', 'checkFilesystem', 'mountFilesystem', 'composeUp']);
+  assert.deepEqual(r.calls, ['readWorld', 'readHolders', 'fence', 'verifyFence', 'claim', 'map', 'record', 'probeFilesystem', 'fsck', 'mount', 'composeUp']);
 });
 
 test('a holder seen for the first time is given the grace before it is fenced (S5)', async () => {
   const r = await run([
-    done('reconcile', world({ vipHere: true })),
+    done('readWorld', world({ vipHere: true })),
     { type: 'vrrp', state: 'MASTER' },
     done('readHolders', { holders: [OTHER_HOLDER], observedAt: 0, ownership: NO_OWNERSHIP }),
   ]);
   assert.equal(r.finalState, 'active.acquiring-rbd.settling');
-  assert.ok(!r.calls.includes('fenceHolders'));
+  assert.ok(!r.calls.includes('fence'));
   const gone = await run([
-    done('reconcile', world({ vipHere: true })),
+    done('readWorld', world({ vipHere: true })),
     { type: 'vrrp', state: 'MASTER' },
     done('readHolders', { holders: [OTHER_HOLDER], observedAt: 0, ownership: NO_OWNERSHIP }),
     after('holderGrace', 'active.acquiring-rbd.settling'),
     done('readHolders', { holders: [], observedAt: grace, ownership: NO_OWNERSHIP }),
   ]);
   assert.equal(gone.finalState, 'active.claiming.running', 'the holder left on its own: no fencing needed');
-  assert.ok(!gone.calls.includes('fenceHolders'));
+  assert.ok(!gone.calls.includes('fence'));
 });
 
 test('planned switchover releases in order and stands down without fencing anybody', async () => {
   const r = await run([
-    done('reconcile', world({ vipHere: true })),
+    done('readWorld', world({ vipHere: true })),
     { type: 'vrrp', state: 'MASTER' },
     done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
     ...serveAfterMap,
     { type: 'switchover' },
-    done('survey', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
     done('composeDown'),
-    done('unmountFilesystem'),
-    done('unmapImage'),
-    done('releaseOwnership'),
+    done('unmount'),
+    done('unmap'),
+    done('disown'),
   ]);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'standing-down');
-  assert.deepEqual(r.calls.slice(-5), ['readWorld', 'composeDown', 'unmountFilesystem', 'unmapImage', 'releaseOwnership']);
-  assert.ok(!r.calls.includes('fenceHolders'));
+  assert.deepEqual(r.calls.slice(-5), ['readWorld', 'composeDown', 'unmount', 'unmap', 'disown']);
+  assert.ok(!r.calls.includes('fence'));
 });
 
 test('a service restart on the serving master resumes serving without touching Harbor', async () => {
-  const r = await run([done('reconcile', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true }))]);
+  const r = await run([done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true }))]);
   assert.equal(r.finalState, 'active.serving.healthy');
   assert.deepEqual(r.calls, ['readWorld']);
 });
 
 test('a restart mid-takeover without the VIP undoes what is held', async () => {
   const r = await run([
-    done('reconcile', world({ device: '/dev/rbd0', mounted: true })),
-    done('survey', world({ device: '/dev/rbd0', mounted: true })),
-    done('unmountFilesystem'),
-    done('unmapImage'),
-    done('releaseOwnership'),
+    done('readWorld', world({ device: '/dev/rbd0', mounted: true })),
+    done('readWorld', world({ device: '/dev/rbd0', mounted: true })),
+    done('unmount'),
+    done('unmap'),
+    done('disown'),
   ]);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'idle');
@@ -105,16 +106,16 @@ test('a restart mid-takeover without the VIP undoes what is held', async () => {
 
 test('a failed release lands in failed, reports why, and never maps again until resume (S4)', async () => {
   const events: ModelEvent[] = [
-    done('reconcile', world({ vipHere: true })),
+    done('readWorld', world({ vipHere: true })),
     { type: 'vrrp', state: 'MASTER' },
     done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
     ...serveAfterMap,
     { type: 'vrrp', state: 'FAULT' },
-    done('survey', world({ device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    done('readWorld', world({ device: '/dev/rbd0', mounted: true, composeRunning: true })),
     done('composeDown'),
-    fail('unmountFilesystem'),
+    fail('unmount'),
     after('retryBackoff', 'releasing.unmounting.backoff'),
-    fail('unmountFilesystem'),
+    fail('unmount'),
     { type: 'vrrp', state: 'MASTER' },
   ];
   const r = await run(events);
@@ -122,41 +123,41 @@ test('a failed release lands in failed, reports why, and never maps again until 
   assert.equal(r.finalState, 'failed');
   const path = pathFromEvents(events);
   assert.match(path.state.context.reason, /release failed.*unmount/);
-  assert.ok(!r.calls.slice(r.calls.lastIndexOf('unmountFilesystem')).includes('mapImage'));
+  assert.ok(!r.calls.slice(r.calls.lastIndexOf('unmount')).includes('map'));
 });
 
 test('fenced by the peer: release as a dead client, cool down, fence nobody meanwhile (S5)', async () => {
   const events: ModelEvent[] = [
-    done('reconcile', world({ vipHere: true })),
+    done('readWorld', world({ vipHere: true })),
     { type: 'vrrp', state: 'MASTER' },
     done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
     ...serveAfterMap,
     { type: 'io.fenced', detail: 'EIO' },
-    done('survey', world({ vipHere: true, device: '/dev/loop0', mounted: true, composeRunning: true })),
+    done('readWorld', world({ vipHere: true, device: '/dev/loop0', mounted: true, composeRunning: true })),
     done('composeDown'),
-    done('unmountFilesystem'),
-    done('unmapImage'),
+    done('unmount'),
+    done('unmap'),
     { type: 'vrrp', state: 'MASTER' },
   ];
   const r = await run(events);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'fenced');
-  const unmap = r.callInputs.filter((c) => c.actor === 'unmapImage');
-  assert.deepEqual(unmap, [{ actor: 'unmapImage', input: { device: '/dev/loop0', force: false, fenced: true } }]);
-  const unmount = r.callInputs.find((c) => c.actor === 'unmountFilesystem');
+  const unmap = r.callInputs.filter((c) => c.actor === 'unmap');
+  assert.deepEqual(unmap, [{ actor: 'unmap', input: { device: '/dev/loop0', force: false, fenced: true } }]);
+  const unmount = r.callInputs.find((c) => c.actor === 'unmount');
   assert.deepEqual(unmount?.input, { device: '/dev/loop0', fenced: true });
 });
 
 test('the invariant checker catches a machine that maps without fencing (S2)', async () => {
   const broken = nodeMachine.provide({ guards: { nothingToFence: () => true } });
-  const r = await run([...standbyBecomesMaster, done('readHolders', { holders: [PEER_HOLDER], observedAt: grace, ownership: NO_OWNERSHIP }), claimed, done('mapImage', { device: '/dev/rbd0' })], broken);
+  const r = await run([...standbyBecomesMaster, done('readHolders', { holders: [PEER_HOLDER], observedAt: grace, ownership: NO_OWNERSHIP }), claimed, done('map', { device: '/dev/rbd0' })], broken);
   assert.ok(r.violations.some((v) => v.startsWith('S2')), r.violations.join('\n'));
 });
 
 test('the invariant checker catches a release that skips compose down (S3)', async () => {
   const broken = nodeMachine.provide({ guards: { composeRunning: () => false } });
   const r = await run(
-    [done('reconcile', world({ device: '/dev/rbd0', mounted: true, composeRunning: true })), done('survey', world({ device: '/dev/rbd0', mounted: true, composeRunning: true }))],
+    [done('readWorld', world({ device: '/dev/rbd0', mounted: true, composeRunning: true })), done('readWorld', world({ device: '/dev/rbd0', mounted: true, composeRunning: true }))],
     broken,
   );
   assert.ok(r.violations.some((v) => v.startsWith('S3')), r.violations.join('\n'));
@@ -164,20 +165,20 @@ test('the invariant checker catches a release that skips compose down (S3)', asy
 
 test("storage partition: the master's watch expired, the record still names it; the standby fences the recorded client before it maps", async () => {
   const events: ModelEvent[] = [
-    done('reconcile', world()),
+    done('readWorld', world()),
     // the standby has known the peer's claim for a while
     { type: 'image.holders', holders: [PEER_HOLDER], observedAt: 0, ownership: peerOwnership(3, 0) },
     { type: 'vrrp', state: 'MASTER' },
     done('readHolders', { holders: [], observedAt: 10, ownership: peerOwnership(3, 0) }),
-    done('fenceHolders', { fenced: [PEER_HOLDER.address] }),
-    done('verifyFenced', { holders: [], observedAt: 20 }),
+    done('fence', { fenced: [PEER_HOLDER.address] }),
+    done('verifyFence', { holders: [], observedAt: 20 }),
     ...serveAfterMap,
   ];
   const r = await run(events);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'active.serving.healthy');
-  assert.deepEqual(r.callInputs.find((c) => c.actor === 'fenceHolders')?.input, { addresses: [PEER_HOLDER.address] }, 'no watcher, yet the recorded client is fenced');
-  const claim = r.callInputs.find((c) => c.actor === 'claimOwnership')?.input as { generation: number; breakLock: { id: string } | null };
+  assert.deepEqual(r.callInputs.find((c) => c.actor === 'fence')?.input, { addresses: [PEER_HOLDER.address] }, 'no watcher, yet the recorded client is fenced');
+  const claim = r.callInputs.find((c) => c.actor === 'claim')?.input as { generation: number; breakLock: { id: string } | null };
   assert.equal(claim.generation, 4, 'the next generation');
   assert.equal(claim.breakLock?.id, 'harbor-assistant/peer/3', "the fenced owner's lock is broken, not ignored");
   // the record written while mapped is ours: a crash of this node is fenced by the peer the same way
@@ -188,34 +189,34 @@ test('the same partition with the record check removed maps next to a live write
   const broken = nodeMachine.provide({ guards: { nothingToFence: ({ context }, p: { observation: { holders: Array<{ address: string }> } }) => p.observation.holders.every((h) => context.ownAddresses.some((ip) => h.address.startsWith(`${ip}:`))) } });
   const r = await run(
     [
-      done('reconcile', world()),
+      done('readWorld', world()),
       { type: 'image.holders', holders: [PEER_HOLDER], observedAt: 0, ownership: peerOwnership(3, 0) },
       { type: 'vrrp', state: 'MASTER' },
       done('readHolders', { holders: [], observedAt: 10, ownership: peerOwnership(3, 0) }),
       claimed,
-      done('mapImage', { device: '/dev/rbd0' }),
+      done('map', { device: '/dev/rbd0' }),
     ],
     broken,
   );
-  assert.ok(r.violations.some((v) => /S2: mapImage while the recorded owner peer#3/.test(v)), r.violations.join('\n'));
+  assert.ok(r.violations.some((v) => /S2: map while the recorded owner peer#3/.test(v)), r.violations.join('\n'));
 });
 
 test('both MASTER: a claim that appeared during our own takeover is a winner, not a corpse: yield, fence nobody, unfit', async () => {
   const events: ModelEvent[] = [
-    done('reconcile', world()),
+    done('readWorld', world()),
     { type: 'vrrp', state: 'MASTER' },
     done('readHolders', { holders: [], observedAt: 5, ownership: peerOwnership(6, 0, []) }),
   ];
   const r = await run(events);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'yielding');
-  assert.ok(!r.calls.includes('fenceHolders') && !r.calls.includes('claimOwnership'));
+  assert.ok(!r.calls.includes('fence') && !r.calls.includes('claim'));
   const { fitnessOf } = await import('../../src/guards/fitness.js');
-  assert.equal(fitnessOf('yielding', null, 0, 1).fit, false);
+  assert.equal(fitnessOf(fitnessInputAt('yielding'), null, 0, 1).fit, false);
   // losing the atomic lock itself lands in the same place
-  const lost = await run([done('reconcile', world()), { type: 'vrrp', state: 'MASTER' }, done('readHolders', { holders: [], observedAt: 5, ownership: NO_OWNERSHIP }), done('claimOwnership', { claimed: false, holder: null })]);
+  const lost = await run([done('readWorld', world()), { type: 'vrrp', state: 'MASTER' }, done('readHolders', { holders: [], observedAt: 5, ownership: NO_OWNERSHIP }), done('claim', { claimed: false, holder: null })]);
   assert.equal(lost.finalState, 'yielding');
-  assert.ok(!lost.calls.includes('mapImage'));
+  assert.ok(!lost.calls.includes('map'));
   // and the checker catches a machine that fences such a winner
   const warring = nodeMachine.provide({ guards: { concurrentClaim: () => false, readyToFence: () => true } });
   const war = await run(events, warring);
@@ -223,27 +224,27 @@ test('both MASTER: a claim that appeared during our own takeover is a winner, no
 });
 
 test('a VIP left on the interface is not ownership: start-up with only the VIP stays idle', async () => {
-  const r = await run([done('reconcile', world({ vipHere: true }))]);
+  const r = await run([done('readWorld', world({ vipHere: true }))]);
   assert.equal(r.finalState, 'idle');
 });
 
 test('a returning master whose record names the peer releases as a fenced node and cools down', async () => {
   const held = { vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true };
   const r = await run([
-    done('reconcile', world({ ...held, ownership: 'not-ours', owner: peerRecord(5, 0) })),
-    done('survey', world({ ...held, ownership: 'not-ours', owner: peerRecord(5, 0) })),
+    done('readWorld', world({ ...held, ownership: 'not-ours', owner: peerRecord(5, 0) })),
+    done('readWorld', world({ ...held, ownership: 'not-ours', owner: peerRecord(5, 0) })),
     done('composeDown'),
-    done('unmountFilesystem'),
-    done('unmapImage'),
+    done('unmount'),
+    done('unmap'),
   ]);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'fenced');
-  assert.ok(!r.calls.includes('releaseOwnership'), "the peer's record is not touched");
-  assert.deepEqual(r.callInputs.find((c) => c.actor === 'unmapImage')?.input, { device: '/dev/rbd0', force: false, fenced: true });
+  assert.ok(!r.calls.includes('disown'), "the peer's record is not touched");
+  assert.deepEqual(r.callInputs.find((c) => c.actor === 'unmap')?.input, { device: '/dev/rbd0', force: false, fenced: true });
 });
 
 test('a foreign filesystem at the mount point at start-up: failed with the mount named; nothing unmounted', async () => {
-  const events: ModelEvent[] = [done('reconcile', world({ foreignMount: '/dev/sdz1 (ext4)' }))];
+  const events: ModelEvent[] = [done('readWorld', world({ foreignMount: '/dev/sdz1 (ext4)' }))];
   const r = await run(events);
   assert.equal(r.finalState, 'failed');
   assert.deepEqual(r.calls, ['readWorld']);
@@ -252,30 +253,53 @@ test('a foreign filesystem at the mount point at start-up: failed with the mount
 
 test('lost Ceph while serving: unfit at once (not after the release), released as lostCeph, then stands down (no new takeover while MASTER)', async () => {
   const events: ModelEvent[] = [
-    done('reconcile', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
     { type: 'ceph.lost', detail: 'no answer for 5000 ms' },
   ];
   const during = pathFromEvents(events).state;
   const { fitnessOf } = await import('../../src/guards/fitness.js');
-  assert.equal(fitnessOf(flatValue(during.value), null, 0, 1, during.context.exitTo).fit, false);
+  const view = viewOf(during);
+  assert.equal(fitnessOf({ tags: view.tags, state: view.name, reason: during.context.reason, exitTo: during.context.exitTo }, null, 0, 1).fit, false);
   const r = await run([
     ...events,
-    done('survey', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
     done('composeDown'),
-    done('unmountFilesystem'),
-    done('unmapImage'),
+    done('unmount'),
+    done('unmap'),
   ]);
   assert.deepEqual(r.violations, []);
   assert.equal(r.finalState, 'standing-down');
-  assert.ok(!r.calls.includes('releaseOwnership'), 'Ceph is unreachable: no disown');
-  assert.deepEqual(r.callInputs.find((c) => c.actor === 'unmountFilesystem')?.input, { device: '/dev/rbd0', fenced: true });
+  assert.ok(!r.calls.includes('disown'), 'Ceph is unreachable: no disown');
+  assert.deepEqual(r.callInputs.find((c) => c.actor === 'unmount')?.input, { device: '/dev/rbd0', fenced: true });
 });
 
 test('serving, VRRP BACKUP: keep serving for the grace; MASTER again within it means no release at all', async () => {
-  const serving: ModelEvent[] = [done('reconcile', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })), { type: 'vrrp', state: 'MASTER' }];
+  const serving: ModelEvent[] = [done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })), { type: 'vrrp', state: 'MASTER' }];
   const back = await run([...serving, { type: 'vrrp', state: 'BACKUP' }, { type: 'vrrp', state: 'MASTER' }]);
   assert.equal(back.finalState, 'active.serving.healthy');
   assert.deepEqual(back.calls, ['readWorld']);
   const gone = await run([...serving, { type: 'vrrp', state: 'BACKUP' }, after('vipLossGrace', 'active.vip-lost')]);
   assert.equal(gone.finalState, 'releasing.surveying.running');
+});
+
+test('a failure no retry can fix (no rbd kernel module) gives up at once, with the hint in the reason', async () => {
+  const noModule = Object.assign(new Error('rbd device map (krbd) exited with code 2: rbd: failed to load rbd kernel module (2)'), {
+    permanent: true,
+    hint: 'the rbd kernel module is missing: run `modprobe rbd` on the host',
+  });
+  const events: ModelEvent[] = [
+    done('readWorld', world({ vipHere: true })),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
+    claimed,
+    { type: 'xstate.error.actor.map', error: noModule },
+  ];
+  const r = await run(events);
+  assert.deepEqual(r.violations, []);
+  assert.match(r.finalState, /^releasing\./, 'no backoff, no second attempt');
+  const reason = pathFromEvents(events).state.context.reason;
+  assert.match(reason, /map failed: map: .*failed to load rbd kernel module.*\nhint: .*modprobe rbd.*not retried/s);
+  // the same error without the mark is retried after the backoff
+  const transient = await run([...events.slice(0, -1), { type: 'xstate.error.actor.map', error: new Error('rbd: map timed out') }]);
+  assert.equal(transient.finalState, 'active.mounting.mapping.backoff');
 });

@@ -43,7 +43,7 @@ export class FakeWorld {
   /** Claims seen before the current takeover began (standby polls, earlier looks). */
   private readonly claimsSeen = new Set<string>();
   private claimsKnownAtTakeoverStart = new Set<string>();
-  /** This takeover took the lock (claimOwnership said claimed), or start-up found the record ours. */
+  /** This takeover took the lock (claim said claimed), or start-up found the record ours. */
   private holdsClaim = false;
   /** The last world read: a foreign mount there must never be unmounted (G4). */
   private foreignMount: string | null = null;
@@ -52,6 +52,30 @@ export class FakeWorld {
   private lastObservedAt = 0;
   private fencedSince: number | null = null;
   private releaseFailedSince: number | null = null;
+
+  /** The marker files, as the machine's marker actions leave them. */
+  readonly markers: { failed: string | null; maintenance: boolean } = { failed: null, maintenance: false };
+
+  /** The machine's marker actions (the runtime writes files; this records them). */
+  markerActions() {
+    return {
+      persistFailed: (_: unknown, p: { reason: string }) => void (this.markers.failed = p.reason),
+      clearFailed: () => void (this.markers.failed = null),
+      persistMaintenance: () => void (this.markers.maintenance = true),
+      clearMaintenance: () => void (this.markers.maintenance = false),
+    };
+  }
+
+  /**
+   * M1–M3, once an event has settled: `failed` and `maintenance` are on disk while the node is in
+   * them (a restart comes back to them), and a failed marker outlives only `failed` and a stop.
+   */
+  checkMarkers(state: string, reason: string): void {
+    const top = state.split('.')[0];
+    if (top === 'failed' && this.markers.failed !== reason) this.violate('M1', `in failed, the failed marker says ${JSON.stringify(this.markers.failed)}, not the reason ${JSON.stringify(reason)}`);
+    if (top === 'maintenance' && !this.markers.maintenance) this.violate('M2', 'in maintenance without the maintenance marker');
+    if (this.markers.failed !== null && top !== 'failed' && top !== 'stopped') this.violate('M3', `a failed marker left behind in ${state}`);
+  }
 
   constructor(
     private readonly now: () => number,
@@ -62,9 +86,9 @@ export class FakeWorld {
 
   actors(): Partial<NodeActors> {
     const names: ActorName[] = [
-      'readWorld', 'readHolders', 'fenceHolders', 'verifyFenced', 'claimOwnership', 'mapImage', 'recordOwner', 'probeFilesystem',
-      'formatFilesystem', 'checkFilesystem', 'mountFilesystem', 'composeUp', 'composeDown',
-      'unmountFilesystem', 'unmapImage', 'releaseOwnership',
+      'readWorld', 'readHolders', 'fence', 'verifyFence', 'claim', 'map', 'record', 'probeFilesystem',
+      'format', 'fsck', 'mount', 'composeUp', 'composeDown',
+      'unmount', 'unmap', 'disown',
     ];
     return Object.fromEntries(names.map((name) => [name, this.fakeActor(name)])) as Partial<NodeActors>;
   }
@@ -168,41 +192,41 @@ export class FakeWorld {
   private checkCall(name: ActorName, input: unknown): void {
     const w = this.world;
     switch (name) {
-      case 'mapImage': {
-        if (this.lastObservation === null || this.lastOwnership === null) this.violate('S2', 'mapImage without looking at the image holders and owner record first');
-        if (!this.holdsClaim) this.violate('S2', 'mapImage without holding the ownership record (lock)');
+      case 'map': {
+        if (this.lastObservation === null || this.lastOwnership === null) this.violate('S2', 'map without looking at the image holders and owner record first');
+        if (!this.holdsClaim) this.violate('S2', 'map without holding the ownership record (lock)');
         const unfenced = foreignHolders(this.lastObservation ?? [], this.ownAddresses).filter((h) => !this.isFenced(h.address));
-        if (unfenced.length > 0) this.violate('S2', `mapImage while ${unfenced.map((h) => h.address).join(', ')} not fenced`);
+        if (unfenced.length > 0) this.violate('S2', `map while ${unfenced.map((h) => h.address).join(', ')} not fenced`);
         const claim = this.lastOwnership ? this.claimOf(this.lastOwnership) : null;
         const unfencedOwner = (claim?.targets ?? []).filter((t) => !this.isFenced(t));
-        if (unfencedOwner.length > 0) this.violate('S2', `mapImage while the recorded owner ${claim?.key} (${unfencedOwner.join(', ')}) is not fenced`);
-        if (w.device !== null) this.violate('S2', 'mapImage while already mapped');
-        if (this.releaseFailedSince !== null) this.violate('S4', 'mapImage after a failed release without an operator resume');
-        if (this.inCooldown()) this.violate('S5', 'mapImage during the fenced cool-down');
+        if (unfencedOwner.length > 0) this.violate('S2', `map while the recorded owner ${claim?.key} (${unfencedOwner.join(', ')}) is not fenced`);
+        if (w.device !== null) this.violate('S2', 'map while already mapped');
+        if (this.releaseFailedSince !== null) this.violate('S4', 'map after a failed release without an operator resume');
+        if (this.inCooldown()) this.violate('S5', 'map during the fenced cool-down');
         break;
       }
-      case 'mountFilesystem':
-      case 'checkFilesystem':
-      case 'formatFilesystem':
+      case 'mount':
+      case 'fsck':
+      case 'format':
       case 'probeFilesystem':
         if (w.device === null) this.violate('S1', `${name} without a mapped device`);
         break;
       case 'composeUp':
         if (w.device === null || !w.mounted) this.violate('S1', `composeUp while mapped=${w.device !== null} mounted=${w.mounted}`);
         break;
-      case 'unmountFilesystem':
+      case 'unmount':
         if (w.composeRunning) this.violate('S3', 'umount while Harbor is still running');
         if (this.foreignMount !== null && !w.mounted) this.violate('G4', `umount of ${this.foreignMount}, which is not ours`);
         break;
-      case 'claimOwnership':
+      case 'claim':
         if (this.inCooldown()) this.violate('S5', 'claiming the image during the fenced cool-down');
         if (this.releaseFailedSince !== null) this.violate('S4', 'claiming the image after a failed release without an operator resume');
         break;
-      case 'unmapImage':
+      case 'unmap':
         if (w.mounted) this.violate('S3', 'unmap of a mounted device');
         if (w.composeRunning) this.violate('S3', 'unmap while Harbor is still running');
         break;
-      case 'fenceHolders': {
+      case 'fence': {
         if (this.inCooldown()) this.violate('S5', 'fencing during the fenced cool-down');
         const addresses = (input as { addresses: string[] }).addresses;
         const claim = this.lastOwnership ? this.claimOf(this.lastOwnership) : null;
@@ -254,25 +278,25 @@ export class FakeWorld {
         this.seeClaim(obs.ownership);
         break;
       }
-      case 'verifyFenced': {
+      case 'verifyFence': {
         const obs = output as { holders: Holder[]; observedAt: number };
         this.lastObservation = obs.holders;
         this.observe(obs.holders, obs.observedAt);
         break;
       }
-      case 'claimOwnership':
+      case 'claim':
         if ((output as { claimed: boolean }).claimed) this.holdsClaim = true;
         break;
-      case 'releaseOwnership':
+      case 'disown':
         this.holdsClaim = false;
         break;
-      case 'fenceHolders':
+      case 'fence':
         for (const a of (output as { fenced: string[] }).fenced) this.fenced.add(a);
         break;
-      case 'mapImage':
+      case 'map':
         w.device = (output as { device: string }).device;
         break;
-      case 'mountFilesystem':
+      case 'mount':
         w.mounted = true;
         break;
       case 'composeUp':
@@ -281,10 +305,10 @@ export class FakeWorld {
       case 'composeDown':
         w.composeRunning = false;
         break;
-      case 'unmountFilesystem':
+      case 'unmount':
         w.mounted = false;
         break;
-      case 'unmapImage':
+      case 'unmap':
         w.device = null;
         break;
       default:

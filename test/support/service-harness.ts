@@ -96,21 +96,21 @@ export function instantService(calls: string[], config: Config): { actors: Parti
       };
     }),
     readHolders: step<Record<string, never>, ImageObservation>('readHolders', () => ({ holders: [], observedAt: Date.now(), ownership: ownership() })),
-    claimOwnership: step<ClaimInput, ClaimOutput>('claimOwnership', (input) => {
+    claim: step<ClaimInput, ClaimOutput>('claim', (input) => {
       w.generation = input.generation;
       w.released = false;
       return { claimed: true, holder: null };
     }),
-    recordOwner: step<RecordInput, RecordOutput>('recordOwner', () => ({ clients: ['127.0.0.1:0/1'] })),
-    releaseOwnership: step<DisownInput, void>('releaseOwnership', () => void (w.released = true)),
-    mapImage: step<Record<string, never>, { device: string }>('mapImage', () => ((w.device = '/dev/rbd0'), { device: '/dev/rbd0' })),
+    record: step<RecordInput, RecordOutput>('record', () => ({ clients: ['127.0.0.1:0/1'] })),
+    disown: step<DisownInput, void>('disown', () => void (w.released = true)),
+    map: step<Record<string, never>, { device: string }>('map', () => ((w.device = '/dev/rbd0'), { device: '/dev/rbd0' })),
     probeFilesystem: step<{ device: string }, FilesystemProbe>('probeFilesystem', () => ({ fsType: 'ext4', formattedBefore: true })),
-    checkFilesystem: step<{ device: string }, void>('checkFilesystem', () => undefined),
-    mountFilesystem: step<{ device: string }, void>('mountFilesystem', () => void (w.mounted = true)),
+    fsck: step<{ device: string }, void>('fsck', () => undefined),
+    mount: step<{ device: string }, void>('mount', () => void (w.mounted = true)),
     composeUp: step<Record<string, never>, void>('composeUp', () => void (w.composeRunning = true)),
     composeDown: step<Record<string, never>, void>('composeDown', () => void (w.composeRunning = false)),
-    unmountFilesystem: step<UnmountInput, void>('unmountFilesystem', () => void (w.mounted = false)),
-    unmapImage: step<{ device: string | null; force: boolean; fenced: boolean }, void>('unmapImage', () => void (w.device = null)),
+    unmount: step<UnmountInput, void>('unmount', () => void (w.mounted = false)),
+    unmap: step<{ device: string | null; force: boolean; fenced: boolean }, void>('unmap', () => void (w.device = null)),
   };
   }
 }

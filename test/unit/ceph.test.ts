@@ -60,3 +60,10 @@ test('blocklist ls on 16.2.15 prints the entries and the ranges back to back: th
   assert.ok(entries.some((e) => e.addr === '10.213.77.12:0/0'));
   assert.deepEqual(parseBlocklist(readFileSync(new URL('../fixtures/ceph/blocklist-ls-empty.out', import.meta.url), 'utf8')), []);
 });
+
+test('S6: the blocklist offers no way to remove an entry', async () => {
+  const { CephBlocklist } = await import('../../src/actions/ceph.js');
+  const methods = Object.getOwnPropertyNames(CephBlocklist.prototype);
+  assert.ok(methods.includes('add') && methods.includes('ls'), methods.join(','));
+  assert.deepEqual(methods.filter((m) => /rm|remove|delete|clear|unblock/i.test(m)), []);
+});

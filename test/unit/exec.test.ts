@@ -329,3 +329,23 @@ test('a daemon whose program is missing, or whose log cannot be opened, is a spa
   await assert.rejects(watched.spawnDaemon({ what: 'aborted', argv: ['sleep', '30'], logFile: join(dir, 'a.log'), signal: ac.signal }), (e: unknown) => e instanceof CommandError && e.failure === 'aborted');
   assert.equal(existsSync(join(dir, 'a.log')), false);
 });
+
+test('the one sleep leaves no abort listener behind, however often it is called with one signal', async () => {
+  const { sleep } = await import('../../src/actions/sleep.js');
+  const { getEventListeners } = await import('node:events');
+  const ac = new AbortController();
+  for (let i = 0; i < 20; i++) await sleep(1, ac.signal);
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+  const pending = sleep(60_000, ac.signal);
+  ac.abort();
+  await pending; // resolves at the abort, not after a minute
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+});
+
+test('a missing program is a permanent failure (no retry can fix it); a plain exit is not', async () => {
+  const { createRunner, CommandError } = await import('../../src/actions/exec.js');
+  const { silentLogger } = await import('../../src/log/logger.js');
+  const runner = createRunner(silentLogger());
+  await assert.rejects(runner.run({ what: 'missing', argv: ['harbor-assistant-no-such-program-x'], timeoutMs: 5_000 }), (e: unknown) => e instanceof CommandError && e.permanent && e.exitCode === 127);
+  await assert.rejects(runner.run({ what: 'false', argv: ['false'], timeoutMs: 5_000 }), (e: unknown) => e instanceof CommandError && !e.permanent && e.exitCode === 1);
+});

@@ -41,17 +41,3 @@ test('holding and release exits', () => {
   assert.equal(strongerExit('stopped', 'fenced'), 'stopped');
   assert.equal(strongerExit('maintenance', 'standDown'), 'maintenance');
 });
-
-test('fitness: releasing keeps the VIP unless the node was fenced or lost Ceph; yielding and standing-down give it up; vip-lost keeps it', async () => {
-  const { fitnessOf } = await import('../../src/guards/fitness.js');
-  const ready = { ok: true, checkedAt: 1_000, error: null };
-  assert.equal(fitnessOf('releasing.unmounting.running', null, 0, 1, 'standDown').fit, true);
-  assert.equal(fitnessOf('releasing.unmounting.running', null, 0, 1, 'fenced').fit, false);
-  assert.equal(fitnessOf('releasing.stopping-harbor.running', null, 0, 1, 'lostCeph').fit, false);
-  assert.equal(fitnessOf('yielding', ready, 1_000, 10_000).fit, false);
-  assert.equal(fitnessOf('standing-down', ready, 1_000, 10_000).fit, false);
-  assert.equal(fitnessOf('active.vip-lost', null, 0, 1).fit, true);
-  assert.equal(fitnessOf('idle', ready, 1_000, 10_000).fit, true);
-  assert.equal(fitnessOf('idle', ready, 20_000, 10_000).fit, false, 'a stale Ceph check');
-  assert.equal(fitnessOf('idle', { ok: false, checkedAt: 1_000, error: 'timed out' }, 1_000, 10_000).fit, false);
-});

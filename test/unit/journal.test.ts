@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Journal, followJournal, formatEntry, parseJournal, tailJournal, type JournalEntry } from '../../src/observe/journal.js';
 import { PhaseTracker } from '../../src/observe/phases.js';
+import { viewAt } from '../support/views.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ha-journal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,7 +80,8 @@ test('formatEntry makes one readable line per kind', () => {
 
 test('the phase tracker sums each takeover and release phase, retries included, and says how it ended', () => {
   const t = new PhaseTracker();
-  const feed = (at: number, from: string, to: string, event = 'x', reason = 'r') => t.observe(at, from, to, { event, reason });
+  const view = (name: string) => (name === '(start)' ? { name, top: name, tags: [], phase: null, within: null, step: null } : viewAt(name));
+  const feed = (at: number, from: string, to: string, event = 'x', reason = 'r') => t.observe(at, view(from), view(to), { event, reason });
   assert.deepEqual(feed(0, '(start)', 'booting.running'), []);
   assert.deepEqual(feed(100, 'booting.running', 'idle'), []);
   assert.deepEqual(feed(1_000, 'idle', 'active.acquiring-rbd.reading.running', 'vrrp', 'VRRP MASTER: taking the image'), []);

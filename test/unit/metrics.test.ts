@@ -39,9 +39,9 @@ test('state, health and fencing metrics: one current state, every leaf state lis
   for (const s of states) assert.equal(sample(text, 'harbor_assistant_state', { state: s }), 0, s);
   m.transition('(start)', 'idle', 'xstate.init', 1_700_000_000_000);
   m.transition('idle', 'active.fencing.blocklisting.running', 'vrrp', 1_700_000_001_000);
-  m.actorEvent('xstate.done.actor.fenceHolders');
-  m.actorEvent('xstate.error.actor.verifyFenced');
-  m.actorEvent('xstate.done.actor.mapImage');
+  m.actorEvent('xstate.done.actor.fence');
+  m.actorEvent('xstate.error.actor.verifyFence');
+  m.actorEvent('xstate.done.actor.map');
   m.health('degraded', [{ name: 'core', status: 'healthy' }, { name: 'trivy', status: 'unhealthy' }]);
   m.operationDone({ operation: 'takeover', outcome: 'serving', ok: true, startedAt: 0, cause: { event: 'vrrp', reason: 'r' }, totalMs: 2_500, phases: [{ phase: 'fencing', durationMs: 600 }], steps: [] });
   text = await m.registry.metrics();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { buildConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { viewAt } from '../support/views.js';
 import { Observability } from '../../src/observe/observability.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ha-observe-'));
@@ -22,8 +23,8 @@ test('the recent list keeps the last transitions even under a flood of routine c
   const o = new Observability(config, silentLogger());
   await o.start({ inspect: false });
   const t0 = Date.now() - 60_000;
-  o.transition({ at: new Date(t0).toISOString(), from: 'idle', to: 'active.acquiring-rbd.reading.running', event: 'vrrp' }, { reason: 'VRRP MASTER', lastError: null });
-  o.transition({ at: new Date(t0 + 2_000).toISOString(), from: 'active.acquiring-rbd.reading.running', to: 'active.serving.healthy', event: 'health.healthy' }, { reason: 'serving', lastError: null });
+  o.transition({ at: new Date(t0).toISOString(), from: 'idle', to: 'active.acquiring-rbd.reading.running', event: 'vrrp' }, { reason: 'VRRP MASTER', lastError: null }, { from: viewAt('idle'), to: viewAt('active.acquiring-rbd.reading.running') });
+  o.transition({ at: new Date(t0 + 2_000).toISOString(), from: 'active.acquiring-rbd.reading.running', to: 'active.serving.healthy', event: 'health.healthy' }, { reason: 'serving', lastError: null }, { from: viewAt('active.acquiring-rbd.reading.running'), to: viewAt('active.serving.healthy') });
   for (let i = 0; i < 1_000; i++) o.command({ what: 'io watchdog', command: 'dd …', durationMs: 3, ok: true, result: 'exit 0', failure: null });
   const kinds = (list: Array<{ kind: string }>) => list.reduce<Record<string, number>>((m, e) => ({ ...m, [e.kind]: (m[e.kind] ?? 0) + 1 }), {});
   const recent = o.recent();

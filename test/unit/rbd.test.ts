@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CommandError } from '../../src/actions/exec.js';
 import { imageMetaSetArgv, parseImageMeta, parseRbdInfo, parseRbdStatus, rbdStatusArgv, FORMATTED_META_KEY } from '../../src/actions/rbd.js';
 import { deviceListArgv, mapArgv, parseDeviceList, RbdDeviceMapper, unmapArgv } from '../../src/actions/mappers/rbd-device.js';
 import { explainMapFailure } from '../../src/actions/mappers/mapper.js';
@@ -55,16 +56,24 @@ const noModuleStderr = [
 ].join('\n');
 
 test('map failures of the original README are recognised by their exact text', () => {
-  assert.match(explainMapFailure(noModuleStderr) ?? '', /modprobe rbd/);
+  assert.match(explainMapFailure(noModuleStderr)?.text ?? '', /modprobe rbd/);
+  assert.equal(explainMapFailure(noModuleStderr)?.permanent, true, 'no retry loads a kernel module');
   const secret = "rbd: failed to add secret 'client.admin' to kernel\nIn some cases useful info is found in syslog - try \"dmesg | tail\".\nrbd: map failed: (1) Operation not permitted";
-  assert.match(explainMapFailure(secret) ?? '', /seccomp=unconfined/);
+  assert.match(explainMapFailure(secret)?.text ?? '', /seccomp=unconfined/);
   assert.equal(explainMapFailure('rbd: something else'), null);
 });
 
-test('a krbd map without the rbd module fails with the command, its stderr and the hint', async () => {
+test('a krbd map without the rbd module fails with the command, its stderr, the hint, and as permanent', async () => {
   const runner = new ScriptedRunner((argv) => (argv[2] === 'map' ? { fail: { exitCode: 2, stderr: noModuleStderr } } : { stdout: '' }));
   const mapper = new RbdDeviceMapper('krbd', runner, conn, 5000, async () => false);
-  await assert.rejects(mapper.map(), (e: Error) => /rbd: map failed: \(2\) No such file or directory/.test(e.message) && /hint: .*modprobe rbd/.test(e.message));
+  await assert.rejects(mapper.map(), (e: unknown) => {
+    assert.ok(e instanceof CommandError);
+    assert.match(e.message, /rbd: map failed: \(2\) No such file or directory/);
+    assert.doesNotMatch(e.message, /hint/, 'the message stays what the command printed');
+    assert.match(e.hint ?? '', /modprobe rbd/);
+    assert.equal(e.permanent, true);
+    return true;
+  });
 });
 
 test('krbd maps exclusively when asked, and returns the device it printed', async () => {

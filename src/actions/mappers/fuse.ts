@@ -7,6 +7,7 @@ import { asArray, isRecord, parseJson } from '../json.js';
 import { cmdlineOf, isRunning, terminate, waitExit } from '../processes.js';
 import { parseRbdStatus, rbdStatusArgv } from '../rbd.js';
 import { ownWatcherAddresses, type Mapper, type UnmapOptions } from './mapper.js';
+import { sleep } from '../sleep.js';
 
 export interface FuseMapperOptions {
   /** Where rbd-fuse exposes the pool's images as files. */
@@ -20,7 +21,7 @@ export function rbdFuseArgv(c: CephConnection, fuseDir: string): string[] {
   return ['rbd-fuse', '-c', c.confPath, '-p', c.pool, '-r', c.image, '-f', fuseDir];
 }
 
-/** rbd-fuse ignores CEPH_CONF and takes the identity only from CEPH_ARGS (design.md section 5). */
+/** rbd-fuse ignores CEPH_CONF and `--id`/`--keyring` flags of its own: it takes the identity only from CEPH_ARGS (Ceph 16). */
 export function rbdFuseEnv(c: CephConnection): Record<string, string> {
   return { CEPH_ARGS: `--id ${c.user} --keyring ${c.keyringPath}` };
 }
@@ -64,7 +65,6 @@ export const FUSE_ONLY_PREFIX = 'rbd-fuse:';
 /** umount's exit code for "not mounted" (util-linux: 32, "mount failure", which covers a few more cases). */
 const UMOUNT_NOT_MOUNTED = 32;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * For hosts without the rbd kernel module (and the lab): rbd-fuse exposes the image as a file,

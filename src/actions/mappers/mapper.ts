@@ -37,19 +37,22 @@ export function ownWatcherAddresses(watchers: readonly Holder[], ownIps: readonl
   }))];
 }
 
-/** Operator hints for the map failures the original README lists, recognised by their exact text. */
-export function explainMapFailure(stderr: string): string | null {
+/**
+ * Operator hints for the map failures the original README lists, recognised by their exact text.
+ * `permanent`: retrying cannot help (the host lacks something), so the step gives up at once.
+ */
+export function explainMapFailure(stderr: string): { text: string; permanent: boolean } | null {
   if (/failed to load rbd kernel module|sysfs write failed[\s\S]*No such file or directory/.test(stderr)) {
-    return 'the rbd kernel module is missing: run `modprobe rbd` on the host, or set ceph.mapper to rbd-nbd or fuse';
+    return { text: 'the rbd kernel module is missing: run `modprobe rbd` on the host, or set ceph.mapper to rbd-nbd or fuse', permanent: true };
   }
   if (/failed to add secret .* to kernel/.test(stderr)) {
-    return 'the kernel keyring is not reachable (containers: run with --security-opt seccomp=unconfined, or on the host)';
+    return { text: 'the kernel keyring is not reachable (containers: run with --security-opt seccomp=unconfined, or on the host)', permanent: true };
   }
   if (/Operation not permitted/.test(stderr)) {
-    return 'mapping needs root (CAP_SYS_ADMIN)';
+    return { text: 'mapping needs root (CAP_SYS_ADMIN)', permanent: true };
   }
   if (/image uses unsupported features/.test(stderr)) {
-    return 'the kernel does not support all image features: disable them with `rbd feature disable` or use rbd-nbd';
+    return { text: 'the kernel does not support all image features: disable them with `rbd feature disable` or use rbd-nbd', permanent: true };
   }
   return null;
 }

@@ -87,8 +87,10 @@ export class RbdDeviceMapper implements Mapper {
       if (!device.startsWith('/dev/')) throw new Error(`rbd device map printed no device: ${r.stdout.trim()}`);
       return device;
     } catch (error) {
-      const hint = error instanceof CommandError ? explainMapFailure(error.stderr) : null;
-      if (hint && error instanceof Error) error.message = `${error.message}\nhint: ${hint}`;
+      if (error instanceof CommandError) {
+        const hint = explainMapFailure(error.stderr);
+        throw error.explain(hint?.text ?? null, hint?.permanent ?? false);
+      }
       throw error;
     }
   }

@@ -1,0 +1,52 @@
+import type { SnapshotFrom } from 'xstate';
+import type { NodeMachine } from './machine.js';
+import type { Step, StepMeta } from './step.js';
+import { NODE_TAGS, type NodeTag } from './tags.js';
+
+export type NodeSnapshot = SnapshotFrom<NodeMachine>;
+
+/** `a.b.c` for a nested state value: the state's name in status, logs and the journal. */
+export function stateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const [key, inner] = Object.entries(value as Record<string, unknown>)[0] ?? ['?', ''];
+  return `${key}.${stateName(inner)}`;
+}
+
+/** A state as the world around the chart reads it: its name for people, its meaning as tags. */
+export interface StateView {
+  name: string;
+  /** The top-level state (`active`, `releasing`, `idle`…). */
+  top: string;
+  tags: NodeTag[];
+  /** The part of a takeover or release (`fencing`, `unmounting`…), null outside one. */
+  phase: string | null;
+  /** The state within the phase (`blocklisting`, `waiting-healthy`…), null when none. */
+  within: string | null;
+  /** The invoked step running, null when none. */
+  step: Step | null;
+}
+
+const isStepMeta = (meta: unknown): meta is StepMeta => typeof meta === 'object' && meta !== null && 'step' in meta;
+
+export function viewOf(snapshot: NodeSnapshot): StateView {
+  const tags = NODE_TAGS.filter((tag) => snapshot.hasTag(tag));
+  const inOperation = snapshot.hasTag('takeover') || snapshot.hasTag('release');
+  let top = '';
+  let phase: string | null = null;
+  let within: string | null = null;
+  let step: Step | null = null;
+  for (const node of snapshot._nodes) {
+    // the phases are the children of `active` and `releasing`: depth two in the chart
+    if (node.path.length === 1) top = node.key;
+    if (inOperation && node.path.length === 2) phase = node.key;
+    if (inOperation && node.path.length === 3) within = node.key;
+    const meta: unknown = node.meta;
+    if (isStepMeta(meta)) step = meta.step;
+  }
+  return { name: stateName(snapshot.value), top, tags, phase, within, step };
+}
+
+/** Active state node ids (`node.active.mounting`), root excluded: what the viewer highlights. */
+export function activeStateIds(snapshot: NodeSnapshot): string[] {
+  return snapshot._nodes.map((n) => n.id).filter((id) => id !== snapshot.machine.id);
+}

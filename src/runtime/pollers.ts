@@ -1,0 +1,118 @@
+import type { Actor } from 'xstate';
+import type { Runner } from '../actions/exec.js';
+import { probeHealth } from '../actions/harbor.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/logger.js';
+import { HEALTH_EVENTS } from '../machine/events.js';
+import type { NodeEvent, NodeMachine, OwnershipView } from '../machine/index.js';
+import { HealthHysteresis } from './health-prober.js';
+import { startHolderWatch } from './holder-watch.js';
+import { every } from './loop.js';
+import { STANDBY_POLL_MS, type StatusPublisher } from './status-publisher.js';
+import type { World } from './world.js';
+
+export interface PollerDeps {
+  config: Config;
+  logger: Logger;
+  runner: Runner;
+  world: World;
+  actor: Actor<NodeMachine>;
+  publisher: StatusPublisher;
+  send: (event: NodeEvent) => void;
+  readOwnership: (signal: AbortSignal) => Promise<OwnershipView>;
+  /** keepalived has spoken to this run (until then a VIP on the interface may be a dead keepalived's leftover). */
+  heardKeepalived: () => boolean;
+}
+
+/**
+ * Everything the service polls turns into events: the VIP on the interface, Harbor's health, the
+ * image's watchers and owner record, the I/O watchdog. Each runs only in the states whose tags
+ * ask for it; the machine decides what the events mean.
+ */
+export function startPollers(d: PollerDeps): { stop(): void } {
+  const f = d.config.file;
+  const onError = (what: string) => (e: unknown) => d.logger.warn(`${what} failed`, { error: e instanceof Error ? e.message : String(e) });
+  const snapshot = () => d.actor.getSnapshot();
+
+  // keepalived notifications can be missed (split brain, restarts): the VIP on the interface is the truth
+  let vipDisagreement = 0;
+  const vip = every(
+    f.keepalived.vipPollMs,
+    async (signal) => {
+      const here = await d.world.vip.present(signal);
+      const snap = snapshot();
+      const believesMaster = snap.context.vrrp === 'MASTER';
+      // a VIP is not ownership: it only promotes a node whose keepalived is known to run, or one acting as master
+      const mayPromote = d.heardKeepalived() || snap.hasTag('acting-master');
+      vipDisagreement = here !== believesMaster && (!here || mayPromote) ? vipDisagreement + 1 : 0;
+      // two polls in a row, so a notification racing the address change is not contradicted
+      if (vipDisagreement >= 2) {
+        d.logger.info('VIP reconciliation', { vipHere: here, believedMaster: believesMaster });
+        d.send({ type: 'vrrp', state: here ? 'MASTER' : 'BACKUP' });
+        vipDisagreement = 0;
+      }
+      d.publisher.publish();
+    },
+    onError('VIP poll'),
+  );
+
+  const hysteresis = new HealthHysteresis(f.harbor.probe.rise, f.harbor.probe.fall);
+  const health = every(
+    f.harbor.probe.intervalMs,
+    async (signal) => {
+      if (!snapshot().hasTag('probes-health')) {
+        hysteresis.reset();
+        d.publisher.healthComponents = [];
+        return;
+      }
+      const report = await probeHealth(f.harbor.healthUrl, f.harbor.probe.timeoutMs, signal);
+      d.publisher.healthComponents = report.components;
+      const changed = hysteresis.observe(report);
+      if (changed) {
+        d.logger.info('harbor health', { verdict: changed, detail: report.detail });
+        d.send({ type: HEALTH_EVENTS[changed] });
+      }
+    },
+    onError('health probe'),
+  );
+
+  const watchdog = startHolderWatch({
+    runner: d.runner,
+    logger: d.logger,
+    nodeName: d.config.nodeName,
+    mountPoint: f.filesystem.mountPoint,
+    intervalMs: f.watchdog.intervalMs,
+    deadlineMs: f.watchdog.deadlineMs,
+    readOwnership: d.readOwnership,
+    holding: () => {
+      const snap = snapshot();
+      return { active: snap.hasTag('watchdog'), mounted: snap.context.holdings.mounted, generation: snap.context.generation };
+    },
+    send: d.send,
+  });
+
+  const standby = every(
+    STANDBY_POLL_MS,
+    async (signal) => {
+      if (!snapshot().hasTag('standby-poll')) return;
+      try {
+        const [holders, ownership] = await Promise.all([d.world.rbd.status(signal), d.readOwnership(signal)]);
+        d.publisher.readiness = { ok: true, checkedAt: Date.now(), error: null };
+        d.send({ type: 'image.holders', holders, ownership, observedAt: Date.now() });
+      } catch (e) {
+        d.publisher.readiness = { ok: false, checkedAt: Date.now(), error: e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e) };
+        throw e;
+      }
+    },
+    onError('standby Ceph check'),
+  );
+
+  return {
+    stop() {
+      vip.stop();
+      health.stop();
+      standby.stop();
+      watchdog.stop();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fitnessOf } from '../../src/guards/fitness.js';
+import { nodeMachine, viewOf, type NodeTag } from '../../src/machine/index.js';
+import { chartOf, type ChartNode } from '../../src/chart/index.js';
+import { fitnessInputAt, snapshotAt } from '../support/views.js';
+
+const FITNESS_TAGS: NodeTag[] = ['fit', 'unfit', 'fit-when-ready', 'fit-unless-dead'];
+const ready = { ok: true, checkedAt: 1_000, error: null };
+
+/** Every leaf state of the real chart, as `a.b.c`. */
+function leafNames(): string[] {
+  const out: string[] = [];
+  const walk = (n: ChartNode, path: string[]) => {
+    if (n.states.length === 0 && path.length > 0) out.push(path.join('.'));
+    for (const c of n.states) walk(c, [...path, c.key]);
+  };
+  walk(chartOf(nodeMachine).root, []);
+  return out;
+}
+
+test('every state of the chart says what it means for fitness: exactly one fitness tag', () => {
+  const leaves = leafNames();
+  assert.ok(leaves.length > 40, `${leaves.length} leaves`);
+  for (const name of leaves) {
+    const tags = viewOf(snapshotAt(name)).tags.filter((t) => FITNESS_TAGS.includes(t));
+    assert.equal(tags.length, 1, `${name}: ${tags.join(', ') || 'no fitness tag'}`);
+  }
+});
+
+test('fitness: taking over, serving and starting up keep the VIP; vip-lost keeps it while it waits', () => {
+  for (const name of ['booting.running', 'active.acquiring-rbd.reading.running', 'active.fencing.verifying.backoff', 'active.mounting.mapping.running', 'active.starting.waiting-healthy', 'active.serving.healthy', 'active.serving.degraded', 'active.vip-lost']) {
+    assert.equal(fitnessOf(fitnessInputAt(name), null, 0, 1).fit, true, name);
+  }
+  assert.match(fitnessOf(fitnessInputAt('active.mounting.mapping.running'), null, 0, 1).why, /^taking over \(active\.mounting\.mapping\.running\)$/);
+  assert.equal(fitnessOf(fitnessInputAt('active.serving.healthy', { reason: 'serving' }), null, 0, 1).why, 'serving');
+  assert.match(fitnessOf(fitnessInputAt('active.vip-lost', { reason: 'VRRP BACKUP while serving' }), null, 0, 1).why, /^serving \(VRRP BACKUP while serving\)$/);
+});
+
+test('fitness: releasing keeps the VIP unless the node was fenced or lost Ceph', () => {
+  assert.equal(fitnessOf(fitnessInputAt('releasing.unmounting.running', { exitTo: 'standDown' }), null, 0, 1).fit, true);
+  assert.equal(fitnessOf(fitnessInputAt('releasing.unmounting.running', { exitTo: 'maintenance' }), null, 0, 1).fit, true);
+  assert.equal(fitnessOf(fitnessInputAt('releasing.unmounting.running', { exitTo: 'fenced' }), null, 0, 1).fit, false);
+  assert.equal(fitnessOf(fitnessInputAt('releasing.stopping-harbor.running', { exitTo: 'lostCeph' }), null, 0, 1).fit, false);
+});
+
+test('fitness: the holding states give the VIP up and say why with their reason', () => {
+  for (const name of ['yielding', 'standing-down', 'fenced', 'failed', 'maintenance', 'stopped']) {
+    const f = fitnessOf(fitnessInputAt(name, { reason: `reason of ${name}` }), ready, 1_000, 10_000);
+    assert.equal(f.fit, false, name);
+    assert.equal(f.why, `${name}: reason of ${name}`);
+  }
+});
+
+test('fitness: a standby is fit only with a fresh, good look at Ceph', () => {
+  const idle = fitnessInputAt('idle');
+  assert.deepEqual(fitnessOf(idle, ready, 1_000, 10_000), { fit: true, why: 'standby, ready to take over' });
+  assert.equal(fitnessOf(idle, null, 1_000, 10_000).fit, false, 'never checked');
+  assert.equal(fitnessOf(idle, ready, 20_000, 10_000).fit, false, 'a stale Ceph check');
+  assert.match(fitnessOf(idle, { ok: false, checkedAt: 1_000, error: 'timed out' }, 1_000, 10_000).why, /standby not ready: timed out/);
+});
+
+test('fitness: a state without a fitness tag is unfit (never the VIP on a guess)', () => {
+  assert.equal(fitnessOf({ tags: [], state: 'new-state', reason: 'r', exitTo: 'idle' }, ready, 1_000, 10_000).fit, false);
+});
