@@ -1,18 +1,38 @@
-import elkModule, { type ElkExtendedEdge, type ElkNode } from 'elkjs/lib/elk.bundled.js';
+import elkModule, { type ElkExtendedEdge, type ElkLabel, type ElkNode } from 'elkjs/lib/elk.bundled.js';
+import { FONT, LABEL_LINE, packLines, textWidth } from './text.js';
+import { operatorView, type OperatorView, type ViewEdge, type ViewNode, type ViewNodeKind, type ViewOptions } from './view.js';
+import type { Chart, TransitionKind } from './walk.js';
 
 // a CommonJS module whose constructor is both module.exports and its `default`
 const ELK = elkModule.default;
-import type { Chart, ChartNode, TransitionKind } from './walk.js';
 
-/** A state box with absolute coordinates. */
+/** A box with absolute coordinates: a state, or the "any state" marker (`kind: 'anywhere'`). */
 export interface LaidOutState {
   id: string;
   key: string;
+  kind: ViewNodeKind;
   type: string;
   description: string | null;
+  tags: string[];
+  /** The actor a step runs. */
+  step: string | null;
+  /** A `goto` marker: the state it stands for. */
+  goto: string | null;
   compound: boolean;
+  /** A step drawn as one box, its own states in a detail card shown on demand. */
+  folded: boolean;
   initial: boolean;
   depth: number;
+  /** Set on a folded step's own states: the step whose detail card holds them. */
+  detailOf: string | null;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface LaidOutLabel {
+  lines: string[];
   x: number;
   y: number;
   width: number;
@@ -23,10 +43,25 @@ export interface LaidOutTransition {
   id: string;
   source: string;
   target: string;
-  label: string;
+  /** The state it leads to when `target` is a `goto` marker. */
+  to: string;
   kind: TransitionKind;
+  labels: string[];
+  /** Every transition the edge stands for (the hover title). */
+  detail: string[];
   points: Array<{ x: number; y: number }>;
-  labelBox: { x: number; y: number; width: number; height: number } | null;
+  label: LaidOutLabel | null;
+  detailOf: string | null;
+}
+
+/** The card a folded step opens into (the viewer shows it on a click). */
+export interface StepDetail {
+  stepId: string;
+  title: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
 }
 
 export interface ChartLayout {
@@ -35,110 +70,203 @@ export interface ChartLayout {
   height: number;
   states: LaidOutState[];
   transitions: LaidOutTransition[];
+  details: StepDetail[];
+  /** Events handled in every state without leaving it. */
+  recordedAnywhere: string[];
 }
 
-const CHAR_WIDTH = 6.6;
-const LEAF_HEIGHT = 26;
+const LEAF_HEIGHT = 32;
+const STEP_HEIGHT = 48;
+const ANYWHERE_HEIGHT = 28;
 /** Room for a compound state's name above its children. */
-const COMPOUND_TOP = 26;
+const COMPOUND_TOP = 30;
+const BADGE_TEXT = '↻ retries';
+const LABEL_PAD = 4;
 
-const textWidth = (text: string) => Math.ceil(text.length * CHAR_WIDTH);
+export const badgeWidth = () => textWidth(BADGE_TEXT, FONT.small) + 10;
+export { BADGE_TEXT };
+
+function leafSize(n: ViewNode): { width: number; height: number } {
+  if (n.kind === 'goto') return { width: textWidth(`↩ ${n.key}`, FONT.small, true) + 18, height: ANYWHERE_HEIGHT - 4 };
+  if (n.kind === 'anywhere') return { width: textWidth(n.key, FONT.small, true) + 24, height: ANYWHERE_HEIGHT };
+  if (n.kind === 'step' && n.children.length === 0) {
+    const second = textWidth(n.step ?? '', FONT.small) + 8 + badgeWidth();
+    return { width: Math.max(textWidth(n.key, FONT.state, true), second) + 24, height: STEP_HEIGHT };
+  }
+  return { width: Math.max(70, textWidth(n.key, FONT.state, true) + 24), height: LEAF_HEIGHT };
+}
+
+function labelOf(e: ViewEdge): ElkLabel & { lines: string[] } {
+  const lines = packLines(e.labels);
+  const width = Math.max(...lines.map((l) => textWidth(l, FONT.label))) + 2 * LABEL_PAD;
+  return { id: `${e.id}:label`, text: lines.join('\n'), lines, width, height: lines.length * LABEL_LINE + LABEL_PAD };
+}
 
 /**
- * Lays the statechart out with ELK (layered, nested states inside their parents, every state and
- * every transition with a target). Pure computation from the chart: no DOM, no network, so the
- * service, the CLI and the tests produce the same picture.
+ * Layers run right at the top (start-up, takeover, release, the states that keep a node out),
+ * down inside `active` and `releasing` (the phases in takeover order), right inside a phase
+ * (its steps): labels between layers then cost width only where the chain is short.
  */
-export async function layoutChart(chart: Chart): Promise<ChartLayout> {
-  const info = new Map<string, { node: ChartNode; depth: number; initial: boolean }>();
-  const edges: ElkExtendedEdge[] = [];
-  const meta = new Map<string, { label: string; kind: TransitionKind; source: string; target: string }>();
+const directionAt = (depth: number) => (depth % 2 === 0 ? 'DOWN' : 'RIGHT');
 
-  const toElk = (n: ChartNode, depth: number, initial: boolean): ElkNode => {
-    info.set(n.id, { node: n, depth, initial });
-    // one edge per source and target, its label listing every event that takes it
-    for (const t of n.transitions) {
-      const label = t.guard ? `${t.label} [${t.guard}]` : t.label;
-      for (const target of t.targets) {
-        const id = `t:${n.id}->${target}`;
-        const known = meta.get(id);
-        if (known) {
-          if (!known.label.split(' | ').includes(label)) known.label += ` | ${label}`;
-          continue;
-        }
-        meta.set(id, { label, kind: t.kind, source: n.id, target });
-        // labels stay out of the layout (they tripled its size); the SVG shows them on hover
-        edges.push({ id, sources: [n.id], targets: [target] });
-      }
-    }
-    const children = n.states.map((c) => toElk(c, depth + 1, n.initial === c.id));
-    if (children.length === 0) return { id: n.id, width: Math.max(60, textWidth(n.key) + 20), height: LEAF_HEIGHT };
-    return {
-      id: n.id,
-      children,
-      layoutOptions: { 'elk.padding': `[top=${COMPOUND_TOP},left=10,bottom=10,right=10]`, 'elk.nodeSize.minimum': `(${textWidth(n.key) + 24}, 40)` },
-    };
-  };
+/** A phase with many steps (mounting) wraps its chain into rows, in reading order. */
+function wrapping(n: ViewNode): Record<string, string> {
+  if (n.depth < 1 || n.children.length <= 4) return {};
+  return { 'elk.layered.wrapping.strategy': 'MULTI_EDGE', 'elk.aspectRatio': '1.8' };
+}
 
-  const rootChildren = chart.root.states.map((c) => toElk(c, 0, chart.root.initial === c.id));
-  const graph: ElkNode = {
-    id: '__root__',
-    layoutOptions: {
-      'elk.algorithm': 'layered',
-      'elk.direction': 'RIGHT',
-      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
-      'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '36',
-      'elk.spacing.nodeNode': '22',
-      'elk.spacing.edgeLabel': '2',
-      'elk.edgeLabels.inline': 'false',
-      'elk.json.edgeCoords': 'ROOT',
-      'elk.json.shapeCoords': 'ROOT',
-      'elk.padding': '[top=12,left=12,bottom=12,right=12]',
-    },
-    children: rootChildren,
-    edges,
+function containerOptions(n: ViewNode): Record<string, string> {
+  const top = n.depth < 0 ? 16 : COMPOUND_TOP;
+  return {
+    'elk.algorithm': 'layered',
+    'elk.direction': directionAt(n.depth),
+    // the machine is written in takeover order: keep it, and break cycles against it
+    'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+    'elk.layered.cycleBreaking.strategy': 'MODEL_ORDER',
+    'elk.layered.crossingMinimization.forceNodeModelOrder': 'false',
+    'elk.edgeRouting': 'ORTHOGONAL',
+    'elk.edgeLabels.placement': 'CENTER',
+    'elk.layered.mergeEdges': 'false',
+    'elk.layered.spacing.nodeNodeBetweenLayers': '14',
+    'elk.layered.spacing.edgeNodeBetweenLayers': '8',
+    'elk.layered.spacing.edgeEdgeBetweenLayers': '6',
+    'elk.spacing.nodeNode': '14',
+    'elk.spacing.edgeNode': '8',
+    'elk.spacing.edgeEdge': '6',
+    'elk.spacing.edgeLabel': '4',
+    'elk.spacing.labelNode': '4',
+    'elk.padding': `[top=${top},left=14,bottom=14,right=14]`,
+    'elk.nodeSize.minimum': `(${textWidth(n.key, FONT.title, true) + 30}, 40)`,
+    ...wrapping(n),
   };
+}
+
+interface Built {
+  graph: ElkNode;
+  nodes: Map<string, ViewNode>;
+  edges: Map<string, ViewEdge>;
+  labels: Map<string, string[]>;
+}
+
+function toElk(view: OperatorView): Built {
+  const nodes = new Map<string, ViewNode>();
+  const edges = new Map<string, ViewEdge>();
+  const labels = new Map<string, string[]>();
+  const build = (n: ViewNode): ElkNode => {
+    nodes.set(n.id, n);
+    if (n.children.length === 0) return { id: n.id, ...leafSize(n) };
+    const elkEdges: ElkExtendedEdge[] = n.edges.map((e) => {
+      edges.set(e.id, e);
+      const label = labelOf(e);
+      labels.set(e.id, label.lines);
+      return { id: e.id, sources: [e.source], targets: [e.target], labels: [label] };
+    });
+    return { id: n.id, children: n.children.map(build), edges: elkEdges, layoutOptions: containerOptions(n) };
+  };
+  const graph = build(view.root);
+  graph.layoutOptions = {
+    ...graph.layoutOptions,
+    'elk.hierarchyHandling': 'SEPARATE_CHILDREN',
+    'elk.json.edgeCoords': 'ROOT',
+    'elk.json.shapeCoords': 'ROOT',
+  };
+  return { graph, nodes, edges, labels };
+}
+
+const CARD_PAD = 10;
+const CARD_TOP = 26;
+const CARD_GAP_MIN = 60;
+
+/**
+ * A folded step's own states side by side in a card under its box, the edges between them as
+ * two straight arrows (forward above, back below). Fixed geometry: the card opens on top of the
+ * chart without moving anything.
+ */
+function detailCard(step: LaidOutState, n: ViewNode, chartWidth: number): { card: StepDetail; states: LaidOutState[]; transitions: LaidOutTransition[] } {
+  const sizes = n.folded.map((c) => ({ c, ...leafSize(c) }));
+  const labelled = n.foldedEdges.map((e) => ({ e, lines: packLines(e.labels) }));
+  const gap = Math.max(CARD_GAP_MIN, ...labelled.flatMap((l) => l.lines.map((line) => textWidth(line, FONT.label) + 24)));
+  const height = CARD_TOP + LEAF_HEIGHT + 2 * LABEL_LINE + CARD_PAD + 6;
+  const width = sizes.reduce((w, s) => w + s.width, 0) + gap * Math.max(0, sizes.length - 1) + 2 * CARD_PAD;
+  const x = Math.max(0, Math.min(step.x, chartWidth - width));
+  const y = step.y + step.height + 6;
+  const card: StepDetail = { stepId: step.id, title: `${step.key}: each attempt, and the wait before the next`, x, y, width, height };
+  let left = x + CARD_PAD;
+  const boxY = y + CARD_TOP + LABEL_LINE;
+  const states = sizes.map(({ c, width: w, height: h }): LaidOutState => {
+    const s: LaidOutState = { ...stateOf(c, false), detailOf: step.id, x: left, y: boxY, width: w, height: h };
+    left += w + gap;
+    return s;
+  });
+  const at = new Map(states.map((s) => [s.id, s]));
+  const transitions = labelled.flatMap(({ e, lines }): LaidOutTransition[] => {
+    const a = at.get(e.source);
+    const b = at.get(e.target);
+    if (!a || !b) return [];
+    const forward = a.x < b.x;
+    const yLine = forward ? boxY + 10 : boxY + LEAF_HEIGHT - 10;
+    const [x1, x2] = forward ? [a.x + a.width, b.x] : [a.x, b.x + b.width];
+    const labelWidth = Math.max(...lines.map((l) => textWidth(l, FONT.label))) + 2 * LABEL_PAD;
+    const labelY = forward ? boxY - LABEL_LINE - 2 : boxY + LEAF_HEIGHT + 2;
+    const label = { lines, x: (x1 + x2) / 2 - labelWidth / 2, y: labelY, width: labelWidth, height: lines.length * LABEL_LINE + LABEL_PAD };
+    return [{ id: e.id, source: e.source, target: e.target, to: e.target, kind: e.kind, labels: e.labels, detail: e.detail, points: [{ x: x1, y: yLine }, { x: x2, y: yLine }], label, detailOf: step.id }];
+  });
+  return { card, states, transitions };
+}
+
+function stateOf(n: ViewNode, compound: boolean): Omit<LaidOutState, 'x' | 'y' | 'width' | 'height' | 'detailOf'> {
+  return {
+    id: n.id,
+    key: n.key,
+    kind: n.kind,
+    type: n.type,
+    description: n.description,
+    tags: n.tags,
+    step: n.step,
+    goto: n.goto,
+    compound,
+    folded: n.folded.length > 0,
+    initial: n.initial,
+    depth: n.depth,
+  };
+}
+
+/**
+ * Lays the operator's view of the chart out with ELK: each compound on its own (layered, its
+ * direction by depth), every edge with its label placed by ELK. Pure computation from the chart:
+ * no DOM, no network, so the service, the CLI and the tests produce the same picture.
+ */
+export async function layoutChart(chart: Chart, options: ViewOptions = {}): Promise<ChartLayout> {
+  const view = operatorView(chart, options);
+  const { graph, nodes, edges, labels } = toElk(view);
   const laid = await new ELK().layout(graph);
+  const width = Math.ceil(laid.width ?? 0);
 
   const states: LaidOutState[] = [];
-  const collect = (n: ElkNode) => {
-    const i = info.get(n.id);
-    if (i) {
-      states.push({
-        id: n.id,
-        key: i.node.key,
-        type: i.node.type,
-        description: i.node.description,
-        compound: i.node.states.length > 0,
-        initial: i.initial,
-        depth: i.depth,
-        x: n.x ?? 0,
-        y: n.y ?? 0,
-        width: n.width ?? 0,
-        height: n.height ?? 0,
-      });
+  const transitions: LaidOutTransition[] = [];
+  const details: StepDetail[] = [];
+  const collect = (e: ElkNode) => {
+    const n = nodes.get(e.id);
+    if (n && n !== view.root) {
+      const s: LaidOutState = { ...stateOf(n, n.children.length > 0), detailOf: null, x: e.x ?? 0, y: e.y ?? 0, width: e.width ?? 0, height: e.height ?? 0 };
+      states.push(s);
+      if (n.folded.length > 0) {
+        const d = detailCard(s, n, width);
+        details.push(d.card);
+        states.push(...d.states);
+        transitions.push(...d.transitions);
+      }
     }
-    (n.children ?? []).forEach(collect);
+    for (const edge of e.edges ?? []) {
+      const v = edges.get(edge.id);
+      if (!v) continue;
+      const points = (edge.sections ?? []).flatMap((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint]);
+      const l = edge.labels?.[0];
+      const label = l && l.x !== undefined && l.y !== undefined ? { lines: labels.get(edge.id) ?? [], x: l.x, y: l.y, width: l.width ?? 0, height: l.height ?? 0 } : null;
+      transitions.push({ id: v.id, source: v.source, target: v.target, to: v.to ?? v.target, kind: v.kind, labels: v.labels, detail: v.detail, points, label, detailOf: null });
+    }
+    (e.children ?? []).forEach(collect);
   };
   collect(laid);
-
-  const transitions: LaidOutTransition[] = [];
-  const collectEdges = (n: ElkNode) => {
-    for (const e of n.edges ?? []) {
-      const m = meta.get(e.id);
-      if (!m) continue;
-      const points = (e.sections ?? []).flatMap((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint]);
-      const l = e.labels?.[0];
-      transitions.push({
-        id: e.id,
-        ...m,
-        points,
-        labelBox: l && l.x !== undefined && l.y !== undefined ? { x: l.x, y: l.y, width: l.width ?? 0, height: l.height ?? 0 } : null,
-      });
-    }
-    (n.children ?? []).forEach(collectEdges);
-  };
-  collectEdges(laid);
-  return { machine: chart.machine, width: Math.ceil(laid.width ?? 0), height: Math.ceil(laid.height ?? 0), states, transitions };
+  return { machine: chart.machine, width, height: Math.ceil(laid.height ?? 0), states, transitions, details, recordedAnywhere: view.recordedAnywhere };
 }

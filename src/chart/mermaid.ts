@@ -9,7 +9,7 @@ const mid = mermaidId;
  * inside the quotes of `state "…" as id`. Mermaid 10.9 and 11 (before 11.17) reject a second `:` on
  * a transition line, 11.17 and 12 on a note line, every version a `"` inside a quoted name; `;`, `#`,
  * `<`, `>`, `{`, `}` and backticks parse but are read as statement ends, entity codes, HTML or
- * Markdown strings when drawn. So `done: mapImage` is spelled `done · mapImage`, and the rest are
+ * Markdown strings when drawn. So `done: map` is spelled `done · map`, and the rest are
  * swapped for look-alikes.
  */
 export function mermaidText(text: string): string {
@@ -28,9 +28,14 @@ export function mermaidText(text: string): string {
 }
 
 /** Folds the retry loop of a step (running ⇄ backoff) into one box: the detail is in the JSON chart. */
-function isStep(n: ChartNode): boolean {
-  const keys = n.states.map((s) => s.key).sort().join(',');
-  return keys === 'backoff,running';
+export function isStep(n: ChartNode): boolean {
+  // what `step()` in src/machine declares in `meta`, never guessed from the children's names
+  return n.step !== null && n.states.length > 0;
+}
+
+/** What a state runs: a folded step's actor is invoked by its `running` state, so its children count. */
+function invokesOf(n: ChartNode): ChartNode['invoke'] {
+  return isStep(n) ? [...n.invoke, ...n.states.flatMap((c) => c.invoke)] : n.invoke;
 }
 
 /**
@@ -98,8 +103,7 @@ export function toMermaid(chart: Chart): string {
   const lines = ['stateDiagram-v2'];
   const emit = (n: ChartNode, indent: string) => {
     const id = mid(n.id);
-    const invoking = isStep(n) ? (n.states.find((s) => s.key === 'running') ?? n) : n;
-    const invokes = invoking.invoke.map((i) => i.src);
+    const invokes = invokesOf(n).map((i) => i.src);
     const label = mermaidText(invokes.length > 0 ? `${n.key} (${invokes.join(', ')})` : n.key);
     const children = isStep(n) ? [] : n.states;
     if (children.length === 0) {
@@ -132,12 +136,10 @@ export function toMermaid(chart: Chart): string {
 /** docs/statechart.md: the generated chart and a table of the states with their descriptions. */
 export function statechartMarkdown(chart: Chart): string {
   const rows: string[] = [];
+  // a step's own states (running, backoff) are the step's row
   const walk = (n: ChartNode, depth: number) => {
-    if (depth > 0 && !(n.key === 'running' || n.key === 'backoff')) {
-      const invoking = isStep(n) ? (n.states.find((s) => s.key === 'running') ?? n) : n;
-      rows.push(`| \`${n.id.replace(/^node\./, '')}\` | ${invoking.invoke.map((i) => `\`${i.src}\``).join(', ')} | ${n.description ?? ''} |`);
-    }
-    n.states.forEach((c) => walk(c, depth + 1));
+    if (depth > 0) rows.push(`| \`${n.id.replace(/^node\./, '')}\` | ${invokesOf(n).map((i) => `\`${i.src}\``).join(', ')} | ${n.description ?? ''} |`);
+    if (!isStep(n)) n.states.forEach((c) => walk(c, depth + 1));
   };
   walk(chart.root, 0);
   return [

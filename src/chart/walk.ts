@@ -4,11 +4,13 @@ export type TransitionKind = 'event' | 'always' | 'after' | 'done' | 'error';
 
 export interface ChartTransition {
   kind: TransitionKind;
-  /** The event as an operator reads it: `vrrp`, `done: mapImage`, `after mapTimeout`, `always`. */
+  /** The event as an operator reads it: `vrrp`, `done: map`, `after mapTimeout`, `always`. */
   label: string;
   eventType: string;
   targets: string[];
   guard: string | null;
+  /** The guard's parameters when they are plain values (`exitIs` → `{ exit: 'failed' }`); computed ones are left out. */
+  guardParams?: Record<string, string | number | boolean>;
   actions: string[];
 }
 
@@ -17,6 +19,10 @@ export interface ChartNode {
   key: string;
   type: string;
   description: string | null;
+  /** What the state means to the world around the chart (`src/machine/tags.ts`). */
+  tags: string[];
+  /** The step this state runs (its `meta.step`, set by `step()` in src/machine): drawn as one box. */
+  step: string | null;
   initial: string | null;
   invoke: Array<{ id: string; src: string }>;
   transitions: ChartTransition[];
@@ -60,16 +66,39 @@ export function eventLabel(eventType: string): string {
   }
 }
 
+type Plain = string | number | boolean;
+const isPlain = (v: unknown): v is Plain => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
+/** A guard's parameters when every one is a plain value: a function of the event says nothing drawn. */
+function paramsOf(guard: unknown): Record<string, Plain> | null {
+  if (typeof guard !== 'object' || guard === null || !('params' in guard)) return null;
+  const params: unknown = (guard as { params: unknown }).params;
+  if (typeof params !== 'object' || params === null) return null;
+  const entries = Object.entries(params);
+  if (entries.length === 0 || !entries.every(([, v]) => isPlain(v))) return null;
+  return Object.fromEntries(entries) as Record<string, Plain>;
+}
+
 function transitionOf(t: AnyTransitionDefinition): ChartTransition {
   const actions = (Array.isArray(t.actions) ? t.actions : [t.actions]).filter((a) => a !== undefined).map(nameOf);
+  const guardParams = paramsOf(t.guard);
   return {
     kind: kindOf(t.eventType),
     label: eventLabel(t.eventType),
     eventType: t.eventType,
     targets: (t.target ?? []).map((n: AnyStateNode) => n.id),
     guard: t.guard ? nameOf(t.guard) : null,
+    ...(guardParams ? { guardParams } : {}),
     actions,
   };
+}
+
+/** The step a state runs, from the `meta` that `step()` gives it: never guessed from its children. */
+function stepOf(node: AnyStateNode): string | null {
+  const meta: unknown = node.meta;
+  if (typeof meta !== 'object' || meta === null || !('step' in meta)) return null;
+  const step: unknown = (meta as { step: unknown }).step;
+  return typeof step === 'string' ? step : null;
 }
 
 function nodeOf(node: AnyStateNode): ChartNode {
@@ -82,6 +111,8 @@ function nodeOf(node: AnyStateNode): ChartNode {
     key: node.key,
     type: node.type,
     description: node.description ?? null,
+    tags: [...node.tags],
+    step: stepOf(node),
     initial: initialTarget ? initialTarget.id : null,
     invoke: node.invoke.map((i) => ({ id: i.id, src: nameOf(i.src) })),
     transitions,
@@ -99,16 +130,4 @@ export function chartOf(machine: AnyStateMachine): Chart {
   };
   collect(root);
   return { machine: machine.id, stateIds: ids, root };
-}
-
-/** The ids of the state nodes that are active in `a.b.c` (a leaf state as the service names it), root excluded. */
-export function activeStateIds(chart: Chart, stateName: string): string[] {
-  const ids: string[] = [];
-  let node: ChartNode | undefined = chart.root;
-  for (const key of stateName.split('.')) {
-    node = node?.states.find((s) => s.key === key);
-    if (!node) break;
-    ids.push(node.id);
-  }
-  return ids;
 }

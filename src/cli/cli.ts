@@ -22,7 +22,8 @@ Commands:
                           the journal: last N entries (20), then follow it live;
                           --brief leaves out commands that succeeded
   doctor [--json]         check this host for everything a takeover needs, with fixes
-  chart --format F        the statechart, read from the machine: json | mermaid | markdown | svg
+  chart --format F        the statechart, read from the machine: json | mermaid | markdown | svg;
+                          svg folds each step's retry loop into its box (--expand-steps draws it)
   validate-config         check the environment and the YAML file; print every problem
                           (--example prints the documented example configuration)
   keepalived render|start|stop|status   (also: keepalivedctl start|stop|status)
@@ -47,6 +48,7 @@ type Options = {
   lines?: string;
   once?: boolean;
   brief?: boolean;
+  'expand-steps'?: boolean;
 };
 
 const io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
@@ -71,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
       lines: { type: 'string' },
       once: { type: 'boolean' },
       brief: { type: 'boolean' },
+      'expand-steps': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -98,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
       if (format === 'json') io.out(`${JSON.stringify(chart, null, 2)}\n`);
       else if (format === 'mermaid') io.out(toMermaid(chart));
       else if (format === 'markdown') io.out(statechartMarkdown(chart));
-      else if (format === 'svg') io.out(chartSvg(await layoutChart(chart)));
+      else if (format === 'svg') io.out(chartSvg(await layoutChart(chart, { expandSteps: o['expand-steps'] ?? false })));
       else throw new ConfigError([`--format: must be one of json, mermaid, markdown, svg, got "${format}"`]);
       return 0;
     }
@@ -129,8 +132,9 @@ export async function main(argv: string[]): Promise<number> {
       if (verb !== 'on' && verb !== 'off') throw new ConfigError(['maintenance: say on or off']);
       return commandRequest(configFrom(o), { cmd: 'maintenance', on: verb === 'on' }, io);
     case 'events': {
-      const lines = o.lines === undefined ? 20 : Number(o.lines);
-      if (!Number.isInteger(lines) || lines < 0) throw new ConfigError([`--lines: must be a whole number of entries, got "${o.lines}"`]);
+      const given = o.lines ?? '20';
+      const lines = Number(given);
+      if (!Number.isInteger(lines) || lines < 0) throw new ConfigError([`--lines: must be a whole number of entries, got "${given}"`]);
       return eventsCommand(configFrom(o), { lines, follow: !(o.once ?? false), json: o.json ?? false, brief: o.brief ?? false }, io);
     }
     case 'doctor':

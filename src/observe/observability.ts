@@ -1,7 +1,7 @@
 import type { OwnershipView } from '../machine/types.js';
 import type { InspectionEvent } from 'xstate';
 import type { CommandRecord } from '../actions/exec.js';
-import { activeStateIds, chartOf, type Chart } from '../chart/walk.js';
+import { chartOf, type Chart } from '../chart/walk.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { nodeMachine, type StateView } from '../machine/index.js';
@@ -83,7 +83,6 @@ export class Observability {
           if (!this.statusSource) throw new Error('starting');
           return this.statusSource();
         },
-        activeIds: (state) => activeStateIds(this.chart, state),
         recent: () => this.recent(),
         subscribe: (l) => {
           this.listeners.add(l);

@@ -1,7 +1,8 @@
 /**
  * The offline viewer: one HTML page, one script, one stylesheet, all served by the service. The
  * chart is the SVG drawn from the machine (src/chart); the script only marks the active states
- * and keeps the event list, from /api/snapshot and the /api/stream event source.
+ * (the status's `stateIds`), opens a step's retry loop on a click, and keeps the event list, from
+ * /api/snapshot and the /api/stream event source.
  */
 export const VIEWER_HTML = `<!doctype html>
 <html lang="en">
@@ -11,7 +12,7 @@ export const VIEWER_HTML = `<!doctype html>
 <link rel="stylesheet" href="viewer.css">
 <script src="viewer.js" defer></script>
 </head>
-<body>
+<body class="fit-chart">
 <header>
   <h1>harbor-assistant <span id="node"></span></h1>
   <dl>
@@ -32,7 +33,7 @@ export const VIEWER_HTML = `<!doctype html>
   <section id="events-box">
     <h2>recent events</h2>
     <label><input type="checkbox" id="show-commands" checked> commands</label>
-    <label><input type="checkbox" id="fit-chart"> whole chart in the window</label>
+    <label><input type="checkbox" id="fit-chart" checked> whole chart in the window</label>
     <table id="events"><thead><tr><th>time</th><th>what</th><th>took</th></tr></thead><tbody></tbody></table>
   </section>
 </main>
@@ -54,7 +55,8 @@ dd { margin: 0; font-weight: bold; }
 main { display: flex; flex-direction: column; }
 #chart { overflow: auto; max-height: 62vh; border-bottom: 1px solid #d5dbe3; }
 #chart svg { display: block; }
-body.fit-chart #chart svg { width: 100%; height: auto; }
+body.fit-chart #chart { overflow: hidden; max-height: none; }
+body.fit-chart #chart svg { width: 100%; height: calc(100vh - var(--header-height, 120px) - 4px); }
 #events-box { padding: 0 16px 16px; }
 table { border-collapse: collapse; width: 100%; font: 12px monospace; }
 td, th { text-align: left; padding: 2px 8px; border-bottom: 1px solid #eef1f6; vertical-align: top; }
@@ -69,32 +71,44 @@ const $ = (id) => document.getElementById(id);
 const MAX_ROWS = 300;
 let chartReady = false;
 let pending = null;
-let lastTransition = null;
+let lastIds = null;
 
 function secs(ms) { return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s'; }
 
+/** Drawn and not folded away: a step's running/backoff are shown only while its card is open. */
+function visible(g) {
+  const card = g.closest('g.step-detail');
+  return !card || card.classList.contains('open');
+}
+
 function highlight(activeIds) {
   if (!chartReady) { pending = activeIds; return; }
-  const leaf = activeIds[activeIds.length - 1];
+  let current = null;
   for (const g of document.querySelectorAll('#chart g.state')) {
-    const id = g.getAttribute('data-state-id');
-    g.classList.toggle('active', activeIds.includes(id));
-    g.classList.toggle('current', id === leaf);
+    const on = activeIds.includes(g.getAttribute('data-state-id'));
+    g.classList.toggle('active', on);
+    g.classList.remove('current');
+    // ids come outermost first: the last active one drawn is the innermost shown
+    if (on && visible(g) && (!current || g.getAttribute('data-state-id').length > current.getAttribute('data-state-id').length)) current = g;
   }
-  const cur = document.querySelector('#chart g.state.current');
-  if (cur && cur.scrollIntoView) cur.scrollIntoView({ block: 'nearest', inline: 'center' });
+  if (current) current.classList.add('current');
+  if (current && current.scrollIntoView && !document.body.classList.contains('fit-chart')) current.scrollIntoView({ block: 'nearest', inline: 'center' });
 }
 
-function markTaken(entry, activeIds) {
+/** The edges between the boxes left and the boxes entered (the "any state" marker is everywhere). */
+function markTaken(before, after) {
   for (const g of document.querySelectorAll('#chart g.transition.taken')) g.classList.remove('taken');
-  if (!entry || entry.kind !== 'transition') return;
-  const target = activeIds[activeIds.length - 1];
+  if (!before) return;
   for (const g of document.querySelectorAll('#chart g.transition')) {
-    if (g.getAttribute('data-target') && target && target.startsWith(g.getAttribute('data-target')) && ('node.' + entry.from).startsWith(g.getAttribute('data-source'))) g.classList.add('taken');
+    const source = g.getAttribute('data-source');
+    const target = g.getAttribute('data-target');
+    const left = source === 'anywhere' || (before.includes(source) && !after.includes(source));
+    if (left && after.includes(target) && !before.includes(target)) g.classList.add('taken');
   }
 }
 
-function showStatus(s, activeIds) {
+function showStatus(s) {
+  const activeIds = s.stateIds || [];
   $('node').textContent = s.node + ' (' + s.role + ')';
   $('state').textContent = s.state;
   document.body.dataset.state = s.state;
@@ -133,13 +147,36 @@ function addRow(e) {
   while (tbody.rows.length > MAX_ROWS) tbody.deleteRow(tbody.rows.length - 1);
 }
 
+function toggleStep(g) {
+  const card = document.querySelector('#chart g.step-detail[data-step-id="' + g.getAttribute('data-state-id') + '"]');
+  if (!card) return;
+  const open = !card.classList.contains('open');
+  card.classList.toggle('open', open);
+  g.classList.toggle('open', open);
+  // the open card is drawn last, on top of its neighbours
+  card.parentNode.appendChild(card);
+  if (lastIds) highlight(lastIds);
+}
+
+function sizeHeader() {
+  document.documentElement.style.setProperty('--header-height', document.querySelector('header').offsetHeight + 'px');
+}
+
 async function loadChart() {
   const r = await fetch('chart.svg');
   if (!r.ok) throw new Error('chart.svg: HTTP ' + r.status);
   $('chart').innerHTML = await r.text();
+  for (const g of document.querySelectorAll('#chart g.state.folded')) g.addEventListener('click', () => toggleStep(g));
   chartReady = true;
   document.body.dataset.chart = 'ready';
   if (pending) highlight(pending);
+}
+
+function update(status) {
+  const ids = status.stateIds || [];
+  markTaken(lastIds, ids);
+  lastIds = ids;
+  showStatus(status);
 }
 
 function connect() {
@@ -148,19 +185,21 @@ function connect() {
   es.onerror = () => { $('live').textContent = 'reconnecting'; };
   es.onmessage = (m) => {
     const msg = JSON.parse(m.data);
-    if (msg.entry) { addRow(msg.entry); if (msg.entry.kind === 'transition') lastTransition = msg.entry; }
-    if (msg.status) { showStatus(msg.status, msg.activeIds); markTaken(lastTransition, msg.activeIds); }
+    if (msg.entry) addRow(msg.entry);
+    if (msg.status) update(msg.status);
   };
 }
 
 async function start() {
   $('show-commands').addEventListener('change', (ev) => document.body.classList.toggle('hide-commands', !ev.target.checked));
   $('fit-chart').addEventListener('change', (ev) => document.body.classList.toggle('fit-chart', ev.target.checked));
+  sizeHeader();
+  window.addEventListener('resize', sizeHeader);
   try {
     const chart = loadChart();
     const snap = await (await fetch('api/snapshot')).json();
     for (const e of snap.recent) addRow(e);
-    showStatus(snap.status, snap.activeIds);
+    update(snap.status);
     await chart;
     connect();
   } catch (err) {

@@ -9,8 +9,8 @@ export type ViewerUpdate = { entry: JournalEntry } | { status: NodeStatus };
 
 /** What the viewer shows, provided by the service. */
 export interface ViewerSource {
+  /** Carries `stateIds`, the active state nodes the viewer highlights. */
   status(): NodeStatus;
-  activeIds(state: string): string[];
   recent(): readonly JournalEntry[];
   subscribe(listener: (update: ViewerUpdate) => void): () => void;
   svg(): Promise<string>;
@@ -29,16 +29,16 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
  */
 export async function startViewer(listen: string, source: ViewerSource): Promise<Listening> {
   const streams = new Set<ServerResponse>();
+  // `activeIds` (the status's `stateIds`) stays in the snapshot for the clients that read it
   const state = () => {
     const status = source.status();
-    return { status, activeIds: source.activeIds(status.state) };
+    return { status, activeIds: status.stateIds };
   };
   // statuses come from the service after each committed snapshot: the entry of a transition is
   // written while the transition runs, when the snapshot still shows the state it leaves
   const unsubscribe = source.subscribe((update) => {
     if (streams.size === 0) return;
-    const message = 'status' in update ? { status: update.status, activeIds: source.activeIds(update.status.state) } : update;
-    const data = `data: ${JSON.stringify(message)}\n\n`;
+    const data = `data: ${JSON.stringify(update)}\n\n`;
     for (const res of streams) res.write(data);
   });
   const heartbeat = setInterval(() => {

@@ -332,14 +332,14 @@ test('a daemon whose program is missing, or whose log cannot be opened, is a spa
 
 test('the one sleep leaves no abort listener behind, however often it is called with one signal', async () => {
   const { sleep } = await import('../../src/actions/sleep.js');
-  const { getEventListeners } = await import('node:events');
+  const { EventEmitter } = await import('node:events');
   const ac = new AbortController();
   for (let i = 0; i < 20; i++) await sleep(1, ac.signal);
-  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+  assert.equal(EventEmitter.getEventListeners(ac.signal, 'abort').length, 0);
   const pending = sleep(60_000, ac.signal);
   ac.abort();
   await pending; // resolves at the abort, not after a minute
-  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+  assert.equal(EventEmitter.getEventListeners(ac.signal, 'abort').length, 0);
 });
 
 test('a missing program is a permanent failure (no retry can fix it); a plain exit is not', async () => {
