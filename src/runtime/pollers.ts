@@ -1,6 +1,7 @@
 import type { Actor } from 'xstate';
 import type { Runner } from '../actions/exec.js';
 import { probeHealth } from '../actions/harbor.js';
+import { keepalivedVrrpRunning } from '../actions/keepalived-process.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { HEALTH_EVENTS } from '../machine/events.js';
@@ -42,8 +43,9 @@ export function startPollers(d: PollerDeps): { stop(): void } {
       const here = await d.world.vip.present(signal);
       const snap = snapshot();
       const believesMaster = snap.context.vrrp === 'MASTER';
-      // a VIP is not ownership: it only promotes a node whose keepalived is known to run, or one acting as master
-      const mayPromote = d.heardKeepalived() || snap.hasTag('acting-master');
+      // a VIP is not ownership: it only promotes a node whose keepalived is known to run (it spoke to
+      // this run, or its VRRP process is alive: a restarted engine is told nothing again), or one acting as master
+      const mayPromote = d.heardKeepalived() || snap.hasTag('acting-master') || keepalivedVrrpRunning(f.keepalived.pidDir, f.keepalived.confPath);
       vipDisagreement = here !== believesMaster && (!here || mayPromote) ? vipDisagreement + 1 : 0;
       // two polls in a row, so a notification racing the address change is not contradicted
       if (vipDisagreement >= 2) {
