@@ -1,6 +1,7 @@
 import elkModule, { type ElkExtendedEdge, type ElkLabel, type ElkNode } from 'elkjs/lib/elk.bundled.js';
-import { FONT, LABEL_LINE, packLines, textWidth } from './text.js';
-import { operatorView, type OperatorView, type ViewEdge, type ViewNode, type ViewNodeKind, type ViewOptions } from './view.js';
+import { compose, rowsBlock, type Route } from './compose.js';
+import { FONT, LABEL_LINE, LABEL_PAD, packLines, textWidth } from './text.js';
+import { operatorView, type ViewEdge, type ViewNode, type ViewNodeKind, type ViewOptions } from './view.js';
 import type { Chart, TransitionKind } from './walk.js';
 
 // a CommonJS module whose constructor is both module.exports and its `default`
@@ -18,6 +19,8 @@ export interface LaidOutState {
   step: string | null;
   /** A `goto` marker: the state it stands for. */
   goto: string | null;
+  /** A `goto` marker back to an earlier state (`↩ idle`), not on to a later one (`→ releasing`). */
+  back: boolean;
   compound: boolean;
   /** A step drawn as one box, its own states in a detail card shown on demand. */
   folded: boolean;
@@ -81,13 +84,15 @@ const ANYWHERE_HEIGHT = 28;
 /** Room for a compound state's name above its children. */
 const COMPOUND_TOP = 30;
 const BADGE_TEXT = '↻ retries';
-const LABEL_PAD = 4;
 
 export const badgeWidth = () => textWidth(BADGE_TEXT, FONT.small) + 10;
 export { BADGE_TEXT };
 
+/** A `goto` marker's text: `↩ idle` back, `→ releasing` on. */
+export const gotoText = (key: string, back: boolean) => `${back ? '↩' : '→'} ${key}`;
+
 function leafSize(n: ViewNode): { width: number; height: number } {
-  if (n.kind === 'goto') return { width: textWidth(`↩ ${n.key}`, FONT.small, true) + 18, height: ANYWHERE_HEIGHT - 4 };
+  if (n.kind === 'goto') return { width: textWidth(gotoText(n.key, n.back ?? true), FONT.small, true) + 18, height: ANYWHERE_HEIGHT - 4 };
   if (n.kind === 'anywhere') return { width: textWidth(n.key, FONT.small, true) + 24, height: ANYWHERE_HEIGHT };
   if (n.kind === 'step' && n.children.length === 0) {
     const second = textWidth(n.step ?? '', FONT.small) + 8 + badgeWidth();
@@ -103,9 +108,8 @@ function labelOf(e: ViewEdge): ElkLabel & { lines: string[] } {
 }
 
 /**
- * Layers run right at the top (start-up, takeover, release, the states that keep a node out),
- * down inside `active` and `releasing` (the phases in takeover order), right inside a phase
- * (its steps): labels between layers then cost width only where the chain is short.
+ * Inside a block ELK lays out, layers run down (`releasing`'s steps), right inside a phase (its
+ * steps); the top level and the rows of `active` and `mounting` are placed by compose.ts.
  */
 const directionAt = (depth: number) => (depth % 2 === 0 ? 'DOWN' : 'RIGHT');
 
@@ -148,7 +152,8 @@ interface Built {
   labels: Map<string, string[]>;
 }
 
-function toElk(view: OperatorView): Built {
+/** One block of the top level (`active`, `releasing`) as an ELK graph of its own. */
+function toElk(block: ViewNode): Built {
   const nodes = new Map<string, ViewNode>();
   const edges = new Map<string, ViewEdge>();
   const labels = new Map<string, string[]>();
@@ -163,7 +168,7 @@ function toElk(view: OperatorView): Built {
     });
     return { id: n.id, children: n.children.map(build), edges: elkEdges, layoutOptions: containerOptions(n) };
   };
-  const graph = build(view.root);
+  const graph = build(block);
   graph.layoutOptions = {
     ...graph.layoutOptions,
     'elk.hierarchyHandling': 'SEPARATE_CHILDREN',
@@ -224,6 +229,7 @@ function stateOf(n: ViewNode, compound: boolean): Omit<LaidOutState, 'x' | 'y' |
     tags: n.tags,
     step: n.step,
     goto: n.goto,
+    back: n.back ?? true,
     compound,
     folded: n.folded.length > 0,
     initial: n.initial,
@@ -231,32 +237,22 @@ function stateOf(n: ViewNode, compound: boolean): Omit<LaidOutState, 'x' | 'y' |
   };
 }
 
-/**
- * Lays the operator's view of the chart out with ELK: each compound on its own (layered, its
- * direction by depth), every edge with its label placed by ELK. Pure computation from the chart:
- * no DOM, no network, so the service, the CLI and the tests produce the same picture.
- */
-export async function layoutChart(chart: Chart, options: ViewOptions = {}): Promise<ChartLayout> {
-  const view = operatorView(chart, options);
-  const { graph, nodes, edges, labels } = toElk(view);
-  const laid = await new ELK().layout(graph);
-  const width = Math.ceil(laid.width ?? 0);
+/** A block laid out by ELK, at its own origin. */
+interface Block {
+  width: number;
+  height: number;
+  states: LaidOutState[];
+  transitions: LaidOutTransition[];
+}
 
+async function layoutBlock(elk: InstanceType<typeof ELK>, block: ViewNode): Promise<Block> {
+  const { graph, nodes, edges, labels } = toElk(block);
+  const laid = await elk.layout(graph);
   const states: LaidOutState[] = [];
   const transitions: LaidOutTransition[] = [];
-  const details: StepDetail[] = [];
   const collect = (e: ElkNode) => {
     const n = nodes.get(e.id);
-    if (n && n !== view.root) {
-      const s: LaidOutState = { ...stateOf(n, n.children.length > 0), detailOf: null, x: e.x ?? 0, y: e.y ?? 0, width: e.width ?? 0, height: e.height ?? 0 };
-      states.push(s);
-      if (n.folded.length > 0) {
-        const d = detailCard(s, n, width);
-        details.push(d.card);
-        states.push(...d.states);
-        transitions.push(...d.transitions);
-      }
-    }
+    if (n && n !== block) states.push({ ...stateOf(n, n.children.length > 0), detailOf: null, x: e.x ?? 0, y: e.y ?? 0, width: e.width ?? 0, height: e.height ?? 0 });
     for (const edge of e.edges ?? []) {
       const v = edges.get(edge.id);
       if (!v) continue;
@@ -268,5 +264,118 @@ export async function layoutChart(chart: Chart, options: ViewOptions = {}): Prom
     (e.children ?? []).forEach(collect);
   };
   collect(laid);
-  return { machine: chart.machine, width, height: Math.ceil(laid.height ?? 0), states, transitions, details, recordedAnywhere: view.recordedAnywhere };
+  return { width: laid.width ?? 0, height: laid.height ?? 0, states, transitions };
+}
+
+/** A route of compose.ts as a laid-out transition. */
+function routed(r: Route): LaidOutTransition {
+  const e = r.edge;
+  return { id: e.id, source: e.source, target: e.target, to: e.to ?? e.target, kind: e.kind, labels: e.labels, detail: e.detail, points: r.points, label: r.label, detailOf: null };
+}
+
+const moveBy = (dx: number, dy: number) => ({
+  state: (s: LaidOutState): LaidOutState => ({ ...s, x: s.x + dx, y: s.y + dy }),
+  transition: (t: LaidOutTransition): LaidOutTransition => ({
+    ...t,
+    points: t.points.map((p) => ({ x: p.x + dx, y: p.y + dy })),
+    label: t.label ? { ...t.label, x: t.label.x + dx, y: t.label.y + dy } : null,
+  }),
+});
+
+/** The widest a block of phases (`active`) and a phase of many steps (`mounting`) may be. */
+const ROWS_WIDTH = 1200;
+const PHASE_WIDTH = 600;
+
+/**
+ * A block of phases (`active`) and a phase of many steps (`mounting`) wrap into rows; a block of
+ * steps (`releasing`) is ELK's, top to bottom: its steps skip ahead too often to read in rows.
+ */
+const inRows = (n: ViewNode) => n.children.length > 4 && (n.depth > 0 || n.children.some((c) => c.children.length > 0));
+
+/** A block in rows (see `inRows`): each of its compounds laid out on its own, then the rows (compose.ts). */
+async function layoutTop(elk: InstanceType<typeof ELK>, block: ViewNode): Promise<Block> {
+  if (!inRows(block)) return layoutBlock(elk, block);
+  const inner = new Map<string, Block>();
+  for (const c of block.children) if (c.children.length > 0) inner.set(c.id, await layoutTop(elk, c));
+  const sizes = new Map(block.children.map((c) => {
+    const b = inner.get(c.id);
+    return [c.id, b ? { width: b.width, height: b.height } : leafSize(c)] as const;
+  }));
+  const rows = rowsBlock(block, sizes, block.children.some((c) => c.children.length > 0) ? ROWS_WIDTH : PHASE_WIDTH);
+  const states: LaidOutState[] = [];
+  const transitions: LaidOutTransition[] = rows.routes.map(routed);
+  for (const c of block.children) {
+    const box = rows.boxes.get(c.id);
+    if (!box) continue;
+    states.push({ ...stateOf(c, c.children.length > 0), detailOf: null, ...box });
+    const b = inner.get(c.id);
+    if (!b) continue;
+    const move = moveBy(box.x, box.y);
+    states.push(...b.states.map(move.state));
+    transitions.push(...b.transitions.map(move.transition));
+  }
+  return { width: rows.width, height: rows.height, states, transitions };
+}
+
+/** Room around the drawing. */
+const MARGIN = 8;
+
+/**
+ * Lays the operator's view of the chart out: the inside of each top-level block (`active`,
+ * `releasing`) with ELK (layered, its direction by depth, every edge with its label placed by
+ * ELK), the top level by hand (src/chart/compose.ts). Pure computation from the chart: no DOM,
+ * no network, so the service, the CLI and the tests produce the same picture.
+ */
+export async function layoutChart(chart: Chart, options: ViewOptions = {}): Promise<ChartLayout> {
+  const view = operatorView(chart, options);
+  const elk = new ELK();
+  const blocks = new Map<string, Block>();
+  for (const n of view.root.children) if (n.children.length > 0) blocks.set(n.id, await layoutTop(elk, n));
+  const { boxes, routes } = compose(view.root, (n) => {
+    const b = blocks.get(n.id);
+    return b ? { width: b.width, height: b.height } : leafSize(n);
+  });
+
+  const states: LaidOutState[] = [];
+  const transitions: LaidOutTransition[] = [];
+  for (const n of view.root.children) {
+    const box = boxes.get(n.id);
+    if (!box) continue;
+    states.push({ ...stateOf(n, n.children.length > 0), detailOf: null, ...box });
+    const b = blocks.get(n.id);
+    if (!b) continue;
+    const move = moveBy(box.x, box.y);
+    states.push(...b.states.map(move.state));
+    transitions.push(...b.transitions.map(move.transition));
+  }
+  transitions.push(...routes.map(routed));
+
+  // the drawing's own origin, a margin round it
+  const xs = [...states.flatMap((s) => [s.x, s.x + s.width]), ...transitions.flatMap((t) => [...t.points.map((p) => p.x), ...(t.label ? [t.label.x, t.label.x + t.label.width] : [])])];
+  const ys = [...states.flatMap((s) => [s.y, s.y + s.height]), ...transitions.flatMap((t) => [...t.points.map((p) => p.y), ...(t.label ? [t.label.y, t.label.y + t.label.height] : [])])];
+  const [dx, dy] = [MARGIN - Math.min(...xs), MARGIN - Math.min(...ys)];
+  const width = Math.ceil(Math.max(...xs) + dx + MARGIN);
+  const height = Math.ceil(Math.max(...ys) + dy + MARGIN);
+  const move = moveBy(dx, dy);
+  const shifted = states.map(move.state);
+  const moved = transitions.map(move.transition);
+
+  // a folded step's card, under its box
+  const nodes = new Map<string, ViewNode>();
+  const index = (n: ViewNode) => {
+    nodes.set(n.id, n);
+    n.children.forEach(index);
+  };
+  index(view.root);
+  const details: StepDetail[] = [];
+  const all = [...shifted];
+  for (const s of shifted) {
+    const n = nodes.get(s.id);
+    if (!n || n.folded.length === 0) continue;
+    const d = detailCard(s, n, width);
+    details.push(d.card);
+    all.push(...d.states);
+    moved.push(...d.transitions);
+  }
+  return { machine: chart.machine, width, height, states: all, transitions: moved, details, recordedAnywhere: view.recordedAnywhere };
 }

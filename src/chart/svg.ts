@@ -1,4 +1,4 @@
-import { BADGE_TEXT, badgeWidth, type ChartLayout, type LaidOutLabel, type LaidOutState, type LaidOutTransition, type StepDetail } from './layout.js';
+import { BADGE_TEXT, badgeWidth, gotoText, type ChartLayout, type LaidOutLabel, type LaidOutState, type LaidOutTransition, type StepDetail } from './layout.js';
 import { FONT, LABEL_LINE } from './text.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -88,7 +88,7 @@ function anywhereSvg(s: LaidOutState, recorded: string[]): string {
 }
 
 function gotoSvg(s: LaidOutState): string {
-  return `<g class="goto" data-goto="${esc(s.goto ?? '')}"><title>${esc(s.description ?? '')}</title><rect x="${n(s.x)}" y="${n(s.y)}" width="${n(s.width)}" height="${n(s.height)}" rx="4"/><text x="${n(s.x + s.width / 2)}" y="${n(s.y + s.height / 2 + 4)}" text-anchor="middle">↩ ${esc(s.key)}</text></g>`;
+  return `<g class="goto" data-goto="${esc(s.goto ?? '')}"><title>${esc(s.description ?? '')}</title><rect x="${n(s.x)}" y="${n(s.y)}" width="${n(s.width)}" height="${n(s.height)}" rx="4"/><text x="${n(s.x + s.width / 2)}" y="${n(s.y + s.height / 2 + 4)}" text-anchor="middle">${esc(gotoText(s.key, s.back))}</text></g>`;
 }
 
 function labelSvg(l: LaidOutLabel): string {

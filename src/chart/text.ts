@@ -1,7 +1,7 @@
 /**
  * Text sizes of the drawing, shared by the layout (which must leave room for the text) and the
- * SVG (which draws it). The smallest is 11 px so that the whole chart fitted into a 1920 px window
- * (scaled to about 0.95) still shows every label at 10 px or more.
+ * SVG (which draws it). The smallest is 11 px so that the whole chart fitted into a 1920×1080
+ * window (scaled to about 0.99 under the viewer's header) still shows every label at 10 px or more.
  */
 export const FONT = {
   state: 13,
@@ -21,10 +21,17 @@ export function textWidth(text: string, size: number, bold = false): number {
   return Math.ceil(text.length * size * (bold ? 0.68 : 0.62));
 }
 
-/** An item longer than a line, cut after each ` |` of its guards. */
+/** An item longer than a line, cut after a ` |` of its guards: as many guards on a line as fit. */
 function piecesOf(item: string, max: number): string[] {
   if (item.length <= max) return [item];
-  return item.split(/(?<= \|) /);
+  const pieces: string[] = [];
+  for (const part of item.split(/(?<= \|) /)) {
+    const last = pieces.length - 1;
+    const joined = `${pieces[last] ?? ''} ${part}`;
+    if (last >= 0 && joined.length <= max) pieces[last] = joined;
+    else pieces.push(part);
+  }
+  return pieces;
 }
 
 /**
@@ -43,4 +50,12 @@ export function packLines(items: readonly string[], max = 24): string[] {
     joinable = pieces.length === 1;
   }
   return lines;
+}
+
+/** Room around an edge label's text. */
+export const LABEL_PAD = 4;
+
+/** The box an edge label of these lines takes. */
+export function labelSize(lines: readonly string[]): { width: number; height: number } {
+  return { width: Math.max(0, ...lines.map((l) => textWidth(l, FONT.label))) + 2 * LABEL_PAD, height: lines.length * LABEL_LINE + LABEL_PAD };
 }

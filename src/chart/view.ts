@@ -38,6 +38,8 @@ export interface ViewNode {
   step: string | null;
   /** A `goto` marker: the state it stands for. */
   goto: string | null;
+  /** A `goto` marker back to an earlier state (`↩ idle`), not on to a later one (`→ releasing`). */
+  back?: boolean;
   initial: boolean;
   /** 0 for the top-level states. */
   depth: number;
@@ -221,36 +223,52 @@ class EdgeSet {
   }
 }
 
-/**
- * At the top level an edge back to an earlier state (to `idle` after a cool-down, to `booting` on
- * resume) would run the height of the chart and pile onto its target: it ends at a small marker
- * naming the target instead, next to where it starts.
- */
-/** A state that keeps the node out (unfit): the last column, entered only from the flow. */
-const isHolding = (n: ViewNode) => n.tags.includes('unfit');
-/** A takeover or a release: the main flow, whose exits into the holding states are drawn as arrows. */
-const isFlow = (n: ViewNode) => n.kind !== 'anywhere' && (n.tags.includes('release') || n.children.some((c) => c.tags.includes('takeover')));
+/** A state that keeps the node out (unfit): entered only from the flow. */
+export const isHolding = (n: ViewNode) => n.tags.includes('unfit');
+/** A takeover or a release: the main flow, a block of its own phases or steps. */
+export const isFlow = (n: ViewNode) => n.kind !== 'anywhere' && n.kind !== 'goto' && (n.tags.includes('release') || n.children.some((c) => c.tags.includes('takeover')));
 
-function backEdgesAsGotos(root: ViewNode): void {
+/**
+ * The top level is drawn as a band of start-up states (`booting`, `idle`) above the flow blocks
+ * (`active`, then `releasing`), the holding states right of the block that enters them. Only the
+ * arrows that run along that shape are drawn as arrows, each state entered by one of them:
+ * start-up to start-up forward, start-up down into the first block, a block to a later block, a
+ * block to a holding state, and a state to itself. Every other edge (back to `idle` after a
+ * cool-down, to `booting` on resume, from `booting` straight to `releasing`) would run across the
+ * chart and pile onto its target: it ends at a small chip naming the target instead, next to
+ * where it starts.
+ */
+function jumpsAsGotos(root: ViewNode): void {
   const order = new Map(root.children.map((c, i) => [c.id, i]));
   const byId = new Map(root.children.map((c) => [c.id, c]));
+  const firstBlock = root.children.find(isFlow);
+  const isBand = (n: ViewNode) => !isFlow(n) && !isHolding(n) && n.kind !== 'anywhere';
+  const entered = new Set<string>();
+  const drawn = (source: ViewNode, target: ViewNode): boolean => {
+    if (source.id === target.id || source.kind === 'anywhere') return true;
+    if (isBand(source) && target === firstBlock) return true;
+    if (entered.has(target.id)) return false;
+    const ahead = (order.get(target.id) ?? 0) > (order.get(source.id) ?? 0);
+    const along = (isBand(source) && isBand(target) && ahead) || (isFlow(source) && isFlow(target) && ahead) || (isFlow(source) && isHolding(target));
+    if (along) entered.add(target.id);
+    return along;
+  };
   root.edges = root.edges.map((e) => {
-    const from = order.get(e.source) ?? 0;
-    const to = order.get(e.target) ?? 0;
     const target = byId.get(e.target);
     const source = byId.get(e.source);
-    if (!target || !source || e.source === ANYWHERE_ID) return e;
-    if (to >= from && !(isHolding(target) && !isFlow(source))) return e;
+    if (!target || !source || drawn(source, target)) return e;
+    const back = (order.get(target.id) ?? 0) <= (order.get(source.id) ?? 0);
     const id = `goto:${e.source}->${e.target}`;
     root.children.push({
       id,
       key: target.key,
       kind: 'goto',
       type: 'goto',
-      description: `back to ${target.key}`,
+      description: `${back ? 'back' : 'on'} to ${target.key}`,
       tags: [],
       step: null,
       goto: target.id,
+      back,
       initial: false,
       depth: 0,
       children: [],
@@ -357,7 +375,7 @@ export function operatorView(chart: Chart, options: ViewOptions = {}): OperatorV
       root.edges.push({ id: `t:${ANYWHERE_ID}->${target}`, source: ANYWHERE_ID, target, kind: 'event', labels: [event], detail: [`any state → ${keyOf(target)}: ${event}`] });
     }
   }
-  backEdgesAsGotos(root);
+  jumpsAsGotos(root);
   const recordedAnywhere = chart.root.transitions.filter((t) => t.targets.length === 0).map((t) => t.eventType);
   return { machine: chart.machine, root, recordedAnywhere };
 }

@@ -20,12 +20,8 @@ const CHROMIUM = {
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 };
 
-/**
- * The smallest text the fitted chart may show, in screen pixels. The issue asks for 10 px with the
- * whole chart in a 1920×1080 window; the layout reaches about 7 px so far (from 5 px): this floor
- * keeps it from getting worse until the top level is packed into rows (docs/observability.md).
- */
-const MIN_TEXT_PX = 6.5;
+/** The smallest text the fitted chart may show, in screen pixels, with the whole chart in a 1920×1080 window. */
+const MIN_TEXT_PX = 10;
 const TAKEOVER = ['acquiring-rbd', 'fencing', 'claiming', 'mounting', 'starting', 'serving'].map((k) => `node.active.${k}`);
 
 type Box = { x: number; y: number; width: number; height: number };
@@ -39,7 +35,7 @@ function readsAfter(a: Box, b: Box): boolean {
  * With the whole chart in the window: every text big enough, every edge with its label, no two
  * arrowheads on one point, the takeover phases in reading order, nothing outside the window.
  */
-async function checkReadable(page: Page): Promise<void> {
+async function checkReadable(page: Page): Promise<string> {
   const fit = await page.evaluate(() => {
     const svg = document.querySelector('#chart svg') as SVGSVGElement;
     const scale = svg.getScreenCTM()?.a ?? 0;
@@ -71,9 +67,10 @@ async function checkReadable(page: Page): Promise<void> {
     const [a, b] = [fit.boxes[TAKEOVER[i - 1] ?? ''], fit.boxes[TAKEOVER[i] ?? '']];
     assert.ok(a && b && readsAfter(a, b), `${TAKEOVER[i]} reads after ${TAKEOVER[i - 1]}`);
   }
+  return `smallest text "${smallest.text}" at ${smallest.px.toFixed(2)} px (scale ${fit.scale.toFixed(3)})`;
 }
 
-test('the offline viewer in headless Chromium: loopback only, every state drawn, the highlight follows the running node', async () => {
+test('the offline viewer in headless Chromium: loopback only, every state drawn, the highlight follows the running node', async (t) => {
   const health = await startHealthServer();
   health.set(HEALTHY);
   const config = configFor(health.url);
@@ -134,7 +131,7 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
     assert.equal(await current(), 'node.active.mounting.mapping');
     await page.evaluate(() => (window as unknown as { highlight(ids: string[]): void }).highlight(['node.idle']));
 
-    await checkReadable(page);
+    t.diagnostic(await checkReadable(page));
     mkdirSync('docs', { recursive: true });
     await page.screenshot({ path: 'docs/viewer.png' });
 
@@ -161,8 +158,8 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
     // the whole chart fits the window by default; unticked, it is drawn at its own size
     const fitted = await page.$eval('#chart svg', (svg) => svg.getBoundingClientRect().width);
     await page.uncheck('#fit-chart');
-    const natural = await page.$eval('#chart svg', (svg) => svg.getBoundingClientRect().width);
-    assert.ok(natural > 1920 && fitted <= 1920, `chart ${natural}px wide, fitted ${fitted}px`);
+    const [natural, own] = await page.$eval('#chart svg', (svg) => [svg.getBoundingClientRect().width, Number(svg.getAttribute('width'))]);
+    assert.ok(Math.abs(natural - own) < 1 && fitted <= 1920, `chart ${natural}px wide (its own ${own}), fitted ${fitted}px`);
     await page.check('#fit-chart');
 
     mkdirSync('reports', { recursive: true });
