@@ -39,7 +39,7 @@ export interface Chart {
 function nameOf(x: unknown): string {
   if (typeof x === 'string') return x;
   if (typeof x === 'function') return x.name || 'inline';
-  if (typeof x === 'object' && x !== null && 'type' in x && typeof (x as { type: unknown }).type === 'string') return (x as { type: string }).type;
+  if (typeof x === 'object' && x !== null && 'type' in x && typeof (x).type === 'string') return (x as { type: string }).type;
   return 'inline';
 }
 
@@ -72,20 +72,22 @@ const isPlain = (v: unknown): v is Plain => typeof v === 'string' || typeof v ==
 /** A guard's parameters when every one is a plain value: a function of the event says nothing drawn. */
 function paramsOf(guard: unknown): Record<string, Plain> | null {
   if (typeof guard !== 'object' || guard === null || !('params' in guard)) return null;
-  const params: unknown = (guard as { params: unknown }).params;
+  const params: unknown = (guard).params;
   if (typeof params !== 'object' || params === null) return null;
   const entries = Object.entries(params);
   if (entries.length === 0 || !entries.every(([, v]) => isPlain(v))) return null;
-  return Object.fromEntries(entries) as Record<string, Plain>;
+  return Object.fromEntries(entries);
 }
 
 function transitionOf(t: AnyTransitionDefinition): ChartTransition {
   const actions = (Array.isArray(t.actions) ? t.actions : [t.actions]).filter((a) => a !== undefined).map(nameOf);
   const guardParams = paramsOf(t.guard);
+  // XState types a transition's event descriptor loosely; it is the event type string
+  const eventType = String(t.eventType as unknown);
   return {
-    kind: kindOf(t.eventType),
-    label: eventLabel(t.eventType),
-    eventType: t.eventType,
+    kind: kindOf(eventType),
+    label: eventLabel(eventType),
+    eventType,
     targets: (t.target ?? []).map((n: AnyStateNode) => n.id),
     guard: t.guard ? nameOf(t.guard) : null,
     ...(guardParams ? { guardParams } : {}),
@@ -97,7 +99,7 @@ function transitionOf(t: AnyTransitionDefinition): ChartTransition {
 function stepOf(node: AnyStateNode): string | null {
   const meta: unknown = node.meta;
   if (typeof meta !== 'object' || meta === null || !('step' in meta)) return null;
-  const step: unknown = (meta as { step: unknown }).step;
+  const step: unknown = (meta).step;
   return typeof step === 'string' ? step : null;
 }
 
@@ -105,7 +107,9 @@ function nodeOf(node: AnyStateNode): ChartNode {
   const transitions: ChartTransition[] = [];
   for (const list of node.transitions.values()) for (const t of list) transitions.push(transitionOf(t));
   for (const t of node.always ?? []) transitions.push(transitionOf(t));
-  const initialTarget = node.initial?.target?.[0];
+  // an atomic state has no initial transition at run time, whatever the types say
+  const initial = node.initial as { target?: readonly AnyStateNode[] } | undefined;
+  const initialTarget = initial?.target?.[0];
   return {
     id: node.id,
     key: node.key,

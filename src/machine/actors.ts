@@ -55,9 +55,7 @@ export interface DisownInput {
 }
 
 function notProvided<TOutput, TInput>(name: string) {
-  return fromPromise<TOutput, TInput>(async () => {
-    throw new Error(`actor "${name}" has no implementation: provide it with machine.provide()`);
-  });
+  return fromPromise<TOutput, TInput>(() => Promise.reject(new Error(`actor "${name}" has no implementation: provide it with machine.provide()`)));
 }
 
 export const actorPlaceholders = {

@@ -26,7 +26,7 @@ import type { NodeEvent } from './events.js';
 import { timeoutDelay, type TimeoutDelay } from './step.js';
 import type { NodeTag } from './tags.js';
 import { backoffDelay, STEP_TIMEOUT_NAMES, type StepName } from './timing.js';
-import type { FilesystemProbe, HolderObservation, Holdings, ImageObservation, ReleaseExit, WorldSnapshot } from './types.js';
+import type { FilesystemProbe, HolderObservation, ImageObservation, ReleaseExit, WorldSnapshot } from './types.js';
 
 function errorText(error: unknown): string {
   const text = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
@@ -213,7 +213,7 @@ export const nodeSetup = setup({
     clearFailure: assign({ releaseFailed: false, failures: 0, lastError: null, reason: 'operator resumed' }),
     setReason: assign((_, p: { reason: string }) => ({ reason: p.reason })),
     // the marker files outlive the process; the runtime provides these (tests record them)
-    persistFailed: (_, _p: { reason: string }) => undefined,
+    persistFailed: (_args, _params: { reason: string }) => undefined,
     clearFailed: () => undefined,
     persistMaintenance: () => undefined,
     clearMaintenance: () => undefined,

@@ -33,9 +33,8 @@ export const STEP_TIMEOUT_NAMES = [
   'readWorld', 'readHolders', 'fence', 'verifyFence', 'claim', 'map', 'record', 'probeFilesystem', 'format', 'fsck', 'mount',
   'composeUp', 'healthy', 'composeDown', 'unmount', 'unmap', 'disown',
 ] as const satisfies readonly StepName[];
-// a key added to StepTimeouts but not to the list above fails to compile here
-const everyTimeoutNamed: Record<Exclude<StepName, (typeof STEP_TIMEOUT_NAMES)[number]>, never> = {};
-void everyTimeoutNamed;
+/** True by construction: a key added to StepTimeouts but not to the list above fails to compile here. */
+export const EVERY_TIMEOUT_NAMED: [Exclude<StepName, (typeof STEP_TIMEOUT_NAMES)[number]>] extends [never] ? true : false = true;
 
 export interface Timing {
   timeouts: StepTimeouts;

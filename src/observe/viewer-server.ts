@@ -48,16 +48,16 @@ export async function startViewer(listen: string, source: ViewerSource): Promise
 
   const http = await listenHttp(listen, (req, res) => {
     const path = new URL(req.url ?? '/', 'http://viewer').pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n');
-    if (!trustedHost(req.headers.host)) return send(res, 421, 'text/plain', 'use an IP address or localhost (an SSH tunnel), not a host name\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') { send(res, 405, 'text/plain', 'read-only\n'); return; }
+    if (!trustedHost(req.headers.host)) { send(res, 421, 'text/plain', 'use an IP address or localhost (an SSH tunnel), not a host name\n'); return; }
     switch (path) {
       case '/':
       case '/index.html':
-        return send(res, 200, 'text/html; charset=utf-8', VIEWER_HTML);
+        { send(res, 200, 'text/html; charset=utf-8', VIEWER_HTML); return; }
       case '/viewer.js':
-        return send(res, 200, 'text/javascript; charset=utf-8', VIEWER_JS);
+        { send(res, 200, 'text/javascript; charset=utf-8', VIEWER_JS); return; }
       case '/viewer.css':
-        return send(res, 200, 'text/css; charset=utf-8', VIEWER_CSS);
+        { send(res, 200, 'text/css; charset=utf-8', VIEWER_CSS); return; }
       case '/chart.svg':
         source.svg().then(
           (svg) => send(res, 200, 'image/svg+xml', svg),
@@ -66,16 +66,16 @@ export async function startViewer(listen: string, source: ViewerSource): Promise
         return;
       case '/api/snapshot':
         try {
-          return send(res, 200, 'application/json', JSON.stringify({ ...state(), recent: source.recent() }));
+          send(res, 200, 'application/json', JSON.stringify({ ...state(), recent: source.recent() })); return;
         } catch {
-          return send(res, 503, 'text/plain', 'starting\n');
+          send(res, 503, 'text/plain', 'starting\n'); return;
         }
       case '/api/stream': {
         let first: ReturnType<typeof state>;
         try {
           first = state();
         } catch {
-          return send(res, 503, 'text/plain', 'starting\n');
+          send(res, 503, 'text/plain', 'starting\n'); return;
         }
         res.writeHead(200, { 'Content-Type': 'text/event-stream', Connection: 'keep-alive', ...SAME_ORIGIN_ONLY });
         res.write(`retry: 2000\ndata: ${JSON.stringify(first)}\n\n`);
@@ -84,7 +84,7 @@ export async function startViewer(listen: string, source: ViewerSource): Promise
         return;
       }
       default:
-        return send(res, 404, 'text/plain', 'not found\n');
+        { send(res, 404, 'text/plain', 'not found\n'); return; }
     }
   });
   return {

@@ -111,10 +111,11 @@ export async function runService(config: Config, logger: Logger, options: Servic
   const readOwnership = options.ownershipReader ?? ((signal: AbortSignal) => world.ownership.read(signal));
   const pollers = startPollers({ config, logger, runner, world, actor, publisher, send, readOwnership, heardKeepalived: () => heardKeepalived });
 
-  let detached = false;
+  // set from the signal handler, read after the actor is done
+  const run = { detached: false };
   const stopSignals = onStopSignals((signal) => {
     logger.info('signal: detaching (Harbor and the image stay as they are; the next start reconciles)', { signal });
-    detached = true;
+    run.detached = true;
     publisher.detach();
     send({ type: 'shutdown', release: false });
   });
@@ -124,11 +125,11 @@ export async function runService(config: Config, logger: Logger, options: Servic
   fifo.stop();
   server.close();
   stopSignals();
-  if (!detached) publisher.publish();
+  if (!run.detached) publisher.publish();
   actor.stop();
   await runner.settled();
   const finalState = publisher.stateName();
-  observe.service(detached ? 'stopped (detached: everything held stays held)' : 'stopped', { state: finalState });
+  observe.service(run.detached ? 'stopped (detached: everything held stays held)' : 'stopped', { state: finalState });
   await observe.close();
-  logger.info('stopped', { state: finalState, detached });
+  logger.info('stopped', { state: finalState, detached: run.detached });
 }

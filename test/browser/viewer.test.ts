@@ -43,13 +43,13 @@ async function checkReadable(page: Page): Promise<string> {
     const origin = svg.getScreenCTM();
     const drawing = { left: origin?.e ?? 0, top: origin?.f ?? 0, right: (origin?.e ?? 0) + view.width * scale, bottom: (origin?.f ?? 0) + view.height * scale };
     const shown = (e: Element) => e.getBoundingClientRect().width > 0;
-    const texts = Array.from(svg.querySelectorAll('text')).filter(shown).map((t) => ({ text: t.textContent ?? '', px: parseFloat(getComputedStyle(t).fontSize) * scale, height: t.getBoundingClientRect().height }));
+    const texts = Array.from(svg.querySelectorAll('text')).filter(shown).map((t) => ({ text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * scale, height: t.getBoundingClientRect().height }));
     const edges = Array.from(svg.querySelectorAll('g.transition')).filter((g) => shown(g.querySelector('path') as Element));
-    const unlabelled = edges.filter((g) => !Array.from(g.querySelectorAll('.label text')).some((t) => shown(t) && (t.textContent ?? '').trim() !== '')).map((g) => `${g.getAttribute('data-source')}->${g.getAttribute('data-target')}`);
+    const unlabelled = edges.filter((g) => !Array.from(g.querySelectorAll('.label text')).some((t) => shown(t) && t.textContent.trim() !== '')).map((g) => `${g.getAttribute('data-source') ?? ''}->${g.getAttribute('data-target') ?? ''}`);
     const ends = edges.map((g) => {
       const path = g.querySelector('path') as SVGPathElement;
       const p = path.getPointAtLength(path.getTotalLength()).matrixTransform(path.getScreenCTM() ?? undefined);
-      return { id: `${g.getAttribute('data-source')}->${g.getAttribute('data-target')}`, x: p.x, y: p.y };
+      return { id: `${g.getAttribute('data-source') ?? ''}->${g.getAttribute('data-target') ?? ''}`, x: p.x, y: p.y };
     });
     const boxes = Object.fromEntries(Array.from(svg.querySelectorAll('g.state')).map((g) => {
       const r = (g.querySelector('rect') as SVGRectElement).getBoundingClientRect();
@@ -65,7 +65,7 @@ async function checkReadable(page: Page): Promise<string> {
   for (const a of fit.ends) for (const b of fit.ends) if (a.id < b.id) assert.ok(Math.hypot(a.x - b.x, a.y - b.y) >= 4, `${a.id} and ${b.id} end on the same point`);
   for (let i = 1; i < TAKEOVER.length; i++) {
     const [a, b] = [fit.boxes[TAKEOVER[i - 1] ?? ''], fit.boxes[TAKEOVER[i] ?? '']];
-    assert.ok(a && b && readsAfter(a, b), `${TAKEOVER[i]} reads after ${TAKEOVER[i - 1]}`);
+    assert.ok(a && b && readsAfter(a, b), `${TAKEOVER[i] ?? '?'} reads after ${TAKEOVER[i - 1] ?? '?'}`);
   }
   return `smallest text "${smallest.text}" at ${smallest.px.toFixed(2)} px (scale ${fit.scale.toFixed(3)})`;
 }
@@ -82,7 +82,7 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
   try {
     const idle = await waitState(config, 'idle');
     const viewer = idle.endpoints.viewer ?? '';
-    assert.ok(viewer?.startsWith('http://127.0.0.1:'), `viewer on loopback: ${viewer}`);
+    assert.ok(viewer.startsWith('http://127.0.0.1:'), `viewer on loopback: ${viewer}`);
 
     const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
     const requested: string[] = [];
@@ -117,7 +117,7 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
     assert.equal(await shown(), drawn.length - 2 * folded.length, 'each step is one box, its running and backoff folded');
     const mapping = '#chart g.state[data-state-id="node.active.mounting.mapping"]';
     await page.click(mapping);
-    const opened = await page.$$eval('#chart g.step-detail.open g.state', (gs) => gs.map((g) => `${g.getAttribute('data-state-id')} ${g.getBoundingClientRect().width > 0}`));
+    const opened = await page.$$eval('#chart g.step-detail.open g.state', (gs) => gs.map((g) => `${g.getAttribute('data-state-id') ?? ''} ${g.getBoundingClientRect().width > 0}`));
     assert.deepEqual(opened, ['node.active.mounting.mapping.running true', 'node.active.mounting.mapping.backoff true']);
     await page.click(mapping);
     assert.equal(await shown(), drawn.length - 2 * folded.length, 'a second click folds it again');
@@ -140,7 +140,7 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
     await page.waitForFunction(() => document.querySelector('#chart g.state.current')?.getAttribute('data-state-id') === 'node.active.serving.healthy', null, { timeout: 10_000 });
     assert.deepEqual((await active()).sort(), ['node.active', 'node.active.serving', 'node.active.serving.healthy']);
     assert.equal(await page.textContent('#state'), 'active.serving.healthy');
-    const rows = await page.$$eval('#events tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    const rows = await page.$$eval('#events tbody tr', (trs) => trs.map((tr) => tr.textContent));
     assert.ok(rows.some((r) => r.includes('idle → active.acquiring-rbd.reading.running')), 'the transition is listed');
     assert.ok(rows.some((r) => /takeover → serving: acquiring-rbd [\d.]+ s/.test(r)), 'with the takeover summary and its phase durations');
 
@@ -149,11 +149,11 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
     await page
       .waitForFunction(() => document.querySelector('#chart g.state.current')?.getAttribute('data-state-id') === 'node.standing-down', null, { timeout: 10_000 })
       .catch(async (e: unknown) => {
-        throw new Error(`${String(e)}; page shows ${await page.textContent('#state')}, current ${await current()}, live ${await page.textContent('#live')}`);
+        throw new Error(`${String(e)}; page shows ${(await page.textContent('#state')) ?? '?'}, current ${(await current()) ?? '?'}, live ${(await page.textContent('#live')) ?? '?'}`);
       });
     assert.deepEqual(await active(), ['node.standing-down']);
     assert.match((await page.textContent('#last-takeover')) ?? '', /^ok → serving in [\d.]+ s at .* \(VRRP MASTER: taking the image\)$/);
-    await page.waitForFunction(() => document.getElementById('last-release')?.textContent?.includes('operator switchover'), null, { timeout: 5_000 });
+    await page.waitForFunction(() => document.getElementById('last-release')?.textContent.includes('operator switchover'), null, { timeout: 5_000 });
 
     // the whole chart fits the window by default; unticked, it is drawn at its own size
     const fitted = await page.$eval('#chart svg', (svg) => svg.getBoundingClientRect().width);

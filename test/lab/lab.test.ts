@@ -222,7 +222,7 @@ test('10 storage partition, VIP stays: the master goes unfit within its deadline
     after: async (lab, next, result) => {
       const old = other(next);
       const cutAt = Number(result.measured?.cutAt);
-      assert.ok(Number(result.measured?.unfitAfterMs) < 5_000 + 2_000, `unfit within the 5 s deadline (+ 2 s of polling): ${result.measured?.unfitAfterMs} ms`);
+      assert.ok(Number(result.measured?.unfitAfterMs) < 5_000 + 2_000, `unfit within the 5 s deadline (+ 2 s of polling): ${String(result.measured?.unfitAfterMs)} ms`);
       const lost = lab.journal(old).find((e) => e.kind === 'transition' && Date.parse(e.at) >= cutAt && e.event === 'ceph.lost');
       assert.ok(lost, 'the old master released as a node that lost Ceph (not as fenced)');
       lab.healCeph(old);

@@ -11,11 +11,12 @@ import { stateName as flatValue } from '../../src/runtime/status.js';
 /** A transition definition's stable name: source node, event and position among its siblings. */
 export function transitionKey(t: AnyTransitionDefinition): string {
   const source = t.source;
+  const eventType = String(t.eventType as unknown);
   if (t.eventType === '') {
     return `${source.id} always#${(source.always ?? []).indexOf(t)}`;
   }
-  const list = source.transitions.get(t.eventType) ?? [];
-  return `${source.id} ${t.eventType}#${list.indexOf(t)}`;
+  const list = source.transitions.get(eventType) ?? [];
+  return `${source.id} ${eventType}#${list.indexOf(t)}`;
 }
 
 /** A path through `machine` from the start, following `events` with the pure transition function. */
@@ -121,9 +122,9 @@ function delayMs(machine: typeof nodeMachine, name: string, snapshot: NodeSnapsh
  * a serving node told BACKUP, which keeps serving for the VIP-loss grace (its timer releases).
  */
 function checkLeavesOnVipLoss(event: ModelEvent, before: NodeSnapshot, after: NodeSnapshot, violations: string[]): void {
-  if (event.type !== 'vrrp' || (event as NodeEvent & { type: 'vrrp' }).state === 'MASTER') return;
+  if (event.type !== 'vrrp' || (event).state === 'MASTER') return;
   if (!before.matches('active')) return;
-  const backup = (event as NodeEvent & { type: 'vrrp' }).state === 'BACKUP';
+  const backup = (event).state === 'BACKUP';
   if (backup && (before.matches({ active: 'serving' }) || before.matches({ active: 'vip-lost' })) && after.matches({ active: 'vip-lost' })) return;
   if (!after.matches('releasing') && !after.matches('stopped') && !after.matches('failed') && !after.matches('idle')) {
     violations.push(`S4: VRRP ${(event as { state: string }).state} in ${flatValue(before.value)} led to ${flatValue(after.value)}`);

@@ -90,7 +90,7 @@ export class FakeWorld {
       'format', 'fsck', 'mount', 'composeUp', 'composeDown',
       'unmount', 'unmap', 'disown',
     ];
-    return Object.fromEntries(names.map((name) => [name, this.fakeActor(name)])) as Partial<NodeActors>;
+    return Object.fromEntries(names.map((name) => [name, this.fakeActor(name)]));
   }
 
   private fakeActor(name: ActorName) {
@@ -199,7 +199,7 @@ export class FakeWorld {
         if (unfenced.length > 0) this.violate('S2', `map while ${unfenced.map((h) => h.address).join(', ')} not fenced`);
         const claim = this.lastOwnership ? this.claimOf(this.lastOwnership) : null;
         const unfencedOwner = (claim?.targets ?? []).filter((t) => !this.isFenced(t));
-        if (unfencedOwner.length > 0) this.violate('S2', `map while the recorded owner ${claim?.key} (${unfencedOwner.join(', ')}) is not fenced`);
+        if (unfencedOwner.length > 0) this.violate('S2', `map while the recorded owner ${claim?.key ?? '?'} (${unfencedOwner.join(', ')}) is not fenced`);
         if (w.device !== null) this.violate('S2', 'map while already mapped');
         if (this.releaseFailedSince !== null) this.violate('S4', 'map after a failed release without an operator resume');
         if (this.inCooldown()) this.violate('S5', 'map during the fenced cool-down');

@@ -38,7 +38,7 @@ before(async () => {
   dom = new JSDOM('<!doctype html><html><body></body></html>');
   globals.window = dom.window;
   globals.document = dom.window.document;
-  mermaid = (await import('mermaid')).default as unknown as MermaidApi;
+  mermaid = (await import('mermaid')).default;
   mermaid.initialize({ startOnLoad: false });
 });
 
@@ -90,9 +90,9 @@ test('every state of chart --format json is drawn under its Mermaid id (a folded
   walk(chart.root, null);
   // every edge and note refers to a declared state
   for (const m of text.matchAll(/^\s*(\S+) --> (\S+?)(?::|$)/gm)) {
-    for (const end of [m[1], m[2]]) if (end !== '[*]') assert.ok(declared.has(end), `edge end ${end} is a declared state`);
+    for (const end of [m[1] ?? '', m[2] ?? '']) if (end !== '[*]') assert.ok(declared.has(end), `edge end ${end} is a declared state`);
   }
-  for (const m of text.matchAll(/^\s*note (?:left|right) of (\S+):/gm)) assert.ok(declared.has(m[1]), `note on ${m[1]}`);
+  for (const m of text.matchAll(/^\s*note (?:left|right) of (\S+):/gm)) assert.ok(declared.has(m[1] ?? ''), `note on ${m[1] ?? ''}`);
 });
 
 test('labels and notes carry no second colon and none of ; { } # < > " ` (events and guards still shown)', () => {
