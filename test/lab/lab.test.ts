@@ -317,3 +317,20 @@ test('13 foreign mount at start-up: nothing unmounted, nothing killed, the node 
     },
   });
 });
+
+test('14 engine restarted under a MASTER keepalived: the VIP of a running keepalived promotes it, it takes over and serves', async () => {
+  await scenario('engine restart under MASTER', async (lab, serving, result) => {
+    const next = other(serving);
+    // the standby's engine stops (detached); its keepalived keeps running with the last fitness
+    await lab.stopEngine(next, false);
+    lab.crashNode(serving);
+    await lab.waitFor(`the VIP on ${next} (keepalived MASTER, no engine)`, () => lab.vipOn(next), 30_000);
+    const startedAt = Date.now();
+    // keepalived told its MASTER to nobody and will not repeat it: the new engine must learn it itself
+    await lab.startEngine(next);
+    result.measured = { ...result.measured, bootedInto: (await lab.status(next)).state };
+    await lab.waitFor(`${next} to leave idle`, async () => !((await lab.status(next).catch(() => null))?.state ?? 'idle').startsWith('idle'), 30_000);
+    result.measured = { ...result.measured, promotedAfterMs: Date.now() - startedAt };
+    return next;
+  });
+});
