@@ -28,7 +28,7 @@ export const fileSchema = {
       5 * YEAR_S,
       60,
       10 * YEAR_S,
-      'how long a fence of a client instance (ip:port/nonce) lasts, in seconds (default 5 years, like ceph-csi NetworkFence); entries are never removed early. An entry names one client instance, so a long expiry never blocks the host\'s future clients. Must outlast fencing.cooldownMs',
+      "how long a fence of a client instance (ip:port/nonce) lasts, in seconds (default 5 years, like ceph-csi NetworkFence); entries are never removed early. An entry names one client instance, so a long expiry never blocks the host's future clients. Must outlast fencing.cooldownMs",
     ),
     commandTimeoutMs: ms(15 * SECOND, 'timeout of rbd status/info and ceph blocklist commands'),
   },
@@ -38,20 +38,40 @@ export const fileSchema = {
       "where the image's filesystem is mounted (Harbor's data_volume); a dedicated directory, not / or a system directory such as /var (/var/lib/harbor is fine); stored normalized (/data//harbor/ is /data/harbor), and only what is mounted from this node's image is ever unmounted",
     ),
     fsck: oneOf('auto', FSCK_POLICIES, 'auto = e2fsck -p (checks when not clean), force = e2fsck -f -y, never'),
-    mountOptions: words(['noatime', 'sync', 'dirsync'], /^[A-Za-z0-9_=.,-]+$/, 'mount options', 'ext4 mount options; sync+dirsync: a push Harbor acknowledged is on Ceph (the registry never fsyncs)'),
+    mountOptions: words(
+      ['noatime', 'sync', 'dirsync'],
+      /^[A-Za-z0-9_=.,-]+$/,
+      'mount options',
+      'ext4 mount options; sync+dirsync: a push Harbor acknowledged is on Ceph (the registry never fsyncs)',
+    ),
     mkfsOptions: words([], /^[A-Za-z0-9_=.,:-]+$/, 'mkfs.ext4 options', 'extra mkfs.ext4 options (first format only)'),
   },
   harbor: {
-    composeCommand: commandOrAuto('auto = `docker compose` if present, else `docker-compose`; or a list such as [docker, compose] whose first word is a program name or an absolute path'),
+    composeCommand: commandOrAuto(
+      'auto = `docker compose` if present, else `docker-compose`; or a list such as [docker, compose] whose first word is a program name or an absolute path',
+    ),
     projectDir: absolutePath('/data/harbor/installer', "directory with Harbor's docker-compose.yml (on the image)"),
     projectName: word('harbor', /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a compose project name (lowercase letters, digits, _ -)', 'compose project name'),
-    harborYml: absolutePath('/etc/harbor-assistant/harbor.yml', "your own harbor.yml: copied to the installer on the image with hostname and data_volume patched"),
+    harborYml: absolutePath(
+      '/etc/harbor-assistant/harbor.yml',
+      'your own harbor.yml: copied to the installer on the image with hostname and data_volume patched',
+    ),
     hostname: word('', /^$|^[A-Za-z0-9.-]{1,253}$/, 'a host name or IP', 'hostname written into harbor.yml; empty: HARBOR_VIP'),
-    installerTgz: word('', /^$|^\/[^\0\s]*\.tgz$/, 'an absolute path to a .tgz, or empty', 'Harbor offline installer unpacked onto the image on first start (no downloads); empty: already there'),
-    prepareCommand: command(['./prepare'], '[./prepare]', "run in harbor.projectDir after harbor.yml changed (Harbor's prepare writes docker-compose.yml); the first word is ./name, a program name or an absolute path"),
+    installerTgz: word(
+      '',
+      /^$|^\/[^\0\s]*\.tgz$/,
+      'an absolute path to a .tgz, or empty',
+      'Harbor offline installer unpacked onto the image on first start (no downloads); empty: already there',
+    ),
+    prepareCommand: command(
+      ['./prepare'],
+      '[./prepare]',
+      "run in harbor.projectDir after harbor.yml changed (Harbor's prepare writes docker-compose.yml); the first word is ./name, a program name or an absolute path",
+    ),
     healthUrl: httpUrl('http://127.0.0.1/api/v2.0/health', "Harbor's health endpoint on this node"),
     probe: {
       intervalMs: ms(2 * SECOND, 'health probe interval'),
+      startingIntervalMs: ms(100, 'health probe interval while Harbor starts (compose is up, the takeover waits for healthy): the health lag of a takeover'),
       timeoutMs: ms(1500, 'health probe timeout'),
       rise: int(2, 1, 100, 'healthy probes in a row before reporting healthy'),
       fall: int(3, 1, 100, 'failed probes in a row before reporting down'),
@@ -66,8 +86,8 @@ export const fileSchema = {
     vrrpVersion: int(3, 2, 3, 'VRRP version; 3 allows sub-second advertisements'),
     advertInt: decimal(1, 0.01, 255, 'advertisement interval in seconds (fractions need vrrpVersion 3)'),
     vipPrefix: int(32, 1, 128, 'prefix length of the VIP'),
-    unicastSrcIp: optionalIp('unicast VRRP: this host\'s address (empty: multicast)'),
-    unicastPeers: ipList('unicast VRRP: the peer\'s address (empty: multicast)'),
+    unicastSrcIp: optionalIp("unicast VRRP: this host's address (empty: multicast)"),
+    unicastPeers: ipList("unicast VRRP: the peer's address (empty: multicast)"),
     checkScript: absolutePath('/usr/local/sbin/harbor-assistant-check', 'track_script: root-owned, not writable by others (script security)'),
     checkIntervalSeconds: int(1, 1, 60, 'track_script interval (whole seconds)'),
     checkFall: int(3, 1, 60, 'failed checks in a row before keepalived goes FAULT'),
@@ -112,7 +132,11 @@ export const fileSchema = {
   fencing: {
     holderGraceMs: ms(5 * SECOND, 'a holder seen for less than this is not fenced yet'),
     cooldownMs: ms(2 * MINUTE, 'after being fenced, stay out and fence nobody this long'),
-    scope: oneOf('client', ['client', 'host'] as const, "client = blocklist the recorded owner's client instances (ip:port/nonce); host = blocklist its whole host IPs (ip:0/0), every client there, for fencing.hostExpirySeconds"),
+    scope: oneOf(
+      'client',
+      ['client', 'host'] as const,
+      "client = blocklist the recorded owner's client instances (ip:port/nonce); host = blocklist its whole host IPs (ip:0/0), every client there, for fencing.hostExpirySeconds",
+    ),
     hostExpirySeconds: int(
       3600,
       60,
@@ -122,7 +146,12 @@ export const fileSchema = {
   },
   watchdog: {
     intervalMs: ms(1 * SECOND, 'how often a node holding the mount writes through it and reads the ownership record', MINUTE, 100),
-    deadlineMs: ms(5 * SECOND, 'an I/O probe or Ceph check that does not answer within this makes the node unfit at once; it releases as a node that lost Ceph', 5 * MINUTE, 100),
+    deadlineMs: ms(
+      5 * SECOND,
+      'an I/O probe or Ceph check that does not answer within this makes the node unfit at once; it releases as a node that lost Ceph',
+      5 * MINUTE,
+      100,
+    ),
   },
   standDownMs: ms(30 * SECOND, 'after handing over, wait this long for keepalived to move the VIP'),
   log: {

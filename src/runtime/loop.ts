@@ -1,15 +1,17 @@
-/** Run `tick` every `ms` (never overlapping), until stopped. Errors are reported, never thrown. */
-export function every(ms: number, tick: (signal: AbortSignal) => Promise<void>, onError: (e: unknown) => void): { stop(): void } {
+/** Run `tick` every `ms` (never overlapping; a function is asked again before each wait), until stopped. Errors are reported, never thrown. */
+export function every(ms: number | (() => number), tick: (signal: AbortSignal) => Promise<void>, onError: (e: unknown) => void): { stop(): void } {
   const ac = new AbortController();
   let timer: NodeJS.Timeout | null = null;
+  // a call, not the property: TypeScript would keep `aborted` narrowed to false across the await
+  const stopped = (): boolean => ac.signal.aborted;
   const run = async () => {
-    if (ac.signal.aborted) return;
+    if (stopped()) return;
     try {
       await tick(ac.signal);
     } catch (e) {
-      if (!ac.signal.aborted) onError(e);
+      if (!stopped()) onError(e);
     }
-    if (!ac.signal.aborted) timer = setTimeout(() => void run(), ms);
+    if (!stopped()) timer = setTimeout(() => void run(), typeof ms === 'number' ? ms : ms());
   };
   timer = setTimeout(() => void run(), 0);
   return {

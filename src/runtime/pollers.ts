@@ -59,8 +59,10 @@ export function startPollers(d: PollerDeps): { stop(): void } {
   );
 
   const hysteresis = new HealthHysteresis(f.harbor.probe.rise, f.harbor.probe.fall);
+  // while a takeover waits for Harbor, every probe interval is added to the takeover's time
+  const healthInterval = () => (snapshot().hasTag('takeover') ? f.harbor.probe.startingIntervalMs : f.harbor.probe.intervalMs);
   const health = every(
-    f.harbor.probe.intervalMs,
+    healthInterval,
     async (signal) => {
       if (!snapshot().hasTag('probes-health')) {
         hysteresis.reset();
