@@ -24,8 +24,21 @@ export function parseComposePs(text: string): boolean {
   if (trimmed === '') return false;
   const docs: unknown[] = trimmed.startsWith('[')
     ? (parseJson('compose ps', trimmed) as unknown[])
-    : trimmed.split('\n').filter((l) => l.trim() !== '').map((l) => parseJson('compose ps', l));
+    : trimmed
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => parseJson('compose ps', l));
   return docs.some((d) => isRecord(d) && (d.State === 'running' || (typeof d.Status === 'string' && d.Status.startsWith('Up'))));
+}
+
+/** docker-compose v1 answers `ps --format json` with its usage text on stderr, nothing on stdout, and exit 0. */
+export function rejectedFormatJson(stdout: string, stderr: string): boolean {
+  return stdout.trim() === '' && /^\s*Usage:/m.test(stderr);
+}
+
+/** `ps --services --filter status=running` (v1): one running service name per line. */
+export function parseRunningServices(text: string): boolean {
+  return text.split('\n').some((l) => /^[A-Za-z0-9][\w.-]*$/.test(l.trim()));
 }
 
 export class Compose {
@@ -43,8 +56,21 @@ export class Compose {
   }
 
   async running(signal?: AbortSignal): Promise<boolean> {
-    const r = await this.runner.run({ what: 'compose ps', argv: composeArgv(this.options, 'ps', '--format', 'json'), timeoutMs: this.options.timeouts.ps, signal });
-    return parseComposePs(r.stdout);
+    const r = await this.runner.run({
+      what: 'compose ps',
+      argv: composeArgv(this.options, 'ps', '--format', 'json'),
+      timeoutMs: this.options.timeouts.ps,
+      signal,
+    });
+    if (!rejectedFormatJson(r.stdout, r.stderr)) return parseComposePs(r.stdout);
+    // docker-compose v1 (Debian 12's 1.29.2) has no --format: it prints its usage and exits 0
+    const services = await this.runner.run({
+      what: 'compose ps (v1)',
+      argv: composeArgv(this.options, 'ps', '--services', '--filter', 'status=running'),
+      timeoutMs: this.options.timeouts.ps,
+      signal,
+    });
+    return parseRunningServices(services.stdout);
   }
 }
 

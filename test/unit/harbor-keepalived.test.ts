@@ -49,3 +49,20 @@ test('harbor stop: compose down; with a damaged compose file, Harbor containers 
   await stopHarbor(fine, new Compose(fine, opts), 1000);
   assert.equal(fine.calls.length, 1);
 });
+
+test('compose ps with docker-compose v1 (no --format: usage on stderr, exit 0) falls back to the running services', async () => {
+  const { Compose } = await import('../../src/actions/harbor.js');
+  const { ScriptedRunner } = await import('../support/fake-runner.js');
+  const options = { command: ['docker-compose'], projectDir: '/data/harbor/installer', projectName: 'harbor', timeouts: { up: 1, down: 1, ps: 1 } };
+  const v1Usage = 'List containers.\n\nUsage: ps [options] [--] [SERVICE...]\n\nOptions:\n    -q, --quiet          Only display IDs\n';
+  const v1 = (running: string) =>
+    new ScriptedRunner((argv) => (argv.includes('--format') ? { stdout: '', stderr: v1Usage } : { stdout: running }));
+  const up = v1('registry\npostgresql\nproxy\n');
+  assert.equal(await new Compose(up, options).running(), true);
+  assert.deepEqual(up.calls[1]?.slice(-4), ['ps', '--services', '--filter', 'status=running']);
+  assert.equal(await new Compose(v1(''), options).running(), false);
+  // v2 answers in JSON and is not asked twice
+  const v2 = new ScriptedRunner(() => ({ stdout: '[{"Name":"registry","State":"running"}]' }));
+  assert.equal(await new Compose(v2, options).running(), true);
+  assert.equal(v2.calls.length, 1);
+});
