@@ -1,12 +1,30 @@
 import { performance } from 'node:perf_hooks';
-import { createActor, fromPromise, type AnyActorLogic } from 'xstate';
+import { createActor, fromPromise, type PromiseActorLogic } from 'xstate';
 import { nodeMachine, type NodeActors, type Timing, type WorldSnapshot } from '../src/machine/index.js';
 import type { Observability } from '../src/observe/observability.js';
 import { watchTransitions } from '../src/runtime/status.js';
 
 /** Default timing: the figures measure the engine, and no timer fires with instant actions. */
 const timing: Timing = {
-  timeouts: { readWorld: 20_000, readHolders: 15_000, fence: 20_000, verifyFence: 45_000, map: 60_000, probeFilesystem: 15_000, format: 600_000, fsck: 1_800_000, mount: 60_000, composeUp: 300_000, healthy: 300_000, composeDown: 180_000, unmount: 60_000, unmap: 60_000, claim: 20_000, record: 20_000, disown: 20_000 },
+  timeouts: {
+    readWorld: 20_000,
+    readHolders: 15_000,
+    fence: 20_000,
+    verifyFence: 45_000,
+    map: 60_000,
+    probeFilesystem: 15_000,
+    format: 600_000,
+    fsck: 1_800_000,
+    mount: 60_000,
+    composeUp: 300_000,
+    healthy: 300_000,
+    composeDown: 180_000,
+    unmount: 60_000,
+    unmap: 60_000,
+    claim: 20_000,
+    record: 20_000,
+    disown: 20_000,
+  },
   retry: { maxAttempts: 3, backoffBaseMs: 1_000, backoffMaxMs: 30_000 },
   failureBudget: 3,
   holderGraceMs: 5_000,
@@ -18,8 +36,23 @@ const timing: Timing = {
 /** Instant actions over an in-memory world: what is left of a cycle's time is the engine's own. */
 function instantActors(): NodeActors {
   const w = { device: null as string | null, mounted: false, composeRunning: false };
-  const now = <O>(f: () => O): AnyActorLogic => fromPromise(async () => f());
-  const world = (): WorldSnapshot => ({ vipHere: false, ...w, foreignMount: null, ownership: 'ours', owner: null, failedMarker: null, maintenanceMarker: false });
+  // a promise constructor, so a throw in f still rejects the actor's promise
+  const now = <O, I>(f: (input: I) => NoInfer<O>): PromiseActorLogic<O, I> =>
+    fromPromise<O, I>(
+      ({ input }) =>
+        new Promise<O>((resolve) => {
+          resolve(f(input));
+        }),
+    );
+  const world = (): WorldSnapshot => ({
+    vipHere: false,
+    ...w,
+    foreignMount: null,
+    ownership: 'ours',
+    owner: null,
+    failedMarker: null,
+    maintenanceMarker: false,
+  });
   let generation = 0;
   return {
     readWorld: now(world),
@@ -38,7 +71,7 @@ function instantActors(): NodeActors {
     composeDown: now(() => void (w.composeRunning = false)),
     unmount: now(() => void (w.mounted = false)),
     unmap: now(() => void (w.device = null)),
-  } as unknown as NodeActors;
+  };
 }
 
 export interface EngineFigures {

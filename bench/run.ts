@@ -42,9 +42,9 @@ async function labFigures(): Promise<LabFigures[]> {
     {
       scenario: 'master crash',
       floorBasis: '3 × advert_int + skew of the standby ((256 − priority)/256 × advert_int)',
-      fault: async (lab: Parameters<Parameters<typeof runScenario>[1]>[0], serving: 'a' | 'b') => {
+      fault: (lab: Parameters<Parameters<typeof runScenario>[1]>[0], serving: 'a' | 'b') => {
         lab.crashNode(serving);
-        return other(serving);
+        return Promise.resolve(other(serving));
       },
       floor: (standby: 'a' | 'b') => Math.round((3 * ADVERT_S + ((256 - PRIORITY[standby]) / 256) * ADVERT_S) * 1000),
     },
@@ -77,7 +77,7 @@ async function labFigures(): Promise<LabFigures[]> {
         return k.fault(lab, serving);
       });
       results.push({ ...r, floor: k.floor(standby) });
-      process.stderr.write(`${k.scenario} run ${i + 1}/${RUNS}: ${r.passed ? `rto ${r.rto_ms} ms` : `FAILED ${r.error ?? ''}`}\n`);
+      process.stderr.write(`${k.scenario} run ${i + 1}/${RUNS}: ${r.passed ? `rto ${String(r.rto_ms)} ms` : `FAILED ${r.error ?? ''}`}\n`);
     }
     const ok = results.filter((r) => r.passed && r.rto_ms !== null);
     const rtos = ok.map((r) => r.rto_ms ?? 0);
@@ -91,7 +91,7 @@ async function labFigures(): Promise<LabFigures[]> {
       rtoMaxMs: rtos.length ? Math.max(...rtos) : null,
       floorMs: floor,
       floorBasis: k.floorBasis,
-      ratioMedian: floor > 0 ? Math.round(((median(ok.map((r) => (r.rto_ms ?? 0) / r.floor)) ?? 0) * 10)) / 10 : null,
+      ratioMedian: floor > 0 ? Math.round((median(ok.map((r) => (r.rto_ms ?? 0) / r.floor)) ?? 0) * 10) / 10 : null,
       phaseMediansMs: Object.fromEntries(phases.map((p) => [p, median(ok.flatMap((r) => (r.phases[p] !== undefined ? [r.phases[p] ?? 0] : [])))])),
       lost: results.reduce((a, r) => a + r.lost, 0),
     });
@@ -105,17 +105,32 @@ async function measureObserved(cycles: number) {
   try {
     const config = buildConfig({
       env: {
-        HARBOR_VERSION: 'v2.11.0', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: '10.0.0.10', CEPH_USER: 'harbor', CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
-        CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'eth0',
+        HARBOR_VERSION: 'v2.11.0',
+        HARBOR_VIP: '10.0.0.100',
+        CEPH_MON_HOST: '10.0.0.10',
+        CEPH_USER: 'harbor',
+        CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
+        CEPH_POOL_NAME: 'rbd',
+        CEPH_IMAGE_NAME: 'harbor',
+        KEEPALIVED_ROLE: 'master',
+        INTERFACE: 'eth0',
       },
-      yaml: { text: `node: { stateDir: ${dir}/state, runDir: ${dir}/run }\nmetrics: { listen: "" }\nviewer: { listen: "" }\njournal: { maxBytes: 1073741824 }\n`, source: 'bench' },
+      yaml: {
+        text: `node: { stateDir: ${dir}/state, runDir: ${dir}/run }\nmetrics: { listen: "" }\nviewer: { listen: "" }\njournal: { maxBytes: 1073741824 }\n`,
+        source: 'bench',
+      },
     });
     const observe = new Observability(config, silentLogger());
     await observe.start({ inspect: false });
     const figures = await measureEngine(cycles, observe);
     await observe.close();
     const bare = await measureEngine(cycles);
-    return { figures, bareMedianUs: bare.cycleMedianUs, ratio: Math.round((figures.cycleMedianUs / bare.cycleMedianUs) * 100) / 100, journalBytesPerCycle: Math.round(statSync(config.paths.journal).size / cycles) };
+    return {
+      figures,
+      bareMedianUs: bare.cycleMedianUs,
+      ratio: Math.round((figures.cycleMedianUs / bare.cycleMedianUs) * 100) / 100,
+      journalBytesPerCycle: Math.round(statSync(config.paths.journal).size / cycles),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -127,7 +142,15 @@ async function main(): Promise<void> {
   const observed = await measureObserved(CYCLES);
   process.stderr.write(`engine with journal + metrics: ${JSON.stringify(observed)}\n`);
   const lab = process.env.BENCH_SKIP_LAB ? [] : await labFigures();
-  const report = { machine: '2 cores, 24 GiB (this workplace kind "node")', date: new Date().toISOString(), advertIntS: ADVERT_S, probe: PROBE, engine, observed, lab };
+  const report = {
+    machine: '2 cores, 24 GiB (this workplace kind "node")',
+    date: new Date().toISOString(),
+    advertIntS: ADVERT_S,
+    probe: PROBE,
+    engine,
+    observed,
+    lab,
+  };
   mkdirSync('reports', { recursive: true });
   // an engine-only run must not replace the committed report with one that has no lab figures
   const reportPath = process.env.BENCH_SKIP_LAB ? 'reports/bench-engine-only.json' : 'reports/bench.json';

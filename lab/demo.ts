@@ -63,8 +63,14 @@ async function main(): Promise<void> {
   const lost = lab.lostImages();
   say(lost.length === 0 ? 'pulled every pushed image back: digests match, nothing lost' : `LOST: ${lost.join(', ')}`);
   // each node's viewer and metrics listen on its own loopback, as on a real host: tunnel them here
-  for (const [n, port] of [['a', 9480], ['b', 9481]] as const) {
-    for (const [target, offset, what] of [[9470, 0, 'live statechart viewer'], [9469, 10, 'metrics']] as const) {
+  for (const [n, port] of [
+    ['a', 9480],
+    ['b', 9481],
+  ] as const) {
+    for (const [target, offset, what] of [
+      [9470, 0, 'live statechart viewer'],
+      [9469, 10, 'metrics'],
+    ] as const) {
       const server = await forwardIntoNamespace(`${LAB.prefix}-${n}`, target, port + offset).catch((e: unknown) => {
         say(`cannot forward ${n}'s ${what} to 127.0.0.1:${port + offset}: ${String(e)}`);
         return null;

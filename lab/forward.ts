@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 
 /** Runs inside the namespace: one TCP connection to a loopback port, bridged to stdin/stdout. */
-const BRIDGE = "const s = require('net').connect(Number(process.argv[1]), '127.0.0.1'); process.stdin.pipe(s).pipe(process.stdout); s.on('error', () => process.exit(1)); s.on('close', () => process.exit(0));";
+const BRIDGE =
+  "const s = require('net').connect(Number(process.argv[1]), '127.0.0.1'); process.stdin.pipe(s).pipe(process.stdout); s.on('error', () => process.exit(1)); s.on('close', () => process.exit(0));";
 
 /**
  * A loopback port on this host that reaches a loopback port inside a lab node's network namespace
@@ -11,7 +12,9 @@ const BRIDGE = "const s = require('net').connect(Number(process.argv[1]), '127.0
  */
 export async function forwardIntoNamespace(netns: string, targetPort: number, listenPort: number): Promise<Server> {
   const server = createServer((socket) => {
-    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, '-e', BRIDGE, String(targetPort)], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, '-e', BRIDGE, String(targetPort)], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     socket.pipe(child.stdin);
     child.stdout.pipe(socket);
     const end = () => {

@@ -45,7 +45,13 @@ export const CEPH_IP = `${LAB.subnet}.10`;
 
 function run(argv: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): string {
   const [cmd, ...args] = argv;
-  return execFileSync(cmd ?? '', args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, input: opts.input, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  return execFileSync(cmd ?? '', args, {
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 60_000,
+    input: opts.input,
+    env: opts.env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
 }
 
 function tryRun(argv: string[], timeoutMs = 20_000): boolean {
@@ -62,7 +68,7 @@ async function killPid(pid: number, graceMs = 3_000, signal: NodeJS.Signals = 'S
   } catch {
     return;
   }
-  for (const end = Date.now() + graceMs; Date.now() < end && isRunning(pid); ) await sleep(25);
+  for (const end = Date.now() + graceMs; Date.now() < end && isRunning(pid);) await sleep(25);
   if (isRunning(pid)) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -224,7 +230,22 @@ export class Lab {
   startKeepalived(n: NodeName): void {
     const d = this.nodeDir(n);
     const out = openSync(join(d, 'keepalived.log'), 'a');
-    const argv = ['keepalived', '-f', `${d}/keepalived.conf`, '-p', `${d}/keepalived/keepalived.pid`, '-r', `${d}/keepalived/vrrp.pid`, '-c', `${d}/keepalived/checkers.pid`, '-b', `${d}/keepalived/bfd.pid`, '--vrrp', '--dont-fork', '--log-console'];
+    const argv = [
+      'keepalived',
+      '-f',
+      `${d}/keepalived.conf`,
+      '-p',
+      `${d}/keepalived/keepalived.pid`,
+      '-r',
+      `${d}/keepalived/vrrp.pid`,
+      '-c',
+      `${d}/keepalived/checkers.pid`,
+      '-b',
+      `${d}/keepalived/bfd.pid`,
+      '--vrrp',
+      '--dont-fork',
+      '--log-console',
+    ];
     const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', ...argv], { stdio: ['ignore', out, out], detached: true });
     child.unref();
     if (child.pid === undefined) throw new Error(`keepalived ${n} did not start`);
@@ -248,7 +269,7 @@ export class Lab {
     return { a: await get('a'), b: await get('b') };
   }
 
-  async waitFor(what: string, pred: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  async waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
     const started = Date.now();
     while (Date.now() - started < timeoutMs) {
       if (await pred()) return Date.now() - started;
@@ -265,7 +286,8 @@ export class Lab {
   }
 
   async waitOneServing(timeoutMs = 60_000): Promise<NodeName> {
-    let node: NodeName | null = null;
+    // set inside the predicate: the cast keeps TypeScript from narrowing it to null for good
+    let node = null as NodeName | null;
     await this.waitFor('exactly one node serving', async () => (node = await this.servingNode()) !== null, timeoutMs);
     return node ?? 'a';
   }
@@ -318,7 +340,7 @@ export class Lab {
     this.pullAttempts = [];
     return this.waitFor(
       'a pull through the VIP',
-      async () => {
+      () => {
         const t = Date.now();
         const digest = this.pull(probe.ref);
         const ok = digest === probe.digest;
@@ -493,7 +515,7 @@ export class Lab {
     }
     await killPid(pid, 0, 'SIGKILL');
     // a write stuck in uninterruptible I/O ends (EIO, blocklisted) only once the path is back
-    await this.waitFor(`the writer on ${n} to end`, async () => !isRunning(pid), 60_000);
+    await this.waitFor(`the writer on ${n} to end`, () => !isRunning(pid), 60_000);
     rmSync(file, { force: true });
   }
 
@@ -506,6 +528,7 @@ export class Lab {
   async writerStamps(): Promise<number[]> {
     return this.withImageReadOnly((loop) => {
       const r = spawnSync('grep', ['-a', '-o', 'HAWRITE [0-9]\\{13\\}', loop], { encoding: 'latin1', timeout: 300_000, maxBuffer: 256 * 1024 * 1024 });
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- @types/node says string, but stdout is null when grep could not be started
       return (r.stdout ?? '').split('\n').flatMap((l) => {
         const m = /^HAWRITE (\d{13})$/.exec(l.trim());
         return m?.[1] ? [Number(m[1])] : [];
@@ -521,16 +544,20 @@ export class Lab {
     const d = join(LAB.root, 'fsck');
     mkdirSync(join(d, 'fuse'), { recursive: true });
     const a = this.nodeDir('a');
-    const fuse = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-a`, '--', 'rbd-fuse', '-c', `${a}/state/ceph.conf`, '-p', LAB.pool, '-r', LAB.image, '-f', join(d, 'fuse')], {
-      stdio: 'ignore',
-      detached: true,
-      env: { ...process.env, CEPH_ARGS: `--id ${LAB.user} --keyring ${a}/state/ceph.client.${LAB.user}.keyring` },
-    });
+    const fuse = spawn(
+      'nsenter',
+      [`--net=/run/netns/${LAB.prefix}-a`, '--', 'rbd-fuse', '-c', `${a}/state/ceph.conf`, '-p', LAB.pool, '-r', LAB.image, '-f', join(d, 'fuse')],
+      {
+        stdio: 'ignore',
+        detached: true,
+        env: { ...process.env, CEPH_ARGS: `--id ${LAB.user} --keyring ${a}/state/ceph.client.${LAB.user}.keyring` },
+      },
+    );
     fuse.unref();
-    writeFileSync(join(d, 'fuse.pid'), `${fuse.pid}\n`);
+    writeFileSync(join(d, 'fuse.pid'), `${String(fuse.pid)}\n`);
     let loop = '';
     try {
-      await this.waitFor('the read-only rbd-fuse', async () => existsSync(join(d, 'fuse', LAB.image)), 20_000);
+      await this.waitFor('the read-only rbd-fuse', () => existsSync(join(d, 'fuse', LAB.image)), 20_000);
       loop = run(['losetup', '-r', '-f', '--show', join(d, 'fuse', LAB.image)]).trim();
       return fn(loop);
     } finally {
@@ -560,7 +587,7 @@ export class Lab {
     if (release) await this.request(n, { cmd: 'shutdown', release: true }).catch(() => undefined);
     else if (pid) process.kill(pid, 'SIGTERM');
     if (pid) {
-      for (const end = Date.now() + 60_000; Date.now() < end && isRunning(pid); ) await sleep(50);
+      for (const end = Date.now() + 60_000; Date.now() < end && isRunning(pid);) await sleep(50);
       await killPid(pid, 0);
     }
     this.pids.engine.delete(n);
@@ -580,16 +607,19 @@ export class Lab {
 
   /** GET a URL from inside a node's network namespace (its metrics and viewer listen on its loopback). */
   httpGet(n: NodeName, url: string): string {
-    const script = 'fetch(process.argv[1]).then(async (r) => { process.stdout.write(await r.text()); process.exitCode = r.ok ? 0 : 1; }, (e) => { console.error(String(e)); process.exitCode = 2; })';
+    const script =
+      'fetch(process.argv[1]).then(async (r) => { process.stdout.write(await r.text()); process.exitCode = r.ok ? 0 : 1; }, (e) => { console.error(String(e)); process.exitCode = 2; })';
     const r = spawnSync('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', process.execPath, '-e', script, url], { encoding: 'utf8', timeout: 10_000 });
-    if (r.status !== 0) throw new Error(`GET ${url} on ${n}: ${r.stderr || `status ${r.status}`}`);
+    if (r.status !== 0) throw new Error(`GET ${url} on ${n}: ${r.stderr || `status ${String(r.status)}`}`);
     return r.stdout;
   }
 
   /** The fence operations a node's engine ran (from its own log). */
   fenceCount(n: NodeName): number {
     if (!existsSync(this.engineLog(n))) return 0;
-    return readFileSync(this.engineLog(n), 'utf8').split('\n').filter((l) => l.includes('"what":"ceph osd blocklist add"') || l.includes('"what":"ceph osd blacklist add"')).length;
+    return readFileSync(this.engineLog(n), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"what":"ceph osd blocklist add"') || l.includes('"what":"ceph osd blacklist add"')).length;
   }
 
   /** Transitions a node's engine logged after `since` (ms epoch). */
@@ -629,7 +659,10 @@ export class Lab {
     for (let i = 1; i < marks.length - 1; i++) {
       const [name, prefix] = marks[i] ?? ['', ''];
       const start = first(prefix);
-      const next = marks.slice(i + 1).map(([, p]) => first(p)).find((t) => t !== undefined && start !== undefined && t >= start);
+      const next = marks
+        .slice(i + 1)
+        .map(([, p]) => first(p))
+        .find((t) => t !== undefined && start !== undefined && t >= start);
       if (start !== undefined && next !== undefined) out[name] = next - start;
     }
     return out;
@@ -661,7 +694,10 @@ export class Lab {
       const d = join(LAB.root, n);
       // a frozen node first: SIGCONT, or nothing below can stop it
       if (existsSync(`${d}/paused.pids`)) {
-        for (const pid of readFileSync(`${d}/paused.pids`, 'utf8').split('\n').map(Number).filter((p) => Number.isInteger(p) && p > 1)) {
+        for (const pid of readFileSync(`${d}/paused.pids`, 'utf8')
+          .split('\n')
+          .map(Number)
+          .filter((p) => Number.isInteger(p) && p > 1)) {
           try {
             process.kill(pid, 'SIGCONT');
           } catch {
@@ -669,7 +705,17 @@ export class Lab {
           }
         }
       }
-      for (const f of [`${d}/keepalived.pid`, `${d}/keepalived/keepalived.pid`, `${d}/keepalived/vrrp.pid`, `${d}/engine.pid`, `${d}/holder.pid`, `${d}/writer.pid`, `${d}/foreign-holder.pid`, `${d}/shim/health.pid`, `${d}/shim/registry.pid`]) {
+      for (const f of [
+        `${d}/keepalived.pid`,
+        `${d}/keepalived/keepalived.pid`,
+        `${d}/keepalived/vrrp.pid`,
+        `${d}/engine.pid`,
+        `${d}/holder.pid`,
+        `${d}/writer.pid`,
+        `${d}/foreign-holder.pid`,
+        `${d}/shim/health.pid`,
+        `${d}/shim/registry.pid`,
+      ]) {
         const pid = readPid(f);
         if (pid) await killPid(pid, 2_000);
       }

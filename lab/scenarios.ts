@@ -76,19 +76,20 @@ export async function runScenario(
     await lab.up();
     const first = await lab.waitOneServing(90_000);
     // clients reach the VIP only on the serving node (after a start with both MASTER, the other drops it)
-    await lab.waitFor(`the VIP only on ${first}`, async () => lab.vipOn(first) && !lab.vipOn(other(first)), 60_000);
+    await lab.waitFor(`the VIP only on ${first}`, () => lab.vipOn(first) && !lab.vipOn(other(first)), 60_000);
     pushSome(lab, 3);
     // steady state before the fault: the standby has known the master's watcher for longer than
     // the holder grace (2 s in the lab). A master that crashes sooner after its own takeover is
     // given the grace first (measured: +2.0 s in acquiring-rbd.settling); that is by design.
-    if (!options.noSteadyState) await lab.waitFor(
-      `${other(first)} to know ${first}'s watcher`,
-      async () => {
-        const holders = (await lab.status(other(first)).catch(() => null))?.imageHolders ?? [];
-        return holders.some((h) => Date.now() - Date.parse(h.firstSeenAt) > 3_000);
-      },
-      30_000,
-    );
+    if (!options.noSteadyState)
+      await lab.waitFor(
+        `${other(first)} to know ${first}'s watcher`,
+        async () => {
+          const holders = (await lab.status(other(first)).catch(() => null))?.imageHolders ?? [];
+          return holders.some((h) => Date.now() - Date.parse(h.firstSeenAt) > 3_000);
+        },
+        30_000,
+      );
     const faultAt = Date.now();
     const next = await fault(lab, first, result);
     await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 120_000);
@@ -103,12 +104,14 @@ export async function runScenario(
       .journal(next)
       .filter((e) => e.kind === 'summary' && e.operation === 'takeover' && Date.parse(e.at) >= faultAt)
       .at(0);
-    if (takeover?.kind === 'summary') result.takeoverSteps = { total: takeover.totalMs, ...Object.fromEntries(takeover.steps.map((p) => [p.phase, p.durationMs])) };
+    if (takeover?.kind === 'summary')
+      result.takeoverSteps = { total: takeover.totalMs, ...Object.fromEntries(takeover.steps.map((p) => [p.phase, p.durationMs])) };
     const release = lab
       .journal(first)
       .filter((e) => e.kind === 'summary' && e.operation === 'release' && Date.parse(e.at) >= faultAt)
       .at(0);
-    if (release?.kind === 'summary') result.oldMasterRelease = { total: release.totalMs, ...Object.fromEntries(release.phases.map((p) => [p.phase, p.durationMs])) };
+    if (release?.kind === 'summary')
+      result.oldMasterRelease = { total: release.totalMs, ...Object.fromEntries(release.phases.map((p) => [p.phase, p.durationMs])) };
     pushSome(lab, 2);
     await options.after?.(lab, next, result);
     const states = await lab.states();

@@ -8,6 +8,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 npm run -s build
 npx tsc -p test/tsconfig.json --noEmit
+# lint (typescript-eslint strict, type-checked) and formatting (Prettier) are part of passing
+npm run -s lint
+npm run -s format:check
 bash scripts/install-deps.sh keepalived ceph-mon ceph-osd ceph-mgr ceph-common rbd-fuse fuse3 docker-registry skopeo nftables chromium
 
 files=(test/unit/*.test.ts test/integration/*.test.ts test/browser/*.test.ts test/model/*.test.ts test/lab/*.test.ts)

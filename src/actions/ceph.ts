@@ -34,10 +34,7 @@ export function parseBlocklist(text: string): BlocklistEntry[] {
  * that is how a Nautilus cluster answers `blocklist`.
  */
 export function isUnknownCommand(error: unknown): boolean {
-  return (
-    error instanceof CommandError &&
-    (error.exitCode === 22 || /EINVAL|no valid command found|unrecognized command/i.test(error.stderr))
-  );
+  return error instanceof CommandError && (error.exitCode === 22 || /EINVAL|no valid command found|unrecognized command/i.test(error.stderr));
 }
 
 export class CephBlocklist {

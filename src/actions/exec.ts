@@ -53,7 +53,7 @@ export class CommandError extends Error {
           ? 'was aborted'
           : failure === 'spawn'
             ? `could not be started${exitCode === null ? '' : ` (exited with code ${exitCode})`}`
-            : `exited with code ${exitCode}`;
+            : `exited with code ${String(exitCode)}`;
     const left = abandoned === null ? '' : `; ${abandoned}: abandoned`;
     super(`${what} (${command}) ${how}${left}${printed ? `: ${printed}` : ''}`);
     this.name = 'CommandError';
@@ -202,7 +202,8 @@ export function createRunner(logger: Logger, secrets: readonly string[] = [], ob
     if (problem !== null) throw refuse(spec.what, command, problem);
     if (spec.signal?.aborted) throw new CommandError(spec.what, command, null, '', '', 0, 'aborted');
     inFlight++;
-    let cause: 'timeout' | 'aborted' | null = null;
+    // set by the timer and the abort listener: the cast keeps TypeScript from narrowing it to null for good
+    let cause = null as 'timeout' | 'aborted' | null;
     const sh = $({
       quiet: true,
       nothrow: true,
@@ -336,7 +337,7 @@ export function createRunner(logger: Logger, secrets: readonly string[] = [], ob
       if (pid === undefined) throw failed('spawn failed', 'no pid');
       if (early !== null && early.code !== 0) {
         const tail = logTail(spec.logFile, logStart);
-        const how = early.signal !== null ? `${early.signal} at start` : `exit ${early.code} at start`;
+        const how = early.signal !== null ? `${early.signal} at start` : `exit ${String(early.code)} at start`;
         throw failed(how, early.signal !== null ? `ended by ${early.signal}${tail ? `: ${tail}` : ''}` : tail, early.code);
       }
       child.unref();

@@ -175,12 +175,23 @@ export class Filesystem {
     if (mounted !== null && isSameDevice(mounted.source, device)) return;
     if (mounted !== null) throw new Error(`${this.options.mountPoint} already has ${describeMount(mounted)} mounted, not ${device}`);
     mkdirSync(this.options.mountPoint, { recursive: true });
-    await this.runner.run({ what: 'mount', argv: mountArgv(device, this.options.mountPoint, this.options.mountOptions), timeoutMs: this.options.timeouts.mount, signal });
+    await this.runner.run({
+      what: 'mount',
+      argv: mountArgv(device, this.options.mountPoint, this.options.mountOptions),
+      timeoutMs: this.options.timeouts.mount,
+      signal,
+    });
   }
 
   /** What is mounted at the mount point (the topmost mount), or null. */
   async mountedAt(signal?: AbortSignal): Promise<MountedFilesystem | null> {
-    const r = await this.runner.run({ what: 'findmnt', argv: findmntArgv(this.options.mountPoint), timeoutMs: this.options.timeouts.probe, signal, okExitCodes: [1] });
+    const r = await this.runner.run({
+      what: 'findmnt',
+      argv: findmntArgv(this.options.mountPoint),
+      timeoutMs: this.options.timeouts.probe,
+      signal,
+      okExitCodes: [1],
+    });
     return r.exitCode === 1 ? null : parseFindmnt(r.stdout);
   }
 
@@ -198,12 +209,15 @@ export class Filesystem {
     const mounted = await this.mountedAt(signal);
     if (mounted === null) return null;
     const refuse = (why: string) =>
-      new Error(`refusing to unmount ${mp}: ${describeMount(mounted)} is mounted there, ${why}; nothing was unmounted and no process was killed (harbor-assistant never unmounts what it did not mount)`);
+      new Error(
+        `refusing to unmount ${mp}: ${describeMount(mounted)} is mounted there, ${why}; nothing was unmounted and no process was killed (harbor-assistant never unmounts what it did not mount)`,
+      );
     if (!isSameDevice(mounted.source, device)) throw refuse(device === null ? 'and this node has no device mapped' : `not our device ${device}`);
     const rdev = blockDeviceNumber(device ?? '');
-    if (rdev === null) throw refuse(`but our device ${device} is not a block device node here, so the mount cannot be matched to it`);
+    if (rdev === null) throw refuse(`but our device ${String(device)} is not a block device node here, so the mount cannot be matched to it`);
     const dev = statSync(mp).dev;
-    if (dev !== rdev) throw refuse(`but the files there are on device number ${dev}, not our device ${device} (${rdev}): another mount may be stacked on it`);
+    if (dev !== rdev)
+      throw refuse(`but the files there are on device number ${dev}, not our device ${String(device)} (${rdev}): another mount may be stacked on it`);
     return dev;
   }
 
@@ -219,7 +233,7 @@ export class Filesystem {
     const mp = this.options.mountPoint;
     if ((await this.ourMount(options.device, signal)) === null) return;
     const deadline = Date.now() + this.options.timeouts.unmount;
-    let lastError: unknown = null;
+    let lastError: CommandError | null = null;
     for (let round = 0; Date.now() < deadline && !signal?.aborted; round++) {
       try {
         await this.runner.run({ what: 'umount', argv: ['umount', mp], timeoutMs: Math.max(1_000, deadline - Date.now()), signal });
@@ -232,7 +246,13 @@ export class Filesystem {
       if (dev === null) return;
       const holders = holdersOf(dev);
       const grace = round === 0 ? Math.min(2_000, Math.max(100, Math.floor((deadline - Date.now()) / 3))) : 0;
-      this.logger.warn('umount busy: killing the processes holding the mount', { mountPoint: mp, device: options.device, pids: holders, round, graceMs: grace });
+      this.logger.warn('umount busy: killing the processes holding the mount', {
+        mountPoint: mp,
+        device: options.device,
+        pids: holders,
+        round,
+        graceMs: grace,
+      });
       await Promise.all(holders.map((pid) => terminate(pid, grace, signal)));
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -16,7 +16,10 @@ export function patchHarborYml(text: string, values: { hostname: string; dataVol
   if (doc.errors.length > 0) throw new Error(`harbor.yml is not valid YAML: ${doc.errors[0]?.message ?? ''}`);
   const edits: Array<{ start: number; end: number; text: string }> = [];
   let appended = '';
-  for (const [key, value] of [['hostname', values.hostname], ['data_volume', values.dataVolume]] as const) {
+  for (const [key, value] of [
+    ['hostname', values.hostname],
+    ['data_volume', values.dataVolume],
+  ] as const) {
     const node = doc.get(key, true);
     const rendered = stringify(value).trimEnd();
     if (isScalar(node) && node.range) edits.push({ start: node.range[0], end: node.range[1], text: rendered });
@@ -31,7 +34,16 @@ export function patchHarborYml(text: string, values: { hostname: string; dataVol
 
 /** Harbor's containers, for stopping them by name when the compose file is damaged (the original's fallback). */
 export const HARBOR_CONTAINERS = [
-  'nginx', 'harbor-portal', 'harbor-jobservice', 'harbor-core', 'registryctl', 'registry', 'trivy-adapter', 'harbor-db', 'redis', 'harbor-log',
+  'nginx',
+  'harbor-portal',
+  'harbor-jobservice',
+  'harbor-core',
+  'registryctl',
+  'registry',
+  'trivy-adapter',
+  'harbor-db',
+  'redis',
+  'harbor-log',
 ] as const;
 
 export interface InstallerOptions {

@@ -72,9 +72,7 @@ export function renderKeepalivedConf(s: KeepalivedSettings): string {
     `    priority ${s.priority}`,
     `    advert_int ${s.advertInt}`,
     `    garp_master_refresh ${s.garpRefreshSeconds}`,
-    ...(s.unicastPeers.length > 0
-      ? [`    unicast_src_ip ${s.unicastSrcIp}`, '    unicast_peer {', ...s.unicastPeers.map((p) => `        ${p}`), '    }']
-      : []),
+    ...(s.unicastPeers.length > 0 ? [`    unicast_src_ip ${s.unicastSrcIp}`, '    unicast_peer {', ...s.unicastPeers.map((p) => `        ${p}`), '    }'] : []),
     '    virtual_ipaddress {',
     `        ${s.vip}/${s.vipPrefix} dev ${s.interface}`,
     '    }',

@@ -8,12 +8,7 @@ export function ipAddrArgv(iface: string): string[] {
 /** `ip -j addr show dev IF` → is `vip` among the interface's addresses (keepalived adds it as secondary). */
 export function parseVipPresent(text: string, vip: string): boolean {
   const links = asArray('ip -j addr', parseJson('ip -j addr', text));
-  return links.some(
-    (link) =>
-      isRecord(link) &&
-      Array.isArray(link.addr_info) &&
-      link.addr_info.some((a) => isRecord(a) && a.local === vip),
-  );
+  return links.some((link) => isRecord(link) && Array.isArray(link.addr_info) && link.addr_info.some((a) => isRecord(a) && a.local === vip));
 }
 
 export class Vip {

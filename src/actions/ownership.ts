@@ -137,12 +137,7 @@ export function ownershipFromMeta(meta: Record<string, string>, locks: readonly 
   const record = recordValue === undefined ? null : parseOwnerRecord(recordValue);
   const generationValue = meta[GENERATION_META_KEY];
   const lockGenerations = locks.map((l) => parseLockId(l.id)?.generation ?? 0);
-  const lastGeneration = Math.max(
-    0,
-    generationValue === undefined ? 0 : parseGeneration(generationValue),
-    record?.generation ?? 0,
-    ...lockGenerations,
-  );
+  const lastGeneration = Math.max(0, generationValue === undefined ? 0 : parseGeneration(generationValue), record?.generation ?? 0, ...lockGenerations);
   const lock = locks.find((l) => parseLockId(l.id) !== null) ?? locks[0] ?? null;
   return { record, lock: lock ? { ...lock } : null, lastGeneration };
 }
@@ -166,12 +161,7 @@ export function isBusy(error: unknown): boolean {
  * "rbd: error opening image …": that is not "already gone" and must not pass as success.
  */
 export function isMissing(error: unknown): boolean {
-  return (
-    error instanceof CommandError &&
-    error.failure === 'exit' &&
-    error.exitCode === 2 &&
-    !/error opening image|error opening pool/.test(error.stderr)
-  );
+  return error instanceof CommandError && error.failure === 'exit' && error.exitCode === 2 && !/error opening image|error opening pool/.test(error.stderr);
 }
 
 /**
@@ -248,7 +238,12 @@ export class Ownership {
     parseOwnerRecord(value);
     await Promise.all([
       options.generationKey
-        ? this.runner.run({ what: 'rbd image-meta set', argv: imageMetaSetArgv(this.conn, GENERATION_META_KEY, String(record.generation)), timeoutMs: this.timeoutMs, signal })
+        ? this.runner.run({
+            what: 'rbd image-meta set',
+            argv: imageMetaSetArgv(this.conn, GENERATION_META_KEY, String(record.generation)),
+            timeoutMs: this.timeoutMs,
+            signal,
+          })
         : Promise.resolve(),
       this.runner.run({ what: 'rbd image-meta set', argv: imageMetaSetArgv(this.conn, OWNER_META_KEY, value), timeoutMs: this.timeoutMs, signal }),
     ]);

@@ -14,12 +14,13 @@ export function isRunning(pid: number): boolean {
 /** argv of a process, or null when it is gone. */
 export function cmdlineOf(pid: number): string[] | null {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a.length > 0);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a.length > 0);
   } catch {
     return null;
   }
 }
-
 
 /** Wait until `pid` is gone; true if it went within `ms`. */
 export async function waitExit(pid: number, ms: number, signal?: AbortSignal): Promise<boolean> {

@@ -173,10 +173,22 @@ export function compose(root: ViewNode, sizeOf: (n: ViewNode) => Size): Composed
       const straight = !t.below && level >= lo && level <= hi;
       const middle = node.y + node.height / 2;
       const points = t.below
-        ? [{ x: from, y: node.y + node.height }, { x: from, y: level }, { x: column, y: level }]
+        ? [
+            { x: from, y: node.y + node.height },
+            { x: from, y: level },
+            { x: column, y: level },
+          ]
         : straight
-          ? [{ x: from, y: level }, { x: column, y: level }]
-          : [{ x: from, y: middle }, { x: from + TRUNK, y: middle }, { x: from + TRUNK, y: level }, { x: column, y: level }];
+          ? [
+              { x: from, y: level },
+              { x: column, y: level },
+            ]
+          : [
+              { x: from, y: middle },
+              { x: from + TRUNK, y: middle },
+              { x: from + TRUNK, y: level },
+              { x: column, y: level },
+            ];
       if (r.reverse) points.reverse();
       const labelX = r.reverse ? from + LABEL_MARGIN : column - LABEL_MARGIN - r.label.width;
       routes.push({ edge: r.edge, points, label: { lines: r.lines, x: labelX, y: level - r.label.height / 2, ...r.label } });
@@ -203,7 +215,14 @@ export function compose(root: ViewNode, sizeOf: (n: ViewNode) => Size): Composed
       const l = dropLabels[i];
       if (!from || !l) return;
       const x = from.x + Math.min(from.width / 2, 40);
-      routes.push({ edge: e, points: [{ x, y: from.y + from.height }, { x, y: flowTop }], label: { lines: l.lines, x: x + 6, y: bandBottom + LABEL_MARGIN, ...l.label } });
+      routes.push({
+        edge: e,
+        points: [
+          { x, y: from.y + from.height },
+          { x, y: flowTop },
+        ],
+        label: { lines: l.lines, x: x + 6, y: bandBottom + LABEL_MARGIN, ...l.label },
+      });
     });
   }
   // the blocks after the first beside the band when it leaves room
@@ -220,7 +239,12 @@ export function compose(root: ViewNode, sizeOf: (n: ViewNode) => Size): Composed
     if (!box) continue;
     const l = labelled(packLines(e.labels, NARROW));
     const [left, right] = [box.x + 14, box.x + box.width - 14];
-    const points = [{ x: right, y: box.y }, { x: right, y: box.y - LOOP }, { x: left, y: box.y - LOOP }, { x: left, y: box.y }];
+    const points = [
+      { x: right, y: box.y },
+      { x: right, y: box.y - LOOP },
+      { x: left, y: box.y - LOOP },
+      { x: left, y: box.y },
+    ];
     const labelX = Math.min(box.x + (box.width - l.label.width) / 2, box.x + box.width - l.label.width);
     routes.push({ edge: e, points, label: { lines: l.lines, x: labelX, y: box.y - LOOP - 2 - l.label.height, ...l.label } });
   }
@@ -247,11 +271,16 @@ interface Lane {
  * the gap between them; any other runs through the channel above the row it enters, on a lane of
  * its own, its label on the lane.
  */
-export function rowsBlock(block: ViewNode, sizes: Map<string, Size>, maxWidth: number): { width: number; height: number; boxes: Map<string, Box>; routes: Route[] } {
+export function rowsBlock(
+  block: ViewNode,
+  sizes: Map<string, Size>,
+  maxWidth: number,
+): { width: number; height: number; boxes: Map<string, Box>; routes: Route[] } {
   const kids = block.children;
   const sizeOf = (id: string): Size => sizes.get(id) ?? { width: 0, height: 0 };
   const position = new Map(kids.map((c, i) => [c.id, i]));
-  const between = (a: number, b: number) => block.edges.filter((e) => [e.source, e.target].sort().join() === [kids[a]?.id ?? '', kids[b]?.id ?? ''].sort().join());
+  const between = (a: number, b: number) =>
+    block.edges.filter((e) => [e.source, e.target].sort().join() === [kids[a]?.id ?? '', kids[b]?.id ?? ''].sort().join());
   const gapOf = (i: number) => {
     const labels = between(i - 1, i).map((e) => labelSize(packLines(e.labels, NARROW)).width);
     return labels.length === 0 ? 24 : Math.max(...labels) + 2 * LABEL_MARGIN + 8;
@@ -324,7 +353,16 @@ export function rowsBlock(block: ViewNode, sizes: Map<string, Size>, maxWidth: n
       const lower = a.height < b.height ? a : b;
       const level = lower.y + lower.height / 2 + (i - (edges.length - 1) / 2) * 12;
       const [x1, x2] = [left.x + left.width, rightBox.x];
-      const points = a.x < b.x ? [{ x: x1, y: level }, { x: x2, y: level }] : [{ x: x2, y: level }, { x: x1, y: level }];
+      const points =
+        a.x < b.x
+          ? [
+              { x: x1, y: level },
+              { x: x2, y: level },
+            ]
+          : [
+              { x: x2, y: level },
+              { x: x1, y: level },
+            ];
       const lines = packLines(e.labels, NARROW);
       const size = labelSize(lines);
       const labelY = edges.length === 1 ? level - size.height / 2 : i < edges.length / 2 ? level - 2 - size.height : level + 2;
@@ -334,7 +372,8 @@ export function rowsBlock(block: ViewNode, sizes: Map<string, Size>, maxWidth: n
 
   // where lanes meet their boxes: spread along the side, in the order of the other ends
   const ends = new Map<string, Array<{ lane: Lane; other: string }>>();
-  const attach = (box: string, side: 'top' | 'bottom', lane: Lane, other: string) => ends.set(`${box}\t${side}`, [...(ends.get(`${box}\t${side}`) ?? []), { lane, other }]);
+  const attach = (box: string, side: 'top' | 'bottom', lane: Lane, other: string) =>
+    ends.set(`${box}\t${side}`, [...(ends.get(`${box}\t${side}`) ?? []), { lane, other }]);
   for (const lane of channels.flat()) {
     attach(lane.from, lane.down ? 'bottom' : 'top', lane, lane.to);
     const intoTop = lane.down || (rowOf.get(lane.to) ?? 0) === (rowOf.get(lane.from) ?? 0);

@@ -214,7 +214,23 @@ function detailCard(step: LaidOutState, n: ViewNode, chartWidth: number): { card
     const labelWidth = Math.max(...lines.map((l) => textWidth(l, FONT.label))) + 2 * LABEL_PAD;
     const labelY = forward ? boxY - LABEL_LINE - 2 : boxY + LEAF_HEIGHT + 2;
     const label = { lines, x: (x1 + x2) / 2 - labelWidth / 2, y: labelY, width: labelWidth, height: lines.length * LABEL_LINE + LABEL_PAD };
-    return [{ id: e.id, source: e.source, target: e.target, to: e.target, kind: e.kind, labels: e.labels, detail: e.detail, points: [{ x: x1, y: yLine }, { x: x2, y: yLine }], label, detailOf: step.id }];
+    return [
+      {
+        id: e.id,
+        source: e.source,
+        target: e.target,
+        to: e.target,
+        kind: e.kind,
+        labels: e.labels,
+        detail: e.detail,
+        points: [
+          { x: x1, y: yLine },
+          { x: x2, y: yLine },
+        ],
+        label,
+        detailOf: step.id,
+      },
+    ];
   });
   return { card, states, transitions };
 }
@@ -252,14 +268,27 @@ async function layoutBlock(elk: InstanceType<typeof ELK>, block: ViewNode): Prom
   const transitions: LaidOutTransition[] = [];
   const collect = (e: ElkNode) => {
     const n = nodes.get(e.id);
-    if (n && n !== block) states.push({ ...stateOf(n, n.children.length > 0), detailOf: null, x: e.x ?? 0, y: e.y ?? 0, width: e.width ?? 0, height: e.height ?? 0 });
+    if (n && n !== block)
+      states.push({ ...stateOf(n, n.children.length > 0), detailOf: null, x: e.x ?? 0, y: e.y ?? 0, width: e.width ?? 0, height: e.height ?? 0 });
     for (const edge of e.edges ?? []) {
       const v = edges.get(edge.id);
       if (!v) continue;
       const points = (edge.sections ?? []).flatMap((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint]);
       const l = edge.labels?.[0];
-      const label = l && l.x !== undefined && l.y !== undefined ? { lines: labels.get(edge.id) ?? [], x: l.x, y: l.y, width: l.width ?? 0, height: l.height ?? 0 } : null;
-      transitions.push({ id: v.id, source: v.source, target: v.target, to: v.to ?? v.target, kind: v.kind, labels: v.labels, detail: v.detail, points, label, detailOf: null });
+      const label =
+        l && l.x !== undefined && l.y !== undefined ? { lines: labels.get(edge.id) ?? [], x: l.x, y: l.y, width: l.width ?? 0, height: l.height ?? 0 } : null;
+      transitions.push({
+        id: v.id,
+        source: v.source,
+        target: v.target,
+        to: v.to ?? v.target,
+        kind: v.kind,
+        labels: v.labels,
+        detail: v.detail,
+        points,
+        label,
+        detailOf: null,
+      });
     }
     (e.children ?? []).forEach(collect);
   };
@@ -270,7 +299,18 @@ async function layoutBlock(elk: InstanceType<typeof ELK>, block: ViewNode): Prom
 /** A route of compose.ts as a laid-out transition. */
 function routed(r: Route): LaidOutTransition {
   const e = r.edge;
-  return { id: e.id, source: e.source, target: e.target, to: e.to ?? e.target, kind: e.kind, labels: e.labels, detail: e.detail, points: r.points, label: r.label, detailOf: null };
+  return {
+    id: e.id,
+    source: e.source,
+    target: e.target,
+    to: e.to ?? e.target,
+    kind: e.kind,
+    labels: e.labels,
+    detail: e.detail,
+    points: r.points,
+    label: r.label,
+    detailOf: null,
+  };
 }
 
 const moveBy = (dx: number, dy: number) => ({
@@ -297,10 +337,12 @@ async function layoutTop(elk: InstanceType<typeof ELK>, block: ViewNode): Promis
   if (!inRows(block)) return layoutBlock(elk, block);
   const inner = new Map<string, Block>();
   for (const c of block.children) if (c.children.length > 0) inner.set(c.id, await layoutTop(elk, c));
-  const sizes = new Map(block.children.map((c) => {
-    const b = inner.get(c.id);
-    return [c.id, b ? { width: b.width, height: b.height } : leafSize(c)] as const;
-  }));
+  const sizes = new Map(
+    block.children.map((c) => {
+      const b = inner.get(c.id);
+      return [c.id, b ? { width: b.width, height: b.height } : leafSize(c)] as const;
+    }),
+  );
   const rows = rowsBlock(block, sizes, block.children.some((c) => c.children.length > 0) ? ROWS_WIDTH : PHASE_WIDTH);
   const states: LaidOutState[] = [];
   const transitions: LaidOutTransition[] = rows.routes.map(routed);
@@ -351,8 +393,14 @@ export async function layoutChart(chart: Chart, options: ViewOptions = {}): Prom
   transitions.push(...routes.map(routed));
 
   // the drawing's own origin, a margin round it
-  const xs = [...states.flatMap((s) => [s.x, s.x + s.width]), ...transitions.flatMap((t) => [...t.points.map((p) => p.x), ...(t.label ? [t.label.x, t.label.x + t.label.width] : [])])];
-  const ys = [...states.flatMap((s) => [s.y, s.y + s.height]), ...transitions.flatMap((t) => [...t.points.map((p) => p.y), ...(t.label ? [t.label.y, t.label.y + t.label.height] : [])])];
+  const xs = [
+    ...states.flatMap((s) => [s.x, s.x + s.width]),
+    ...transitions.flatMap((t) => [...t.points.map((p) => p.x), ...(t.label ? [t.label.x, t.label.x + t.label.width] : [])]),
+  ];
+  const ys = [
+    ...states.flatMap((s) => [s.y, s.y + s.height]),
+    ...transitions.flatMap((t) => [...t.points.map((p) => p.y), ...(t.label ? [t.label.y, t.label.y + t.label.height] : [])]),
+  ];
   const [dx, dy] = [MARGIN - Math.min(...xs), MARGIN - Math.min(...ys)];
   const width = Math.ceil(Math.max(...xs) + dx + MARGIN);
   const height = Math.ceil(Math.max(...ys) + dy + MARGIN);

@@ -138,7 +138,12 @@ export function statechartMarkdown(chart: Chart): string {
   const rows: string[] = [];
   // a step's own states (running, backoff) are the step's row
   const walk = (n: ChartNode, depth: number) => {
-    if (depth > 0) rows.push(`| \`${n.id.replace(/^node\./, '')}\` | ${invokesOf(n).map((i) => `\`${i.src}\``).join(', ')} | ${n.description ?? ''} |`);
+    if (depth > 0)
+      rows.push(
+        `| \`${n.id.replace(/^node\./, '')}\` | ${invokesOf(n)
+          .map((i) => `\`${i.src}\``)
+          .join(', ')} | ${n.description ?? ''} |`,
+      );
     if (!isStep(n)) n.states.forEach((c) => walk(c, depth + 1));
   };
   walk(chart.root, 0);

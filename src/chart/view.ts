@@ -193,7 +193,9 @@ const isFoldable = (n: ChartNode) => n.step !== null && n.states.length > 0;
  */
 function globalExits(chart: Chart): Set<string> {
   const tops = chart.root.states.filter((s) => s.type !== 'final');
-  const candidates = new Set(tops.flatMap((s) => s.transitions.filter((t) => t.kind === 'event').flatMap((t) => t.targets.map((target) => `${t.eventType}\t${target}`))));
+  const candidates = new Set(
+    tops.flatMap((s) => s.transitions.filter((t) => t.kind === 'event').flatMap((t) => t.targets.map((target) => `${t.eventType}\t${target}`))),
+  );
   const global = new Set<string>();
   for (const key of candidates) {
     const [event, target] = key.split('\t') as [string, string];
@@ -226,7 +228,8 @@ class EdgeSet {
 /** A state that keeps the node out (unfit): entered only from the flow. */
 export const isHolding = (n: ViewNode) => n.tags.includes('unfit');
 /** A takeover or a release: the main flow, a block of its own phases or steps. */
-export const isFlow = (n: ViewNode) => n.kind !== 'anywhere' && n.kind !== 'goto' && (n.tags.includes('release') || n.children.some((c) => c.tags.includes('takeover')));
+export const isFlow = (n: ViewNode) =>
+  n.kind !== 'anywhere' && n.kind !== 'goto' && (n.tags.includes('release') || n.children.some((c) => c.tags.includes('takeover')));
 
 /**
  * The top level is drawn as a band of start-up states (`booting`, `idle`) above the flow blocks
@@ -372,7 +375,14 @@ export function operatorView(chart: Chart, options: ViewOptions = {}): OperatorV
       foldedEdges: [],
     });
     for (const [event, target] of anywhere) {
-      root.edges.push({ id: `t:${ANYWHERE_ID}->${target}`, source: ANYWHERE_ID, target, kind: 'event', labels: [event], detail: [`any state → ${keyOf(target)}: ${event}`] });
+      root.edges.push({
+        id: `t:${ANYWHERE_ID}->${target}`,
+        source: ANYWHERE_ID,
+        target,
+        kind: 'event',
+        labels: [event],
+        detail: [`any state → ${keyOf(target)}: ${event}`],
+      });
     }
   }
   jumpsAsGotos(root);

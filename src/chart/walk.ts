@@ -39,7 +39,7 @@ export interface Chart {
 function nameOf(x: unknown): string {
   if (typeof x === 'string') return x;
   if (typeof x === 'function') return x.name || 'inline';
-  if (typeof x === 'object' && x !== null && 'type' in x && typeof (x).type === 'string') return (x as { type: string }).type;
+  if (typeof x === 'object' && x !== null && 'type' in x && typeof x.type === 'string') return (x as { type: string }).type;
   return 'inline';
 }
 
@@ -72,7 +72,7 @@ const isPlain = (v: unknown): v is Plain => typeof v === 'string' || typeof v ==
 /** A guard's parameters when every one is a plain value: a function of the event says nothing drawn. */
 function paramsOf(guard: unknown): Record<string, Plain> | null {
   if (typeof guard !== 'object' || guard === null || !('params' in guard)) return null;
-  const params: unknown = (guard).params;
+  const params: unknown = guard.params;
   if (typeof params !== 'object' || params === null) return null;
   const entries = Object.entries(params);
   if (entries.length === 0 || !entries.every(([, v]) => isPlain(v))) return null;
@@ -99,7 +99,7 @@ function transitionOf(t: AnyTransitionDefinition): ChartTransition {
 function stepOf(node: AnyStateNode): string | null {
   const meta: unknown = node.meta;
   if (typeof meta !== 'object' || meta === null || !('step' in meta)) return null;
-  const step: unknown = (meta).step;
+  const step: unknown = meta.step;
   return typeof step === 'string' ? step : null;
 }
 

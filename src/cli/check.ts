@@ -9,5 +9,8 @@ export async function fastCheck(argv: string[]): Promise<number> {
     process.stdout.write('unfit: check needs --socket, --status-file and --grace\n');
     return 1;
   }
-  return checkFitness({ socket: values.socket, statusFile: values['status-file'], graceMs }, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
+  return checkFitness(
+    { socket: values.socket, statusFile: values['status-file'], graceMs },
+    { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+  );
 }

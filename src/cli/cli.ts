@@ -77,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const o = values as Options;
+  const o: Options = values;
   const [command = 'help', verb] = positionals;
   if (o.help || command === 'help') {
     io.out(HELP);
@@ -90,7 +90,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       const c = configFrom(o);
-      io.out(`configuration OK: node ${c.nodeName}, role ${c.env.role}, image ${c.env.pool}/${c.env.image}, mapper ${c.file.ceph.mapper}, VIP ${c.env.vip} on ${c.env.interface}\n`);
+      io.out(
+        `configuration OK: node ${c.nodeName}, role ${c.env.role}, image ${c.env.pool}/${c.env.image}, mapper ${c.file.ceph.mapper}, VIP ${c.env.vip} on ${c.env.interface}\n`,
+      );
       return 0;
     }
     case 'chart': {
@@ -160,7 +162,9 @@ export function runCli(argv: string[]): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `harbor-assistant: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(
+        error instanceof ConfigError ? `${error.message}\n` : `harbor-assistant: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
       process.exitCode = 1;
     },
   );

@@ -6,10 +6,12 @@ export function controlRequest(path: string, request: ControlRequest, timeoutMs:
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     let buffer = '';
-    const timer = onEach ? null : setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer from ${path} within ${timeoutMs} ms`));
-    }, timeoutMs);
+    const timer = onEach
+      ? null
+      : setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`no answer from ${path} within ${timeoutMs} ms`));
+        }, timeoutMs);
     socket.setEncoding('utf8');
     socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
     socket.on('data', (chunk: string) => {

@@ -90,15 +90,20 @@ export function describeMonitors(monHosts: readonly string[]): string {
   return monHosts.map((h) => (/^(\[[^\]]+\]|[^:]+):\d+$/.test(h) ? h : `${h} (ports 3300 and 6789)`)).join(', ');
 }
 
-export const CEPH_UNREACHABLE_FIX = 'check the network path and firewall from this host to every monitor: TCP 3300 (msgr2) and 6789 (msgr1) must be open; is CEPH_MON_HOST right?';
-export const CEPH_AUTH_FIX = 'authentication failed: check CEPH_USER/CEPH_USER_KEY (`ceph auth get-key client.USER` on the cluster; a user without any mon caps is refused the same way)';
+export const CEPH_UNREACHABLE_FIX =
+  'check the network path and firewall from this host to every monitor: TCP 3300 (msgr2) and 6789 (msgr1) must be open; is CEPH_MON_HOST right?';
+export const CEPH_AUTH_FIX =
+  'authentication failed: check CEPH_USER/CEPH_USER_KEY (`ceph auth get-key client.USER` on the cluster; a user without any mon caps is refused the same way)';
 
 /**
  * What a Ceph tool said, without the log prefix (`2026-11-26T13:27:36.215+0000 7f78d6895380  0 `):
  * its last line, after the monitor client's own complaint when there is one.
  */
 function cephSaid(e: CommandError): string {
-  const lines = `${e.stderr}\n${e.stdout}`.split('\n').map((l) => l.replace(/^\d{4}-\d\d-\d\dT\S+ [0-9a-f]+ +-?\d+ /, '').trim()).filter((l) => l !== '');
+  const lines = `${e.stderr}\n${e.stdout}`
+    .split('\n')
+    .map((l) => l.replace(/^\d{4}-\d\d-\d\dT\S+ [0-9a-f]+ +-?\d+ /, '').trim())
+    .filter((l) => l !== '');
   const monclient = lines.find((l) => l.startsWith('monclient'));
   const last = lines.at(-1) ?? '';
   return monclient !== undefined && monclient !== last ? `${monclient}; ${last}` : last;
@@ -113,17 +118,29 @@ function cephSaid(e: CommandError): string {
  * `rbd: couldn't connect to the cluster!` / `[errno 13] RADOS permission denied (error connecting to the
  * cluster)`, exit 13; a command outside the caps → `Error EACCES: access denied`, exit 13.
  */
-export function explainCephFailure(e: unknown, cluster: { user: string; monHosts: readonly string[] }, capsFix: string, otherFix: string): { detail: string; fix: string } {
+export function explainCephFailure(
+  e: unknown,
+  cluster: { user: string; monHosts: readonly string[] },
+  capsFix: string,
+  otherFix: string,
+): { detail: string; fix: string } {
   if (!(e instanceof CommandError)) return { detail: firstLine(e), fix: otherFix };
   const text = `${e.stderr}\n${e.stdout}`;
   const mons = describeMonitors(cluster.monHosts);
   if (e.failure === 'spawn' || e.exitCode === 127 || e.exitCode === 126) return { detail: firstLine(e), fix: 'apt-get install ceph-common' };
   if (e.failure === 'aborted') return { detail: firstLine(e), fix: otherFix };
   const connecting = /error connecting to the cluster|couldn't connect to the cluster/i.test(text);
-  if (/handle_auth_bad_method|authentication error|auth(?:entication)? failed/i.test(text) || (connecting && (e.exitCode === 13 || /permission denied|EACCES/i.test(text)))) {
+  if (
+    /handle_auth_bad_method|authentication error|auth(?:entication)? failed/i.test(text) ||
+    (connecting && (e.exitCode === 13 || /permission denied|EACCES/i.test(text)))
+  ) {
     return { detail: `${e.what}: the monitors refused the key of client.${cluster.user} (${cephSaid(e)})`, fix: CEPH_AUTH_FIX };
   }
-  if (/authenticate timed out|RADOS timed out|monclient\(hunting\)|connection refused|ECONNREFUSED|no route to host|network is unreachable/i.test(text) || connecting || e.exitCode === 110) {
+  if (
+    /authenticate timed out|RADOS timed out|monclient\(hunting\)|connection refused|ECONNREFUSED|no route to host|network is unreachable/i.test(text) ||
+    connecting ||
+    e.exitCode === 110
+  ) {
     return { detail: `${e.what}: the monitors cannot be reached: ${mons} (${cephSaid(e) || firstLine(e)})`, fix: CEPH_UNREACHABLE_FIX };
   }
   if (e.failure === 'timeout') {
@@ -151,7 +168,12 @@ export function exposureFindings(config: Config): Finding[] {
     const host = parseListen(listen)?.host ?? '';
     return isLoopback(host)
       ? { check, verdict: 'ok' as const, detail: `${listen} (loopback; reach it through an SSH tunnel)`, fix: '' }
-      : { check, verdict: 'warn' as const, detail: `${listen}: reachable from the network without authentication`, fix: 'allow only your Prometheus/management hosts in the firewall, or listen on 127.0.0.1 and tunnel' };
+      : {
+          check,
+          verdict: 'warn' as const,
+          detail: `${listen}: reachable from the network without authentication`,
+          fix: 'allow only your Prometheus/management hosts in the firewall, or listen on 127.0.0.1 and tunnel',
+        };
   });
 }
 
@@ -174,7 +196,12 @@ export async function mountPointFinding(fs: Pick<Filesystem, 'mountedAt'>, mappe
   try {
     ours = await mapper.current();
   } catch (e) {
-    return { check, verdict: 'warn', detail: `${describeMount(mounted)} is mounted at ${mountPoint}; cannot tell whether it is this node's image: ${firstLine(e)}`, fix: FOREIGN_MOUNT_FIX };
+    return {
+      check,
+      verdict: 'warn',
+      detail: `${describeMount(mounted)} is mounted at ${mountPoint}; cannot tell whether it is this node's image: ${firstLine(e)}`,
+      fix: FOREIGN_MOUNT_FIX,
+    };
   }
   if (isSameDevice(mounted.source, ours)) return { check, verdict: 'ok', detail: `${mountPoint}: this node's image (${describeMount(mounted)})`, fix: '' };
   return {
@@ -200,7 +227,12 @@ export async function dockerFinding(runner: Runner): Promise<Finding> {
     const server = r.stdout.trim().replace(/^"|"$/g, '');
     return finding('docker', 'ok', `${client}; daemon ${server || 'answers'}`);
   } catch (e) {
-    const said = e instanceof CommandError ? (e.failure === 'timeout' ? `no answer within ${Math.round(e.durationMs / 1000)} s` : e.stderr.trim().split('\n').at(-1) ?? '') : '';
+    const said =
+      e instanceof CommandError
+        ? e.failure === 'timeout'
+          ? `no answer within ${Math.round(e.durationMs / 1000)} s`
+          : (e.stderr.trim().split('\n').at(-1) ?? '')
+        : '';
     return finding(
       'docker',
       'FAIL',
@@ -216,7 +248,9 @@ async function composeFinding(runner: Runner, config: Config): Promise<Finding> 
   const fix = 'install the docker compose plugin, or docker-compose >= 1.18, or set harbor.composeCommand';
   const configured = config.file.harbor.composeCommand;
   const candidates = configured === 'auto' ? [['docker', 'compose'], ['docker-compose']] : [[...configured]];
-  const tried = await Promise.allSettled(candidates.map((argv) => runner.run({ what: 'compose version', argv: [...argv, 'version'], timeoutMs: DOCTOR_COMMAND_TIMEOUT_MS })));
+  const tried = await Promise.allSettled(
+    candidates.map((argv) => runner.run({ what: 'compose version', argv: [...argv, 'version'], timeoutMs: DOCTOR_COMMAND_TIMEOUT_MS })),
+  );
   const works = tried.findIndex((t) => t.status === 'fulfilled');
   if (works >= 0) return finding(check, 'ok', (candidates[works] ?? []).join(' '));
   const first = tried[0];
@@ -244,7 +278,12 @@ export async function runDoctor(config: Config, outside?: Runner): Promise<Findi
     prepareStateFiles(config);
     const st = statSync(config.paths.keyring);
     const ok = (st.mode & 0o077) === 0 && st.uid === 0;
-    keyring = finding('keyring file mode', ok ? 'ok' : 'FAIL', `${config.paths.keyring} mode ${(st.mode & 0o777).toString(8)} uid ${st.uid}`, 'chmod 600, chown root');
+    keyring = finding(
+      'keyring file mode',
+      ok ? 'ok' : 'FAIL',
+      `${config.paths.keyring} mode ${(st.mode & 0o777).toString(8)} uid ${st.uid}`,
+      'chmod 600, chown root',
+    );
   } catch (e) {
     keyring = finding('keyring file mode', 'FAIL', firstLine(e), `make ${config.file.node.stateDir} writable by root`);
   }
@@ -254,69 +293,109 @@ export async function runDoctor(config: Config, outside?: Runner): Promise<Findi
 
   const [maj, min] = kernelVersion(release());
   const checks: Array<Promise<Finding | Finding[]>> = [
-    Promise.resolve(finding('kernel >= 4.5', maj > 4 || (maj === 4 && min >= 5) ? 'ok' : 'FAIL', release(), 'upgrade the kernel (krbd exclusive maps need >= 4.12)')),
+    Promise.resolve(
+      finding('kernel >= 4.5', maj > 4 || (maj === 4 && min >= 5) ? 'ok' : 'FAIL', release(), 'upgrade the kernel (krbd exclusive maps need >= 4.12)'),
+    ),
   ];
   if (mapper === 'krbd') {
     checks.push(
       (async () => {
         const loaded = existsSync('/sys/module/rbd');
-        const loadable = loaded || (await runner.run({ what: 'modprobe -n rbd', argv: ['modprobe', '-n', 'rbd'], timeoutMs: DOCTOR_COMMAND_TIMEOUT_MS }).then(() => true, () => false));
-        return finding('rbd kernel module', loadable ? 'ok' : 'FAIL', loaded ? 'loaded' : loadable ? 'loadable' : 'not loaded and not loadable', 'run `modprobe rbd` on the host, or set ceph.mapper: rbd-nbd or fuse');
+        const loadable =
+          loaded ||
+          (await runner.run({ what: 'modprobe -n rbd', argv: ['modprobe', '-n', 'rbd'], timeoutMs: DOCTOR_COMMAND_TIMEOUT_MS }).then(
+            () => true,
+            () => false,
+          ));
+        return finding(
+          'rbd kernel module',
+          loadable ? 'ok' : 'FAIL',
+          loaded ? 'loaded' : loadable ? 'loadable' : 'not loaded and not loadable',
+          'run `modprobe rbd` on the host, or set ceph.mapper: rbd-nbd or fuse',
+        );
       })(),
     );
   }
-  for (const [tool, argv] of [['ceph-common (rbd)', ['rbd', '--version']], ['ceph-common (ceph)', ['ceph', '--version']]] as const) {
-    checks.push(output(runner, [...argv]).then(
-      (text) => finding(tool, 'ok', text.trim().split('\n')[0] ?? ''),
-      (e: unknown) => finding(tool, 'FAIL', firstLine(e), 'apt-get install ceph-common'),
-    ));
+  for (const [tool, argv] of [
+    ['ceph-common (rbd)', ['rbd', '--version']],
+    ['ceph-common (ceph)', ['ceph', '--version']],
+  ] as const) {
+    checks.push(
+      output(runner, [...argv]).then(
+        (text) => finding(tool, 'ok', text.trim().split('\n')[0] ?? ''),
+        (e: unknown) => finding(tool, 'FAIL', firstLine(e), 'apt-get install ceph-common'),
+      ),
+    );
   }
   if (mapper !== 'krbd') {
     const tool = mapper === 'fuse' ? 'rbd-fuse' : 'rbd-nbd';
-    checks.push(output(runner, [tool, '--version']).then(
-      () => finding(tool, 'ok', 'present'),
-      (e: unknown) => finding(tool, 'FAIL', firstLine(e), `apt-get install ${tool}`),
-    ));
+    checks.push(
+      output(runner, [tool, '--version']).then(
+        () => finding(tool, 'ok', 'present'),
+        (e: unknown) => finding(tool, 'FAIL', firstLine(e), `apt-get install ${tool}`),
+      ),
+    );
   }
   checks.push(Promise.resolve(keyring));
 
   const statusCheck = `${config.env.cephUser} can rbd status`;
-  checks.push(world.rbd.status().then(
-    (holders) => finding(statusCheck, 'ok', `${config.env.pool}/${config.env.image}: ${holders.length} watcher(s)`),
-    (e: unknown) => {
-      const { detail, fix } = explainCephFailure(e, cluster, 'caps: mon "profile rbd", osd "profile rbd pool=POOL"', 'check CEPH_MON_HOST, the key, and caps: mon "profile rbd", osd "profile rbd pool=POOL"; does the image exist?');
-      return finding(statusCheck, 'FAIL', detail, fix);
-    },
-  ));
+  checks.push(
+    world.rbd.status().then(
+      (holders) => finding(statusCheck, 'ok', `${config.env.pool}/${config.env.image}: ${holders.length} watcher(s)`),
+      (e: unknown) => {
+        const { detail, fix } = explainCephFailure(
+          e,
+          cluster,
+          'caps: mon "profile rbd", osd "profile rbd pool=POOL"',
+          'check CEPH_MON_HOST, the key, and caps: mon "profile rbd", osd "profile rbd pool=POOL"; does the image exist?',
+        );
+        return finding(statusCheck, 'FAIL', detail, fix);
+      },
+    ),
+  );
   const blocklistCaps = 'caps: mon \'profile rbd, allow command "osd blocklist", allow command "osd blocklist ls"\' (Nautilus: blacklist)';
-  checks.push(world.blocklist.ls().then(
-    (entries) => finding('osd blocklist ls', 'ok', `cluster speaks "${world.blocklist.spokenVerb ?? '?'}"; ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`),
-    (e: unknown) => {
-      const { detail, fix } = explainCephFailure(e, cluster, blocklistCaps, blocklistCaps);
-      return finding('osd blocklist ls', 'FAIL', detail, fix);
-    },
-  ));
+  checks.push(
+    world.blocklist.ls().then(
+      (entries) =>
+        finding('osd blocklist ls', 'ok', `cluster speaks "${world.blocklist.spokenVerb ?? '?'}"; ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`),
+      (e: unknown) => {
+        const { detail, fix } = explainCephFailure(e, cluster, blocklistCaps, blocklistCaps);
+        return finding('osd blocklist ls', 'FAIL', detail, fix);
+      },
+    ),
+  );
   checks.push(mountPointFinding(world.fs, world.mapper, config.file.filesystem.mountPoint));
   checks.push(dockerFinding(runner));
   checks.push(composeFinding(runner, config));
 
-  checks.push(output(runner, ['e2fsck', '-V']).then(
-    (text) => {
-      const v = e2fsckVersion(text);
-      const ok = v !== null && atLeast(v, [1, 43]);
-      return finding('e2fsck supports metadata_csum', ok ? 'ok' : 'FAIL', text.trim().split('\n')[0] ?? '', explainFsckFailure('Get a newer version of e2fsck') ?? '');
-    },
-    (e: unknown) => finding('e2fsck supports metadata_csum', 'FAIL', firstLine(e), 'apt-get install e2fsprogs'),
-  ));
+  checks.push(
+    output(runner, ['e2fsck', '-V']).then(
+      (text) => {
+        const v = e2fsckVersion(text);
+        const ok = v !== null && atLeast(v, [1, 43]);
+        return finding(
+          'e2fsck supports metadata_csum',
+          ok ? 'ok' : 'FAIL',
+          text.trim().split('\n')[0] ?? '',
+          explainFsckFailure('Get a newer version of e2fsck') ?? '',
+        );
+      },
+      (e: unknown) => finding('e2fsck supports metadata_csum', 'FAIL', firstLine(e), 'apt-get install e2fsprogs'),
+    ),
+  );
 
   if (mapper === 'krbd') {
     const seccomp = /^Seccomp:\s+(\d)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-    checks.push(Promise.resolve(finding(
-      'kernel keyring reachable',
-      seccomp === '2' ? 'warn' : 'ok',
-      seccomp === '2' ? 'running under a seccomp filter: "rbd: failed to add secret ... to kernel" is likely' : 'no seccomp filter',
-      'run on the host, or the container with --security-opt seccomp=unconfined',
-    )));
+    checks.push(
+      Promise.resolve(
+        finding(
+          'kernel keyring reachable',
+          seccomp === '2' ? 'warn' : 'ok',
+          seccomp === '2' ? 'running under a seccomp filter: "rbd: failed to add secret ... to kernel" is likely' : 'no seccomp filter',
+          'run on the host, or the container with --security-opt seccomp=unconfined',
+        ),
+      ),
+    );
   }
 
   checks.push(keepalivedFindings(runner, config));
@@ -342,7 +421,14 @@ async function keepalivedFindings(runner: Runner, config: Config): Promise<Findi
     }
   }
   const problems = scriptSecurityProblems(k.checkScript);
-  out.push(finding('keepalived check script', problems.length === 0 ? 'ok' : 'FAIL', problems.join('; ') || k.checkScript, 'root-owned, mode 755, in root-owned directories not writable by others'));
+  out.push(
+    finding(
+      'keepalived check script',
+      problems.length === 0 ? 'ok' : 'FAIL',
+      problems.join('; ') || k.checkScript,
+      'root-owned, mode 755, in root-owned directories not writable by others',
+    ),
+  );
   return out;
 }
 

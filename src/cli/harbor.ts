@@ -23,10 +23,13 @@ export async function harborCommand(verb: string, config: Config, io: Io): Promi
         return 1;
       }
       if (device === null || source !== device) {
-        io.err(`refusing to start Harbor: ${source} is mounted on ${config.file.filesystem.mountPoint}, not this node's mapped image (${device ?? 'none mapped'})\n`);
+        io.err(
+          `refusing to start Harbor: ${source} is mounted on ${config.file.filesystem.mountPoint}, not this node's mapped image (${device ?? 'none mapped'})\n`,
+        );
         return 1;
       }
-      const ownAddresses = config.file.node.cephAddresses.length > 0 ? [...config.file.node.cephAddresses] : await detectOwnAddresses(runner, config.env.monHosts, 10_000);
+      const ownAddresses =
+        config.file.node.cephAddresses.length > 0 ? [...config.file.node.cephAddresses] : await detectOwnAddresses(runner, config.env.monHosts, 10_000);
       const { verdict, owner } = await ownershipOf(world, { nodeName: config.nodeName, ownAddresses }, device);
       if (verdict !== 'ours') {
         const who = owner ? `${owner.node} (generation ${owner.generation})` : verdict === 'unknown' ? 'nobody Ceph could confirm' : 'nobody';

@@ -1,7 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import { createRunner } from '../actions/exec.js';
-import { keepalivedPids, keepalivedStartArgv, renderKeepalivedConf, scriptSecurityProblems, validateKeepalivedConf, type KeepalivedSettings } from '../actions/keepalived-conf.js';
+import {
+  keepalivedPids,
+  keepalivedStartArgv,
+  renderKeepalivedConf,
+  scriptSecurityProblems,
+  validateKeepalivedConf,
+  type KeepalivedSettings,
+} from '../actions/keepalived-conf.js';
 import { Vip } from '../actions/keepalived.js';
 import { cmdlineOf, isRunning, terminate } from '../actions/processes.js';
 import { silentLogger } from '../log/logger.js';
@@ -57,7 +64,9 @@ export async function keepalivedCommand(verb: string, config: Config, options: {
       }
       const problems = scriptSecurityProblems(settings.checkScript);
       if (problems.length > 0) {
-        io.err(`refusing to render: keepalived would silently disable the check script (enable_script_security):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+        io.err(
+          `refusing to render: keepalived would silently disable the check script (enable_script_security):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
+        );
         return 1;
       }
       writeFileAtomic(`${k.confPath}.new`, text, 0o644);
@@ -68,7 +77,9 @@ export async function keepalivedCommand(verb: string, config: Config, options: {
         return 1;
       }
       writeFileAtomic(k.confPath, text, 0o644);
-      io.out(`wrote ${k.confPath} (role ${settings.role}, priority ${settings.priority}, VIP ${settings.vip}/${settings.vipPrefix} on ${settings.interface}); keepalived -t: ok\n`);
+      io.out(
+        `wrote ${k.confPath} (role ${settings.role}, priority ${settings.priority}, VIP ${settings.vip}/${settings.vipPrefix} on ${settings.interface}); keepalived -t: ok\n`,
+      );
       return 0;
     }
     case 'start': {
@@ -98,7 +109,9 @@ export async function keepalivedCommand(verb: string, config: Config, options: {
     case 'status': {
       const pid = mainPid(config);
       const vipHere = await new Vip(runner, config.env.interface, config.env.vip, 5_000).present().catch(() => null);
-      io.out(`keepalived ${pid !== null ? `running (pid ${pid})` : 'not running'}; VIP ${config.env.vip} ${vipHere === null ? 'unknown' : vipHere ? 'is on' : 'is not on'} ${config.env.interface}\n`);
+      io.out(
+        `keepalived ${pid !== null ? `running (pid ${pid})` : 'not running'}; VIP ${config.env.vip} ${vipHere === null ? 'unknown' : vipHere ? 'is on' : 'is not on'} ${config.env.interface}\n`,
+      );
       return pid !== null ? 0 : 3;
     }
     default:

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import type { ControlRequest, ControlResponse } from '../runtime/control-protocol.js';
-import { formatStatus, type NodeStatus } from '../runtime/status.js';
+import { formatStatus, type StoredStatus } from '../runtime/status.js';
 import { controlRequest } from './control-client.js';
 import type { JournalEntry } from '../observe/journal.js';
 
@@ -19,7 +19,7 @@ function unreachable(config: Config, e: unknown): string {
 }
 
 export async function statusCommand(config: Config, json: boolean, io: Io): Promise<number> {
-  let status: NodeStatus;
+  let status: StoredStatus;
   try {
     const r = await ask(config, { cmd: 'status' });
     if (!r.ok || !('status' in r)) throw new Error(r.ok ? 'unexpected answer' : r.error);
@@ -30,7 +30,7 @@ export async function statusCommand(config: Config, json: boolean, io: Io): Prom
       io.err(`${unreachable(config, e)}\n`);
       return 3;
     }
-    status = JSON.parse(readFileSync(config.paths.statusFile, 'utf8')) as NodeStatus;
+    status = JSON.parse(readFileSync(config.paths.statusFile, 'utf8')) as StoredStatus;
     if (!json) io.err(`the service is not answering; last status it wrote (${status.updatedAt}):\n`);
   }
   io.out(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
@@ -66,7 +66,7 @@ export async function checkFitness(p: CheckPaths, io: Io, now = Date.now()): Pro
       io.out('unfit: the service is not running\n');
       return 1;
     }
-    const s = JSON.parse(readFileSync(p.statusFile, 'utf8')) as NodeStatus;
+    const s = JSON.parse(readFileSync(p.statusFile, 'utf8')) as StoredStatus;
     const detachedAt = s.detachedAt ? Date.parse(s.detachedAt) : NaN;
     // a status written before tags existed has none: no grace, which errs on the safe side
     if ((s.tags ?? []).includes('serving') && now - detachedAt < p.graceMs) {

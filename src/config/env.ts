@@ -56,7 +56,10 @@ const ipAddress = makeValidator<string>((input) => {
 
 /** Comma separated `host[:port]` (IPs or DNS names), as ceph's `mon host` takes them. */
 const monHosts = makeValidator<string[]>((input) => {
-  const hosts = input.split(',').map((h) => h.trim()).filter((h) => h.length > 0);
+  const hosts = input
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h.length > 0);
   if (hosts.length === 0) throw new EnvError('must list at least one monitor: host[:port],host[:port]');
   for (const h of hosts) {
     const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(h);
@@ -125,7 +128,6 @@ export function loadEnv(source: Record<string, string | undefined>): EnvConfig {
   const env = cleanEnv(source, envSpec, {
     reporter: ({ errors }) => {
       for (const [key, error] of Object.entries(errors)) {
-        if (!error) continue;
         const missing = error instanceof ReferenceError || /Missing/.test(error.message);
         const spec = envSpec[key as keyof typeof envSpec];
         problems.push(missing ? `${key}: required (${spec.desc ?? ''}) but not set` : `${key}: ${error.message}`);

@@ -17,7 +17,8 @@ export function int(def: number, min: number, max: number, help: string): Field<
   return {
     default: def,
     help,
-    check: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : new Problem(`must be a whole number from ${min} to ${max}, got ${show(v)}`)),
+    check: (v) =>
+      typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : new Problem(`must be a whole number from ${min} to ${max}, got ${show(v)}`),
   };
 }
 
@@ -25,7 +26,8 @@ export function oneOf<T extends string>(def: T, values: readonly T[], help: stri
   return {
     default: def,
     help,
-    check: (v) => (typeof v === 'string' && (values as readonly string[]).includes(v) ? (v as T) : new Problem(`must be one of ${values.join(', ')}, got ${show(v)}`)),
+    check: (v) =>
+      typeof v === 'string' && (values as readonly string[]).includes(v) ? (v as T) : new Problem(`must be one of ${values.join(', ')}, got ${show(v)}`),
   };
 }
 
@@ -34,8 +36,33 @@ export function oneOf<T extends string>(def: T, values: readonly T[], help: stri
  * /var/lib/harbor, is fine). Mounting over one of these, or chmod-ing it 0700, breaks the host.
  */
 export const SYSTEM_DIRECTORIES: readonly string[] = [
-  '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp',
-  '/usr', '/usr/bin', '/usr/lib', '/usr/lib64', '/usr/local', '/usr/sbin', '/var', '/var/lib', '/var/log', '/var/run', '/var/tmp',
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/usr/bin',
+  '/usr/lib',
+  '/usr/lib64',
+  '/usr/local',
+  '/usr/sbin',
+  '/var',
+  '/var/lib',
+  '/var/log',
+  '/var/run',
+  '/var/tmp',
 ];
 
 /** Lexical normal form of an absolute path: `/.` and `//` are `/`, `/usr/..` is `/`, no trailing slash. */
@@ -55,11 +82,14 @@ export function absolutePath(def: string, help: string): Field<string> {
     default: def,
     help,
     check: (v) => {
-      if (typeof v !== 'string' || !v.startsWith('/') || v.includes('\0') || /\s/.test(v)) return new Problem(`must be an absolute path without spaces or '..', got ${show(v)}`);
+      if (typeof v !== 'string' || !v.startsWith('/') || v.includes('\0') || /\s/.test(v))
+        return new Problem(`must be an absolute path without spaces or '..', got ${show(v)}`);
       const normal = normalizeAbsolute(v);
       const resolves = normal === v ? '' : ` (resolves to ${show(normal)})`;
       if (SYSTEM_DIRECTORIES.includes(normal)) {
-        return new Problem(`must not be / or a system directory (${SYSTEM_DIRECTORIES.join(' ')}); a directory below one, such as /var/lib/harbor or /data/harbor, is fine; got ${show(v)}${resolves}`);
+        return new Problem(
+          `must not be / or a system directory (${SYSTEM_DIRECTORIES.join(' ')}); a directory below one, such as /var/lib/harbor or /data/harbor, is fine; got ${show(v)}${resolves}`,
+        );
       }
       if (/(^|\/)\.\.(\/|$)/.test(v)) return new Problem(`must be an absolute path without spaces or '..', got ${show(v)}${resolves}; write the path you mean`);
       return normal;
@@ -76,7 +106,9 @@ export function words(def: string[], pattern: RegExp, allowed: string, help: str
     default: def,
     help,
     check: (v) =>
-      Array.isArray(v) && v.every((w) => typeof w === 'string' && pattern.test(w)) ? [...(v as string[])] : new Problem(`must be a list of ${allowed}, got ${show(v)}`),
+      Array.isArray(v) && v.every((w) => typeof w === 'string' && pattern.test(w))
+        ? [...(v as string[])]
+        : new Problem(`must be a list of ${allowed}, got ${show(v)}`),
   };
 }
 
@@ -84,7 +116,10 @@ export function ipList(help: string): Field<string[]> {
   return {
     default: [],
     help,
-    check: (v) => (Array.isArray(v) && v.every((a) => typeof a === 'string' && isIP(a) !== 0) ? [...(v as string[])] : new Problem(`must be a list of IP addresses, got ${show(v)}`)),
+    check: (v) =>
+      Array.isArray(v) && v.every((a) => typeof a === 'string' && isIP(a) !== 0)
+        ? [...(v as string[])]
+        : new Problem(`must be a list of IP addresses, got ${show(v)}`),
   };
 }
 
@@ -105,8 +140,27 @@ export function httpUrl(def: string, help: string): Field<string> {
 
 /** Shell reserved words, and builtins that read their arguments as shell code. */
 const SHELL_WORDS: ReadonlySet<string> = new Set([
-  'case', 'coproc', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'function', 'if', 'in', 'select', 'then', 'time', 'until', 'while',
-  'alias', 'eval', 'source', 'trap',
+  'case',
+  'coproc',
+  'do',
+  'done',
+  'elif',
+  'else',
+  'esac',
+  'fi',
+  'for',
+  'function',
+  'if',
+  'in',
+  'select',
+  'then',
+  'time',
+  'until',
+  'while',
+  'alias',
+  'eval',
+  'source',
+  'trap',
 ]);
 const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/;
 const PATH_PART = /^[A-Za-z0-9._+@-]+$/;
@@ -167,7 +221,8 @@ export function decimal(def: number, min: number, max: number, help: string): Fi
   return {
     default: def,
     help,
-    check: (v) => (typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? v : new Problem(`must be a number from ${min} to ${max}, got ${show(v)}`)),
+    check: (v) =>
+      typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? v : new Problem(`must be a number from ${min} to ${max}, got ${show(v)}`),
   };
 }
 
@@ -175,7 +230,7 @@ export function optionalIp(help: string): Field<string> {
   return {
     default: '',
     help,
-    check: (v) => (v === '' || (typeof v === 'string' && isIP(v) !== 0) ? (v as string) : new Problem(`must be an IP address or empty, got ${show(v)}`)),
+    check: (v) => (v === '' || (typeof v === 'string' && isIP(v) !== 0) ? v : new Problem(`must be an IP address or empty, got ${show(v)}`)),
   };
 }
 
@@ -211,7 +266,9 @@ export function isLoopback(host: string): boolean {
  * other address (servers without authentication that must stay on this host).
  */
 export function listen(def: string, help: string, loopbackOnly = false): Field<string> {
-  const allowed = loopbackOnly ? 'a loopback address and port such as 127.0.0.1:9471' : 'IP:port such as 127.0.0.1:9469 ([::1]:9469 for IPv6), or empty to switch it off';
+  const allowed = loopbackOnly
+    ? 'a loopback address and port such as 127.0.0.1:9471'
+    : 'IP:port such as 127.0.0.1:9469 ([::1]:9469 for IPv6), or empty to switch it off';
   return {
     default: def,
     help,

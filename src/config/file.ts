@@ -71,9 +71,14 @@ function crossCheck(c: FileConfig, problems: string[]): void {
   if (overlap(c.ceph.fuseDir, c.filesystem.mountPoint)) {
     problems.push(`ceph.fuseDir: must not be inside filesystem.mountPoint or contain it (${c.ceph.fuseDir} vs ${c.filesystem.mountPoint})`);
   }
-  for (const [name, dir] of [['node.stateDir', c.node.stateDir], ['node.runDir', c.node.runDir]] as const) {
+  for (const [name, dir] of [
+    ['node.stateDir', c.node.stateDir],
+    ['node.runDir', c.node.runDir],
+  ] as const) {
     if (overlap(c.filesystem.mountPoint, dir)) {
-      problems.push(`filesystem.mountPoint: must not be inside ${name} or contain it: the mount would hide it or be hidden (${c.filesystem.mountPoint} vs ${dir})`);
+      problems.push(
+        `filesystem.mountPoint: must not be inside ${name} or contain it: the mount would hide it or be hidden (${c.filesystem.mountPoint} vs ${dir})`,
+      );
     }
   }
   if (c.keepalived.vrrpVersion === 2 && !Number.isInteger(c.keepalived.advertInt)) {
@@ -96,7 +101,7 @@ export function parseFileConfig(text: string, source: string, problems: string[]
   }
   const before = problems.length;
   const config = resolve(fileSchema, doc, '', problems) as FileConfig;
-  for (let i = before; i < problems.length; i++) problems[i] = `${source}: ${problems[i]}`;
+  problems.push(...problems.splice(before).map((p) => `${source}: ${p}`));
   if (problems.length === before) crossCheck(config, problems);
   return config;
 }
@@ -121,6 +126,6 @@ export function exampleYaml(): string {
       }
     }
   };
-  walk(fileSchema as unknown as Record<string, unknown>, '');
+  walk(fileSchema, '');
   return `${lines.join('\n')}\n`;
 }

@@ -20,6 +20,7 @@ export function show(v: unknown): string {
   }
   let json: string;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- lib.d.ts says string, but undefined, a function or a symbol stringify to undefined
     json = JSON.stringify(v) ?? String(v);
   } catch {
     json = String(v);

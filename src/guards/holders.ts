@@ -38,12 +38,7 @@ export function firstSeen(known: readonly KnownHolder[], address: string, observ
  * Foreign holders seen for less than the grace: they may have taken the image moments ago
  * (a peer that legitimately won), so they are not fenced yet (S5).
  */
-export function freshForeignHolders(
-  observation: HolderObservation,
-  known: readonly KnownHolder[],
-  ownAddresses: readonly string[],
-  graceMs: number,
-): Holder[] {
+export function freshForeignHolders(observation: HolderObservation, known: readonly KnownHolder[], ownAddresses: readonly string[], graceMs: number): Holder[] {
   return foreignHolders(observation.holders, ownAddresses).filter(
     (h) => observation.observedAt - firstSeen(known, h.address, observation.observedAt) < graceMs,
   );

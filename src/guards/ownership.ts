@@ -95,18 +95,10 @@ export function hitsOwnHost(target: string, ownAddresses: readonly string[]): bo
  * Everything a takeover must fence before it may break the lock and map: the recorded foreign
  * owner (watching or not) and every foreign watcher. Never this node's own addresses.
  */
-export function fenceTargets(
-  holders: readonly Holder[],
-  view: OwnershipView,
-  nodeName: string,
-  ownAddresses: readonly string[],
-  scope: FenceScope,
-): string[] {
+export function fenceTargets(holders: readonly Holder[], view: OwnershipView, nodeName: string, ownAddresses: readonly string[], scope: FenceScope): string[] {
   const claim = foreignClaim(view, nodeName);
   const fromClaim = claim ? claimTargets(claim, scope) : [];
-  const fromWatchers = holders
-    .filter((h) => isForeignHolder(h, ownAddresses))
-    .map((h) => (scope === 'host' ? (addressIp(h.address) ?? h.address) : h.address));
+  const fromWatchers = holders.filter((h) => isForeignHolder(h, ownAddresses)).map((h) => (scope === 'host' ? (addressIp(h.address) ?? h.address) : h.address));
   return [...new Set([...fromClaim, ...fromWatchers])].filter((t) => !hitsOwnHost(t, ownAddresses));
 }
 

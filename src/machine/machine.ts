@@ -22,7 +22,10 @@ const looked = <const T extends string, const A extends readonly unknown[]>(targ
 /** During a release a look at the world only says which step comes next. */
 const surveyed = <const T extends string>(target: T) => ({ target, actions: { type: 'acceptWorld', params: output.world } }) as const;
 
-const harborDown = { target: '#node.releasing', actions: ['recordHealth', { type: 'abandonTakeover', params: { why: 'Harbor reported down', withError: false } }] } as const;
+const harborDown = {
+  target: '#node.releasing',
+  actions: ['recordHealth', { type: 'abandonTakeover', params: { why: 'Harbor reported down', withError: false } }],
+} as const;
 
 /** Operator holds and stops where nothing is held: no release needed. */
 const holdOrStop = { 'maintenance.on': '#node.maintenance', shutdown: '#node.stopped' } as const;
@@ -98,7 +101,10 @@ export const nodeMachine = nodeSetup.createMachine({
       entry: 'beginTakeover',
       on: {
         vrrp: { guard: 'vrrpLost', target: 'releasing', actions: ['recordVrrp', releaseFor('idle', 'VRRP left MASTER')] },
-        'io.fenced': { target: 'releasing', actions: releaseFor('fenced', 'fenced by the peer (I/O error on the image, or the owner record names another node)') },
+        'io.fenced': {
+          target: 'releasing',
+          actions: releaseFor('fenced', 'fenced by the peer (I/O error on the image, or the owner record names another node)'),
+        },
         'ceph.lost': { target: 'releasing', actions: releaseFor('lostCeph', 'lost Ceph: an I/O probe or Ceph check missed its deadline') },
         switchover: { target: 'releasing', actions: releaseFor('standDown', 'operator switchover') },
         'maintenance.on': { target: 'releasing', actions: releaseFor('maintenance', 'operator maintenance') },
@@ -118,7 +124,10 @@ export const nodeMachine = nodeSetup.createMachine({
               resetsAttempts: false,
               input: from.nothing,
               onDone: [
-                { guard: { type: 'concurrentClaim', params: output.observation }, ...looked('#node.yielding', { type: 'yieldToClaim', params: output.observation }) },
+                {
+                  guard: { type: 'concurrentClaim', params: output.observation },
+                  ...looked('#node.yielding', { type: 'yieldToClaim', params: output.observation }),
+                },
                 { guard: { type: 'nothingToFence', params: output.observation }, ...looked('#node.active.claiming') },
                 { guard: { type: 'readyToFence', params: output.observation }, ...looked('#node.active.fencing') },
                 { guard: 'canRetry', ...looked('#node.active.acquiring-rbd.settling', { type: 'recordStepFailure', params: { step: 'readHolders' } }) },
@@ -138,7 +147,8 @@ export const nodeMachine = nodeSetup.createMachine({
         },
 
         fencing: {
-          description: 'Blocklist the recorded foreign owner (watching or not) and every foreign watcher (per client instance, or whole hosts), then verify they are gone.',
+          description:
+            'Blocklist the recorded foreign owner (watching or not) and every foreign watcher (per client instance, or whole hosts), then verify they are gone.',
           tags: ['takeover'],
           initial: 'blocklisting',
           states: {
@@ -152,7 +162,11 @@ export const nodeMachine = nodeSetup.createMachine({
               description: 'rbd status until the fenced watchers are gone; new foreign holders send it back to acquiring-rbd.',
               input: ({ context }: { context: NodeContext }) => ({ addresses: context.fencedAddresses }),
               onDone: [
-                { guard: { type: 'noForeignHolders', params: output.verified }, target: '#node.active.claiming', actions: { type: 'acceptHolders', params: output.verified } },
+                {
+                  guard: { type: 'noForeignHolders', params: output.verified },
+                  target: '#node.active.claiming',
+                  actions: { type: 'acceptHolders', params: output.verified },
+                },
                 { guard: 'canFenceAgain', target: '#node.active.acquiring-rbd', actions: { type: 'acceptHolders', params: output.verified } },
                 {
                   target: '#node.releasing',
@@ -196,8 +210,13 @@ export const nodeMachine = nodeSetup.createMachine({
               onFail: giveUp.takeover('map'),
             }),
             recording: step('record', {
-              description: "Write the mapper's client address into the owner record (a later takeover fences it even when its watch is gone); fails if the lock is no longer ours.",
-              input: ({ context }: { context: NodeContext }) => ({ device: context.holdings.device ?? '', generation: context.generation ?? 0, lockId: ownLockIdOf(context) }),
+              description:
+                "Write the mapper's client address into the owner record (a later takeover fences it even when its watch is gone); fails if the lock is no longer ours.",
+              input: ({ context }: { context: NodeContext }) => ({
+                device: context.holdings.device ?? '',
+                generation: context.generation ?? 0,
+                lockId: ownLockIdOf(context),
+              }),
               onDone: { target: '#node.active.mounting.probing' },
               onFail: giveUp.takeover('record'),
             }),
@@ -251,7 +270,10 @@ export const nodeMachine = nodeSetup.createMachine({
                 'health.degraded': { target: '#node.active.serving.degraded', actions: 'recordHealth' },
               },
               after: {
-                healthyTimeout: { target: '#node.releasing', actions: { type: 'abandonTakeover', params: { why: 'Harbor not healthy within the start-up grace', withError: false } } },
+                healthyTimeout: {
+                  target: '#node.releasing',
+                  actions: { type: 'abandonTakeover', params: { why: 'Harbor not healthy within the start-up grace', withError: false } },
+                },
               },
             },
           },
@@ -304,7 +326,10 @@ export const nodeMachine = nodeSetup.createMachine({
         'io.fenced': { actions: { type: 'escalateRelease', params: { exit: 'fenced', reason: 'fenced by the peer while releasing' } } },
         'ceph.lost': { actions: { type: 'escalateRelease', params: { exit: 'lostCeph', reason: 'lost Ceph while releasing' } } },
         'maintenance.on': { actions: { type: 'escalateRelease', params: { exit: 'maintenance', reason: 'operator maintenance' } } },
-        shutdown: [{ guard: 'shutdownReleases', actions: { type: 'escalateRelease', params: { exit: 'stopped', reason: 'service stopping' } } }, { target: 'stopped' }],
+        shutdown: [
+          { guard: 'shutdownReleases', actions: { type: 'escalateRelease', params: { exit: 'stopped', reason: 'service stopping' } } },
+          { target: 'stopped' },
+        ],
       },
       states: {
         surveying: step('readWorld', {
@@ -403,7 +428,8 @@ export const nodeMachine = nodeSetup.createMachine({
     },
 
     failed: {
-      description: 'Failure budget exhausted or a release failed: unfit, no automatic retry; an operator must resume. The marker file keeps it across restarts.',
+      description:
+        'Failure budget exhausted or a release failed: unfit, no automatic retry; an operator must resume. The marker file keeps it across restarts.',
       tags: ['unfit'],
       entry: { type: 'persistFailed', params: ({ context }: { context: NodeContext }) => ({ reason: context.reason }) },
       on: {

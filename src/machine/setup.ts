@@ -36,7 +36,8 @@ function errorText(error: unknown): string {
 
 /** The failure of a step as a line: the invoke's error, or its named timeout. */
 function stepFailureText(step: StepName, event: { type: string; error?: unknown }, context: NodeContext): string {
-  if (event.type.startsWith('xstate.error.actor.')) return `${step}: ${errorText(event.error)}${isPermanentFailure(event) ? ' (not retried: no retry can fix this)' : ''}`;
+  if (event.type.startsWith('xstate.error.actor.'))
+    return `${step}: ${errorText(event.error)}${isPermanentFailure(event) ? ' (not retried: no retry can fix this)' : ''}`;
   if (event.type.startsWith('xstate.after.')) return `${step}: timed out after ${context.timing.timeouts[step]} ms`;
   return `${step}: ${event.type}`;
 }
@@ -83,8 +84,7 @@ export const nodeSetup = setup({
     vrrpBackup: ({ event }) => event.type === 'vrrp' && event.state === 'BACKUP',
     vrrpMaster: ({ event }) => event.type === 'vrrp' && event.state === 'MASTER',
     healthDegraded: ({ context }) => context.health === 'degraded',
-    noForeignHolders: ({ context }, p: { observation: HolderObservation }) =>
-      !hasForeignHolders(p.observation.holders, context.ownAddresses),
+    noForeignHolders: ({ context }, p: { observation: HolderObservation }) => !hasForeignHolders(p.observation.holders, context.ownAddresses),
     concurrentClaim: ({ context }, p: { observation: ImageObservation }) => {
       const claim = foreignClaim(p.observation.ownership, context.nodeName);
       return claim !== null && isConcurrentClaim(claim, context.knownClaim, p.observation.observedAt, context.timing.holderGraceMs);
@@ -94,7 +94,10 @@ export const nodeSetup = setup({
     // watchers the owner record accounts for are fenced at once; only unexplained ones wait the grace
     readyToFence: ({ context }, p: { observation: ImageObservation }) =>
       allForeignHoldersEstablished(
-        { holders: unexplainedForeignHolders(p.observation.holders, p.observation.ownership, context.nodeName, context.ownAddresses), observedAt: p.observation.observedAt },
+        {
+          holders: unexplainedForeignHolders(p.observation.holders, p.observation.ownership, context.nodeName, context.ownAddresses),
+          observedAt: p.observation.observedAt,
+        },
         context.knownHolders,
         context.ownAddresses,
         context.timing.holderGraceMs,
@@ -142,7 +145,9 @@ export const nodeSetup = setup({
     acceptObservation: assign(({ context }, p: { observation: ImageObservation }) => lookedAt(context, p.observation)),
     yieldToClaim: assign(({ context }, p: { observation: ImageObservation }) => {
       const claim = foreignClaim(p.observation.ownership, context.nodeName);
-      return { reason: `${claim?.node ?? 'a peer'} claimed the image (generation ${claim?.generation ?? '?'}) while this node was taking over: yielding, fencing nobody for the cool-down` };
+      return {
+        reason: `${claim?.node ?? 'a peer'} claimed the image (generation ${claim?.generation ?? '?'}) while this node was taking over: yielding, fencing nobody for the cool-down`,
+      };
     }),
     lostClaimRace: assign((_, p: { claim: ClaimOutput }) => ({
       reason: `lost the ownership race: ${p.claim.holder ? `lock ${p.claim.holder.id} taken by ${p.claim.holder.locker}` : 'the image lock was taken first'}; yielding, fencing nobody for the cool-down`,
@@ -187,9 +192,7 @@ export const nodeSetup = setup({
       return {
         failures: context.failures + 1,
         exitTo: exhausted ? ('failed' as const) : ('standDown' as const),
-        reason: exhausted
-          ? `failure budget exhausted (${context.timing.failureBudget}): ${why}`
-          : `handing over: ${why}`,
+        reason: exhausted ? `failure budget exhausted (${context.timing.failureBudget}): ${why}` : `handing over: ${why}`,
       };
     }),
     beginRelease: assign((_, p: { exit: ReleaseExit; reason: string }) => ({ exitTo: p.exit, reason: p.reason })),
@@ -199,8 +202,7 @@ export const nodeSetup = setup({
     }),
     refuseToFormat: assign({
       exitTo: 'failed',
-      reason:
-        'no filesystem signature on an image harbor-assistant formatted before: refusing mkfs; inspect the image before resuming',
+      reason: 'no filesystem signature on an image harbor-assistant formatted before: refusing mkfs; inspect the image before resuming',
     }),
     markReleaseFailed: assign(({ context }) => ({
       releaseFailed: true,

@@ -19,8 +19,7 @@ export interface StepMeta {
   retries: true;
 }
 
-export const retry = (step: StepName) =>
-  ({ guard: 'canRetry', target: 'backoff', actions: { type: 'recordStepFailure', params: { step } } }) as const;
+export const retry = (step: StepName) => ({ guard: 'canRetry', target: 'backoff', actions: { type: 'recordStepFailure', params: { step } } }) as const;
 
 /** How a step that ran out of attempts (or time) ends, by the kind of step. */
 export const giveUp = {
@@ -40,8 +39,7 @@ export const giveUp = {
   release: (step: StepName) =>
     [retry(step), { target: '#node.failed', actions: [{ type: 'recordStepFailure', params: { step } }, 'markReleaseFailed'] }] as const,
   /** Reading the world at start-up: nothing is known, so nothing may be touched. */
-  boot: (step: StepName) =>
-    [retry(step), { target: '#node.failed', actions: [{ type: 'recordStepFailure', params: { step } }, 'markBootFailed'] }] as const,
+  boot: (step: StepName) => [retry(step), { target: '#node.failed', actions: [{ type: 'recordStepFailure', params: { step } }, 'markBootFailed'] }] as const,
   /** Best effort: failing costs nothing but a note, the flow goes on to `target`. */
   bestEffort: <const T extends string>(step: StepName, target: T) =>
     [retry(step), { target, actions: { type: 'recordStepFailure', params: { step } } }] as const,

@@ -30,8 +30,23 @@ export type StepName = keyof StepTimeouts;
 
 /** Every key of StepTimeouts, at run time (the delays are generated from it). */
 export const STEP_TIMEOUT_NAMES = [
-  'readWorld', 'readHolders', 'fence', 'verifyFence', 'claim', 'map', 'record', 'probeFilesystem', 'format', 'fsck', 'mount',
-  'composeUp', 'healthy', 'composeDown', 'unmount', 'unmap', 'disown',
+  'readWorld',
+  'readHolders',
+  'fence',
+  'verifyFence',
+  'claim',
+  'map',
+  'record',
+  'probeFilesystem',
+  'format',
+  'fsck',
+  'mount',
+  'composeUp',
+  'healthy',
+  'composeDown',
+  'unmount',
+  'unmap',
+  'disown',
 ] as const satisfies readonly StepName[];
 /** True by construction: a key added to StepTimeouts but not to the list above fails to compile here. */
 export const EVERY_TIMEOUT_NAMED: [Exclude<StepName, (typeof STEP_TIMEOUT_NAMES)[number]>] extends [never] ? true : false = true;

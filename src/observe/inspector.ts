@@ -67,7 +67,10 @@ export async function startInspector(listen: string, secrets: readonly string[],
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
     res.end(bridgePage());
   });
-  const wss = new WebSocketServer({ server: http.server, verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req.headers.origin, req.headers.host) });
+  const wss = new WebSocketServer({
+    server: http.server,
+    verifyClient: ({ req }: { req: IncomingMessage }) => sameOrigin(req.headers.origin, req.headers.host),
+  });
   // only our own client produces; anyone else (any local user can reach loopback) only watches
   const producerToken = randomBytes(16).toString('hex');
   wss.on('connection', (ws, req) => {
@@ -75,7 +78,8 @@ export async function startInspector(listen: string, secrets: readonly string[],
     if (!producer) for (const m of replay) ws.send(m);
     ws.on('message', (data) => {
       if (!producer) return;
-      const m = redact(data.toString(), secrets);
+      // binaryType is ws's default, nodebuffer: every message arrives as one Buffer
+      const m = redact((data as Buffer).toString(), secrets);
       replay.push(m);
       if (replay.length > REPLAY) replay.shift();
       for (const c of wss.clients) if (c !== ws && c.readyState === WebSocket.OPEN) c.send(m);

@@ -47,22 +47,93 @@ export class NodeMetrics {
     const r = [this.registry];
     this.registry.setDefaultLabels({ node });
     collectDefaultMetrics({ register: this.registry, prefix: 'harbor_assistant_' });
-    this.state = new Gauge({ name: 'harbor_assistant_state', help: 'Current state of the node statechart (1 for the current leaf state)', labelNames: ['state'], registers: r });
+    this.state = new Gauge({
+      name: 'harbor_assistant_state',
+      help: 'Current state of the node statechart (1 for the current leaf state)',
+      labelNames: ['state'],
+      registers: r,
+    });
     this.stateSince = new Gauge({ name: 'harbor_assistant_state_since_seconds', help: 'Unix time the current state was entered', registers: r });
-    this.transitions = new Counter({ name: 'harbor_assistant_transitions_total', help: 'State transitions taken', labelNames: ['from', 'to', 'event'], registers: r });
-    this.phase = new Histogram({ name: 'harbor_assistant_phase_duration_seconds', help: 'Time spent in each phase of a takeover or release (retries included)', labelNames: ['operation', 'phase'], buckets: SECONDS_BUCKETS, registers: r });
-    this.operation = new Histogram({ name: 'harbor_assistant_operation_duration_seconds', help: 'Whole takeover or release, by how it ended', labelNames: ['operation', 'outcome'], buckets: SECONDS_BUCKETS, registers: r });
-    this.harbor = new Gauge({ name: 'harbor_assistant_harbor_health', help: "Harbor's health as the statechart sees it (1 for the current verdict)", labelNames: ['verdict'], registers: r });
-    this.component = new Gauge({ name: 'harbor_assistant_harbor_component_healthy', help: 'Harbor component health from /api/v2.0/health (1 healthy, 0 not); absent when Harbor is not probed', labelNames: ['component'], registers: r });
-    this.fence = new Counter({ name: 'harbor_assistant_fence_operations_total', help: 'Fencing steps (blocklist the foreign holders, verify they are gone) by result', labelNames: ['step', 'result'], registers: r });
-    this.commands = new Counter({ name: 'harbor_assistant_commands_total', help: 'Outside commands run, by command and result', labelNames: ['command', 'result'], registers: r });
-    this.commandFailures = new Counter({ name: 'harbor_assistant_command_failures_total', help: 'Outside commands that failed, by command and how (exit, timeout, aborted, spawn)', labelNames: ['command', 'failure'], registers: r });
-    this.commandSeconds = new Histogram({ name: 'harbor_assistant_command_duration_seconds', help: 'Outside command duration', labelNames: ['command'], buckets: SECONDS_BUCKETS, registers: r });
+    this.transitions = new Counter({
+      name: 'harbor_assistant_transitions_total',
+      help: 'State transitions taken',
+      labelNames: ['from', 'to', 'event'],
+      registers: r,
+    });
+    this.phase = new Histogram({
+      name: 'harbor_assistant_phase_duration_seconds',
+      help: 'Time spent in each phase of a takeover or release (retries included)',
+      labelNames: ['operation', 'phase'],
+      buckets: SECONDS_BUCKETS,
+      registers: r,
+    });
+    this.operation = new Histogram({
+      name: 'harbor_assistant_operation_duration_seconds',
+      help: 'Whole takeover or release, by how it ended',
+      labelNames: ['operation', 'outcome'],
+      buckets: SECONDS_BUCKETS,
+      registers: r,
+    });
+    this.harbor = new Gauge({
+      name: 'harbor_assistant_harbor_health',
+      help: "Harbor's health as the statechart sees it (1 for the current verdict)",
+      labelNames: ['verdict'],
+      registers: r,
+    });
+    this.component = new Gauge({
+      name: 'harbor_assistant_harbor_component_healthy',
+      help: 'Harbor component health from /api/v2.0/health (1 healthy, 0 not); absent when Harbor is not probed',
+      labelNames: ['component'],
+      registers: r,
+    });
+    this.fence = new Counter({
+      name: 'harbor_assistant_fence_operations_total',
+      help: 'Fencing steps (blocklist the foreign holders, verify they are gone) by result',
+      labelNames: ['step', 'result'],
+      registers: r,
+    });
+    this.commands = new Counter({
+      name: 'harbor_assistant_commands_total',
+      help: 'Outside commands run, by command and result',
+      labelNames: ['command', 'result'],
+      registers: r,
+    });
+    this.commandFailures = new Counter({
+      name: 'harbor_assistant_command_failures_total',
+      help: 'Outside commands that failed, by command and how (exit, timeout, aborted, spawn)',
+      labelNames: ['command', 'failure'],
+      registers: r,
+    });
+    this.commandSeconds = new Histogram({
+      name: 'harbor_assistant_command_duration_seconds',
+      help: 'Outside command duration',
+      labelNames: ['command'],
+      buckets: SECONDS_BUCKETS,
+      registers: r,
+    });
     this.fit = new Gauge({ name: 'harbor_assistant_fit', help: "What keepalived's check is told: 1 fit, 0 unfit", registers: r });
-    this.vrrp = new Gauge({ name: 'harbor_assistant_vrrp_state', help: 'VRRP state from keepalived (1 for the current one)', labelNames: ['state'], registers: r });
-    this.failures = new Gauge({ name: 'harbor_assistant_consecutive_failures', help: 'Failed takeovers in a row (the failure budget counts these)', registers: r });
-    this.heldGeneration = new Gauge({ name: 'harbor_assistant_ownership_generation', help: 'The ownership generation this node holds in Ceph (0: it holds none)', registers: r });
-    this.recordedGeneration = new Gauge({ name: 'harbor_assistant_owner_record_generation', help: "The owner record of this node's last look at the image, by owner node (absent: no record)", labelNames: ['owner'], registers: r });
+    this.vrrp = new Gauge({
+      name: 'harbor_assistant_vrrp_state',
+      help: 'VRRP state from keepalived (1 for the current one)',
+      labelNames: ['state'],
+      registers: r,
+    });
+    this.failures = new Gauge({
+      name: 'harbor_assistant_consecutive_failures',
+      help: 'Failed takeovers in a row (the failure budget counts these)',
+      registers: r,
+    });
+    this.heldGeneration = new Gauge({
+      name: 'harbor_assistant_ownership_generation',
+      help: 'The ownership generation this node holds in Ceph (0: it holds none)',
+      registers: r,
+    });
+    this.recordedGeneration = new Gauge({
+      name: 'harbor_assistant_owner_record_generation',
+      help: "The owner record of this node's last look at the image, by owner node (absent: no record)",
+      labelNames: ['owner'],
+      registers: r,
+    });
     for (const s of states) this.state.set({ state: s }, 0);
     for (const v of HEALTH_VERDICTS) this.harbor.set({ verdict: v }, 0);
     for (const v of VRRP_STATES) this.vrrp.set({ state: v }, 0);

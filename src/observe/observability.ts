@@ -103,7 +103,9 @@ export class Observability {
 
   /** The drawn chart, laid out once (about a second) and only when someone asks: ELK loads only then. */
   chartSvg(): Promise<string> {
-    this.svg ??= Promise.all([import('../chart/layout.js'), import('../chart/svg.js')]).then(async ([{ layoutChart }, { chartSvg }]) => chartSvg(await layoutChart(this.chart)));
+    this.svg ??= Promise.all([import('../chart/layout.js'), import('../chart/svg.js')]).then(async ([{ layoutChart }, { chartSvg }]) =>
+      chartSvg(await layoutChart(this.chart)),
+    );
     return this.svg;
   }
 
@@ -139,8 +141,23 @@ export class Observability {
     });
     for (const s of this.phases.observe(at, views.from, views.to, { event: record.event, reason: context.reason })) {
       this.metrics.operationDone(s);
-      const summary: JournalEntry = { kind: 'summary', at: record.at, operation: s.operation, outcome: s.outcome, ok: s.ok, cause: s.cause, totalMs: s.totalMs, phases: s.phases, steps: s.steps };
-      this.logger.info(`${s.operation} ${s.ok ? 'done' : 'ended'}`, { outcome: s.outcome, why: s.cause.reason, totalMs: s.totalMs, phases: Object.fromEntries(s.phases.map((p) => [p.phase, p.durationMs])) });
+      const summary: JournalEntry = {
+        kind: 'summary',
+        at: record.at,
+        operation: s.operation,
+        outcome: s.outcome,
+        ok: s.ok,
+        cause: s.cause,
+        totalMs: s.totalMs,
+        phases: s.phases,
+        steps: s.steps,
+      };
+      this.logger.info(`${s.operation} ${s.ok ? 'done' : 'ended'}`, {
+        outcome: s.outcome,
+        why: s.cause.reason,
+        totalMs: s.totalMs,
+        phases: Object.fromEntries(s.phases.map((p) => [p.phase, p.durationMs])),
+      });
       this.emit(summary);
     }
   }
@@ -174,8 +191,11 @@ export class Observability {
   /** The last takeover and the last release (`status` shows them). */
   lastOperations(): OperationRecord[] {
     const last = (operation: 'takeover' | 'release') => this.recentEvents.findLast((e) => e.kind === 'summary' && e.operation === operation);
+    // a summary from a journal written before summaries said why has no cause
     return [last('takeover'), last('release')].flatMap((e) =>
-      e?.kind === 'summary' ? [{ operation: e.operation, at: e.at, outcome: e.outcome, ok: e.ok, totalMs: e.totalMs, why: e.cause?.reason ?? '' }] : [],
+      e?.kind === 'summary'
+        ? [{ operation: e.operation, at: e.at, outcome: e.outcome, ok: e.ok, totalMs: e.totalMs, why: (e.cause as typeof e.cause | undefined)?.reason ?? '' }]
+        : [],
     );
   }
 

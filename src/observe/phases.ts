@@ -60,7 +60,16 @@ export class PhaseTracker {
     if (r && next !== r.operation) {
       const outcome = outcomeOf(to);
       const ok = r.operation === 'takeover' ? outcome === 'serving' : outcome !== 'failed';
-      done.push({ operation: r.operation, outcome, ok, startedAt: r.startedAt, cause: r.cause, totalMs: at - r.startedAt, phases: list(r.phases), steps: list(r.steps) });
+      done.push({
+        operation: r.operation,
+        outcome,
+        ok,
+        startedAt: r.startedAt,
+        cause: r.cause,
+        totalMs: at - r.startedAt,
+        phases: list(r.phases),
+        steps: list(r.steps),
+      });
       this.running = null;
     }
     if (next !== null && this.running === null) this.running = { operation: next, startedAt: at, cause, phases: new Map(), steps: new Map() };

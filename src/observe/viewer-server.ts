@@ -48,16 +48,28 @@ export async function startViewer(listen: string, source: ViewerSource): Promise
 
   const http = await listenHttp(listen, (req, res) => {
     const path = new URL(req.url ?? '/', 'http://viewer').pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') { send(res, 405, 'text/plain', 'read-only\n'); return; }
-    if (!trustedHost(req.headers.host)) { send(res, 421, 'text/plain', 'use an IP address or localhost (an SSH tunnel), not a host name\n'); return; }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain', 'read-only\n');
+      return;
+    }
+    if (!trustedHost(req.headers.host)) {
+      send(res, 421, 'text/plain', 'use an IP address or localhost (an SSH tunnel), not a host name\n');
+      return;
+    }
     switch (path) {
       case '/':
-      case '/index.html':
-        { send(res, 200, 'text/html; charset=utf-8', VIEWER_HTML); return; }
-      case '/viewer.js':
-        { send(res, 200, 'text/javascript; charset=utf-8', VIEWER_JS); return; }
-      case '/viewer.css':
-        { send(res, 200, 'text/css; charset=utf-8', VIEWER_CSS); return; }
+      case '/index.html': {
+        send(res, 200, 'text/html; charset=utf-8', VIEWER_HTML);
+        return;
+      }
+      case '/viewer.js': {
+        send(res, 200, 'text/javascript; charset=utf-8', VIEWER_JS);
+        return;
+      }
+      case '/viewer.css': {
+        send(res, 200, 'text/css; charset=utf-8', VIEWER_CSS);
+        return;
+      }
       case '/chart.svg':
         source.svg().then(
           (svg) => send(res, 200, 'image/svg+xml', svg),
@@ -66,16 +78,19 @@ export async function startViewer(listen: string, source: ViewerSource): Promise
         return;
       case '/api/snapshot':
         try {
-          send(res, 200, 'application/json', JSON.stringify({ ...state(), recent: source.recent() })); return;
+          send(res, 200, 'application/json', JSON.stringify({ ...state(), recent: source.recent() }));
+          return;
         } catch {
-          send(res, 503, 'text/plain', 'starting\n'); return;
+          send(res, 503, 'text/plain', 'starting\n');
+          return;
         }
       case '/api/stream': {
         let first: ReturnType<typeof state>;
         try {
           first = state();
         } catch {
-          send(res, 503, 'text/plain', 'starting\n'); return;
+          send(res, 503, 'text/plain', 'starting\n');
+          return;
         }
         res.writeHead(200, { 'Content-Type': 'text/event-stream', Connection: 'keep-alive', ...SAME_ORIGIN_ONLY });
         res.write(`retry: 2000\ndata: ${JSON.stringify(first)}\n\n`);
@@ -83,8 +98,10 @@ export async function startViewer(listen: string, source: ViewerSource): Promise
         req.on('close', () => streams.delete(res));
         return;
       }
-      default:
-        { send(res, 404, 'text/plain', 'not found\n'); return; }
+      default: {
+        send(res, 404, 'text/plain', 'not found\n');
+        return;
+      }
     }
   });
   return {

@@ -88,7 +88,10 @@ export function startHolderWatch(o: HolderWatchOptions): { stop(): void } {
     }
     const silentMs = t - answeredAt;
     if (silentMs > o.deadlineMs) {
-      report({ type: 'ceph.lost', detail: `neither the I/O probe nor the owner record answered for ${silentMs} ms (deadline ${o.deadlineMs} ms)` }, 'lost Ceph');
+      report(
+        { type: 'ceph.lost', detail: `neither the I/O probe nor the owner record answered for ${silentMs} ms (deadline ${o.deadlineMs} ms)` },
+        'lost Ceph',
+      );
     }
   }, TICK_MS);
   ticker.unref();

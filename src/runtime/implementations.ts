@@ -17,7 +17,6 @@ export interface NodeIdentity {
   ownAddresses: readonly string[];
 }
 
-
 /**
  * Is what this node holds provably its own? The owner record must name this node, our lock must
  * be the one of that generation, and our mapped client must be the recorded one (or none recorded
@@ -121,7 +120,13 @@ export function realActors(config: Config, world: World, identity: NodeIdentity,
       }
       if (clients.length === 0) throw new Error(`no client of this node watches the image after mapping ${input.device}`);
       await world.ownership.writeRecord(
-        { node: identity.nodeName, generation: input.generation, hosts: [...identity.ownAddresses], clients, at: view.record?.at ?? new Date(now()).toISOString() },
+        {
+          node: identity.nodeName,
+          generation: input.generation,
+          hosts: [...identity.ownAddresses],
+          clients,
+          at: view.record?.at ?? new Date(now()).toISOString(),
+        },
         signal,
         { generationKey: false },
       );

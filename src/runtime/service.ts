@@ -67,7 +67,13 @@ export async function runService(config: Config, logger: Logger, options: Servic
   observe.service('starting', { node: config.nodeName, role: config.env.role, pid: process.pid, ...observe.endpoints });
 
   const transitionListeners = new Set<(t: TransitionRecord) => void>();
-  const publisher = new StatusPublisher(config, logger, () => actor, observe, () => runner.abandoned);
+  const publisher = new StatusPublisher(
+    config,
+    logger,
+    () => actor,
+    observe,
+    () => runner.abandoned,
+  );
   const onTransition = watchTransitions(
     () => actor,
     (record, snap, views) => {

@@ -69,6 +69,13 @@ export interface NodeStatus {
   abandonedCommands?: Array<{ what: string; pid: number; since: string }>;
 }
 
+/**
+ * A status read back from the status file or another service's socket: one written by an older
+ * version may lack the fields added since, so the readers keep their fallbacks for them.
+ */
+export type StoredStatus = Omit<NodeStatus, 'tags' | 'ownership' | 'endpoints' | 'lastOperations'> &
+  Partial<Pick<NodeStatus, 'tags' | 'ownership' | 'endpoints' | 'lastOperations'>>;
+
 export interface OperationRecord {
   operation: 'takeover' | 'release';
   at: string;
@@ -119,15 +126,17 @@ export function statusOf(
   };
 }
 
-function ownerLine(s: NodeStatus): string {
+function ownerLine(s: StoredStatus): string {
   const o = s.ownership;
   if (!o) return 'unknown';
   const held = o.generation !== null ? `this node holds generation ${o.generation}` : 'this node holds nothing';
-  const seen = o.owner ? `record: ${o.owner.node} generation ${o.owner.generation} since ${o.owner.at}, clients ${o.owner.clients.join(', ') || 'none yet'}` : 'record: none';
+  const seen = o.owner
+    ? `record: ${o.owner.node} generation ${o.owner.generation} since ${o.owner.at}, clients ${o.owner.clients.join(', ') || 'none yet'}`
+    : 'record: none';
   return `${held}; ${seen}; lock ${o.lock ?? 'none'}`;
 }
 
-export function formatStatus(s: NodeStatus): string {
+export function formatStatus(s: StoredStatus): string {
   const lines = [
     `node      ${s.node} (${s.role}), pid ${s.pid}`,
     `state     ${s.state} since ${s.since}`,

@@ -17,7 +17,15 @@ after(removeServiceDirs);
 const CHROMIUM = {
   executablePath: '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 };
 
 /** The smallest text the fitted chart may show, in screen pixels, with the whole chart in a 1920×1080 window. */
@@ -43,26 +51,39 @@ async function checkReadable(page: Page): Promise<string> {
     const origin = svg.getScreenCTM();
     const drawing = { left: origin?.e ?? 0, top: origin?.f ?? 0, right: (origin?.e ?? 0) + view.width * scale, bottom: (origin?.f ?? 0) + view.height * scale };
     const shown = (e: Element) => e.getBoundingClientRect().width > 0;
-    const texts = Array.from(svg.querySelectorAll('text')).filter(shown).map((t) => ({ text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * scale, height: t.getBoundingClientRect().height }));
+    const texts = Array.from(svg.querySelectorAll('text'))
+      .filter(shown)
+      .map((t) => ({ text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * scale, height: t.getBoundingClientRect().height }));
     const edges = Array.from(svg.querySelectorAll('g.transition')).filter((g) => shown(g.querySelector('path') as Element));
-    const unlabelled = edges.filter((g) => !Array.from(g.querySelectorAll('.label text')).some((t) => shown(t) && t.textContent.trim() !== '')).map((g) => `${g.getAttribute('data-source') ?? ''}->${g.getAttribute('data-target') ?? ''}`);
+    const unlabelled = edges
+      .filter((g) => !Array.from(g.querySelectorAll('.label text')).some((t) => shown(t) && t.textContent.trim() !== ''))
+      .map((g) => `${g.getAttribute('data-source') ?? ''}->${g.getAttribute('data-target') ?? ''}`);
     const ends = edges.map((g) => {
       const path = g.querySelector('path') as SVGPathElement;
       const p = path.getPointAtLength(path.getTotalLength()).matrixTransform(path.getScreenCTM() ?? undefined);
       return { id: `${g.getAttribute('data-source') ?? ''}->${g.getAttribute('data-target') ?? ''}`, x: p.x, y: p.y };
     });
-    const boxes = Object.fromEntries(Array.from(svg.querySelectorAll('g.state')).map((g) => {
-      const r = (g.querySelector('rect') as SVGRectElement).getBoundingClientRect();
-      return [g.getAttribute('data-state-id') ?? '', { x: r.x, y: r.y, width: r.width, height: r.height }];
-    }));
+    const boxes = Object.fromEntries(
+      Array.from(svg.querySelectorAll('g.state')).map((g) => {
+        const r = (g.querySelector('rect') as SVGRectElement).getBoundingClientRect();
+        return [g.getAttribute('data-state-id') ?? '', { x: r.x, y: r.y, width: r.width, height: r.height }];
+      }),
+    );
     return { scale, drawing, window: { width: innerWidth, height: innerHeight }, texts, unlabelled, ends, boxes };
   });
-  assert.ok(fit.drawing.left >= 0 && fit.drawing.top >= 0 && fit.drawing.right <= fit.window.width + 0.5 && fit.drawing.bottom <= fit.window.height + 0.5, `the whole chart is in the window: ${JSON.stringify(fit.drawing)}`);
+  assert.ok(
+    fit.drawing.left >= 0 && fit.drawing.top >= 0 && fit.drawing.right <= fit.window.width + 0.5 && fit.drawing.bottom <= fit.window.height + 0.5,
+    `the whole chart is in the window: ${JSON.stringify(fit.drawing)}`,
+  );
   const smallest = fit.texts.reduce((a, b) => (b.px < a.px ? b : a));
-  assert.ok(fit.texts.length > 100 && smallest.px >= MIN_TEXT_PX && fit.texts.every((t) => t.height >= MIN_TEXT_PX), `smallest text "${smallest.text}" at ${smallest.px.toFixed(1)} px (scale ${fit.scale.toFixed(3)})`);
+  assert.ok(
+    fit.texts.length > 100 && smallest.px >= MIN_TEXT_PX && fit.texts.every((t) => t.height >= MIN_TEXT_PX),
+    `smallest text "${smallest.text}" at ${smallest.px.toFixed(1)} px (scale ${fit.scale.toFixed(3)})`,
+  );
   assert.deepEqual(fit.unlabelled, [], 'every edge shows its label');
   assert.ok(fit.ends.length > 40);
-  for (const a of fit.ends) for (const b of fit.ends) if (a.id < b.id) assert.ok(Math.hypot(a.x - b.x, a.y - b.y) >= 4, `${a.id} and ${b.id} end on the same point`);
+  for (const a of fit.ends)
+    for (const b of fit.ends) if (a.id < b.id) assert.ok(Math.hypot(a.x - b.x, a.y - b.y) >= 4, `${a.id} and ${b.id} end on the same point`);
   for (let i = 1; i < TAKEOVER.length; i++) {
     const [a, b] = [fit.boxes[TAKEOVER[i - 1] ?? ''], fit.boxes[TAKEOVER[i] ?? '']];
     assert.ok(a && b && readsAfter(a, b), `${TAKEOVER[i] ?? '?'} reads after ${TAKEOVER[i - 1] ?? '?'}`);
@@ -117,7 +138,9 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
     assert.equal(await shown(), drawn.length - 2 * folded.length, 'each step is one box, its running and backoff folded');
     const mapping = '#chart g.state[data-state-id="node.active.mounting.mapping"]';
     await page.click(mapping);
-    const opened = await page.$$eval('#chart g.step-detail.open g.state', (gs) => gs.map((g) => `${g.getAttribute('data-state-id') ?? ''} ${g.getBoundingClientRect().width > 0}`));
+    const opened = await page.$$eval('#chart g.step-detail.open g.state', (gs) =>
+      gs.map((g) => `${g.getAttribute('data-state-id') ?? ''} ${g.getBoundingClientRect().width > 0}`),
+    );
     assert.deepEqual(opened, ['node.active.mounting.mapping.running true', 'node.active.mounting.mapping.backoff true']);
     await page.click(mapping);
     assert.equal(await shown(), drawn.length - 2 * folded.length, 'a second click folds it again');
@@ -127,7 +150,14 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
     assert.equal(await page.textContent('#state'), 'idle');
     assert.equal(await current(), 'node.idle');
     // a step running inside its folded box: the box is what lights up
-    await page.evaluate(() => (window as unknown as { highlight(ids: string[]): void }).highlight(['node.active', 'node.active.mounting', 'node.active.mounting.mapping', 'node.active.mounting.mapping.running']));
+    await page.evaluate(() =>
+      (window as unknown as { highlight(ids: string[]): void }).highlight([
+        'node.active',
+        'node.active.mounting',
+        'node.active.mounting.mapping',
+        'node.active.mounting.mapping.running',
+      ]),
+    );
     assert.equal(await current(), 'node.active.mounting.mapping');
     await page.evaluate(() => (window as unknown as { highlight(ids: string[]): void }).highlight(['node.idle']));
 
@@ -137,19 +167,31 @@ test('the offline viewer in headless Chromium: loopback only, every state drawn,
 
     writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" MASTER 150\n');
     await waitState(config, 'active.serving.healthy');
-    await page.waitForFunction(() => document.querySelector('#chart g.state.current')?.getAttribute('data-state-id') === 'node.active.serving.healthy', null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#chart g.state.current')?.getAttribute('data-state-id') === 'node.active.serving.healthy', null, {
+      timeout: 10_000,
+    });
     assert.deepEqual((await active()).sort(), ['node.active', 'node.active.serving', 'node.active.serving.healthy']);
     assert.equal(await page.textContent('#state'), 'active.serving.healthy');
     const rows = await page.$$eval('#events tbody tr', (trs) => trs.map((tr) => tr.textContent));
-    assert.ok(rows.some((r) => r.includes('idle → active.acquiring-rbd.reading.running')), 'the transition is listed');
-    assert.ok(rows.some((r) => /takeover → serving: acquiring-rbd [\d.]+ s/.test(r)), 'with the takeover summary and its phase durations');
+    assert.ok(
+      rows.some((r) => r.includes('idle → active.acquiring-rbd.reading.running')),
+      'the transition is listed',
+    );
+    assert.ok(
+      rows.some((r) => /takeover → serving: acquiring-rbd [\d.]+ s/.test(r)),
+      'with the takeover summary and its phase durations',
+    );
 
     // and back: a switchover moves the highlight off serving
     await controlRequest(config.paths.controlSocket, { cmd: 'switchover' }, 2_000);
     await page
-      .waitForFunction(() => document.querySelector('#chart g.state.current')?.getAttribute('data-state-id') === 'node.standing-down', null, { timeout: 10_000 })
+      .waitForFunction(() => document.querySelector('#chart g.state.current')?.getAttribute('data-state-id') === 'node.standing-down', null, {
+        timeout: 10_000,
+      })
       .catch(async (e: unknown) => {
-        throw new Error(`${String(e)}; page shows ${(await page.textContent('#state')) ?? '?'}, current ${(await current()) ?? '?'}, live ${(await page.textContent('#live')) ?? '?'}`);
+        throw new Error(
+          `${String(e)}; page shows ${(await page.textContent('#state')) ?? '?'}, current ${(await current()) ?? '?'}, live ${(await page.textContent('#live')) ?? '?'}`,
+        );
       });
     assert.deepEqual(await active(), ['node.standing-down']);
     assert.match((await page.textContent('#last-takeover')) ?? '', /^ok → serving in [\d.]+ s at .* \(VRRP MASTER: taking the image\)$/);

@@ -72,7 +72,9 @@ function imageLine(w: World): string {
 export function formatCounterexample(o: ModelOptions, path: readonly string[], message: string): string {
   const { states } = replay(o, path);
   const [root, ...labels] = path;
-  const lines = [`counterexample (${labels.length} steps from ${root === 'start:steady' ? 'the steady state: a serves, b stands by' : 'a cold start of both nodes'}): ${message}`];
+  const lines = [
+    `counterexample (${labels.length} steps from ${root === 'start:steady' ? 'the steady state: a serves, b stands by' : 'a cold start of both nodes'}): ${message}`,
+  ];
   const show = (s: State) => {
     for (const n of NODES) lines.push(`      ${nodeLine(s, n)}`);
     lines.push(`      image: ${imageLine(s.world)}`);

@@ -68,7 +68,7 @@ interface Visit {
 
 export function pathTo(visited: Map<string, Visit>, key: string): string[] {
   const labels: string[] = [];
-  for (let k: string | null = key; k !== null; ) {
+  for (let k: string | null = key; k !== null;) {
     const v = visited.get(k);
     if (!v) break;
     labels.push(v.label);
@@ -167,7 +167,12 @@ export function explore(o: ExploreOptions): ExploreResult {
     sinceLiveness = 0;
     livenessChecked += 1;
     const r = liveness.check(s);
-    if (r) violations.push({ kind: 'liveness', message: `liveness: ${r.error}; fault-free continuation: ${r.continuation.join(' → ')}`, path: pathTo(visited, key) });
+    if (r)
+      violations.push({
+        kind: 'liveness',
+        message: `liveness: ${r.error}; fault-free continuation: ${r.continuation.join(' → ')}`,
+        path: pathTo(visited, key),
+      });
   };
 
   for (const [k, s] of frontier) checkLiveness(k, s);

@@ -11,7 +11,9 @@ import { IP, isWriter, lockNode, NODES, peerOf, type NodeId, type World } from '
 /** G1: at most one node can write the image (a mapped client, neither fenced nor dead, with a mount). */
 export function g1(w: World): string | null {
   const writers = NODES.filter((n) => isWriter(w, n));
-  return writers.length > 1 ? `G1 two writers: ${writers.map((n) => `${n} (${w.hosts[n].client?.addr ?? '?'}, mounted, not blocklisted)`).join(' and ')}` : null;
+  return writers.length > 1
+    ? `G1 two writers: ${writers.map((n) => `${n} (${w.hosts[n].client?.addr ?? '?'}, mounted, not blocklisted)`).join(' and ')}`
+    : null;
 }
 
 /** G2: Harbor runs (and can write) only on a node whose client holds ownership: the record and the lock are its own. */
@@ -20,8 +22,13 @@ export function g2(w: World): string | null {
     const h = w.hosts[n];
     if (!h.harbor || !isWriter(w, n)) continue;
     const r = w.image.record;
-    const ok = r !== null && r.node === n && w.image.lock?.id === ownLockId(n, r.generation) && (r.clients.length === 0 || (h.client !== null && r.clients.includes(h.client.addr)));
-    if (!ok) return `G2 Harbor writes on ${n} but the owner record is ${r ? `${r.node}/${r.generation} ${JSON.stringify(r.clients)}` : 'gone'} and the lock ${w.image.lock?.id ?? 'gone'}`;
+    const ok =
+      r !== null &&
+      r.node === n &&
+      w.image.lock?.id === ownLockId(n, r.generation) &&
+      (r.clients.length === 0 || (h.client !== null && r.clients.includes(h.client.addr)));
+    if (!ok)
+      return `G2 Harbor writes on ${n} but the owner record is ${r ? `${r.node}/${r.generation} ${JSON.stringify(r.clients)}` : 'gone'} and the lock ${w.image.lock?.id ?? 'gone'}`;
   }
   return null;
 }

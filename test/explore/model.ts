@@ -63,7 +63,18 @@ export interface ModelOptions {
 }
 
 const LATE: ReadonlySet<string> = new Set<LateStep>(['map', 'unmount', 'unmap']);
-const CEPH_STEPS: ReadonlySet<string> = new Set(['readHolders', 'fence', 'verifyFence', 'claim', 'map', 'record', 'probeFilesystem', 'fsck', 'mount', 'disown']);
+const CEPH_STEPS: ReadonlySet<string> = new Set([
+  'readHolders',
+  'fence',
+  'verifyFence',
+  'claim',
+  'map',
+  'record',
+  'probeFilesystem',
+  'fsck',
+  'mount',
+  'disown',
+]);
 
 export class Model {
   readonly engine: Engine;
@@ -83,7 +94,13 @@ export class Model {
   }
 
   key(s: State): string {
-    return createHash('sha1').update(engineKey(s.engines.a)).update('|').update(engineKey(s.engines.b)).update('|').update(JSON.stringify(s.world)).digest('base64');
+    return createHash('sha1')
+      .update(engineKey(s.engines.a))
+      .update('|')
+      .update(engineKey(s.engines.b))
+      .update('|')
+      .update(JSON.stringify(s.world))
+      .digest('base64');
   }
 
   private clone(s: State): State {
@@ -178,7 +195,11 @@ export class Model {
               false,
               (t) => {
                 runStep(t.world, n, id, t.engines[n]?.inputs[id], this.o.world);
-                this.send(t, n, result.ok ? { type: `xstate.done.actor.${id}`, output: result.output } : { type: `xstate.error.actor.${id}`, error: new Error(result.error) });
+                this.send(
+                  t,
+                  n,
+                  result.ok ? { type: `xstate.done.actor.${id}`, output: result.output } : { type: `xstate.error.actor.${id}`, error: new Error(result.error) },
+                );
               },
               stepViolation(w, n, id, e.inputs[id], this.o.cooldownMs),
             );
@@ -195,7 +216,9 @@ export class Model {
             const r = w.image.record;
             const blocked = isBlocklisted(w, h.client.addr);
             if (blocked || r === null || r.node !== n || r.generation !== c.generation) {
-              add(`${n}: watchdog io.fenced${blocked ? ' (EIO)' : ' (record names another)'}`, false, (t) => this.send(t, n, { type: 'io.fenced', detail: 'model' }));
+              add(`${n}: watchdog io.fenced${blocked ? ' (EIO)' : ' (record names another)'}`, false, (t) =>
+                this.send(t, n, { type: 'io.fenced', detail: 'model' }),
+              );
             }
           } else {
             add(`${n}: watchdog ceph.lost`, false, (t) => this.send(t, n, { type: 'ceph.lost', detail: 'model' }));
@@ -219,7 +242,8 @@ export class Model {
         }
         // operator actions (faults)
         if (snap.matches({ active: 'serving' })) add(`${n}: operator switchover`, true, (t) => this.send(t, n, { type: 'switchover' }));
-        if (snap.matches('idle') || snap.matches({ active: 'serving' })) add(`${n}: operator maintenance.on`, true, (t) => this.send(t, n, { type: 'maintenance.on' }));
+        if (snap.matches('idle') || snap.matches({ active: 'serving' }))
+          add(`${n}: operator maintenance.on`, true, (t) => this.send(t, n, { type: 'maintenance.on' }));
         if (snap.matches('maintenance')) add(`${n}: operator maintenance.off`, false, (t) => this.send(t, n, { type: 'maintenance.off' }));
         if (snap.matches('failed')) add(`${n}: operator resume`, true, (t) => this.send(t, n, { type: 'resume' }));
       }
@@ -393,7 +417,8 @@ function brief(output: unknown): string {
   if ('claimed' in o) return o.claimed ? '(claimed)' : '(lock busy)';
   if ('fenced' in o) return `(fenced ${JSON.stringify(o.fenced)})`;
   if ('holders' in o) return `(watchers ${JSON.stringify((o.holders as Array<{ address: string }>).map((h) => h.address))})`;
-  if ('ownership' in o && 'vipHere' in o) return `(${String(o.ownership)}${o.device ? ', mapped' : ''}${o.mounted ? ', mounted' : ''}${o.composeRunning ? ', harbor' : ''}${o.vipHere ? ', VIP' : ''})`;
+  if ('ownership' in o && 'vipHere' in o)
+    return `(${String(o.ownership)}${o.device ? ', mapped' : ''}${o.mounted ? ', mounted' : ''}${o.composeRunning ? ', harbor' : ''}${o.vipHere ? ', VIP' : ''})`;
   return '';
 }
 

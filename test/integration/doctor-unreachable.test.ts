@@ -7,17 +7,36 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { CommandError } from '../../src/actions/exec.js';
 import { buildConfig, type Config } from '../../src/config/index.js';
-import { CEPH_AUTH_FIX, CEPH_UNREACHABLE_FIX, describeMonitors, doctorCommand, explainCephFailure, formatFindings, runDoctor, type Finding } from '../../src/cli/doctor.js';
+import {
+  CEPH_AUTH_FIX,
+  CEPH_UNREACHABLE_FIX,
+  describeMonitors,
+  doctorCommand,
+  explainCephFailure,
+  formatFindings,
+  runDoctor,
+  type Finding,
+} from '../../src/cli/doctor.js';
 import { ScriptedRunner } from '../support/fake-runner.js';
 
 const KEY = 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==';
 const env = (monHost: string) => ({
-  HARBOR_VERSION: 'v2.6.2', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: monHost, CEPH_USER: 'harbor',
-  CEPH_USER_KEY: KEY, CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'lo',
+  HARBOR_VERSION: 'v2.6.2',
+  HARBOR_VIP: '10.0.0.100',
+  CEPH_MON_HOST: monHost,
+  CEPH_USER: 'harbor',
+  CEPH_USER_KEY: KEY,
+  CEPH_POOL_NAME: 'rbd',
+  CEPH_IMAGE_NAME: 'harbor',
+  KEEPALIVED_ROLE: 'master',
+  INTERFACE: 'lo',
 });
 // ceph.commandTimeoutMs stays at its default (15 s): doctor must cap it on its own
 const configIn = (dir: string, monHost: string): Config =>
-  buildConfig({ env: env(monHost), yaml: { text: `node:\n  stateDir: ${dir}/state\n  runDir: ${dir}/run\nkeepalived:\n  confPath: ${dir}/none.conf\n`, source: 't' } });
+  buildConfig({
+    env: env(monHost),
+    yaml: { text: `node:\n  stateDir: ${dir}/state\n  runDir: ${dir}/run\nkeepalived:\n  confPath: ${dir}/none.conf\n`, source: 't' },
+  });
 
 interface ChildReport {
   elapsedMs: number;
@@ -67,7 +86,8 @@ if (process.env.HA_DOCTOR_CHILD_DIR !== undefined) {
       // frames to .2 go to a MAC nobody has: the peer drops them, no ARP failure, no ICMP
       ip('-n', ns, 'neigh', 'add', '10.213.240.2', 'lladdr', '02:00:5e:00:00:02', 'dev', 'eth0', 'nud', 'permanent');
       execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], {
-        input: 'table inet hadoc {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    tcp dport { 3300, 6789 } counter drop\n  }\n}\n',
+        input:
+          'table inet hadoc {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    tcp dport { 3300, 6789 } counter drop\n  }\n}\n',
         stdio: ['pipe', 'ignore', 'pipe'],
       });
     } catch (e) {
@@ -96,7 +116,7 @@ if (process.env.HA_DOCTOR_CHILD_DIR !== undefined) {
         try {
           resolve({ report: JSON.parse(line) as ChildReport, wallMs: Date.now() - started, stderr });
         } catch {
-          reject(new Error(`doctor child exited ${code}: ${stdout}\n${stderr}`));
+          reject(new Error(`doctor child exited ${String(code)}: ${stdout}\n${stderr}`));
         }
       });
     });
@@ -115,16 +135,20 @@ if (process.env.HA_DOCTOR_CHILD_DIR !== undefined) {
       for (const check of ['harbor can rbd status', 'osd blocklist ls']) {
         const f = by(report.findings, check);
         assert.equal(f?.verdict, 'FAIL', check);
-        assert.match(f?.detail ?? '', /the monitors cannot be reached: 10\.213\.240\.1:3300, 10\.213\.240\.2 \(ports 3300 and 6789\) \(monclient\(hunting\): authenticate timed out after 2; /, check);
-        assert.equal(f?.fix, CEPH_UNREACHABLE_FIX, check);
-        assert.doesNotMatch(`${f?.detail} ${f?.fix}`, /caps|profile rbd/, check);
+        assert.match(
+          f.detail,
+          /the monitors cannot be reached: 10\.213\.240\.1:3300, 10\.213\.240\.2 \(ports 3300 and 6789\) \(monclient\(hunting\): authenticate timed out after 2; /,
+          check,
+        );
+        assert.equal(f.fix, CEPH_UNREACHABLE_FIX, check);
+        assert.doesNotMatch(`${f.detail} ${f.fix}`, /caps|profile rbd/, check);
       }
       assert.match(report.text, /monitors cannot be reached/);
       assert.match(report.text, /fix: check the network path and firewall .*TCP 3300 \(msgr2\) and 6789 \(msgr1\)/);
       // no Docker daemon on this machine: the client is there, the daemon is not
       const docker = by(report.findings, 'docker');
       assert.equal(docker?.verdict, 'FAIL');
-      assert.match(docker?.detail ?? '', /^docker client present but the daemon does not answer \(is dockerd running\? socket permissions\?\)/);
+      assert.match(docker.detail, /^docker client present but the daemon does not answer \(is dockerd running\? socket permissions\?\)/);
       // the monitors were silent, not refusing: nft dropped the client's SYNs
       const ruleset = execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'hadoc'], { encoding: 'utf8' });
       const dropped = Number(/counter packets (\d+)/.exec(ruleset)?.[1] ?? 0);
@@ -144,11 +168,28 @@ if (process.env.HA_DOCTOR_CHILD_DIR !== undefined) {
     assert.match(by(findings, 'osd blocklist ls')?.detail ?? '', /monitors cannot be reached: 127\.0\.0\.1:1 /);
     // the checks keep their order although they run at once
     const names = findings.map((f) => f.check);
-    const order = ['kernel >= 4.5', 'rbd kernel module', 'ceph-common (rbd)', 'ceph-common (ceph)', 'keyring file mode', 'harbor can rbd status', 'osd blocklist ls', 'mount point', 'docker', 'compose command', 'e2fsck supports metadata_csum', 'kernel keyring reachable', 'keepalived', 'keepalived check script', 'metrics endpoint', 'viewer endpoint'];
+    const order = [
+      'kernel >= 4.5',
+      'rbd kernel module',
+      'ceph-common (rbd)',
+      'ceph-common (ceph)',
+      'keyring file mode',
+      'harbor can rbd status',
+      'osd blocklist ls',
+      'mount point',
+      'docker',
+      'compose command',
+      'e2fsck supports metadata_csum',
+      'kernel keyring reachable',
+      'keepalived',
+      'keepalived check script',
+      'metrics endpoint',
+      'viewer endpoint',
+    ];
     assert.deepEqual(names, order);
   });
 
-  test('doctor with a healthy cluster and Docker (scripted): 16.2.15 blocklist output passes, caps are capped at doctor\'s timeout', async () => {
+  test("doctor with a healthy cluster and Docker (scripted): 16.2.15 blocklist output passes, caps are capped at doctor's timeout", async () => {
     const fixture = (name: string) => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'ceph', name), 'utf8');
     const seen: Array<{ argv: string; timeoutMs: number; cephArgs: string | undefined }> = [];
     const runner = new ScriptedRunner((argv) => {
@@ -159,7 +200,7 @@ if (process.env.HA_DOCTOR_CHILD_DIR !== undefined) {
       if (words.startsWith('findmnt')) return { exitCode: 1 };
       if (words.startsWith('rbd device list')) return { stdout: '[]' };
       if (words.startsWith('e2fsck')) return { stdout: 'e2fsck 1.47.0 (5-Feb-2023)' };
-      return { stdout: `${argv[0]} 1.0` };
+      return { stdout: `${argv[0] ?? ''} 1.0` };
     });
     const run = runner.run.bind(runner);
     runner.run = async (spec) => {
@@ -204,6 +245,6 @@ if (process.env.HA_DOCTOR_CHILD_DIR !== undefined) {
     assert.equal(fail('rbd status', 1, 'rbd: error opening image harbor: (1) Operation not permitted\n').fix, caps);
     // killed by doctor with no word from the monitor client: the monitors took the client, something behind them hung
     assert.match(fail('rbd status', null, '', 'timeout', 5_003).detail, /no answer within 5 s; the monitors .* accepted the client/);
-    assert.equal(fail('rbd status', 2, "rbd: error opening image harbor: (2) No such file or directory\n").fix, 'other');
+    assert.equal(fail('rbd status', 2, 'rbd: error opening image harbor: (2) No such file or directory\n').fix, 'other');
   });
 }

@@ -16,7 +16,11 @@ const mountPoint = join(dir, 'mnt');
 let device = '';
 const runner = createRunner(silentLogger());
 const fsFor = (fsck: 'auto' | 'force' | 'never', unmount = 5_000) =>
-  new Filesystem(runner, { mountPoint, fsck, mountOptions: ['noatime'], mkfsOptions: [], timeouts: { probe: 10_000, format: 60_000, fsck: 60_000, mount: 10_000, unmount } }, silentLogger());
+  new Filesystem(
+    runner,
+    { mountPoint, fsck, mountOptions: ['noatime'], mkfsOptions: [], timeouts: { probe: 10_000, format: 60_000, fsck: 60_000, mount: 10_000, unmount } },
+    silentLogger(),
+  );
 
 before(() => {
   execFileSync('truncate', ['-s', '64M', image]);

@@ -23,7 +23,7 @@ after(() => {
   removeServiceDirs();
 });
 
-test('harborctl start refuses to start Harbor on a filesystem that is not this node\'s image, and writes nothing there', async () => {
+test("harborctl start refuses to start Harbor on a filesystem that is not this node's image, and writes nothing there", async () => {
   const image = join(dir, 'foreign.img');
   execFileSync('truncate', ['-s', '32M', image]);
   execFileSync('mkfs.ext4', ['-q', '-F', image]);

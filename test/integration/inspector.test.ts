@@ -24,7 +24,7 @@ async function startChild(healthUrl: string, mode: 'flag' | 'config' | 'off'): P
   const proc = spawn(process.execPath, ['--import', 'tsx', 'test/support/inspect-child.ts', healthUrl, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   const first = new Promise<string>((resolve) => {
-    createInterface({ input: proc.stdout! }).on('line', (l) => {
+    createInterface({ input: proc.stdout }).on('line', (l) => {
       lines.push(l);
       if (lines.length === 1) resolve(l);
     });
@@ -70,7 +70,7 @@ test("run --inspect: a websocket client gets the Stately inspector's actor, even
   try {
     const idle = await statusOf(child.paths.socket, 'idle');
     const url = idle.endpoints.inspector ?? '';
-    assert.ok(url?.startsWith('http://127.0.0.1:'), `inspector on loopback: ${url}`);
+    assert.ok(url.startsWith('http://127.0.0.1:'), `inspector on loopback: ${url}`);
     const page = await (await fetch(url)).text();
     assert.match(page, /stately\.ai\/inspect/, 'the bridge page for a browser that reaches stately.ai');
 
@@ -88,7 +88,8 @@ test("run --inspect: a websocket client gets the Stately inspector's actor, even
 
     const raw: string[] = [];
     const ws = new WebSocket(url.replace('http:', 'ws:'), { origin: url });
-    ws.on('message', (d) => raw.push(d.toString()));
+    // binaryType is ws's default, nodebuffer: every message arrives as one Buffer
+    ws.on('message', (d) => raw.push((d as Buffer).toString()));
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const messages = () => raw.map((m) => JSON.parse(m) as InspectorMessage);
     const waitFor = async (pred: (m: InspectorMessage) => boolean, what: string) => {
@@ -98,7 +99,11 @@ test("run --inspect: a websocket client gets the Stately inspector's actor, even
         if (found) return found;
         await new Promise((r) => setTimeout(r, 25));
       }
-      throw new Error(`no ${what}; got ${messages().map((m) => m.type).join(', ')}`);
+      throw new Error(
+        `no ${what}; got ${messages()
+          .map((m) => m.type)
+          .join(', ')}`,
+      );
     };
     // replayed from before we connected: the actor with its machine definition
     const actor = await waitFor((m) => m.type === '@xstate.actor' && typeof m.definition === 'string' && m.definition.includes('"id":"node"'), 'actor message');
@@ -152,7 +157,8 @@ test('with the inspector switched on in the config and nobody connected, the ser
 test('the inspector refuses any address but loopback, naming the field', () => {
   assert.throws(
     () => configFor('http://127.0.0.1:1/', [], { inspector: '0.0.0.0:9471' }),
-    (e: unknown) => e instanceof ConfigError && /inspector\.listen: must be a loopback address and port such as 127\.0\.0\.1:9471, got "0\.0\.0\.0:9471"/.test(e.message),
+    (e: unknown) =>
+      e instanceof ConfigError && /inspector\.listen: must be a loopback address and port such as 127\.0\.0\.1:9471, got "0\.0\.0\.0:9471"/.test(e.message),
   );
   assert.throws(() => configFor('http://127.0.0.1:1/', [], { metrics: 'localhost:80' }), /metrics\.listen: must be IP:port/);
 });
@@ -180,9 +186,11 @@ test('the real CLI: `run --inspect` on real actions attaches the inspector, and 
         'inspector: { listen: "127.0.0.1:0" }',
       ].join('\n'),
     );
-    const proc = spawn(process.execPath, ['dist/cli/main.js', 'run', '--inspect', '--config', join(dir, 'config.yaml'), '--env', join(dir, 'env')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(process.execPath, ['dist/cli/main.js', 'run', '--inspect', '--config', join(dir, 'config.yaml'), '--env', join(dir, 'env')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
-    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
     try {
       // booting reads the real world (nothing held here) and lands in idle

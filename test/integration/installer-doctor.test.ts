@@ -29,7 +29,13 @@ test('first start unpacks the local offline installer onto the image, patches ha
   mkdirSync(mount);
   const projectDir = join(mount, 'installer');
   const installer = new HarborInstaller(createRunner(silentLogger()), {
-    projectDir, mountPoint: mount, installerTgz: tgz, harborYml: userYml, hostname: '10.0.0.100', prepareCommand: ['./prepare'], timeoutMs: 30_000,
+    projectDir,
+    mountPoint: mount,
+    installerTgz: tgz,
+    harborYml: userYml,
+    hostname: '10.0.0.100',
+    prepareCommand: ['./prepare'],
+    timeoutMs: 30_000,
   });
   await installer.ensureInstalled();
   assert.ok(existsSync(join(projectDir, 'harbor.yml.tmpl')));
@@ -52,16 +58,32 @@ test('doctor parses versions the way the original README cases need', () => {
 
 test('doctor warns when metrics or the viewer listen beyond loopback (no authentication)', () => {
   const env = {
-    HARBOR_VERSION: 'v2.6.2', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: '127.0.0.1:1', CEPH_USER: 'harbor',
-    CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==', CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'lo',
+    HARBOR_VERSION: 'v2.6.2',
+    HARBOR_VIP: '10.0.0.100',
+    CEPH_MON_HOST: '127.0.0.1:1',
+    CEPH_USER: 'harbor',
+    CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
+    CEPH_POOL_NAME: 'rbd',
+    CEPH_IMAGE_NAME: 'harbor',
+    KEEPALIVED_ROLE: 'master',
+    INTERFACE: 'lo',
   };
   const defaults = exposureFindings(buildConfig({ env }));
-  assert.deepEqual(defaults.map((f) => [f.check, f.verdict]), [['metrics endpoint', 'ok'], ['viewer endpoint', 'ok']]);
+  assert.deepEqual(
+    defaults.map((f) => [f.check, f.verdict]),
+    [
+      ['metrics endpoint', 'ok'],
+      ['viewer endpoint', 'ok'],
+    ],
+  );
   const open = exposureFindings(buildConfig({ env, yaml: { text: 'metrics: { listen: "0.0.0.0:9469" }\nviewer: { listen: "" }\n', source: 't' } }));
-  assert.deepEqual(open.map((f) => [f.check, f.verdict, f.detail]), [
-    ['metrics endpoint', 'warn', '0.0.0.0:9469: reachable from the network without authentication'],
-    ['viewer endpoint', 'ok', 'off'],
-  ]);
+  assert.deepEqual(
+    open.map((f) => [f.check, f.verdict, f.detail]),
+    [
+      ['metrics endpoint', 'warn', '0.0.0.0:9469: reachable from the network without authentication'],
+      ['viewer endpoint', 'ok', 'off'],
+    ],
+  );
   assert.match(open[0]?.fix ?? '', /firewall/);
 });
 
@@ -69,14 +91,37 @@ test('doctor on this host: a finding per check, each failure with its fix, non-z
   const state = join(dir, 'state');
   const config = buildConfig({
     env: {
-      HARBOR_VERSION: 'v2.6.2', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: '127.0.0.1:1', CEPH_USER: 'harbor',
-      CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==', CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'lo',
+      HARBOR_VERSION: 'v2.6.2',
+      HARBOR_VIP: '10.0.0.100',
+      CEPH_MON_HOST: '127.0.0.1:1',
+      CEPH_USER: 'harbor',
+      CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
+      CEPH_POOL_NAME: 'rbd',
+      CEPH_IMAGE_NAME: 'harbor',
+      KEEPALIVED_ROLE: 'master',
+      INTERFACE: 'lo',
     },
-    yaml: { text: `node:\n  stateDir: ${state}\n  runDir: ${dir}/run\nceph:\n  commandTimeoutMs: 3000\nkeepalived:\n  confPath: ${dir}/none.conf\n`, source: 't' },
+    yaml: {
+      text: `node:\n  stateDir: ${state}\n  runDir: ${dir}/run\nceph:\n  commandTimeoutMs: 3000\nkeepalived:\n  confPath: ${dir}/none.conf\n`,
+      source: 't',
+    },
   });
   const findings = await runDoctor(config);
   const names = findings.map((f) => f.check);
-  for (const n of ['kernel >= 4.5', 'rbd kernel module', 'keyring file mode', 'harbor can rbd status', 'osd blocklist ls', 'docker', 'compose command', 'e2fsck supports metadata_csum', 'kernel keyring reachable', 'keepalived', 'keepalived check script', 'mount point']) {
+  for (const n of [
+    'kernel >= 4.5',
+    'rbd kernel module',
+    'keyring file mode',
+    'harbor can rbd status',
+    'osd blocklist ls',
+    'docker',
+    'compose command',
+    'e2fsck supports metadata_csum',
+    'kernel keyring reachable',
+    'keepalived',
+    'keepalived check script',
+    'mount point',
+  ]) {
     assert.ok(names.includes(n), `missing check ${n}: ${names.join(', ')}`);
   }
   const by = (n: string) => findings.find((f) => f.check === n);
@@ -93,19 +138,39 @@ test('doctor on this host: a finding per check, each failure with its fix, non-z
   writeFileSync(yamlPath, `node:\n  stateDir: ${state}\n  runDir: ${dir}/run\nceph:\n  commandTimeoutMs: 3000\nkeepalived:\n  confPath: ${dir}/none.conf\n`);
   const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--json', '--config', yamlPath, '--env', '/dev/null'], {
     encoding: 'utf8',
-    env: { ...process.env, HARBOR_VERSION: 'v2.6.2', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: '127.0.0.1:1', CEPH_USER: 'harbor', CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==', CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'lo' },
+    env: {
+      ...process.env,
+      HARBOR_VERSION: 'v2.6.2',
+      HARBOR_VIP: '10.0.0.100',
+      CEPH_MON_HOST: '127.0.0.1:1',
+      CEPH_USER: 'harbor',
+      CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
+      CEPH_POOL_NAME: 'rbd',
+      CEPH_IMAGE_NAME: 'harbor',
+      KEEPALIVED_ROLE: 'master',
+      INTERFACE: 'lo',
+    },
   });
   assert.equal(cli.status, 1, cli.stderr);
   assert.ok(!cli.stdout.includes('AQBsSHhj'));
 });
 
-test('doctor: something mounted at the mount point that is not this node\'s image blocks a takeover, naming it', async () => {
+test("doctor: something mounted at the mount point that is not this node's image blocks a takeover, naming it", async () => {
   const runner = createRunner(silentLogger());
   const mountPoint = join(dir, 'doctor-mnt');
   mkdirSync(mountPoint, { recursive: true });
-  const fs = new Filesystem(runner, { mountPoint, fsck: 'auto', mountOptions: [], mkfsOptions: [], timeouts: { probe: 10_000, format: 60_000, fsck: 60_000, mount: 10_000, unmount: 5_000 } }, silentLogger());
-  const mapped = (device: string | null) => ({ current: async () => device });
-  assert.deepEqual(await mountPointFinding(fs, mapped(null), mountPoint), { check: 'mount point', verdict: 'ok', detail: `nothing mounted at ${mountPoint}`, fix: '' });
+  const fs = new Filesystem(
+    runner,
+    { mountPoint, fsck: 'auto', mountOptions: [], mkfsOptions: [], timeouts: { probe: 10_000, format: 60_000, fsck: 60_000, mount: 10_000, unmount: 5_000 } },
+    silentLogger(),
+  );
+  const mapped = (device: string | null) => ({ current: () => Promise.resolve(device) });
+  assert.deepEqual(await mountPointFinding(fs, mapped(null), mountPoint), {
+    check: 'mount point',
+    verdict: 'ok',
+    detail: `nothing mounted at ${mountPoint}`,
+    fix: '',
+  });
   const file = join(dir, 'doctor.raw');
   execFileSync('truncate', ['-s', '32M', file]);
   const loop = execFileSync('losetup', ['-f', '--show', file], { encoding: 'utf8' }).trim();
@@ -119,7 +184,7 @@ test('doctor: something mounted at the mount point that is not this node\'s imag
       assert.equal(f.detail, `${loop} (ext4) is mounted at ${mountPoint}, not this node's mapped image (${ours ?? 'none mapped'})`);
       assert.equal(f.fix, 'unmount it yourself after checking what it is; harbor-assistant never unmounts what it did not mount');
     }
-    assert.equal((await mountPointFinding(fs, { current: async () => { throw new Error('rbd: not found'); } }, mountPoint)).verdict, 'warn');
+    assert.equal((await mountPointFinding(fs, { current: () => Promise.reject(new Error('rbd: not found')) }, mountPoint)).verdict, 'warn');
   } finally {
     try {
       execFileSync('umount', [mountPoint], { stdio: 'ignore' });

@@ -9,8 +9,15 @@ const dir = mkdtempSync(join(tmpdir(), 'ha-kcli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const env = {
   ...process.env,
-  HARBOR_VERSION: 'v2.6.2', HARBOR_VIP: '10.0.0.100', CEPH_MON_HOST: '10.0.0.10', CEPH_USER: 'harbor',
-  CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==', CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'backup', INTERFACE: 'eth0',
+  HARBOR_VERSION: 'v2.6.2',
+  HARBOR_VIP: '10.0.0.100',
+  CEPH_MON_HOST: '10.0.0.10',
+  CEPH_USER: 'harbor',
+  CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
+  CEPH_POOL_NAME: 'rbd',
+  CEPH_IMAGE_NAME: 'harbor',
+  KEEPALIVED_ROLE: 'backup',
+  INTERFACE: 'eth0',
 };
 const cli = (yaml: string, ...args: string[]) => {
   const path = join(dir, 'c.yaml');
@@ -32,7 +39,10 @@ test('keepalived render --stdout: backup role, its priority, the check with our 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /priority 90\n/);
   assert.match(r.stdout, /advert_int 0.5\n/);
-  assert.match(r.stdout, /script "\/usr\/local\/sbin\/harbor-assistant-check check --socket \/run\/harbor-assistant\/control.sock --status-file \/run\/harbor-assistant\/status.json --grace 20000"/);
+  assert.match(
+    r.stdout,
+    /script "\/usr\/local\/sbin\/harbor-assistant-check check --socket \/run\/harbor-assistant\/control.sock --status-file \/run\/harbor-assistant\/status.json --grace 20000"/,
+  );
   assert.doesNotMatch(r.stdout, /AQBsSHhj/);
 });
 
@@ -62,7 +72,10 @@ test('keepalivedctl start|status|stop runs the Debian keepalived with its own pi
     writeFileSync(path, yaml);
     const nsEnv = { ...env, INTERFACE: 'eth0', HARBOR_VIP: '10.232.0.100', KEEPALIVED_ROLE: 'master' };
     const inNs = (bin: string, ...args: string[]) =>
-      spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', bin, ...args, '--config', path, '--env', '/dev/null'], { encoding: 'utf8', env: nsEnv });
+      spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', bin, ...args, '--config', path, '--env', '/dev/null'], {
+        encoding: 'utf8',
+        env: nsEnv,
+      });
     const render = inNs('src/cli/main.ts', 'keepalived', 'render');
     assert.equal(render.status, 0, render.stderr);
     assert.match(render.stdout, /keepalived -t: ok/);

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createRunner } from '../../src/actions/exec.js';
 import { NotifyFifoReader, type VrrpNotification } from '../../src/actions/keepalived-fifo.js';
-import { keepalivedPids, keepalivedStartArgv, renderKeepalivedConf, scriptSecurityProblems, type KeepalivedSettings } from '../../src/actions/keepalived-conf.js';
+import {
+  keepalivedPids,
+  keepalivedStartArgv,
+  renderKeepalivedConf,
+  scriptSecurityProblems,
+  type KeepalivedSettings,
+} from '../../src/actions/keepalived-conf.js';
 import { Vip } from '../../src/actions/keepalived.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createNetns, deleteNetns } from '../support/netns.js';
@@ -64,7 +70,10 @@ test('rendered configs for both roles pass `keepalived -t` (in a namespace with 
     // and a broken one is refused (rc 5)
     const bad = join(work, 'bad.conf');
     writeFileSync(bad, renderKeepalivedConf(settings('master')).replace('advert_int', 'advert_intx'));
-    await assert.rejects(runner.run({ what: 'keepalived -t', argv: ['ip', 'netns', 'exec', ns, 'keepalived', '-t', '-f', bad], timeoutMs: 15_000 }), /exited with code 5/);
+    await assert.rejects(
+      runner.run({ what: 'keepalived -t', argv: ['ip', 'netns', 'exec', ns, 'keepalived', '-t', '-f', bad], timeoutMs: 15_000 }),
+      /exited with code 5/,
+    );
   } finally {
     deleteNetns(ns);
   }
@@ -76,8 +85,14 @@ test('script paths that keepalived would silently disable are refused with the r
   writeFileSync(unsafe, '#!/bin/sh\nexit 0\n');
   chmodSync(unsafe, 0o777);
   const problems = scriptSecurityProblems(unsafe);
-  assert.ok(problems.some((p) => p.startsWith(`${unsafe}: writable by group or others`)), problems.join('\n'));
-  assert.ok(problems.some((p) => /^\/tmp: writable by group or others/.test(p)), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith(`${unsafe}: writable by group or others`)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => /^\/tmp: writable by group or others/.test(p)),
+    problems.join('\n'),
+  );
   assert.deepEqual(scriptSecurityProblems('/nonexistent/check'), ['/nonexistent/check: does not exist']);
 });
 
@@ -92,7 +107,13 @@ test('the fifo reader follows a real keepalived: MASTER, FAULT when unfit, and s
   const reader = new NotifyFifoReader(settings('master').fifoPath, (n) => seen.push(n));
   await reader.start(runner);
   const vip = new Vip(
-    { run: (spec) => runner.run({ ...spec, argv: ['ip', 'netns', 'exec', ns, ...spec.argv] }), spawnDaemon: () => Promise.reject(new Error('no daemons here')), settled: () => runner.settled(), inFlight: 0, abandoned: [] },
+    {
+      run: (spec) => runner.run({ ...spec, argv: ['ip', 'netns', 'exec', ns, ...spec.argv] }),
+      spawnDaemon: () => Promise.reject(new Error('no daemons here')),
+      settled: () => runner.settled(),
+      inFlight: 0,
+      abandoned: [],
+    },
     'eth0',
     VIP,
     5_000,
@@ -111,7 +132,7 @@ test('the fifo reader follows a real keepalived: MASTER, FAULT when unfit, and s
     }
     assert.fail(`timed out waiting for ${what}; saw ${JSON.stringify(seen)}`);
   };
-  const states = () => seen.filter((n) => n.kind === 'state').map((n) => (n.kind === 'state' ? n.state : ''));
+  const states = () => seen.filter((n) => n.kind === 'state').map((n) => n.state);
   try {
     let k = startKeepalived();
     await waitFor(() => states().includes('MASTER'), 10_000, 'MASTER');

@@ -27,7 +27,7 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
   try {
     const idle = await waitState(config, 'idle');
     const metricsUrl = idle.endpoints.metrics ?? '';
-    assert.ok(metricsUrl?.startsWith('http://127.0.0.1:'), `metrics on loopback: ${metricsUrl}`);
+    assert.ok(metricsUrl.startsWith('http://127.0.0.1:'), `metrics on loopback: ${metricsUrl}`);
     assert.ok(idle.endpoints.viewer?.startsWith('http://127.0.0.1:'));
     assert.equal(idle.endpoints.inspector, undefined, 'the inspector is off unless asked for');
 
@@ -70,21 +70,39 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
     const shown = io();
     assert.equal(await statusCommand(config, false, shown.io), 0);
     assert.match(shown.out.join(''), /^last takeover ok → serving in \d+\.\d s at \S+ \(why: VRRP MASTER: taking the image\)$/m);
-    assert.match(shown.out.join(''), /^last release  ok → standing-down in \d+\.\d s at \S+ \(why: operator switchover\)$/m);
+    assert.match(shown.out.join(''), /^last release {2}ok → standing-down in \d+\.\d s at \S+ \(why: operator switchover\)$/m);
 
     const journal = parseJournal(readFileSync(config.paths.journal, 'utf8'));
     const summaries = journal.filter((e) => e.kind === 'summary');
-    assert.deepEqual(summaries.map((s) => (s.kind === 'summary' ? [s.operation, s.outcome, s.ok] : [])), [['takeover', 'serving', true], ['release', 'standing-down', true]]);
+    assert.deepEqual(
+      summaries.map((s) => [s.operation, s.outcome, s.ok]),
+      [
+        ['takeover', 'serving', true],
+        ['release', 'standing-down', true],
+      ],
+    );
     const takeover = summaries[0];
     assert.ok(takeover?.kind === 'summary');
-    assert.deepEqual(takeover.phases.map((p) => p.phase), ['acquiring-rbd', 'claiming', 'mounting', 'starting']);
-    assert.equal(takeover.totalMs, takeover.phases.reduce((a, p) => a + p.durationMs, 0));
+    assert.deepEqual(
+      takeover.phases.map((p) => p.phase),
+      ['acquiring-rbd', 'claiming', 'mounting', 'starting'],
+    );
+    assert.equal(
+      takeover.totalMs,
+      takeover.phases.reduce((a, p) => a + p.durationMs, 0),
+    );
     const transitions = journal.filter((e) => e.kind === 'transition');
-    assert.ok(transitions.some((e) => e.kind === 'transition' && e.from === 'idle' && e.to === 'active.acquiring-rbd.reading.running' && e.event === 'vrrp'));
-    assert.ok(transitions.every((e) => e.kind === 'transition' && e.inStateMs >= 0));
+    assert.ok(transitions.some((e) => e.from === 'idle' && e.to === 'active.acquiring-rbd.reading.running' && e.event === 'vrrp'));
+    assert.ok(transitions.every((e) => e.inStateMs >= 0));
     // the ownership generation this node held is on every transition line: 1 while serving, none after the release
-    assert.ok(transitions.some((e) => e.kind === 'transition' && e.to === 'active.serving.healthy' && e.generation === 1), 'serving holds generation 1');
-    assert.ok(transitions.some((e) => e.kind === 'transition' && e.to === 'standing-down' && e.generation === null), 'released: no generation');
+    assert.ok(
+      transitions.some((e) => e.to === 'active.serving.healthy' && e.generation === 1),
+      'serving holds generation 1',
+    );
+    assert.ok(
+      transitions.some((e) => e.to === 'standing-down' && e.generation === null),
+      'released: no generation',
+    );
     assert.doesNotMatch(readFileSync(config.paths.journal, 'utf8'), /AQBsSHhj/);
 
     const printed = io();

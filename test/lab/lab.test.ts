@@ -15,7 +15,27 @@ after(async () => {
   await Lab.cleanLeftovers();
   mkdirSync('reports', { recursive: true });
   writeFileSync('reports/lab.json', `${JSON.stringify(results, null, 2)}\n`);
-  const rows = results.map((r) => `${r.passed ? 'PASS' : 'FAIL'}  ${r.name.padEnd(28)} rto ${String(r.rto_ms ?? '-').padStart(6)} ms  pushed ${r.pushed}  lost ${r.lost}  fences ${r.fences}  ${Object.entries(r.phases).map(([k, v]) => `${k}=${v}`).join(' ')}${r.oldMasterRelease ? `  old master's release: ${Object.entries(r.oldMasterRelease).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}${r.lateWrites !== undefined ? `  lateWrites ${r.lateWrites}` : ''}${r.fsck !== undefined ? `  fsck ${r.fsck}` : ''}${r.measured && Object.keys(r.measured).length ? `  ${Object.entries(r.measured).filter(([k]) => !/At$/.test(k)).map(([k, v]) => `${k}=${String(v).slice(0, 80)}`).join(' ')}` : ''}${r.error ? `\n      error: ${r.error.slice(0, 300)}` : ''}`);
+  const rows = results.map(
+    (r) =>
+      `${r.passed ? 'PASS' : 'FAIL'}  ${r.name.padEnd(28)} rto ${String(r.rto_ms ?? '-').padStart(6)} ms  pushed ${r.pushed}  lost ${r.lost}  fences ${r.fences}  ${Object.entries(
+        r.phases,
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}${
+        r.oldMasterRelease
+          ? `  old master's release: ${Object.entries(r.oldMasterRelease)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')}`
+          : ''
+      }${r.lateWrites !== undefined ? `  lateWrites ${r.lateWrites}` : ''}${r.fsck !== undefined ? `  fsck ${r.fsck}` : ''}${
+        r.measured && Object.keys(r.measured).length
+          ? `  ${Object.entries(r.measured)
+              .filter(([k]) => !/At$/.test(k))
+              .map(([k, v]) => `${k}=${String(v).slice(0, 80)}`)
+              .join(' ')}`
+          : ''
+      }${r.error ? `\n      error: ${r.error.slice(0, 300)}` : ''}`,
+  );
   console.log(`lab scenarios (reports/lab.json):\n${rows.join('\n')}`);
 });
 
@@ -32,36 +52,49 @@ test('1 cold start: exactly one node serves, pushes and pulls through the VIP', 
 });
 
 test('2 master crash: engine and keepalived SIGKILLed; the standby fences and serves; its journal, metrics and viewer show it', async () => {
-  const r = await scenario('master crash', async (lab, serving) => {
-    lab.crashNode(serving);
-    return other(serving);
-  }, {
-    after: async (lab, next) => {
-      // the journal ends the takeover with its phases, fencing among them
-      const summary = lab.journal(next).findLast((e) => e.kind === 'summary' && e.operation === 'takeover');
-      assert.ok(summary?.kind === 'summary' && summary.ok && summary.outcome === 'serving', JSON.stringify(summary));
-      assert.ok(summary.phases.some((p) => p.phase === 'fencing' && p.durationMs > 0), JSON.stringify(summary.phases));
-      assert.ok(lab.journal(next).some((e) => e.kind === 'command' && e.what.startsWith('ceph osd bl') && e.ok), 'the fence command is journaled');
-      // metrics on the node's loopback (default listen address)
-      const metrics = lab.httpGet(next, 'http://127.0.0.1:9469/metrics');
-      assert.equal(sample(metrics, 'harbor_assistant_state', { state: 'active.serving.healthy', node: next }), 1);
-      assert.ok((sample(metrics, 'harbor_assistant_fence_operations_total', { step: 'blocklist', result: 'ok' }) ?? 0) >= 1);
-      assert.ok((sample(metrics, 'harbor_assistant_phase_duration_seconds_count', { operation: 'takeover', phase: 'fencing' }) ?? 0) >= 1);
-      assert.ok((sample(metrics, 'harbor_assistant_commands_total', { command: 'rbd status', result: 'ok' }) ?? 0) >= 1, 'outside commands are counted');
-      // and the viewer answers with the same state, here through the demo's forwarder (a tunnel)
-      const tunnel = await forwardIntoNamespace(`${LAB.prefix}-${next}`, 9470, 0);
-      try {
-        const port = (tunnel.address() as AddressInfo).port;
-        const snap = (await (await fetch(`http://127.0.0.1:${port}/api/snapshot`)).json()) as { status: { state: string; node: string }; activeIds: string[] };
-        assert.equal(snap.status.node, next);
-        assert.equal(snap.status.state.startsWith('active.serving'), true);
-        assert.ok(snap.activeIds.includes('node.active.serving'));
-        assert.match(await (await fetch(`http://127.0.0.1:${port}/chart.svg`)).text(), /data-state-id="node\.active\.fencing"/);
-      } finally {
-        tunnel.close();
-      }
+  const r = await scenario(
+    'master crash',
+    async (lab, serving) => {
+      lab.crashNode(serving);
+      return other(serving);
     },
-  });
+    {
+      after: async (lab, next) => {
+        // the journal ends the takeover with its phases, fencing among them
+        const summary = lab.journal(next).findLast((e) => e.kind === 'summary' && e.operation === 'takeover');
+        assert.ok(summary?.kind === 'summary' && summary.ok && summary.outcome === 'serving', JSON.stringify(summary));
+        assert.ok(
+          summary.phases.some((p) => p.phase === 'fencing' && p.durationMs > 0),
+          JSON.stringify(summary.phases),
+        );
+        assert.ok(
+          lab.journal(next).some((e) => e.kind === 'command' && e.what.startsWith('ceph osd bl') && e.ok),
+          'the fence command is journaled',
+        );
+        // metrics on the node's loopback (default listen address)
+        const metrics = lab.httpGet(next, 'http://127.0.0.1:9469/metrics');
+        assert.equal(sample(metrics, 'harbor_assistant_state', { state: 'active.serving.healthy', node: next }), 1);
+        assert.ok((sample(metrics, 'harbor_assistant_fence_operations_total', { step: 'blocklist', result: 'ok' }) ?? 0) >= 1);
+        assert.ok((sample(metrics, 'harbor_assistant_phase_duration_seconds_count', { operation: 'takeover', phase: 'fencing' }) ?? 0) >= 1);
+        assert.ok((sample(metrics, 'harbor_assistant_commands_total', { command: 'rbd status', result: 'ok' }) ?? 0) >= 1, 'outside commands are counted');
+        // and the viewer answers with the same state, here through the demo's forwarder (a tunnel)
+        const tunnel = await forwardIntoNamespace(`${LAB.prefix}-${next}`, 9470, 0);
+        try {
+          const port = (tunnel.address() as AddressInfo).port;
+          const snap = (await (await fetch(`http://127.0.0.1:${port}/api/snapshot`)).json()) as {
+            status: { state: string; node: string };
+            activeIds: string[];
+          };
+          assert.equal(snap.status.node, next);
+          assert.equal(snap.status.state.startsWith('active.serving'), true);
+          assert.ok(snap.activeIds.includes('node.active.serving'));
+          assert.match(await (await fetch(`http://127.0.0.1:${port}/chart.svg`)).text(), /data-state-id="node\.active\.fencing"/);
+        } finally {
+          tunnel.close();
+        }
+      },
+    },
+  );
   assert.ok(r.fences >= 1, 'the crashed master still held the image: it must have been fenced');
 });
 
@@ -92,71 +125,90 @@ test('4 Harbor unhealthy on the master (registry stopped): failover within fall 
 test('8 busy umount: a process holding the master mount is killed within the timeout and the release completes', async () => {
   let holder = 0;
   let lab: Lab | null = null;
-  await scenario('busy umount', async (l, serving) => {
-    lab = l;
-    holder = l.holdMount(serving);
-    const ack = await l.request(serving, { cmd: 'switchover' });
-    assert.ok(ack.ok);
-    return other(serving);
-  }, {
-    after: async () => {
-      assert.ok(lab && !lab.isRunning(holder), 'the holder was killed');
+  await scenario(
+    'busy umount',
+    async (l, serving) => {
+      lab = l;
+      holder = l.holdMount(serving);
+      const ack = await l.request(serving, { cmd: 'switchover' });
+      assert.ok(ack.ok);
+      return other(serving);
     },
-  });
+    {
+      after: async () => {
+        assert.ok(lab && !lab.isRunning(holder), 'the holder was killed');
+      },
+    },
+  );
 });
 
 test('7 the crashed master comes back: it stays standby (fenced, then idle), no flapping', async () => {
-  await scenario('crashed master returns', async (lab, serving) => {
-    lab.crashNode(serving);
-    return other(serving);
-  }, {
-    after: async (lab, next) => {
-      const old = other(next);
-      const since = Date.now();
-      await lab.restartNode(old);
-      await new Promise((r) => setTimeout(r, 15_000));
-      const s = await lab.states();
-      assert.ok(s[next].startsWith('active.serving'), `the new master keeps serving: ${JSON.stringify(s)}`);
-      assert.ok(!s[old].startsWith('active'), `the old master stays out: ${JSON.stringify(s)}`);
-      const left = lab.transitions(next, since).filter((t) => !t.to.startsWith('active.serving'));
-      assert.deepEqual(left, [], 'no flapping on the new master');
+  await scenario(
+    'crashed master returns',
+    async (lab, serving) => {
+      lab.crashNode(serving);
+      return other(serving);
     },
-  });
+    {
+      after: async (lab, next) => {
+        const old = other(next);
+        const since = Date.now();
+        await lab.restartNode(old);
+        await new Promise((r) => setTimeout(r, 15_000));
+        const s = await lab.states();
+        assert.ok(s[next].startsWith('active.serving'), `the new master keeps serving: ${JSON.stringify(s)}`);
+        assert.ok(!s[old].startsWith('active'), `the old master stays out: ${JSON.stringify(s)}`);
+        const left = lab.transitions(next, since).filter((t) => !t.to.startsWith('active.serving'));
+        assert.deepEqual(left, [], 'no flapping on the new master');
+      },
+    },
+  );
 });
 
 test('6 split brain: VRRP cut on the standby; the old master is fenced, gets I/O errors and leaves; one serves after the heal; no fencing war; fsck clean', async () => {
-  await scenario('split brain', async (lab, serving) => {
-    lab.cutVrrp(other(serving));
-    // both are MASTER now; clients may reach either until the fenced one gives the VIP up
-    await lab.waitFor(`${serving} to leave after the fence`, async () => {
-      const s = (await lab.status(serving).catch(() => null))?.state ?? '';
-      return s === 'fenced';
-    }, 90_000);
-    // ... and its keepalived, told UNFIT, has dropped the VIP (clients then follow the survivor's ARP)
-    await lab.waitFor(`the VIP to leave ${serving}`, async () => !lab.vipOn(serving), 30_000);
-    return other(serving);
-  }, {
-    after: async (lab, next) => {
-      const old = other(next);
-      const fencedReason = (await lab.status(old)).reason;
-      lab.healVrrp(next);
-      await new Promise((r) => setTimeout(r, 10_000));
-      const s = await lab.states();
-      assert.ok(s[next].startsWith('active.serving') && !s[old].startsWith('active'), `exactly ${next} serves after the heal: ${JSON.stringify(s)} (${fencedReason})`);
-      assert.equal(lab.fenceCount(old), 0, 'the fenced node fenced nobody');
-      assert.ok(lab.fenceCount(next) <= 1, `one fence, no war (got ${lab.fenceCount(next)})`);
-      // e2fsck -n once everything is released
-      const lost = lab.lostImages();
-      assert.deepEqual(lost, []);
-      await lab.request(next, { cmd: 'shutdown', release: true });
-      await lab.waitFor(`${next} released`, async () => (await lab.status(next).catch(() => null)) === null, 60_000);
-      const fsck = await lab.fsckImage();
-      assert.equal(fsck.code, 0, fsck.out);
-      // the scenario's own check wants one node active: bring the engine back
-      await lab.startEngine(next);
-      await lab.waitOneServing(60_000);
+  await scenario(
+    'split brain',
+    async (lab, serving) => {
+      lab.cutVrrp(other(serving));
+      // both are MASTER now; clients may reach either until the fenced one gives the VIP up
+      await lab.waitFor(
+        `${serving} to leave after the fence`,
+        async () => {
+          const s = (await lab.status(serving).catch(() => null))?.state ?? '';
+          return s === 'fenced';
+        },
+        90_000,
+      );
+      // ... and its keepalived, told UNFIT, has dropped the VIP (clients then follow the survivor's ARP)
+      await lab.waitFor(`the VIP to leave ${serving}`, async () => !lab.vipOn(serving), 30_000);
+      return other(serving);
     },
-  });
+    {
+      after: async (lab, next) => {
+        const old = other(next);
+        const fencedReason = (await lab.status(old)).reason;
+        lab.healVrrp(next);
+        await new Promise((r) => setTimeout(r, 10_000));
+        const s = await lab.states();
+        assert.ok(
+          s[next].startsWith('active.serving') && !s[old].startsWith('active'),
+          `exactly ${next} serves after the heal: ${JSON.stringify(s)} (${fencedReason})`,
+        );
+        assert.equal(lab.fenceCount(old), 0, 'the fenced node fenced nobody');
+        assert.ok(lab.fenceCount(next) <= 1, `one fence, no war (got ${lab.fenceCount(next)})`);
+        // e2fsck -n once everything is released
+        const lost = lab.lostImages();
+        assert.deepEqual(lost, []);
+        await lab.request(next, { cmd: 'shutdown', release: true });
+        await lab.waitFor(`${next} released`, async () => (await lab.status(next).catch(() => null)) === null, 60_000);
+        const fsck = await lab.fsckImage();
+        assert.equal(fsck.code, 0, fsck.out);
+        // the scenario's own check wants one node active: bring the engine back
+        await lab.startEngine(next);
+        await lab.waitOneServing(60_000);
+      },
+    },
+  );
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -210,112 +262,131 @@ test('9 storage partition, VIP moves after the watch expired: the new master fen
 });
 
 test('10 storage partition, VIP stays: the master goes unfit within its deadline, the standby fences and serves; no late writes', async () => {
-  const r = await scenario('storage partition, VIP stays', async (lab, serving, result) => {
-    lab.startWriter(serving);
-    await sleep(1_000);
-    const cutAt = Date.now();
-    lab.cutCeph(serving);
-    const unfitMs = await unfitAfter(lab, serving, cutAt, 30_000);
-    result.measured = { ...result.measured, unfitAfterMs: unfitMs, cutAt };
-    return other(serving);
-  }, {
-    after: async (lab, next, result) => {
-      const old = other(next);
-      const cutAt = Number(result.measured?.cutAt);
-      assert.ok(Number(result.measured?.unfitAfterMs) < 5_000 + 2_000, `unfit within the 5 s deadline (+ 2 s of polling): ${String(result.measured?.unfitAfterMs)} ms`);
-      const lost = lab.journal(old).find((e) => e.kind === 'transition' && Date.parse(e.at) >= cutAt && e.event === 'ceph.lost');
-      assert.ok(lost, 'the old master released as a node that lost Ceph (not as fenced)');
-      lab.healCeph(old);
-      await lab.waitFor(`${old} out of active`, async () => !((await lab.status(old).catch(() => null))?.state.startsWith('active') ?? false), 60_000);
-      const mappedAt = lab.mappedAt(next, cutAt);
-      assert.ok(mappedAt !== null);
-      await lab.stopWriter(old);
-      await inspectImageAfterRelease(lab, next, mappedAt, result);
+  const r = await scenario(
+    'storage partition, VIP stays',
+    async (lab, serving, result) => {
+      lab.startWriter(serving);
+      await sleep(1_000);
+      const cutAt = Date.now();
+      lab.cutCeph(serving);
+      const unfitMs = await unfitAfter(lab, serving, cutAt, 30_000);
+      result.measured = { ...result.measured, unfitAfterMs: unfitMs, cutAt };
+      return other(serving);
     },
-  });
+    {
+      after: async (lab, next, result) => {
+        const old = other(next);
+        const cutAt = Number(result.measured?.cutAt);
+        assert.ok(
+          Number(result.measured?.unfitAfterMs) < 5_000 + 2_000,
+          `unfit within the 5 s deadline (+ 2 s of polling): ${String(result.measured?.unfitAfterMs)} ms`,
+        );
+        const lost = lab.journal(old).find((e) => e.kind === 'transition' && Date.parse(e.at) >= cutAt && e.event === 'ceph.lost');
+        assert.ok(lost, 'the old master released as a node that lost Ceph (not as fenced)');
+        lab.healCeph(old);
+        await lab.waitFor(`${old} out of active`, async () => !((await lab.status(old).catch(() => null))?.state.startsWith('active') ?? false), 60_000);
+        const mappedAt = lab.mappedAt(next, cutAt);
+        assert.ok(mappedAt !== null);
+        await lab.stopWriter(old);
+        await inspectImageAfterRelease(lab, next, mappedAt, result);
+      },
+    },
+  );
   assert.equal(r.lateWrites, 0);
 });
 
 test('11 pause: every process of the master frozen 40 s; one takeover; the resumed node yields and never makes the new master release; no late writes', async () => {
-  const r = await scenario('pause 40 s', async (lab, serving, result) => {
-    const next = other(serving);
-    lab.startWriter(serving);
-    await sleep(1_000);
-    const pausedAt = Date.now();
-    const pids = lab.pauseNode(serving);
-    await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 30_000);
-    result.measured = { ...result.measured, takeoverDuringPauseMs: Date.now() - pausedAt, pausedAt };
-    await sleep(Math.max(0, pausedAt + 40_000 - Date.now()));
-    const resumedAt = Date.now();
-    lab.resumeNode(serving, pids);
-    // how long the resumed node holds the VIP (keepalived resumes as MASTER with the higher priority)
-    let vipMs = 0;
-    for (let t = Date.now(); Date.now() - t < 8_000; await sleep(50)) if (lab.vipOn(serving)) vipMs += 50;
-    await lab.waitFor(`${serving} out of active`, async () => !((await lab.status(serving).catch(() => null))?.state.startsWith('active') ?? false), 30_000);
-    result.measured = { ...result.measured, resumedVipHeldMs: vipMs, resumedAt, oldMasterLeftAfterResumeMs: Date.now() - resumedAt };
-    await lab.waitFor(`the VIP back on ${next}`, async () => lab.vipOn(next) && !lab.vipOn(serving), 30_000);
-    return next;
-  }, {
-    after: async (lab, next, result) => {
-      const pausedAt = Number(result.measured?.pausedAt);
-      const since = lab.transitions(next, pausedAt);
-      const takeovers = since.filter((t) => t.to.startsWith('active.acquiring-rbd') && !t.from.startsWith('active'));
-      assert.equal(takeovers.length, 1, `one takeover only: ${JSON.stringify(since.map((t) => t.to))}`);
-      const servedAt = since.find((t) => t.to.startsWith('active.serving'))?.at ?? 0;
-      const left = since.filter((t) => t.at > servedAt && !t.to.startsWith('active'));
-      assert.deepEqual(left, [], 'the new master never left active after the resume');
-      const mappedAt = lab.mappedAt(next, pausedAt);
-      assert.ok(mappedAt !== null);
-      await lab.stopWriter(other(next));
-      await inspectImageAfterRelease(lab, next, mappedAt, result);
+  const r = await scenario(
+    'pause 40 s',
+    async (lab, serving, result) => {
+      const next = other(serving);
+      lab.startWriter(serving);
+      await sleep(1_000);
+      const pausedAt = Date.now();
+      const pids = lab.pauseNode(serving);
+      await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 30_000);
+      result.measured = { ...result.measured, takeoverDuringPauseMs: Date.now() - pausedAt, pausedAt };
+      await sleep(Math.max(0, pausedAt + 40_000 - Date.now()));
+      const resumedAt = Date.now();
+      lab.resumeNode(serving, pids);
+      // how long the resumed node holds the VIP (keepalived resumes as MASTER with the higher priority)
+      let vipMs = 0;
+      for (let t = Date.now(); Date.now() - t < 8_000; await sleep(50)) if (lab.vipOn(serving)) vipMs += 50;
+      await lab.waitFor(`${serving} out of active`, async () => !((await lab.status(serving).catch(() => null))?.state.startsWith('active') ?? false), 30_000);
+      result.measured = { ...result.measured, resumedVipHeldMs: vipMs, resumedAt, oldMasterLeftAfterResumeMs: Date.now() - resumedAt };
+      await lab.waitFor(`the VIP back on ${next}`, async () => lab.vipOn(next) && !lab.vipOn(serving), 30_000);
+      return next;
     },
-  });
+    {
+      after: async (lab, next, result) => {
+        const pausedAt = Number(result.measured?.pausedAt);
+        const since = lab.transitions(next, pausedAt);
+        const takeovers = since.filter((t) => t.to.startsWith('active.acquiring-rbd') && !t.from.startsWith('active'));
+        assert.equal(takeovers.length, 1, `one takeover only: ${JSON.stringify(since.map((t) => t.to))}`);
+        const servedAt = since.find((t) => t.to.startsWith('active.serving'))?.at ?? 0;
+        const left = since.filter((t) => t.at > servedAt && !t.to.startsWith('active'));
+        assert.deepEqual(left, [], 'the new master never left active after the resume');
+        const mappedAt = lab.mappedAt(next, pausedAt);
+        assert.ok(mappedAt !== null);
+        await lab.stopWriter(other(next));
+        await inspectImageAfterRelease(lab, next, mappedAt, result);
+      },
+    },
+  );
   assert.equal(r.lateWrites, 0);
 });
 
 test('12 both MASTER at cold start (VRRP cut before the engines start): exactly one node ever maps; the other yields', async () => {
-  await scenario('both MASTER at cold start', async (lab, serving, result) => {
-    const loser = other(serving);
-    const mapped = (['a', 'b'] as const).filter((n) => lab.mappedAt(n, 0) !== null);
-    assert.deepEqual(mapped, [serving], `exactly one node mapped: ${JSON.stringify(mapped)}`);
-    const loserStatus = await lab.status(loser);
-    result.measured = { ...result.measured, loserState: loserStatus.state, loserReason: loserStatus.reason };
-    assert.equal(loserStatus.state, 'yielding', loserStatus.reason);
-    lab.healVrrp('b');
-    await sleep(5_000);
-    return serving;
-  }, {
-    lab: { vrrpCutAtStart: 'b' },
-    noSteadyState: true,
-    after: async (lab, next) => {
+  await scenario(
+    'both MASTER at cold start',
+    async (lab, serving, result) => {
+      const loser = other(serving);
       const mapped = (['a', 'b'] as const).filter((n) => lab.mappedAt(n, 0) !== null);
-      assert.deepEqual(mapped, [next], 'still only one node ever mapped');
-      assert.equal(lab.fenceCount('a') + lab.fenceCount('b'), 0, 'nobody was fenced');
+      assert.deepEqual(mapped, [serving], `exactly one node mapped: ${JSON.stringify(mapped)}`);
+      const loserStatus = await lab.status(loser);
+      result.measured = { ...result.measured, loserState: loserStatus.state, loserReason: loserStatus.reason };
+      assert.equal(loserStatus.state, 'yielding', loserStatus.reason);
+      lab.healVrrp('b');
+      await sleep(5_000);
+      return serving;
     },
-  });
+    {
+      lab: { vrrpCutAtStart: 'b' },
+      noSteadyState: true,
+      after: async (lab, next) => {
+        const mapped = (['a', 'b'] as const).filter((n) => lab.mappedAt(n, 0) !== null);
+        assert.deepEqual(mapped, [next], 'still only one node ever mapped');
+        assert.equal(lab.fenceCount('a') + lab.fenceCount('b'), 0, 'nobody was fenced');
+      },
+    },
+  );
 });
 
 test('13 foreign mount at start-up: nothing unmounted, nothing killed, the node says why it will not serve; the peer serves', async () => {
   let foreign: { device: string; holderPid: number } | null = null;
-  await scenario('foreign mount at start-up', async (lab, serving, result) => {
-    assert.equal(serving, 'b', 'a refuses to serve over a foreign mount');
-    const s = await lab.status('a');
-    result.measured = { ...result.measured, aState: s.state, aReason: s.reason };
-    assert.equal(s.state, 'failed');
-    assert.match(s.reason, new RegExp(`${foreign?.device ?? 'x'}.*mounted at the mount point`));
-    assert.equal(s.fitness.fit, false);
-    return serving;
-  }, {
-    lab: { beforeEngines: (lab) => void (foreign = lab.mountForeign('a')) },
-    noSteadyState: true,
-    after: async (lab) => {
-      assert.ok(foreign);
-      assert.equal(lab.mountSource('a'), foreign.device, 'the foreign filesystem is still mounted');
-      assert.ok(lab.isRunning(foreign.holderPid), 'its user was not killed');
-      const umounts = lab.journal('a').filter((e) => e.kind === 'command' && /umount/.test(e.what));
-      assert.deepEqual(umounts, [], 'a never ran umount');
+  await scenario(
+    'foreign mount at start-up',
+    async (lab, serving, result) => {
+      assert.equal(serving, 'b', 'a refuses to serve over a foreign mount');
+      const s = await lab.status('a');
+      result.measured = { ...result.measured, aState: s.state, aReason: s.reason };
+      assert.equal(s.state, 'failed');
+      assert.match(s.reason, new RegExp(`${foreign?.device ?? 'x'}.*mounted at the mount point`));
+      assert.equal(s.fitness.fit, false);
+      return serving;
     },
-  });
+    {
+      lab: { beforeEngines: (lab) => void (foreign = lab.mountForeign('a')) },
+      noSteadyState: true,
+      after: async (lab) => {
+        assert.ok(foreign);
+        assert.equal(lab.mountSource('a'), foreign.device, 'the foreign filesystem is still mounted');
+        assert.ok(lab.isRunning(foreign.holderPid), 'its user was not killed');
+        const umounts = lab.journal('a').filter((e) => e.kind === 'command' && /umount/.test(e.what));
+        assert.deepEqual(umounts, [], 'a never ran umount');
+      },
+    },
+  );
 });
 
 test('14 engine restarted under a MASTER keepalived: the VIP of a running keepalived promotes it, it takes over and serves', async () => {

@@ -88,7 +88,14 @@ export async function drivePath(path: StatePath<NodeSnapshot, ModelEvent>, machi
     }
   }
   actor.stop();
-  return { description, violations: [...violations, ...fake.violations], transitions, stateIds, calls: fake.callSequence(), callInputs: fake.trace.flatMap((t) => (t.kind === 'call' ? [{ actor: t.actor, input: t.input }] : [])) };
+  return {
+    description,
+    violations: [...violations, ...fake.violations],
+    transitions,
+    stateIds,
+    calls: fake.callSequence(),
+    callInputs: fake.trace.flatMap((t) => (t.kind === 'call' ? [{ actor: t.actor, input: t.input }] : [])),
+  };
 
   async function apply(event: ModelEvent, snapshot: NodeSnapshot): Promise<void> {
     const done = /^xstate\.done\.actor\.(.+)$/.exec(event.type);
@@ -122,9 +129,9 @@ function delayMs(machine: typeof nodeMachine, name: string, snapshot: NodeSnapsh
  * a serving node told BACKUP, which keeps serving for the VIP-loss grace (its timer releases).
  */
 function checkLeavesOnVipLoss(event: ModelEvent, before: NodeSnapshot, after: NodeSnapshot, violations: string[]): void {
-  if (event.type !== 'vrrp' || (event).state === 'MASTER') return;
+  if (event.type !== 'vrrp' || event.state === 'MASTER') return;
   if (!before.matches('active')) return;
-  const backup = (event).state === 'BACKUP';
+  const backup = event.state === 'BACKUP';
   if (backup && (before.matches({ active: 'serving' }) || before.matches({ active: 'vip-lost' })) && after.matches({ active: 'vip-lost' })) return;
   if (!after.matches('releasing') && !after.matches('stopped') && !after.matches('failed') && !after.matches('idle')) {
     violations.push(`S4: VRRP ${(event as { state: string }).state} in ${flatValue(before.value)} led to ${flatValue(after.value)}`);

@@ -8,7 +8,16 @@ import { withoutAtomicLock, withoutFencedCooldown, withoutOwnershipFence, type M
 
 // A weaker design must be caught by the same explorer, or the explorer is too weak.
 function hunt(m: Mutation, roots: RootName[], maxDepth: number): void {
-  const o = { ...defaultModelOptions(m.machine, testTiming, 1, m.world), maxDepth, livenessEvery: 0, livenessSteps: 0, maxViolations: 100_000, timeLimitMs: 120_000, roots, stopOn: m.expect };
+  const o = {
+    ...defaultModelOptions(m.machine, testTiming, 1, m.world),
+    maxDepth,
+    livenessEvery: 0,
+    livenessSteps: 0,
+    maxViolations: 100_000,
+    timeLimitMs: 120_000,
+    roots,
+    stopOn: m.expect,
+  };
   const r = explore(o);
   const found = r.violations.find((v) => m.expect.test(v.message));
   assert.ok(found, `${m.name}: no ${String(m.expect)} within depth ${r.depth} (${r.states} states)`);

@@ -41,7 +41,7 @@ export async function extendForCoverage(paths: Path[], covered: Set<string>, all
     if (covered.has(key)) continue;
     const { sourceId, eventType } = parseKey(key);
     const source = nodeMachine.getStateNodeById(sourceId);
-    const anchor = eventType === null ? source.parent ?? source : source;
+    const anchor = eventType === null ? (source.parent ?? source) : source;
     search: for (const path of prefixes(paths)) {
       if (!path.state._nodes.includes(anchor) || path.state.status !== 'active') continue;
       for (const event of modelEvents(path.state)) {

@@ -3,7 +3,19 @@ import type { SnapshotFrom } from 'xstate';
 import { nodeMachine, type NodeEvent, type WorldSnapshot, type Holder, type OwnershipView } from '../../src/machine/index.js';
 import { foreignHolders } from '../../src/guards/index.js';
 import { holdersToFence } from '../../src/machine/setup.js';
-import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, OWN_IP, OWN_NODE, PEER_HOLDER, ownRecord, peerLock, peerOwnership, peerRecord, testTiming } from '../support/timing.js';
+import {
+  NO_OWNERSHIP,
+  OTHER_HOLDER,
+  OWN_HOLDER,
+  OWN_IP,
+  OWN_NODE,
+  PEER_HOLDER,
+  ownRecord,
+  peerLock,
+  peerOwnership,
+  peerRecord,
+  testTiming,
+} from '../support/timing.js';
 
 export type NodeSnapshot = SnapshotFrom<typeof nodeMachine>;
 
@@ -101,7 +113,10 @@ function outputsFor(src: string, id: string, s: NodeSnapshot): unknown[] {
     case 'readHolders':
       return [
         { ...observation(s, []), ownership: NO_OWNERSHIP },
-        { ...observation(s, [OWN_HOLDER]), ownership: { record: ownRecord(2), lock: { id: `harbor-assistant/${OWN_NODE}/2`, locker: 'client.1', address: `${OWN_IP}:0/5` }, lastGeneration: 2 } },
+        {
+          ...observation(s, [OWN_HOLDER]),
+          ownership: { record: ownRecord(2), lock: { id: `harbor-assistant/${OWN_NODE}/2`, locker: 'client.1', address: `${OWN_IP}:0/5` }, lastGeneration: 2 },
+        },
         { ...observation(s, [PEER_HOLDER]), ownership: NO_OWNERSHIP },
         // the peer owns it and watches (a crashed master)
         look(s, [PEER_HOLDER], peerOwnership(3, 0)),
@@ -167,13 +182,7 @@ export function modelEvents(s: NodeSnapshot): ModelEvent[] {
 export function serializeModelState(s: NodeSnapshot): string {
   const c = s.context;
   const top = typeof s.value === 'string' ? s.value : Object.keys(s.value)[0];
-  const lasting = [
-    c.failures,
-    c.vrrp === 'MASTER',
-    c.knownHolders.map((k) => k.address),
-    c.knownClaim !== null,
-    c.generation !== null,
-  ];
+  const lasting = [c.failures, c.vrrp === 'MASTER', c.knownHolders.map((k) => k.address), c.knownClaim !== null, c.generation !== null];
   switch (top) {
     case 'stopped':
       return JSON.stringify([s.value]);

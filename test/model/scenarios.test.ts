@@ -150,17 +150,34 @@ test('fenced by the peer: release as a dead client, cool down, fence nobody mean
 
 test('the invariant checker catches a machine that maps without fencing (S2)', async () => {
   const broken = nodeMachine.provide({ guards: { nothingToFence: () => true } });
-  const r = await run([...standbyBecomesMaster, done('readHolders', { holders: [PEER_HOLDER], observedAt: grace, ownership: NO_OWNERSHIP }), claimed, done('map', { device: '/dev/rbd0' })], broken);
-  assert.ok(r.violations.some((v) => v.startsWith('S2')), r.violations.join('\n'));
+  const r = await run(
+    [
+      ...standbyBecomesMaster,
+      done('readHolders', { holders: [PEER_HOLDER], observedAt: grace, ownership: NO_OWNERSHIP }),
+      claimed,
+      done('map', { device: '/dev/rbd0' }),
+    ],
+    broken,
+  );
+  assert.ok(
+    r.violations.some((v) => v.startsWith('S2')),
+    r.violations.join('\n'),
+  );
 });
 
 test('the invariant checker catches a release that skips compose down (S3)', async () => {
   const broken = nodeMachine.provide({ guards: { composeRunning: () => false } });
   const r = await run(
-    [done('readWorld', world({ device: '/dev/rbd0', mounted: true, composeRunning: true })), done('readWorld', world({ device: '/dev/rbd0', mounted: true, composeRunning: true }))],
+    [
+      done('readWorld', world({ device: '/dev/rbd0', mounted: true, composeRunning: true })),
+      done('readWorld', world({ device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    ],
     broken,
   );
-  assert.ok(r.violations.some((v) => v.startsWith('S3')), r.violations.join('\n'));
+  assert.ok(
+    r.violations.some((v) => v.startsWith('S3')),
+    r.violations.join('\n'),
+  );
 });
 
 test("storage partition: the master's watch expired, the record still names it; the standby fences the recorded client before it maps", async () => {
@@ -186,7 +203,12 @@ test("storage partition: the master's watch expired, the record still names it; 
 });
 
 test('the same partition with the record check removed maps next to a live writer: the invariant checker says S2', async () => {
-  const broken = nodeMachine.provide({ guards: { nothingToFence: ({ context }, p: { observation: { holders: Array<{ address: string }> } }) => p.observation.holders.every((h) => context.ownAddresses.some((ip) => h.address.startsWith(`${ip}:`))) } });
+  const broken = nodeMachine.provide({
+    guards: {
+      nothingToFence: ({ context }, p: { observation: { holders: Array<{ address: string }> } }) =>
+        p.observation.holders.every((h) => context.ownAddresses.some((ip) => h.address.startsWith(`${ip}:`))),
+    },
+  });
   const r = await run(
     [
       done('readWorld', world()),
@@ -198,7 +220,10 @@ test('the same partition with the record check removed maps next to a live write
     ],
     broken,
   );
-  assert.ok(r.violations.some((v) => /S2: map while the recorded owner peer#3/.test(v)), r.violations.join('\n'));
+  assert.ok(
+    r.violations.some((v) => /S2: map while the recorded owner peer#3/.test(v)),
+    r.violations.join('\n'),
+  );
 });
 
 test('both MASTER: a claim that appeared during our own takeover is a winner, not a corpse: yield, fence nobody, unfit', async () => {
@@ -214,13 +239,21 @@ test('both MASTER: a claim that appeared during our own takeover is a winner, no
   const { fitnessOf } = await import('../../src/guards/fitness.js');
   assert.equal(fitnessOf(fitnessInputAt('yielding'), null, 0, 1).fit, false);
   // losing the atomic lock itself lands in the same place
-  const lost = await run([done('readWorld', world()), { type: 'vrrp', state: 'MASTER' }, done('readHolders', { holders: [], observedAt: 5, ownership: NO_OWNERSHIP }), done('claim', { claimed: false, holder: null })]);
+  const lost = await run([
+    done('readWorld', world()),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 5, ownership: NO_OWNERSHIP }),
+    done('claim', { claimed: false, holder: null }),
+  ]);
   assert.equal(lost.finalState, 'yielding');
   assert.ok(!lost.calls.includes('map'));
   // and the checker catches a machine that fences such a winner
   const warring = nodeMachine.provide({ guards: { concurrentClaim: () => false, readyToFence: () => true } });
   const war = await run(events, warring);
-  assert.ok(war.violations.some((v) => /S5: fencing .* a claim made during this takeover/.test(v)), war.violations.join('\n'));
+  assert.ok(
+    war.violations.some((v) => /S5: fencing .* a claim made during this takeover/.test(v)),
+    war.violations.join('\n'),
+  );
 });
 
 test('a VIP left on the interface is not ownership: start-up with only the VIP stays idle', async () => {
@@ -274,7 +307,10 @@ test('lost Ceph while serving: unfit at once (not after the release), released a
 });
 
 test('serving, VRRP BACKUP: keep serving for the grace; MASTER again within it means no release at all', async () => {
-  const serving: ModelEvent[] = [done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })), { type: 'vrrp', state: 'MASTER' }];
+  const serving: ModelEvent[] = [
+    done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    { type: 'vrrp', state: 'MASTER' },
+  ];
   const back = await run([...serving, { type: 'vrrp', state: 'BACKUP' }, { type: 'vrrp', state: 'MASTER' }]);
   assert.equal(back.finalState, 'active.serving.healthy');
   assert.deepEqual(back.calls, ['readWorld']);

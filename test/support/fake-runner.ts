@@ -14,23 +14,24 @@ export class ScriptedRunner implements Runner {
   settled(): Promise<void> {
     return Promise.resolve();
   }
-  async run(spec: CommandSpec): Promise<CommandResult> {
-    this.calls.push([...spec.argv]);
-    const r = this.reply(spec.argv);
-    if ('fail' in r) {
-      throw new CommandError(spec.what, spec.argv.join(' '), r.fail.exitCode, r.fail.stderr, '', 1, 'exit');
-    }
-    return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', exitCode: r.exitCode ?? 0, durationMs: 1 };
+  // a promise constructor: a reply that throws (an unexpected command) rejects, never throws at the caller
+  run(spec: CommandSpec): Promise<CommandResult> {
+    return new Promise((resolve, reject) => {
+      this.calls.push([...spec.argv]);
+      const r = this.reply(spec.argv);
+      if ('fail' in r) reject(new CommandError(spec.what, spec.argv.join(' '), r.fail.exitCode, r.fail.stderr, '', 1, 'exit'));
+      else resolve({ stdout: r.stdout ?? '', stderr: r.stderr ?? '', exitCode: r.exitCode ?? 0, durationMs: 1 });
+    });
   }
   /** Daemons asked for, in order (their argv also lands in `calls`). Nothing is started. */
   readonly daemons: DaemonSpec[] = [];
-  async spawnDaemon(spec: DaemonSpec): Promise<{ pid: number }> {
-    this.calls.push([...spec.argv]);
-    this.daemons.push(spec);
-    const r = this.reply(spec.argv);
-    if ('fail' in r) {
-      throw new CommandError(spec.what, spec.argv.join(' '), r.fail.exitCode, r.fail.stderr, '', 1, 'spawn');
-    }
-    return { pid: r.pid ?? 4242 };
+  spawnDaemon(spec: DaemonSpec): Promise<{ pid: number }> {
+    return new Promise((resolve, reject) => {
+      this.calls.push([...spec.argv]);
+      this.daemons.push(spec);
+      const r = this.reply(spec.argv);
+      if ('fail' in r) reject(new CommandError(spec.what, spec.argv.join(' '), r.fail.exitCode, r.fail.stderr, '', 1, 'spawn'));
+      else resolve({ pid: r.pid ?? 4242 });
+    });
   }
 }

@@ -72,7 +72,8 @@ export class FakeWorld {
    */
   checkMarkers(state: string, reason: string): void {
     const top = state.split('.')[0];
-    if (top === 'failed' && this.markers.failed !== reason) this.violate('M1', `in failed, the failed marker says ${JSON.stringify(this.markers.failed)}, not the reason ${JSON.stringify(reason)}`);
+    if (top === 'failed' && this.markers.failed !== reason)
+      this.violate('M1', `in failed, the failed marker says ${JSON.stringify(this.markers.failed)}, not the reason ${JSON.stringify(reason)}`);
     if (top === 'maintenance' && !this.markers.maintenance) this.violate('M2', 'in maintenance without the maintenance marker');
     if (this.markers.failed !== null && top !== 'failed' && top !== 'stopped') this.violate('M3', `a failed marker left behind in ${state}`);
   }
@@ -86,9 +87,22 @@ export class FakeWorld {
 
   actors(): Partial<NodeActors> {
     const names: ActorName[] = [
-      'readWorld', 'readHolders', 'fence', 'verifyFence', 'claim', 'map', 'record', 'probeFilesystem',
-      'format', 'fsck', 'mount', 'composeUp', 'composeDown',
-      'unmount', 'unmap', 'disown',
+      'readWorld',
+      'readHolders',
+      'fence',
+      'verifyFence',
+      'claim',
+      'map',
+      'record',
+      'probeFilesystem',
+      'format',
+      'fsck',
+      'mount',
+      'composeUp',
+      'composeDown',
+      'unmount',
+      'unmap',
+      'disown',
     ];
     return Object.fromEntries(names.map((name) => [name, this.fakeActor(name)]));
   }
@@ -139,7 +153,7 @@ export class FakeWorld {
       this.holdsClaim = false;
       this.claimsKnownAtTakeoverStart = new Set(this.claimsSeen);
     }
-    if (value.startsWith("active.serving") && !this.holdsClaim) this.violate('S2', `${value} without holding the ownership record`);
+    if (value.startsWith('active.serving') && !this.holdsClaim) this.violate('S2', `${value} without holding the ownership record`);
     if (top === 'fenced' && this.fencedSince === null) this.fencedSince = this.now();
     if (top === 'failed' && releaseFailed && this.releaseFailedSince === null) this.releaseFailedSince = this.now();
   }

@@ -30,6 +30,9 @@ export async function startHealthServer(): Promise<{ url: string; set(body: stri
   };
 }
 
-export const HEALTHY = '{"status":"healthy","components":[{"name":"core","status":"healthy"},{"name":"database","status":"healthy"},{"name":"jobservice","status":"healthy"},{"name":"portal","status":"healthy"},{"name":"redis","status":"healthy"},{"name":"registry","status":"healthy"},{"name":"registryctl","status":"healthy"}]}';
-export const REGISTRY_DOWN = '{"status":"unhealthy","components":[{"name":"core","status":"healthy"},{"name":"database","status":"healthy"},{"name":"jobservice","status":"healthy"},{"name":"portal","status":"healthy"},{"name":"redis","status":"healthy"},{"name":"registry","status":"unhealthy","error":"failed to check health: Get \\"http://registry:5000\\": dial tcp 172.18.0.6:5000: connect: connection refused"},{"name":"registryctl","status":"healthy"}]}';
-export const PORTAL_DOWN = '{"status":"unhealthy","components":[{"name":"core","status":"healthy"},{"name":"database","status":"healthy"},{"name":"portal","status":"unhealthy","error":"502"},{"name":"redis","status":"healthy"},{"name":"registry","status":"healthy"}]}';
+export const HEALTHY =
+  '{"status":"healthy","components":[{"name":"core","status":"healthy"},{"name":"database","status":"healthy"},{"name":"jobservice","status":"healthy"},{"name":"portal","status":"healthy"},{"name":"redis","status":"healthy"},{"name":"registry","status":"healthy"},{"name":"registryctl","status":"healthy"}]}';
+export const REGISTRY_DOWN =
+  '{"status":"unhealthy","components":[{"name":"core","status":"healthy"},{"name":"database","status":"healthy"},{"name":"jobservice","status":"healthy"},{"name":"portal","status":"healthy"},{"name":"redis","status":"healthy"},{"name":"registry","status":"unhealthy","error":"failed to check health: Get \\"http://registry:5000\\": dial tcp 172.18.0.6:5000: connect: connection refused"},{"name":"registryctl","status":"healthy"}]}';
+export const PORTAL_DOWN =
+  '{"status":"unhealthy","components":[{"name":"core","status":"healthy"},{"name":"database","status":"healthy"},{"name":"portal","status":"unhealthy","error":"502"},{"name":"redis","status":"healthy"},{"name":"registry","status":"healthy"}]}';

@@ -51,8 +51,15 @@ export function configFor(healthUrl: string, extraYaml: string[] = [], observe: 
   ].join('\n');
   return buildConfig({
     env: {
-      HARBOR_VERSION: 'v2.11.0', HARBOR_VIP: '127.0.0.1', CEPH_MON_HOST: '127.0.0.1', CEPH_USER: 'harbor',
-      CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==', CEPH_POOL_NAME: 'rbd', CEPH_IMAGE_NAME: 'harbor', KEEPALIVED_ROLE: 'master', INTERFACE: 'lo',
+      HARBOR_VERSION: 'v2.11.0',
+      HARBOR_VIP: '127.0.0.1',
+      CEPH_MON_HOST: '127.0.0.1',
+      CEPH_USER: 'harbor',
+      CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
+      CEPH_POOL_NAME: 'rbd',
+      CEPH_IMAGE_NAME: 'harbor',
+      KEEPALIVED_ROLE: 'master',
+      INTERFACE: 'lo',
     },
     yaml: { text: yaml, source: 'test' },
   });
@@ -64,54 +71,62 @@ export function instantActors(calls: string[], config: Config): Partial<NodeActo
 }
 
 /** The service's options for instant steps: the steps, and the owner record they keep, for its pollers. */
-export function instantService(calls: string[], config: Config): { actors: Partial<NodeActors>; ownershipReader: (signal: AbortSignal) => Promise<OwnershipView> } {
+export function instantService(
+  calls: string[],
+  config: Config,
+): { actors: Partial<NodeActors>; ownershipReader: (signal: AbortSignal) => Promise<OwnershipView> } {
   const w = { device: null as string | null, mounted: false, composeRunning: false, generation: 0, released: true };
   const ownership = (): OwnershipView => ({
-    record: w.released ? null : { node: config.nodeName, generation: w.generation, hosts: ['127.0.0.1'], clients: ['127.0.0.1:0/1'], at: new Date().toISOString() },
+    record: w.released
+      ? null
+      : { node: config.nodeName, generation: w.generation, hosts: ['127.0.0.1'], clients: ['127.0.0.1:0/1'], at: new Date().toISOString() },
     lock: w.released ? null : { id: `harbor-assistant/${config.nodeName}/${w.generation}`, locker: 'client.1', address: '127.0.0.1:0/2' },
     lastGeneration: w.generation,
   });
   return { actors: steps(), ownershipReader: () => Promise.resolve(ownership()) };
   function steps(): Partial<NodeActors> {
-  const step = <I, O>(name: string, effect: (input: I) => O) =>
-    fromPromise<O, I>(async ({ input }) => {
-      calls.push(name);
-      return effect(input);
-    });
-  return {
-    readWorld: step<Record<string, never>, WorldSnapshot>('readWorld', () => {
-      const markers = readMarkers(config);
-      const holding = w.device !== null || w.mounted || w.composeRunning;
-      const owner = ownership().record;
-      return {
-        vipHere: false,
-        device: w.device,
-        mounted: w.mounted,
-        composeRunning: w.composeRunning,
-        foreignMount: null,
-        ownership: holding ? ('ours' as const) : ('unknown' as const),
-        owner,
-        failedMarker: markers.failed,
-        maintenanceMarker: markers.maintenance,
-      };
-    }),
-    readHolders: step<Record<string, never>, ImageObservation>('readHolders', () => ({ holders: [], observedAt: Date.now(), ownership: ownership() })),
-    claim: step<ClaimInput, ClaimOutput>('claim', (input) => {
-      w.generation = input.generation;
-      w.released = false;
-      return { claimed: true, holder: null };
-    }),
-    record: step<RecordInput, RecordOutput>('record', () => ({ clients: ['127.0.0.1:0/1'] })),
-    disown: step<DisownInput, void>('disown', () => void (w.released = true)),
-    map: step<Record<string, never>, { device: string }>('map', () => ((w.device = '/dev/rbd0'), { device: '/dev/rbd0' })),
-    probeFilesystem: step<{ device: string }, FilesystemProbe>('probeFilesystem', () => ({ fsType: 'ext4', formattedBefore: true })),
-    fsck: step<{ device: string }, void>('fsck', () => undefined),
-    mount: step<{ device: string }, void>('mount', () => void (w.mounted = true)),
-    composeUp: step<Record<string, never>, void>('composeUp', () => void (w.composeRunning = true)),
-    composeDown: step<Record<string, never>, void>('composeDown', () => void (w.composeRunning = false)),
-    unmount: step<UnmountInput, void>('unmount', () => void (w.mounted = false)),
-    unmap: step<{ device: string | null; force: boolean; fenced: boolean }, void>('unmap', () => void (w.device = null)),
-  };
+    const step = <I, O>(name: string, effect: (input: I) => O) =>
+      fromPromise<O, I>(
+        ({ input }) =>
+          new Promise<O>((resolve) => {
+            calls.push(name);
+            resolve(effect(input));
+          }),
+      );
+    return {
+      readWorld: step<Record<string, never>, WorldSnapshot>('readWorld', () => {
+        const markers = readMarkers(config);
+        const holding = w.device !== null || w.mounted || w.composeRunning;
+        const owner = ownership().record;
+        return {
+          vipHere: false,
+          device: w.device,
+          mounted: w.mounted,
+          composeRunning: w.composeRunning,
+          foreignMount: null,
+          ownership: holding ? ('ours' as const) : ('unknown' as const),
+          owner,
+          failedMarker: markers.failed,
+          maintenanceMarker: markers.maintenance,
+        };
+      }),
+      readHolders: step<Record<string, never>, ImageObservation>('readHolders', () => ({ holders: [], observedAt: Date.now(), ownership: ownership() })),
+      claim: step<ClaimInput, ClaimOutput>('claim', (input) => {
+        w.generation = input.generation;
+        w.released = false;
+        return { claimed: true, holder: null };
+      }),
+      record: step<RecordInput, RecordOutput>('record', () => ({ clients: ['127.0.0.1:0/1'] })),
+      disown: step<DisownInput, void>('disown', () => void (w.released = true)),
+      map: step<Record<string, never>, { device: string }>('map', () => ((w.device = '/dev/rbd0'), { device: '/dev/rbd0' })),
+      probeFilesystem: step<{ device: string }, FilesystemProbe>('probeFilesystem', () => ({ fsType: 'ext4', formattedBefore: true })),
+      fsck: step<{ device: string }, void>('fsck', () => undefined),
+      mount: step<{ device: string }, void>('mount', () => void (w.mounted = true)),
+      composeUp: step<Record<string, never>, void>('composeUp', () => void (w.composeRunning = true)),
+      composeDown: step<Record<string, never>, void>('composeDown', () => void (w.composeRunning = false)),
+      unmount: step<UnmountInput, void>('unmount', () => void (w.mounted = false)),
+      unmap: step<{ device: string | null; force: boolean; fenced: boolean }, void>('unmap', () => void (w.device = null)),
+    };
   }
 }
 
@@ -143,4 +158,3 @@ export async function waitState(config: Config, prefix: string, ms = 5_000): Pro
   }
   throw new Error(`state ${prefix} not reached; last ${last}`);
 }
-

@@ -4,12 +4,28 @@ import { blocklistAddArgv, CephBlocklist, parseBlocklist } from '../../src/actio
 import { cephConfText, keyringText, type CephConnection } from '../../src/actions/ceph-connection.js';
 import { ScriptedRunner } from '../support/fake-runner.js';
 
-const conn: CephConnection = { user: 'harbor', keyringPath: '/etc/harbor-assistant/keyring', confPath: '/etc/harbor-assistant/ceph.conf', pool: 'kubernetes', image: 'harbor_data' };
+const conn: CephConnection = {
+  user: 'harbor',
+  keyringPath: '/etc/harbor-assistant/keyring',
+  confPath: '/etc/harbor-assistant/ceph.conf',
+  pool: 'kubernetes',
+  image: 'harbor_data',
+};
 
 test('blocklist add fences one client instance with an expiry, identity by keyring file', () => {
   assert.deepEqual(blocklistAddArgv(conn, 'blocklist', '10.0.0.1:0/4225036114', 3600), [
-    'ceph', '--id', 'harbor', '--keyring', '/etc/harbor-assistant/keyring', '-c', '/etc/harbor-assistant/ceph.conf',
-    'osd', 'blocklist', 'add', '10.0.0.1:0/4225036114', '3600',
+    'ceph',
+    '--id',
+    'harbor',
+    '--keyring',
+    '/etc/harbor-assistant/keyring',
+    '-c',
+    '/etc/harbor-assistant/ceph.conf',
+    'osd',
+    'blocklist',
+    'add',
+    '10.0.0.1:0/4225036114',
+    '3600',
   ]);
 });
 
@@ -24,14 +40,22 @@ test('blocklist ls JSON is parsed', () => {
 test('a Nautilus cluster answers `blocklist` with EINVAL: fall back to `blacklist` and remember it', async () => {
   const runner = new ScriptedRunner((argv) =>
     argv.includes('blocklist')
-      ? { fail: { exitCode: 22, stderr: 'no valid command found; 10 closest matches:\nosd blacklist add|rm <addr> {<float[0.0-]>}\nError EINVAL: invalid command' } }
+      ? {
+          fail: {
+            exitCode: 22,
+            stderr: 'no valid command found; 10 closest matches:\nosd blacklist add|rm <addr> {<float[0.0-]>}\nError EINVAL: invalid command',
+          },
+        }
       : { stdout: '' },
   );
   const bl = new CephBlocklist(runner, conn, 5000);
   await bl.add('10.0.0.2:0/1', 600);
   await bl.add('10.0.0.2:0/2', 600);
   assert.equal(bl.spokenVerb, 'blacklist');
-  assert.deepEqual(runner.calls.map((c) => c.slice(7, 9).join(' ')), ['osd blocklist', 'osd blacklist', 'osd blacklist']);
+  assert.deepEqual(
+    runner.calls.map((c) => c.slice(7, 9).join(' ')),
+    ['osd blocklist', 'osd blacklist', 'osd blacklist'],
+  );
 });
 
 test('Pacific speaks blocklist; other errors are not mistaken for an old cluster', async () => {
@@ -65,5 +89,8 @@ test('S6: the blocklist offers no way to remove an entry', async () => {
   const { CephBlocklist } = await import('../../src/actions/ceph.js');
   const methods = Object.getOwnPropertyNames(CephBlocklist.prototype);
   assert.ok(methods.includes('add') && methods.includes('ls'), methods.join(','));
-  assert.deepEqual(methods.filter((m) => /rm|remove|delete|clear|unblock/i.test(m)), []);
+  assert.deepEqual(
+    methods.filter((m) => /rm|remove|delete|clear|unblock/i.test(m)),
+    [],
+  );
 });

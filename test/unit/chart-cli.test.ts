@@ -6,7 +6,8 @@ import { getStateNodes } from 'xstate/graph';
 import { chartOf, statechartMarkdown, toMermaid } from '../../src/chart/index.js';
 import { nodeMachine } from '../../src/machine/index.js';
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, HARBOR_VIP: undefined } });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, HARBOR_VIP: undefined } });
 
 test('chart --format json lists every state node by id, read from the machine', () => {
   const r = cli('chart', '--format', 'json');
@@ -14,7 +15,18 @@ test('chart --format json lists every state node by id, read from the machine', 
   const chart = JSON.parse(r.stdout) as { stateIds: string[] };
   const ids = [nodeMachine.root, ...getStateNodes(nodeMachine.root)].map((n) => n.id).sort();
   assert.deepEqual([...chart.stateIds].sort(), ids);
-  for (const required of ['idle', 'active.acquiring-rbd', 'active.fencing', 'active.mounting', 'active.starting', 'active.serving', 'releasing', 'fenced', 'failed', 'maintenance']) {
+  for (const required of [
+    'idle',
+    'active.acquiring-rbd',
+    'active.fencing',
+    'active.mounting',
+    'active.starting',
+    'active.serving',
+    'releasing',
+    'fenced',
+    'failed',
+    'maintenance',
+  ]) {
     assert.ok(chart.stateIds.includes(`node.${required}`), required);
   }
 });
@@ -33,10 +45,14 @@ test('docs/statechart.md is the chart generated from the machine (regenerate wit
 });
 
 test('validate-config names each bad field and exits non-zero; a good config passes', () => {
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'validate-config', '--env', 'config/.env.example', '--config', 'config/harbor-assistant.example.yaml'], {
-    encoding: 'utf8',
-    env: { ...process.env, HARBOR_VIP: 'not-an-ip', CEPH_POOL_NAME: 'a;b' },
-  });
+  const bad = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'validate-config', '--env', 'config/.env.example', '--config', 'config/harbor-assistant.example.yaml'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, HARBOR_VIP: 'not-an-ip', CEPH_POOL_NAME: 'a;b' },
+    },
+  );
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /HARBOR_VIP: must be an IPv4 or IPv6 address, got "not-an-ip"/);
   assert.match(bad.stderr, /CEPH_POOL_NAME: must be letters/);

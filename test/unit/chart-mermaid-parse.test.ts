@@ -21,7 +21,11 @@ const outputs = new Map<string, string>();
 const cli = (...args: string[]) => {
   const cached = outputs.get(args.join(' '));
   if (cached !== undefined) return cached;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, HARBOR_VIP: undefined }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, HARBOR_VIP: undefined },
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   outputs.set(args.join(' '), r.stdout);
   return r.stdout;
@@ -112,7 +116,19 @@ test('labels and notes carry no second colon and none of ; { } # < > " ` (events
 test('names, events and guards with characters Mermaid cannot take are spelled safely and still parse', async () => {
   assert.equal(mermaidText('done: map'), 'done · map');
   assert.equal(mermaidText('a;b {c} #1 <x> "q" `m`\nnext'), "a,b (c) ＃1 ‹x› 'q' 'm' next");
-  const leaf = (id: string, key: string, extra: Partial<ChartNode> = {}): ChartNode => ({ id, key, type: 'atomic', description: null, tags: [], step: null, initial: null, invoke: [], transitions: [], states: [], ...extra });
+  const leaf = (id: string, key: string, extra: Partial<ChartNode> = {}): ChartNode => ({
+    id,
+    key,
+    type: 'atomic',
+    description: null,
+    tags: [],
+    step: null,
+    initial: null,
+    invoke: [],
+    transitions: [],
+    states: [],
+    ...extra,
+  });
   const nasty = 'x: y; {z} #1 <b> "q" `m`\nz';
   const root: ChartNode = {
     ...leaf('m', 'm'),

@@ -62,7 +62,8 @@ test('the takeover and the release read in order, and the drawing is about the s
   const [active, releasing] = [at('node.active'), at('node.releasing')];
   assert.ok(releasing.x > active.x + active.width - 1);
   for (const id of ['node.booting', 'node.idle']) assert.ok(at(id).y + at(id).height <= active.y && at(id).x + at(id).width <= active.x + active.width, id);
-  for (const id of ['node.failed', 'node.stopped', 'node.fenced', 'node.maintenance', 'node.standing-down', 'node.yielding']) assert.ok(at(id).y >= releasing.y + releasing.height && at(id).x >= releasing.x, id);
+  for (const id of ['node.failed', 'node.stopped', 'node.fenced', 'node.maintenance', 'node.standing-down', 'node.yielding'])
+    assert.ok(at(id).y >= releasing.y + releasing.height && at(id).x >= releasing.x, id);
   // fitted into 1920×1010 (a 1080 px window under the viewer's header) the 11 px text stays at 10 px
   const ratio = layout.width / layout.height;
   assert.ok(ratio > 1.5 && ratio < 2.1, `${layout.width}×${layout.height}: ratio ${ratio.toFixed(2)} (it was 8.2, then 2.3)`);
@@ -84,7 +85,8 @@ test('every transition with a target is drawn, on an edge that shows its event; 
   const walk = (n: ChartNode) => {
     for (const t of n.transitions) {
       for (const target of t.targets) {
-        const drawn = details.has(`${keyOf.get(n.id) ?? ''} → ${keyOf.get(target) ?? ''}`) || anywhere.some((a) => a.target === target && a.labels.includes(t.eventType));
+        const drawn =
+          details.has(`${keyOf.get(n.id) ?? ''} → ${keyOf.get(target) ?? ''}`) || anywhere.some((a) => a.target === target && a.labels.includes(t.eventType));
         assert.ok(drawn, `${n.id} → ${target} on ${t.eventType}`);
       }
     }
@@ -98,7 +100,10 @@ test('every transition with a target is drawn, on an edge that shows its event; 
     assert.ok(t.label && t.label.lines.length > 0 && t.label.lines.every((l) => l.trim() !== ''), `${t.id} has a label`);
   }
   // shutdown → stopped is drawn once, not from every state
-  assert.deepEqual(anywhere.map((t) => `${t.target}: ${t.labels.join()}`), ['node.stopped: shutdown']);
+  assert.deepEqual(
+    anywhere.map((t) => `${t.target}: ${t.labels.join()}`),
+    ['node.stopped: shutdown'],
+  );
   const byLabel = (label: string) => edges.filter((t) => t.labels.includes(label)).map((t) => `${t.source}->${t.to}`);
   assert.deepEqual(byLabel('vrrp [vrrpLost]'), ['node.active->node.releasing']);
   assert.ok(edges.some((t) => t.source === 'node.active.mounting.mapping' && t.labels.includes('done')));
@@ -129,7 +134,9 @@ test('the SVG has every state, every label as text, the folded steps hidden unti
   for (const id of chart.stateIds.filter((i) => i !== chart.root.id)) assert.ok(svg.includes(`data-state-id="${id}"`), id);
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.doesNotMatch(svg, /https?:\/\/(?!www\.w3\.org)/, 'nothing to fetch from anywhere');
-  for (const t of layout.transitions) for (const line of t.label?.lines ?? []) assert.ok(svg.includes(`>${line.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</text>`), line);
+  for (const t of layout.transitions)
+    for (const line of t.label?.lines ?? [])
+      assert.ok(svg.includes(`>${line.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</text>`), line);
   assert.match(svg, /<g class="step-detail" data-step-id="node\.active\.mounting\.mapping">.*data-state-id="node\.active\.mounting\.mapping\.running"/);
   assert.match(svg, /\.step-detail \{ display: none; \}/);
   assert.match(svg, /↻ retries/);

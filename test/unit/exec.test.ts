@@ -92,6 +92,7 @@ function watchedRunner(): { runner: ReturnType<typeof createRunner>; lines: Arra
       done();
     },
   });
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston types its transports as interfaces extending TransportStream; at run time they are real subclasses
   const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
   return { runner: createRunner(logger, [], (r) => records.push(r)), lines, records };
 }
@@ -134,7 +135,13 @@ test('a timed-out command that cannot be reaped is abandoned at the deadline, no
   try {
     const started = Date.now();
     const run = watched.run({ what: 'stuck', argv: escapingCommand(pidFile), timeoutMs: 300 });
-    const outcome = await Promise.race([run.then(() => 'resolved' as const, (e: unknown) => e), sleep(GIVE_UP_BOUND_MS)]);
+    const outcome = await Promise.race([
+      run.then(
+        () => 'resolved' as const,
+        (e: unknown) => e,
+      ),
+      sleep(GIVE_UP_BOUND_MS),
+    ]);
     const elapsed = Date.now() - started;
     assert.notEqual(outcome, 'hung', `run() still waiting after ${elapsed} ms`);
     assert.ok(outcome instanceof CommandError, `expected a CommandError, got ${String(outcome)}`);
@@ -152,9 +159,9 @@ test('a timed-out command that cannot be reaped is abandoned at the deadline, no
     assert.equal(watched.abandoned.length, 1);
     const [entry] = watched.abandoned;
     assert.equal(entry?.what, 'stuck');
-    assert.match(entry?.command ?? '', /^sh -c /);
-    assert.equal(typeof entry?.pid, 'number');
-    assert.ok(entry !== undefined && entry.since >= started && entry.since <= Date.now());
+    assert.match(entry.command, /^sh -c /);
+    assert.equal(typeof entry.pid, 'number');
+    assert.ok(entry.since >= started && entry.since <= Date.now());
 
     assert.deepEqual(
       records.map((r) => [r.what, r.ok, r.result, r.failure]),
@@ -183,7 +190,13 @@ test('an aborted command that cannot be reaped is abandoned too and keeps its fa
     const started = Date.now();
     const run = watched.run({ what: 'stuck', argv: escapingCommand(pidFile), timeoutMs: 60_000, signal: ac.signal });
     setTimeout(() => ac.abort(), 300);
-    const outcome = await Promise.race([run.then(() => 'resolved' as const, (e: unknown) => e), sleep(GIVE_UP_BOUND_MS)]);
+    const outcome = await Promise.race([
+      run.then(
+        () => 'resolved' as const,
+        (e: unknown) => e,
+      ),
+      sleep(GIVE_UP_BOUND_MS),
+    ]);
     assert.notEqual(outcome, 'hung', `run() still waiting after ${Date.now() - started} ms`);
     assert.ok(outcome instanceof CommandError);
     assert.equal(outcome.failure, 'aborted');
@@ -233,13 +246,22 @@ test('a first word that bash would read as a shell word is refused before anythi
   await assert.rejects(watched.spawnDaemon({ what: 'daemon', argv: ['HA_X=1', 'touch', marker], logFile: `${marker}.log` }), /"HA_X=1" is not a program name/);
   assert.equal(existsSync(marker), false, 'the command ran');
   assert.equal(existsSync(`${marker}.log`), false, 'the daemon was started');
-  assert.deepEqual(records.map((r) => [r.what, r.ok, r.result, r.failure]), [['env', false, 'refused', 'spawn'], ['daemon', false, 'refused', 'spawn']]);
+  assert.deepEqual(
+    records.map((r) => [r.what, r.ok, r.result, r.failure]),
+    [
+      ['env', false, 'refused', 'spawn'],
+      ['daemon', false, 'refused', 'spawn'],
+    ],
+  );
 });
 
 test('only plain program names and safe paths pass as the first word', async () => {
   for (const bad of [['HA_X=1 env'], ['FOO=1'], ['a;b'], ['$(x)'], ['`x`'], [''], ['a b'], ['~/x'], ['/bin/sh;x'], ['x|y'], []]) {
     assert.notEqual(programProblem(bad), null, JSON.stringify(bad));
-    await assert.rejects(runner.run({ what: 'bad', argv: bad, timeoutMs: 5000 }), (e: unknown) => e instanceof CommandError && e.failure === 'spawn' && /refused/.test(e.message));
+    await assert.rejects(
+      runner.run({ what: 'bad', argv: bad, timeoutMs: 5000 }),
+      (e: unknown) => e instanceof CommandError && e.failure === 'spawn' && /refused/.test(e.message),
+    );
   }
   assert.match(programProblem([]) ?? '', /empty argv/);
   for (const good of ['rbd', 'rbd-fuse', 'e2fsck', 'mkfs.ext4', 'g++', '/usr/bin/rbd', './x', '../bin/x', '/opt/harbor_x/install.sh']) {
@@ -280,32 +302,48 @@ test('a daemon starts detached in its own process group, its output in the log f
     assert.equal(pgrpOf(pid), pid, 'not in its own process group');
     assert.ok(pgrpOf(pid) !== pgrpOf(process.pid));
     assert.equal(readFileSync(logFile, 'utf8'), 'up with --id harbor --keyring /etc/ha/secret-keyring-path\n');
-    assert.deepEqual(records.map((r) => [r.what, r.ok, r.result, r.failure]), [['fake daemon', true, `started pid ${pid}`, null]]);
-    assert.deepEqual(lines.map((l) => [l.message, l.what, l.result]), [['command', 'fake daemon', `started pid ${pid}`]]);
+    assert.deepEqual(
+      records.map((r) => [r.what, r.ok, r.result, r.failure]),
+      [['fake daemon', true, `started pid ${pid}`, null]],
+    );
+    assert.deepEqual(
+      lines.map((l) => [l.message, l.what, l.result]),
+      [['command', 'fake daemon', `started pid ${pid}`]],
+    );
     assert.match(String(lines[0]?.command), /^sh -c /);
     assert.ok(!JSON.stringify(lines).includes('secret-keyring-path'), 'an env value was logged');
   } finally {
     killGroup(pid);
   }
-  assert.equal(await waitGone(pid ?? 0, 3000), true);
+  assert.equal(await waitGone(pid, 3000), true);
 });
 
-test('a daemon that exits non-zero at once is a spawn error with this start\'s log tail, redacted', async () => {
+test("a daemon that exits non-zero at once is a spawn error with this start's log tail, redacted", async () => {
   const records: CommandRecord[] = [];
   const secretRunner = createRunner(silentLogger(), ['AQBsecretkey=='], (r) => records.push(r));
   const logFile = join(mkdtempSync(join(tmpdir(), 'ha-exec-')), 'daemon.log');
   writeFileSync(logFile, 'an older start: fine\n');
   await assert.rejects(
-    secretRunner.spawnDaemon({ what: 'rbd-fuse start', argv: ['sh', '-c', 'echo "auth failed for key AQBsecretkey=="; echo "fuse: bad mount point" >&2; exit 3'], logFile }),
+    secretRunner.spawnDaemon({
+      what: 'rbd-fuse start',
+      argv: ['sh', '-c', 'echo "auth failed for key AQBsecretkey=="; echo "fuse: bad mount point" >&2; exit 3'],
+      logFile,
+    }),
     (e: unknown) => {
       assert.ok(e instanceof CommandError);
       assert.equal(e.failure, 'spawn');
       assert.equal(e.exitCode, 3);
-      assert.equal(e.message, 'rbd-fuse start (sh -c \'echo "auth failed for key ***"; echo "fuse: bad mount point" >&2; exit 3\') could not be started (exited with code 3): auth failed for key ***\nfuse: bad mount point');
+      assert.equal(
+        e.message,
+        'rbd-fuse start (sh -c \'echo "auth failed for key ***"; echo "fuse: bad mount point" >&2; exit 3\') could not be started (exited with code 3): auth failed for key ***\nfuse: bad mount point',
+      );
       return true;
     },
   );
-  assert.deepEqual(records.map((r) => [r.ok, r.result, r.failure]), [[false, 'exit 3 at start', 'spawn']]);
+  assert.deepEqual(
+    records.map((r) => [r.ok, r.result, r.failure]),
+    [[false, 'exit 3 at start', 'spawn']],
+  );
   assert.equal(secretRunner.inFlight, 0);
 });
 
@@ -323,10 +361,19 @@ test('a daemon whose program is missing, or whose log cannot be opened, is a spa
     assert.match(e.message, /cannot open its log file/);
     return true;
   });
-  assert.deepEqual(records.map((r) => [r.what, r.result]), [['missing', 'spawn failed'], ['no log', 'spawn failed']]);
+  assert.deepEqual(
+    records.map((r) => [r.what, r.result]),
+    [
+      ['missing', 'spawn failed'],
+      ['no log', 'spawn failed'],
+    ],
+  );
   const ac = new AbortController();
   ac.abort();
-  await assert.rejects(watched.spawnDaemon({ what: 'aborted', argv: ['sleep', '30'], logFile: join(dir, 'a.log'), signal: ac.signal }), (e: unknown) => e instanceof CommandError && e.failure === 'aborted');
+  await assert.rejects(
+    watched.spawnDaemon({ what: 'aborted', argv: ['sleep', '30'], logFile: join(dir, 'a.log'), signal: ac.signal }),
+    (e: unknown) => e instanceof CommandError && e.failure === 'aborted',
+  );
   assert.equal(existsSync(join(dir, 'a.log')), false);
 });
 
@@ -346,6 +393,12 @@ test('a missing program is a permanent failure (no retry can fix it); a plain ex
   const { createRunner, CommandError } = await import('../../src/actions/exec.js');
   const { silentLogger } = await import('../../src/log/logger.js');
   const runner = createRunner(silentLogger());
-  await assert.rejects(runner.run({ what: 'missing', argv: ['harbor-assistant-no-such-program-x'], timeoutMs: 5_000 }), (e: unknown) => e instanceof CommandError && e.permanent && e.exitCode === 127);
-  await assert.rejects(runner.run({ what: 'false', argv: ['false'], timeoutMs: 5_000 }), (e: unknown) => e instanceof CommandError && !e.permanent && e.exitCode === 1);
+  await assert.rejects(
+    runner.run({ what: 'missing', argv: ['harbor-assistant-no-such-program-x'], timeoutMs: 5_000 }),
+    (e: unknown) => e instanceof CommandError && e.permanent && e.exitCode === 127,
+  );
+  await assert.rejects(
+    runner.run({ what: 'false', argv: ['false'], timeoutMs: 5_000 }),
+    (e: unknown) => e instanceof CommandError && !e.permanent && e.exitCode === 1,
+  );
 });

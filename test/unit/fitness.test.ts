@@ -29,12 +29,24 @@ test('every state of the chart says what it means for fitness: exactly one fitne
 });
 
 test('fitness: taking over, serving and starting up keep the VIP; vip-lost keeps it while it waits', () => {
-  for (const name of ['booting.running', 'active.acquiring-rbd.reading.running', 'active.fencing.verifying.backoff', 'active.mounting.mapping.running', 'active.starting.waiting-healthy', 'active.serving.healthy', 'active.serving.degraded', 'active.vip-lost']) {
+  for (const name of [
+    'booting.running',
+    'active.acquiring-rbd.reading.running',
+    'active.fencing.verifying.backoff',
+    'active.mounting.mapping.running',
+    'active.starting.waiting-healthy',
+    'active.serving.healthy',
+    'active.serving.degraded',
+    'active.vip-lost',
+  ]) {
     assert.equal(fitnessOf(fitnessInputAt(name), null, 0, 1).fit, true, name);
   }
   assert.match(fitnessOf(fitnessInputAt('active.mounting.mapping.running'), null, 0, 1).why, /^taking over \(active\.mounting\.mapping\.running\)$/);
   assert.equal(fitnessOf(fitnessInputAt('active.serving.healthy', { reason: 'serving' }), null, 0, 1).why, 'serving');
-  assert.match(fitnessOf(fitnessInputAt('active.vip-lost', { reason: 'VRRP BACKUP while serving' }), null, 0, 1).why, /^serving \(VRRP BACKUP while serving\)$/);
+  assert.match(
+    fitnessOf(fitnessInputAt('active.vip-lost', { reason: 'VRRP BACKUP while serving' }), null, 0, 1).why,
+    /^serving \(VRRP BACKUP while serving\)$/,
+  );
 });
 
 test('fitness: releasing keeps the VIP unless the node was fenced or lost Ceph', () => {

@@ -11,7 +11,13 @@ import { FUSE_ONLY_PREFIX, FuseMapper, parseLoopAttach, parseLoopList } from '..
 import { silentLogger } from '../../src/log/logger.js';
 import { ScriptedRunner, type Reply } from '../support/fake-runner.js';
 
-const conn: CephConnection = { user: 'harbor', keyringPath: '/etc/harbor-assistant/keyring', confPath: '/etc/harbor-assistant/ceph.conf', pool: 'harbor', image: 'harbor_data' };
+const conn: CephConnection = {
+  user: 'harbor',
+  keyringPath: '/etc/harbor-assistant/keyring',
+  confPath: '/etc/harbor-assistant/ceph.conf',
+  pool: 'harbor',
+  image: 'harbor_data',
+};
 
 /** A ScriptedRunner that also keeps every CommandSpec (okExitCodes included). */
 class SpecRunner extends ScriptedRunner {
@@ -52,14 +58,17 @@ test('fuse mapper: rbd-fuse is started through the runner as a daemon, its pid r
   assert.equal(runner.daemons.length, 1);
   const [daemon] = runner.daemons;
   assert.equal(daemon?.what, 'rbd-fuse start');
-  assert.deepEqual(daemon?.argv, ['rbd-fuse', '-c', conn.confPath, '-p', 'harbor', '-r', 'harbor_data', '-f', d.fuseDir]);
-  assert.deepEqual(daemon?.env, { CEPH_ARGS: `--id harbor --keyring ${conn.keyringPath}` });
-  assert.equal(daemon?.logFile, join(d.stateDir, 'rbd-fuse.log'));
+  assert.deepEqual(daemon.argv, ['rbd-fuse', '-c', conn.confPath, '-p', 'harbor', '-r', 'harbor_data', '-f', d.fuseDir]);
+  assert.deepEqual(daemon.env, { CEPH_ARGS: `--id harbor --keyring ${conn.keyringPath}` });
+  assert.equal(daemon.logFile, join(d.stateDir, 'rbd-fuse.log'));
   assert.equal(readFileSync(join(d.stateDir, 'rbd-fuse.pid'), 'utf8'), `${process.pid}\n`);
-  assert.deepEqual(runner.calls.map((c) => c.slice(0, 2).join(' ')), ['losetup -J', 'rbd-fuse -c', 'losetup -f']);
+  assert.deepEqual(
+    runner.calls.map((c) => c.slice(0, 2).join(' ')),
+    ['losetup -J', 'rbd-fuse -c', 'losetup -f'],
+  );
 });
 
-test('fuse mapper: rbd-fuse that cannot start is the runner\'s spawn error, and no pid file is left', async () => {
+test("fuse mapper: rbd-fuse that cannot start is the runner's spawn error, and no pid file is left", async () => {
   const d = dirs();
   const runner = new ScriptedRunner((argv) => (argv[0] === 'rbd-fuse' ? { fail: { exitCode: 1, stderr: 'fuse: bad mount point' } } : { stdout: '' }));
   const fuse = new FuseMapper(runner, conn, { ...d, timeoutMs: 5000 }, silentLogger());
@@ -68,7 +77,15 @@ test('fuse mapper: rbd-fuse that cannot start is the runner\'s spawn error, and 
 });
 
 test('fuse mapper: whatever losetup -f --show prints besides /dev/loopN never reaches blkid or mount', async () => {
-  for (const printed of ['losetup: cannot find an unused loop device', '/dev/sda', '/dev/loop3p1', '/dev/loop3; rm -rf /', '/dev/loop', '', '/dev/loop1\n/dev/loop2']) {
+  for (const printed of [
+    'losetup: cannot find an unused loop device',
+    '/dev/sda',
+    '/dev/loop3p1',
+    '/dev/loop3; rm -rf /',
+    '/dev/loop',
+    '',
+    '/dev/loop1\n/dev/loop2',
+  ]) {
     const d = dirs();
     const runner = new ScriptedRunner(mapReplies({ stdout: printed }, process.pid));
     const fuse = new FuseMapper(runner, conn, { ...d, timeoutMs: 5000 }, silentLogger());
@@ -84,7 +101,10 @@ test('fuse mapper: whatever losetup -f --show prints besides /dev/loopN never re
 test('fuse mapper: a loop device listed for our image must be a /dev/loopN', () => {
   const list = (name: string) => JSON.stringify({ loopdevices: [{ name, 'back-file': '/run/ha/fuse/harbor_data' }] });
   assert.equal(parseLoopList(list('/dev/loop3'), '/run/ha/fuse/harbor_data'), '/dev/loop3');
-  assert.throws(() => parseLoopList(list('/dev/sda'), '/run/ha/fuse/harbor_data'), /losetup -J names "\/dev\/sda" for \/run\/ha\/fuse\/harbor_data: not a loop device/);
+  assert.throws(
+    () => parseLoopList(list('/dev/sda'), '/run/ha/fuse/harbor_data'),
+    /losetup -J names "\/dev\/sda" for \/run\/ha\/fuse\/harbor_data: not a loop device/,
+  );
   // other images' entries are none of our business
   assert.equal(parseLoopList(list('/dev/sda'), '/run/ha/fuse/other'), null);
 });
@@ -94,7 +114,10 @@ test('fuse mapper: a fenced release asks umount -l to accept exit 32 (not mounte
   const runner = new SpecRunner(() => ({ stdout: '' }));
   const fuse = new FuseMapper(runner, conn, { ...d, timeoutMs: 5000 }, silentLogger());
   await fuse.unmap('/dev/loop3', { force: false, fenced: true });
-  assert.deepEqual(runner.calls, [['losetup', '-d', '/dev/loop3'], ['umount', '-l', d.fuseDir]]);
+  assert.deepEqual(runner.calls, [
+    ['losetup', '-d', '/dev/loop3'],
+    ['umount', '-l', d.fuseDir],
+  ]);
   assert.deepEqual(runner.specs[1]?.okExitCodes, [32]);
   assert.equal(runner.specs[0]?.okExitCodes, undefined, 'losetup -d must not accept anything but 0');
 });
@@ -123,6 +146,7 @@ function watchedLogger(): { logger: winston.Logger; lines: Array<Record<string, 
       done();
     },
   });
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston types its transports as interfaces extending TransportStream; at run time they are real subclasses
   return { logger: winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] }), lines };
 }
 
@@ -139,10 +163,19 @@ test('fuse mapper: a fenced release records "not mounted" from umount -l as ok, 
       umount.setUmount(c.exit, c.stderr);
       const { logger, lines } = watchedLogger();
       const records: CommandRecord[] = [];
-      const fuse = new FuseMapper(createRunner(logger, [], (r) => records.push(r)), conn, { ...d, timeoutMs: 5000 }, logger);
+      const fuse = new FuseMapper(
+        createRunner(logger, [], (r) => records.push(r)),
+        conn,
+        { ...d, timeoutMs: 5000 },
+        logger,
+      );
       // rbd-fuse without a loop device, and no pid file: only the lazy umount runs
       await fuse.unmap(`${FUSE_ONLY_PREFIX}${d.fuseDir}`, { force: false, fenced: true });
-      assert.deepEqual(records.map((r) => [r.what, r.ok, r.result, r.failure]), [['umount -l fuse dir', c.ok, c.result, c.ok ? null : 'exit']], c.stderr);
+      assert.deepEqual(
+        records.map((r) => [r.what, r.ok, r.result, r.failure]),
+        [['umount -l fuse dir', c.ok, c.result, c.ok ? null : 'exit']],
+        c.stderr,
+      );
       const warnings = lines.filter((l) => l.level === 'warn');
       if (c.ok) {
         assert.deepEqual(
@@ -151,7 +184,10 @@ test('fuse mapper: a fenced release records "not mounted" from umount -l as ok, 
           c.stderr,
         );
       } else {
-        assert.deepEqual(warnings.map((l) => [l.message, l.result]), [['command', c.result]]);
+        assert.deepEqual(
+          warnings.map((l) => [l.message, l.result]),
+          [['command', c.result]],
+        );
       }
     }
   } finally {

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addressIp, allForeignHoldersEstablished, exhaustsBudget, foreignHolders, freshForeignHolders, hasAttemptsLeft, isHolding, mergeKnownHolders, strongerExit } from '../../src/guards/index.js';
+import {
+  addressIp,
+  allForeignHoldersEstablished,
+  exhaustsBudget,
+  foreignHolders,
+  freshForeignHolders,
+  hasAttemptsLeft,
+  isHolding,
+  mergeKnownHolders,
+  strongerExit,
+} from '../../src/guards/index.js';
 import { backoffDelay } from '../../src/machine/index.js';
 import { testTiming } from '../support/timing.js';
 
@@ -13,7 +23,10 @@ test('client addresses parse to their IP (v4, v6, msgr v2 prefix)', () => {
 
 test('own watchers are never foreign; unparseable ones are (fail safe: they get fenced, not ignored)', () => {
   const holders = [{ address: '10.0.0.1:0/1' }, { address: '10.0.0.2:0/2' }, { address: 'garbage' }];
-  assert.deepEqual(foreignHolders(holders, ['10.0.0.1']).map((h) => h.address), ['10.0.0.2:0/2', 'garbage']);
+  assert.deepEqual(
+    foreignHolders(holders, ['10.0.0.1']).map((h) => h.address),
+    ['10.0.0.2:0/2', 'garbage'],
+  );
 });
 
 test('a holder is fresh until seen for the grace, and merge keeps first-seen times', () => {
@@ -31,7 +44,10 @@ test('retries, budget and backoff', () => {
   assert.equal(hasAttemptsLeft(1, 2), false);
   assert.equal(exhaustsBudget(1, 2), true);
   assert.equal(exhaustsBudget(0, 2), false);
-  assert.deepEqual([1, 2, 3, 4].map((a) => backoffDelay(testTiming, a)), [100, 200, 400, 400]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((a) => backoffDelay(testTiming, a)),
+    [100, 200, 400, 400],
+  );
 });
 
 test('holding and release exits', () => {

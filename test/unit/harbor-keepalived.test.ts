@@ -6,29 +6,40 @@ import { ipAddrArgv, parseVipPresent } from '../../src/actions/keepalived.js';
 test('Harbor health: HTTP 200 with "unhealthy" is read from the body', () => {
   const healthy = '{"status":"healthy","components":[{"name":"core","status":"healthy"},{"name":"registry","status":"healthy"}]}';
   assert.equal(classifyHealth(healthy).verdict, 'healthy');
-  const registryDown = '{"status":"unhealthy","components":[{"name":"core","status":"healthy"},{"name":"registry","status":"unhealthy","error":"failed to ping registry: dial tcp 172.18.0.4:5000: connect: connection refused"}]}';
+  const registryDown =
+    '{"status":"unhealthy","components":[{"name":"core","status":"healthy"},{"name":"registry","status":"unhealthy","error":"failed to ping registry: dial tcp 172.18.0.4:5000: connect: connection refused"}]}';
   const r = classifyHealth(registryDown);
   assert.equal(r.verdict, 'down');
   assert.match(r.detail, /registry: unhealthy \(failed to ping registry/);
-  const portalDown = '{"status":"unhealthy","components":[{"name":"core","status":"healthy"},{"name":"portal","status":"unhealthy","error":"x"},{"name":"registry","status":"healthy"},{"name":"database","status":"healthy"},{"name":"redis","status":"healthy"}]}';
+  const portalDown =
+    '{"status":"unhealthy","components":[{"name":"core","status":"healthy"},{"name":"portal","status":"unhealthy","error":"x"},{"name":"registry","status":"healthy"},{"name":"database","status":"healthy"},{"name":"redis","status":"healthy"}]}';
   assert.equal(classifyHealth(portalDown).verdict, 'degraded');
   assert.equal(classifyHealth('{"status":"unknown status"}').verdict, 'down');
   assert.equal(classifyHealth('<html>502</html>').verdict, 'down');
 });
 
 test('compose commands and ps JSON in both shapes', () => {
-  assert.deepEqual(composeArgv({ command: ['docker', 'compose'], projectDir: '/srv/harbor/installer', projectName: 'harbor', timeouts: { up: 1, down: 1, ps: 1 } }, 'up', '-d'), [
-    'docker', 'compose', '--project-directory', '/srv/harbor/installer', '-p', 'harbor', 'up', '-d',
-  ]);
+  assert.deepEqual(
+    composeArgv(
+      { command: ['docker', 'compose'], projectDir: '/srv/harbor/installer', projectName: 'harbor', timeouts: { up: 1, down: 1, ps: 1 } },
+      'up',
+      '-d',
+    ),
+    ['docker', 'compose', '--project-directory', '/srv/harbor/installer', '-p', 'harbor', 'up', '-d'],
+  );
   assert.equal(parseComposePs('[{"Name":"harbor-core","State":"running"},{"Name":"redis","State":"exited"}]'), true);
-  assert.equal(parseComposePs('{"Name":"harbor-core","State":"exited","Status":"Exited (0)"}\n{"Name":"registry","State":"exited","Status":"Exited (2)"}'), false);
+  assert.equal(
+    parseComposePs('{"Name":"harbor-core","State":"exited","Status":"Exited (0)"}\n{"Name":"registry","State":"exited","Status":"Exited (2)"}'),
+    false,
+  );
   assert.equal(parseComposePs('{"Name":"registry","Status":"Up 3 minutes"}'), true);
   assert.equal(parseComposePs(''), false);
 });
 
 test('the VIP is found among the interface addresses from ip -j', () => {
   assert.deepEqual(ipAddrArgv('eth0'), ['ip', '-j', 'addr', 'show', 'dev', 'eth0']);
-  const out = '[{"ifindex":2,"ifname":"eth0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"operstate":"UP","addr_info":[{"family":"inet","local":"10.0.0.11","prefixlen":24,"scope":"global","label":"eth0"},{"family":"inet","local":"10.0.0.100","prefixlen":32,"scope":"global","secondary":true,"label":"eth0"}]}]';
+  const out =
+    '[{"ifindex":2,"ifname":"eth0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"operstate":"UP","addr_info":[{"family":"inet","local":"10.0.0.11","prefixlen":24,"scope":"global","label":"eth0"},{"family":"inet","local":"10.0.0.100","prefixlen":32,"scope":"global","secondary":true,"label":"eth0"}]}]';
   assert.equal(parseVipPresent(out, '10.0.0.100'), true);
   assert.equal(parseVipPresent(out, '10.0.0.101'), false);
   assert.equal(parseVipPresent(out, '10.0.0.1'), false);
@@ -55,8 +66,7 @@ test('compose ps with docker-compose v1 (no --format: usage on stderr, exit 0) f
   const { ScriptedRunner } = await import('../support/fake-runner.js');
   const options = { command: ['docker-compose'], projectDir: '/data/harbor/installer', projectName: 'harbor', timeouts: { up: 1, down: 1, ps: 1 } };
   const v1Usage = 'List containers.\n\nUsage: ps [options] [--] [SERVICE...]\n\nOptions:\n    -q, --quiet          Only display IDs\n';
-  const v1 = (running: string) =>
-    new ScriptedRunner((argv) => (argv.includes('--format') ? { stdout: '', stderr: v1Usage } : { stdout: running }));
+  const v1 = (running: string) => new ScriptedRunner((argv) => (argv.includes('--format') ? { stdout: '', stderr: v1Usage } : { stdout: running }));
   const up = v1('registry\npostgresql\nproxy\n');
   assert.equal(await new Compose(up, options).running(), true);
   assert.deepEqual(up.calls[1]?.slice(-4), ['ps', '--services', '--filter', 'status=running']);

@@ -7,10 +7,11 @@ import { patchHarborYml } from '../../src/actions/harbor-installer.js';
 const dir = new URL('../fixtures/harbor-yml/', import.meta.url);
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.yml'));
 
-const comments = (text: string) => text.split('\n').flatMap((l) => {
-  const i = l.indexOf('#');
-  return i >= 0 ? [l.slice(i).trim()] : [];
-});
+const comments = (text: string) =>
+  text.split('\n').flatMap((l) => {
+    const i = l.indexOf('#');
+    return i >= 0 ? [l.slice(i).trim()] : [];
+  });
 
 test('fixtures cover harbor.yml shapes from 2.6 to 2.11', () => {
   assert.deepEqual(fixtures.map((f) => f.split('.').slice(0, 2).join('.')).sort(), ['v2.11', 'v2.6', 'v2.9']);

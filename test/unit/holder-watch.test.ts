@@ -46,7 +46,10 @@ test('a write and a Ceph read that never answer: lost Ceph at the deadline, once
   try {
     while (w.events.length === 0 && Date.now() - started < 3_000) await sleep(20);
     const took = Date.now() - started;
-    assert.deepEqual(w.events.map((e) => e.type), ['ceph.lost']);
+    assert.deepEqual(
+      w.events.map((e) => e.type),
+      ['ceph.lost'],
+    );
     assert.ok(took >= 400 && took < 1_200, `reported after ${took} ms (deadline 400)`);
     await sleep(600);
     assert.equal(w.events.length, 1, 'reported once per hold');
@@ -62,7 +65,7 @@ test('answers keep the node in: no event while writes and the record are ours', 
   assert.deepEqual(w.events, []);
 });
 
-test("the owner record naming another node is a fence (not lost Ceph), with the owner named", async () => {
+test('the owner record naming another node is a fence (not lost Ceph), with the owner named', async () => {
   const w = watch({ write: okWrite, read: () => Promise.resolve(theirs) });
   const started = Date.now();
   while (w.events.length === 0 && Date.now() - started < 2_000) await sleep(20);
@@ -93,7 +96,11 @@ test('after a freeze the silence is not blamed on Ceph: the record is read first
   const started = Date.now();
   while (w.events.length === 0 && Date.now() - started < 2_000) await sleep(10);
   w.stop();
-  assert.deepEqual(w.events.map((e) => e.type), ['io.fenced'], 'replaced while frozen');
+  assert.deepEqual(
+    w.events.map((e) => e.type),
+    ['io.fenced'],
+    'replaced while frozen',
+  );
 });
 
 test('nothing is watched while the node does not hold the mounted image', async () => {

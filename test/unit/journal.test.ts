@@ -11,7 +11,15 @@ const dir = mkdtempSync(join(tmpdir(), 'ha-journal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const KEY = 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==';
-const command = (i: number, extra = ''): JournalEntry => ({ kind: 'command', at: new Date(1_700_000_000_000 + i).toISOString(), what: `step ${i}`, command: `rbd status ${extra}`, durationMs: i, ok: true, result: 'exit 0' });
+const command = (i: number, extra = ''): JournalEntry => ({
+  kind: 'command',
+  at: new Date(1_700_000_000_000 + i).toISOString(),
+  what: `step ${i}`,
+  command: `rbd status ${extra}`,
+  durationMs: i,
+  ok: true,
+  result: 'exit 0',
+});
 
 test('the journal is 0600 JSON lines, rotated by size, keeping only the configured number of files', () => {
   const path = join(dir, 'rot', 'journal.jsonl');
@@ -31,17 +39,32 @@ test('the journal is 0600 JSON lines, rotated by size, keeping only the configur
   const whats = [...oldest, ...older, ...live].map((e) => (e.kind === 'command' ? e.what : ''));
   assert.equal(whats.at(-1), 'step 59');
   const firstKept = Number(whats[0]?.split(' ')[1]);
-  assert.deepEqual(whats, Array.from({ length: 60 - firstKept }, (_, k) => `step ${firstKept + k}`));
+  assert.deepEqual(
+    whats,
+    Array.from({ length: 60 - firstKept }, (_, k) => `step ${firstKept + k}`),
+  );
   assert.ok(firstKept > 0, 'older files were dropped');
   assert.ok(!existsSync(`${path}.3`));
-  assert.deepEqual(tailJournal(path, 3).map((e) => (e.kind === 'command' ? e.what : '')), ['step 57', 'step 58', 'step 59']);
+  assert.deepEqual(
+    tailJournal(path, 3).map((e) => (e.kind === 'command' ? e.what : '')),
+    ['step 57', 'step 58', 'step 59'],
+  );
 });
 
 test('a secret never reaches the journal, whatever field carries it', () => {
   const path = join(dir, 'secret', 'journal.jsonl');
   const j = new Journal(path, { maxBytes: 1_000_000, keep: 1, secrets: [KEY] });
   j.append(command(1, `--key ${KEY}`));
-  j.append({ kind: 'transition', at: new Date().toISOString(), from: 'idle', to: 'failed', event: 'x', inStateMs: 1, reason: 'r', lastError: `auth failed for ${KEY}` });
+  j.append({
+    kind: 'transition',
+    at: new Date().toISOString(),
+    from: 'idle',
+    to: 'failed',
+    event: 'x',
+    inStateMs: 1,
+    reason: 'r',
+    lastError: `auth failed for ${KEY}`,
+  });
   j.close();
   const text = readFileSync(path, 'utf8');
   assert.doesNotMatch(text, /AQBsSHhj/);
@@ -67,13 +90,29 @@ test('following the journal sees new lines across a rotation, and not the old on
   await following;
   j.close();
   assert.ok(existsSync(`${path}.1`), 'the journal rotated while followed');
-  assert.deepEqual(seen, Array.from({ length: 12 }, (_, k) => `step ${k + 1}`));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 12 }, (_, k) => `step ${k + 1}`),
+  );
 });
 
 test('formatEntry makes one readable line per kind', () => {
-  assert.match(formatEntry({ kind: 'transition', at: 'T', from: 'idle', to: 'active.fencing', event: 'vrrp', inStateMs: 1500, reason: 'r' }), /idle → active\.fencing {2}\(vrrp; 1\.50 s in idle\)/);
   assert.match(
-    formatEntry({ kind: 'summary', at: 'T', operation: 'takeover', outcome: 'serving', ok: true, cause: { event: 'vrrp', reason: 'VRRP MASTER: taking the image' }, totalMs: 2500, phases: [{ phase: 'fencing', durationMs: 600 }], steps: [] }),
+    formatEntry({ kind: 'transition', at: 'T', from: 'idle', to: 'active.fencing', event: 'vrrp', inStateMs: 1500, reason: 'r' }),
+    /idle → active\.fencing {2}\(vrrp; 1\.50 s in idle\)/,
+  );
+  assert.match(
+    formatEntry({
+      kind: 'summary',
+      at: 'T',
+      operation: 'takeover',
+      outcome: 'serving',
+      ok: true,
+      cause: { event: 'vrrp', reason: 'VRRP MASTER: taking the image' },
+      totalMs: 2500,
+      phases: [{ phase: 'fencing', durationMs: 600 }],
+      steps: [],
+    }),
     /takeover done → serving in 2\.50 s: fencing 0\.60 s {2}\(why: VRRP MASTER: taking the image; vrrp\)/,
   );
 });
@@ -119,11 +158,17 @@ test('the phase tracker sums each takeover and release phase, retries included, 
   feed(10_100, 'releasing.surveying.running', 'releasing.stopping-harbor.running');
   const [release] = feed(12_000, 'releasing.stopping-harbor.running', 'standing-down');
   assert.equal(release?.operation, 'release');
-  assert.equal(release?.outcome, 'standing-down');
-  assert.equal(release?.ok, true);
-  assert.equal(release?.totalMs, 2_000);
-  assert.deepEqual(release?.cause, { event: 'switchover', reason: 'operator switchover' });
-  assert.deepEqual(release?.phases.map((p) => [p.phase, p.durationMs]), [['surveying', 100], ['stopping-harbor', 1_900]]);
+  assert.equal(release.outcome, 'standing-down');
+  assert.equal(release.ok, true);
+  assert.equal(release.totalMs, 2_000);
+  assert.deepEqual(release.cause, { event: 'switchover', reason: 'operator switchover' });
+  assert.deepEqual(
+    release.phases.map((p) => [p.phase, p.durationMs]),
+    [
+      ['surveying', 100],
+      ['stopping-harbor', 1_900],
+    ],
+  );
 
   // a takeover that gives up ends as it hands over to the release, which may fail
   feed(20_000, 'idle', 'active.acquiring-rbd.reading.running');

@@ -20,7 +20,12 @@ test('every outside command reaches the observer with its result; failures are c
   await assert.rejects(runner.run({ what: 'missing', argv: ['/nonexistent/binary'], timeoutMs: 5_000 }), CommandError);
   assert.deepEqual(
     records.map((r) => [r.what, r.ok, r.failure]),
-    [['say', true, null], ['fail', false, 'exit'], ['hang', false, 'timeout'], ['missing', false, 'exit']],
+    [
+      ['say', true, null],
+      ['fail', false, 'exit'],
+      ['hang', false, 'timeout'],
+      ['missing', false, 'exit'],
+    ],
   );
   assert.equal(records[0]?.command, 'echo ***', 'the argv shown is redacted');
   const text = await metrics.registry.metrics();
@@ -42,8 +47,20 @@ test('state, health and fencing metrics: one current state, every leaf state lis
   m.actorEvent('xstate.done.actor.fence');
   m.actorEvent('xstate.error.actor.verifyFence');
   m.actorEvent('xstate.done.actor.map');
-  m.health('degraded', [{ name: 'core', status: 'healthy' }, { name: 'trivy', status: 'unhealthy' }]);
-  m.operationDone({ operation: 'takeover', outcome: 'serving', ok: true, startedAt: 0, cause: { event: 'vrrp', reason: 'r' }, totalMs: 2_500, phases: [{ phase: 'fencing', durationMs: 600 }], steps: [] });
+  m.health('degraded', [
+    { name: 'core', status: 'healthy' },
+    { name: 'trivy', status: 'unhealthy' },
+  ]);
+  m.operationDone({
+    operation: 'takeover',
+    outcome: 'serving',
+    ok: true,
+    startedAt: 0,
+    cause: { event: 'vrrp', reason: 'r' },
+    totalMs: 2_500,
+    phases: [{ phase: 'fencing', durationMs: 600 }],
+    steps: [],
+  });
   text = await m.registry.metrics();
   assert.equal(sample(text, 'harbor_assistant_state', { state: 'idle' }), 0);
   assert.equal(sample(text, 'harbor_assistant_state', { state: 'active.fencing.blocklisting.running' }), 1);

@@ -14,7 +14,13 @@ import {
 } from '../../src/guards/index.js';
 import type { OwnershipView } from '../../src/machine/index.js';
 
-const record = (node: string, generation: number, clients: string[], at = '2026-11-26T10:00:00.000Z') => ({ node, generation, hosts: ['10.0.0.2'], clients, at });
+const record = (node: string, generation: number, clients: string[], at = '2026-11-26T10:00:00.000Z') => ({
+  node,
+  generation,
+  hosts: ['10.0.0.2'],
+  clients,
+  at,
+});
 const view = (r: ReturnType<typeof record> | null, lockId: string | null = r ? ownLockId(r.node, r.generation) : null): OwnershipView => ({
   record: r,
   lock: lockId ? { id: lockId, locker: 'client.9', address: '10.0.0.2:0/77' } : null,
@@ -35,7 +41,12 @@ test("a foreign claim is the peer's record, or a lock without a record; our own 
   assert.equal(foreignClaim(view(record('a', 3, [OWN])), 'a'), null);
   assert.deepEqual(foreignClaim(view(record('b', 3, [PEER])), 'a')?.clients, [PEER]);
   const lockOnly = foreignClaim(view(null, 'harbor-assistant/b/9'), 'a');
-  assert.deepEqual(lockOnly && { node: lockOnly.node, generation: lockOnly.generation, hosts: lockOnly.hosts, at: lockOnly.at }, { node: 'b', generation: 9, hosts: ['10.0.0.2'], at: null });
+  assert.deepEqual(lockOnly && { node: lockOnly.node, generation: lockOnly.generation, hosts: lockOnly.hosts, at: lockOnly.at }, {
+    node: 'b',
+    generation: 9,
+    hosts: ['10.0.0.2'],
+    at: null,
+  });
   const alien = foreignClaim(view(null, 'backup-tool'), 'a');
   assert.match(alien?.node ?? '', /client\.9 \(lock backup-tool\)/, 'a lock of some other tool is a claim too');
   assert.equal(foreignClaim(view(null, 'harbor-assistant/a/2'), 'a'), null, 'our own stale lock is not foreign');
@@ -47,13 +58,22 @@ test('fence targets: the recorded clients whether they watch or not, foreign wat
   assert.deepEqual(fenceTargets([{ address: OTHER }, { address: OWN }], v, 'a', ['10.0.0.1'], 'client'), [PEER, OTHER]);
   assert.deepEqual(fenceTargets([{ address: PEER }], v, 'a', ['10.0.0.1'], 'host'), ['10.0.0.2'], 'host scope: the whole host once');
   assert.deepEqual(fenceTargets([], view(record('b', 3, [])), 'a', ['10.0.0.1'], 'client'), ['10.0.0.2'], 'claimed but no client recorded yet: its host');
-  assert.deepEqual(fenceTargets([], view(record('b', 3, ['10.0.0.1:0/5'])), 'a', ['10.0.0.1'], 'client'), [], 'a record naming our own address is never a reason to fence ourselves');
+  assert.deepEqual(
+    fenceTargets([], view(record('b', 3, ['10.0.0.1:0/5'])), 'a', ['10.0.0.1'], 'client'),
+    [],
+    'a record naming our own address is never a reason to fence ourselves',
+  );
   assert.deepEqual(claimTargets({ node: 'b', generation: 1, clients: [PEER], hosts: ['10.0.0.2'], at: null }, 'host'), ['10.0.0.2']);
 });
 
 test('watchers the record explains are not given the holder grace; others are', () => {
   const v = view(record('b', 3, [PEER]));
-  assert.deepEqual(unexplainedForeignHolders([{ address: PEER }, { address: '10.0.0.2:0/999' }, { address: OTHER }, { address: OWN }], v, 'a', ['10.0.0.1']).map((h) => h.address), [OTHER]);
+  assert.deepEqual(
+    unexplainedForeignHolders([{ address: PEER }, { address: '10.0.0.2:0/999' }, { address: OTHER }, { address: OWN }], v, 'a', ['10.0.0.1']).map(
+      (h) => h.address,
+    ),
+    [OTHER],
+  );
 });
 
 test("concurrent claims: new to this node and younger than the grace, or a bare lock; a claim known before the takeover is a dead owner's", () => {

@@ -50,16 +50,30 @@ function failed(name: string, what = 'rbd'): CommandError {
   return new CommandError(what, what, exitCode, stderr, '', 95, 'exit');
 }
 
-const conn: CephConnection = { user: 'harbor', keyringPath: '/etc/harbor-assistant/keyring', confPath: '/etc/harbor-assistant/ceph.conf', pool: 'harbor', image: 'harbor_data' };
+const conn: CephConnection = {
+  user: 'harbor',
+  keyringPath: '/etc/harbor-assistant/keyring',
+  confPath: '/etc/harbor-assistant/ceph.conf',
+  pool: 'harbor',
+  image: 'harbor_data',
+};
 const ids = ['--id', 'harbor', '--keyring', '/etc/harbor-assistant/keyring', '-c', '/etc/harbor-assistant/ceph.conf'];
 
 const record: OwnerRecord = { node: 'a', generation: 7, hosts: ['10.213.77.11'], clients: ['10.213.77.11:0/1234567'], at: '2026-11-26T12:25:00.000Z' };
 
-test('lock ids round-trip; other tools\' ids are not ours', () => {
+test("lock ids round-trip; other tools' ids are not ours", () => {
   assert.equal(lockIdFor('a', 7), 'harbor-assistant/a/7');
   assert.deepEqual(parseLockId('harbor-assistant/a/7'), { node: 'a', generation: 7 });
   assert.deepEqual(parseLockId(lockIdFor('node-b.example', 123456)), { node: 'node-b.example', generation: 123456 });
-  for (const foreign of ['auto 139837021621696', 'harbor-assistant/a/0', 'harbor-assistant/a/07', 'harbor-assistant/a/b/7', 'harbor-assistant//7', 'x/a/7', 'harbor-assistant/a/7 ']) {
+  for (const foreign of [
+    'auto 139837021621696',
+    'harbor-assistant/a/0',
+    'harbor-assistant/a/07',
+    'harbor-assistant/a/b/7',
+    'harbor-assistant//7',
+    'x/a/7',
+    'harbor-assistant/a/7 ',
+  ]) {
     assert.equal(parseLockId(foreign), null, foreign);
   }
   assert.throws(() => lockIdFor('a/b', 1), /node name/);
@@ -72,9 +86,24 @@ test('argv: image spec, then ids by keyring file; lock rm does not blocklist the
   assert.deepEqual(lockListArgv(conn), ['rbd', 'lock', 'ls', 'harbor/harbor_data', '--format', 'json', ...ids]);
   assert.deepEqual(lockAddArgv(conn, 'harbor-assistant/a/7'), ['rbd', 'lock', 'add', 'harbor/harbor_data', 'harbor-assistant/a/7', ...ids]);
   assert.deepEqual(lockRmArgv(conn, 'harbor-assistant/a/7', 'client.4130'), [
-    'rbd', 'lock', 'rm', 'harbor/harbor_data', 'harbor-assistant/a/7', 'client.4130', ...ids, '--rbd_blocklist_on_break_lock=false',
+    'rbd',
+    'lock',
+    'rm',
+    'harbor/harbor_data',
+    'harbor-assistant/a/7',
+    'client.4130',
+    ...ids,
+    '--rbd_blocklist_on_break_lock=false',
   ]);
-  assert.deepEqual(imageMetaSetArgv(conn, OWNER_META_KEY, '{"node":"a"}'), ['rbd', 'image-meta', 'set', 'harbor/harbor_data', 'harbor-assistant.owner', '{"node":"a"}', ...ids]);
+  assert.deepEqual(imageMetaSetArgv(conn, OWNER_META_KEY, '{"node":"a"}'), [
+    'rbd',
+    'image-meta',
+    'set',
+    'harbor/harbor_data',
+    'harbor-assistant.owner',
+    '{"node":"a"}',
+    ...ids,
+  ]);
   assert.deepEqual(imageMetaRemoveArgv(conn, OWNER_META_KEY), ['rbd', 'image-meta', 'remove', 'harbor/harbor_data', 'harbor-assistant.owner', ...ids]);
   // rbd would read these as options
   assert.throws(() => lockAddArgv(conn, '-weird'), /cannot be passed/);
@@ -84,9 +113,7 @@ test('argv: image spec, then ids by keyring file; lock rm does not blocklist the
 test('lock ls: the Pacific array as captured, none and one', () => {
   assert.deepEqual(parseLockList(stdout('lock-ls-none.json')), []);
   assert.deepEqual(parseLockList(stdout('lock-ls-after-rm.json')), []);
-  assert.deepEqual(parseLockList(stdout('lock-ls-one.json')), [
-    { id: 'harbor-assistant/a/7', locker: 'client.4130', address: '10.213.77.11:0/2371432285' },
-  ]);
+  assert.deepEqual(parseLockList(stdout('lock-ls-one.json')), [{ id: 'harbor-assistant/a/7', locker: 'client.4130', address: '10.213.77.11:0/2371432285' }]);
   assert.deepEqual(parseLockList(''), []);
 });
 
@@ -112,7 +139,7 @@ test('image-meta list with our record in it, and of an image without metadata (e
 
 test('owner record: written the way it is read', () => {
   assert.deepEqual(parseOwnerRecord(ownerRecordValue(record)), record);
-  assert.equal(ownerRecordValue({ ...record }), JSON.parse(stdout('meta-list-owner.json'))[OWNER_META_KEY]);
+  assert.equal(ownerRecordValue({ ...record }), (JSON.parse(stdout('meta-list-owner.json')) as Record<string, string>)[OWNER_META_KEY]);
   // a newer writer's extra field does not block this reader
   assert.deepEqual(parseOwnerRecord(JSON.stringify({ ...record, epoch: 3 })), record);
 });
@@ -174,7 +201,8 @@ test('busy / missing / blocklisted: recognised by what rbd 16.2.15 printed', () 
   assert.ok(!isBusy(failed('lock-add-blocklisted-host.txt')));
   assert.ok(!isMissing(failed('lock-add-blocklisted-host.txt')));
   assert.equal(outcome('meta-set-empty-value.txt').exitCode, 22);
-  for (const name of ['lock-add-ok.txt', 'lock-rm-ok.txt', 'meta-set-owner.txt', 'meta-remove-ok.txt']) assert.deepEqual(outcome(name), { stderr: '', exitCode: 0 }, name);
+  for (const name of ['lock-add-ok.txt', 'lock-rm-ok.txt', 'meta-set-owner.txt', 'meta-remove-ok.txt'])
+    assert.deepEqual(outcome(name), { stderr: '', exitCode: 0 }, name);
   // a timeout or an abort is never taken for either
   const timeout = new CommandError('rbd lock add', 'rbd lock add', null, '', '', 10_000, 'timeout');
   assert.ok(!isBusy(timeout) && !isMissing(timeout) && !isBlocklisted(timeout));
@@ -184,7 +212,7 @@ test('busy / missing / blocklisted: recognised by what rbd 16.2.15 printed', () 
 /** A fake cluster that answers like the captured one. */
 function fakeCeph() {
   let locks: ImageLock[] = [];
-  const meta: Record<string, string> = {};
+  const meta = new Map<string, string>();
   let n = 4130;
   const runner = new ScriptedRunner((argv) => {
     const [, verb, sub] = argv;
@@ -200,14 +228,13 @@ function fakeCeph() {
       locks = locks.filter((l) => !(l.id === arg(4) && l.locker === arg(5)));
       return before === locks.length ? { fail: outcome('lock-rm-gone.txt') } : { stdout: '' };
     }
-    if (verb === 'image-meta' && sub === 'list') return { stdout: Object.keys(meta).length ? JSON.stringify(meta) + '\n' : '' };
+    if (verb === 'image-meta' && sub === 'list') return { stdout: meta.size ? JSON.stringify(Object.fromEntries(meta)) + '\n' : '' };
     if (verb === 'image-meta' && sub === 'set') {
-      meta[arg(4)] = arg(5);
+      meta.set(arg(4), arg(5));
       return { stdout: '' };
     }
     if (verb === 'image-meta' && sub === 'remove') {
-      if (meta[arg(4)] === undefined) return { fail: outcome('meta-remove-missing.txt') };
-      delete meta[arg(4)];
+      if (!meta.delete(arg(4))) return { fail: outcome('meta-remove-missing.txt') };
       return { stdout: '' };
     }
     throw new Error(`unexpected ${argv.join(' ')}`);
@@ -225,7 +252,7 @@ test('Ownership: take, refuse the second, record, release; gone is fine', async 
     holder: { id: 'harbor-assistant/a/1', locker: 'client.4130', address: '10.213.77.11:0/2371432285' },
   });
   await o.writeRecord({ ...record, generation: 1 });
-  assert.equal(ceph.meta[GENERATION_META_KEY], '1');
+  assert.equal(ceph.meta.get(GENERATION_META_KEY), '1');
   const view = await o.read();
   assert.deepEqual(view.record, { ...record, generation: 1 });
   assert.equal(view.lastGeneration, 1);
@@ -245,7 +272,7 @@ test('Ownership: break a foreign lock, also when someone broke it first; other f
   const o = new Ownership(ceph.runner, conn, 5000);
   const theirs: ImageLock = { id: 'harbor-assistant/b/4', locker: 'client.5000', address: '10.213.77.12:0/1' };
   ceph.take(theirs);
-  assert.deepEqual((await o.tryLock('harbor-assistant/a/5')), { taken: false, holder: theirs });
+  assert.deepEqual(await o.tryLock('harbor-assistant/a/5'), { taken: false, holder: theirs });
   await o.breakLock(theirs);
   await o.breakLock(theirs);
   assert.deepEqual(ceph.runner.calls.at(-1)?.slice(0, 6), ['rbd', 'lock', 'rm', 'harbor/harbor_data', 'harbor-assistant/b/4', 'client.5000']);
@@ -264,10 +291,13 @@ test('rbd status: the rbd-fuse watcher from node a, and none', () => {
   assert.deepEqual(parseRbdStatus(stdout('status-none.json')), []);
   assert.deepEqual(ownWatcherAddresses(watchers, ['10.213.77.11']), ['10.213.77.11:0/2691814536']);
   assert.deepEqual(ownWatcherAddresses(watchers, ['10.213.77.12']), []);
-  assert.deepEqual(ownWatcherAddresses([{ address: 'v1:10.0.0.1:0/5' }, { address: '[fd00::1]:0/6' }, { address: 'junk' }], ['10.0.0.1', 'fd00::1']), ['v1:10.0.0.1:0/5', '[fd00::1]:0/6']);
+  assert.deepEqual(ownWatcherAddresses([{ address: 'v1:10.0.0.1:0/5' }, { address: '[fd00::1]:0/6' }, { address: 'junk' }], ['10.0.0.1', 'fd00::1']), [
+    'v1:10.0.0.1:0/5',
+    '[fd00::1]:0/6',
+  ]);
 });
 
-test('fuse mapper: clients are this node\'s watchers', async () => {
+test("fuse mapper: clients are this node's watchers", async () => {
   const runner = new ScriptedRunner(() => ({ stdout: stdout('status-fuse.json') }));
   const fuse = new FuseMapper(runner, conn, { fuseDir: '/nonexistent/fuse', stateDir: '/nonexistent/state', timeoutMs: 5000 }, silentLogger());
   assert.deepEqual(await fuse.clients('/dev/loop3', ['10.213.77.11']), ['10.213.77.11:0/2691814536']);
@@ -275,7 +305,7 @@ test('fuse mapper: clients are this node\'s watchers', async () => {
   assert.deepEqual(runner.calls[0]?.slice(0, 5), ['rbd', 'status', 'harbor/harbor_data', '--format', 'json']);
 });
 
-test('krbd client_addr: the kernel\'s ip:port/nonce', () => {
+test("krbd client_addr: the kernel's ip:port/nonce", () => {
   assert.equal(parseKrbdClientAddr('10.0.0.1:0/1234567\n'), '10.0.0.1:0/1234567');
   assert.equal(parseKrbdClientAddr('[fd00::1]:0/42\n'), '[fd00::1]:0/42');
   assert.throws(() => parseKrbdClientAddr(''), /expected ip:port\/nonce/);
@@ -297,7 +327,7 @@ test('krbd mapper: clients from sysfs; rbd-nbd and a kernel without client_addr 
     writeFileSync(join(sysfs, '8', 'pool'), 'other\n');
     writeFileSync(join(sysfs, '8', 'name'), 'img\n');
     const runner = new ScriptedRunner(() => ({ stdout: stdout('status-fuse.json') }));
-    const never = async () => false;
+    const never = () => Promise.resolve(false);
     const krbd = new RbdDeviceMapper('krbd', runner, conn, 5000, never, sysfs);
     // the kernel's own word, even if the configured IPs do not list it
     assert.deepEqual(await krbd.clients('/dev/rbd7', ['10.9.9.9']), ['10.213.77.11:0/3141592']);

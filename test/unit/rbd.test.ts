@@ -13,24 +13,47 @@ const conn: CephConnection = { user: 'harbor', keyringPath: '/k', confPath: '/c'
 test('rbd status JSON gives the watchers with their client instance addresses', () => {
   assert.deepEqual(rbdStatusArgv(conn), ['rbd', 'status', 'kubernetes/harbor_data', '--format', 'json', '--id', 'harbor', '--keyring', '/k', '-c', '/c']);
   const out = '{"watchers":[{"address":"10.0.0.1:0/4225036114","client":4176,"cookie":18446462598732840961}]}';
-  assert.deepEqual(parseRbdStatus(out), [{ address: '10.0.0.1:0/4225036114', client: 4176, cookie: 18446462598732840961 }]);
+  assert.deepEqual(parseRbdStatus(out), [{ address: '10.0.0.1:0/4225036114', client: 4176, cookie: Number('18446462598732840961') }]);
   assert.deepEqual(parseRbdStatus('{"watchers":[]}'), []);
   assert.throws(() => parseRbdStatus('rbd: error opening image'), /rbd status: expected JSON output, got: rbd: error opening image/);
 });
 
 test('rbd info JSON gives size and features', () => {
-  const out = '{"name":"harbor_data","id":"10a26b8b4567","size":2147483648,"objects":512,"order":22,"object_size":4194304,"snapshot_count":0,"block_name_prefix":"rbd_data.10a26b8b4567","format":2,"features":["layering","exclusive-lock"],"op_features":[],"flags":[]}';
+  const out =
+    '{"name":"harbor_data","id":"10a26b8b4567","size":2147483648,"objects":512,"order":22,"object_size":4194304,"snapshot_count":0,"block_name_prefix":"rbd_data.10a26b8b4567","format":2,"features":["layering","exclusive-lock"],"op_features":[],"flags":[]}';
   assert.deepEqual(parseRbdInfo(out), { name: 'harbor_data', size: 2147483648, features: ['layering', 'exclusive-lock'] });
 });
 
 test('image metadata records the one-time format', () => {
   assert.deepEqual(parseImageMeta(''), {});
   assert.deepEqual(parseImageMeta(`{"${FORMATTED_META_KEY}":"2026-11-25T12:00:00.000Z"}`), { [FORMATTED_META_KEY]: '2026-11-25T12:00:00.000Z' });
-  assert.deepEqual(imageMetaSetArgv(conn, FORMATTED_META_KEY, 'x').slice(0, 6), ['rbd', 'image-meta', 'set', 'kubernetes/harbor_data', FORMATTED_META_KEY, 'x']);
+  assert.deepEqual(imageMetaSetArgv(conn, FORMATTED_META_KEY, 'x').slice(0, 6), [
+    'rbd',
+    'image-meta',
+    'set',
+    'kubernetes/harbor_data',
+    FORMATTED_META_KEY,
+    'x',
+  ]);
 });
 
 test('krbd map/unmap/list commands', () => {
-  assert.deepEqual(mapArgv(conn, 'krbd', true), ['rbd', 'device', 'map', '-t', 'krbd', 'kubernetes/harbor_data', '--id', 'harbor', '--keyring', '/k', '-c', '/c', '-o', 'exclusive']);
+  assert.deepEqual(mapArgv(conn, 'krbd', true), [
+    'rbd',
+    'device',
+    'map',
+    '-t',
+    'krbd',
+    'kubernetes/harbor_data',
+    '--id',
+    'harbor',
+    '--keyring',
+    '/k',
+    '-c',
+    '/c',
+    '-o',
+    'exclusive',
+  ]);
   assert.deepEqual(mapArgv(conn, 'nbd', false).slice(0, 6), ['rbd', 'device', 'map', '-t', 'nbd', 'kubernetes/harbor_data']);
   assert.deepEqual(unmapArgv('krbd', '/dev/rbd0', true), ['rbd', 'device', 'unmap', '-t', 'krbd', '-o', 'force', '/dev/rbd0']);
   assert.deepEqual(unmapArgv('krbd', '/dev/rbd0', false), ['rbd', 'device', 'unmap', '-t', 'krbd', '/dev/rbd0']);
@@ -38,7 +61,8 @@ test('krbd map/unmap/list commands', () => {
 });
 
 test('rbd device list JSON finds our image (krbd says name, rbd-nbd says image)', () => {
-  const krbd = '[{"id":"0","pool":"kubernetes","namespace":"","name":"harbor_data","snap":"-","device":"/dev/rbd0"},{"id":"1","pool":"kubernetes","namespace":"","name":"other","snap":"-","device":"/dev/rbd1"}]';
+  const krbd =
+    '[{"id":"0","pool":"kubernetes","namespace":"","name":"harbor_data","snap":"-","device":"/dev/rbd0"},{"id":"1","pool":"kubernetes","namespace":"","name":"other","snap":"-","device":"/dev/rbd1"}]';
   assert.equal(parseDeviceList(krbd, conn), '/dev/rbd0');
   const nbd = '[{"id":1234,"pool":"kubernetes","namespace":"","image":"harbor_data","snap":"-","device":"/dev/nbd0"}]';
   assert.equal(parseDeviceList(nbd, conn), '/dev/nbd0');
@@ -58,14 +82,15 @@ const noModuleStderr = [
 test('map failures of the original README are recognised by their exact text', () => {
   assert.match(explainMapFailure(noModuleStderr)?.text ?? '', /modprobe rbd/);
   assert.equal(explainMapFailure(noModuleStderr)?.permanent, true, 'no retry loads a kernel module');
-  const secret = "rbd: failed to add secret 'client.admin' to kernel\nIn some cases useful info is found in syslog - try \"dmesg | tail\".\nrbd: map failed: (1) Operation not permitted";
+  const secret =
+    'rbd: failed to add secret \'client.admin\' to kernel\nIn some cases useful info is found in syslog - try "dmesg | tail".\nrbd: map failed: (1) Operation not permitted';
   assert.match(explainMapFailure(secret)?.text ?? '', /seccomp=unconfined/);
   assert.equal(explainMapFailure('rbd: something else'), null);
 });
 
 test('a krbd map without the rbd module fails with the command, its stderr, the hint, and as permanent', async () => {
   const runner = new ScriptedRunner((argv) => (argv[2] === 'map' ? { fail: { exitCode: 2, stderr: noModuleStderr } } : { stdout: '' }));
-  const mapper = new RbdDeviceMapper('krbd', runner, conn, 5000, async () => false);
+  const mapper = new RbdDeviceMapper('krbd', runner, conn, 5000, () => Promise.resolve(false));
   await assert.rejects(mapper.map(), (e: unknown) => {
     assert.ok(e instanceof CommandError);
     assert.match(e.message, /rbd: map failed: \(2\) No such file or directory/);
@@ -78,7 +103,7 @@ test('a krbd map without the rbd module fails with the command, its stderr, the 
 
 test('krbd maps exclusively when asked, and returns the device it printed', async () => {
   const runner = new ScriptedRunner(() => ({ stdout: '/dev/rbd3\n' }));
-  const mapper = new RbdDeviceMapper('krbd', runner, conn, 5000, async () => true);
+  const mapper = new RbdDeviceMapper('krbd', runner, conn, 5000, () => Promise.resolve(true));
   assert.equal(await mapper.map(), '/dev/rbd3');
   assert.deepEqual(runner.calls[0]?.slice(-2), ['-o', 'exclusive']);
 });
@@ -91,7 +116,8 @@ test('fuse mapper commands: identity through CEPH_ARGS, buffered loop', () => {
 });
 
 test('losetup -J finds the loop device backed by the image file', () => {
-  const out = '{"loopdevices":[{"name":"/dev/loop0","sizelimit":0,"offset":0,"autoclear":false,"ro":false,"back-file":"/var/lib/x.img","dio":false,"log-sec":512},{"name":"/dev/loop1","sizelimit":0,"offset":0,"autoclear":false,"ro":false,"back-file":"/run/ha/fuse/harbor_data (deleted)","dio":false,"log-sec":512}]}';
+  const out =
+    '{"loopdevices":[{"name":"/dev/loop0","sizelimit":0,"offset":0,"autoclear":false,"ro":false,"back-file":"/var/lib/x.img","dio":false,"log-sec":512},{"name":"/dev/loop1","sizelimit":0,"offset":0,"autoclear":false,"ro":false,"back-file":"/run/ha/fuse/harbor_data (deleted)","dio":false,"log-sec":512}]}';
   assert.equal(parseLoopList(out, '/run/ha/fuse/harbor_data'), '/dev/loop1');
   assert.equal(parseLoopList(out, '/nope'), null);
   assert.equal(parseLoopList('', '/nope'), null);

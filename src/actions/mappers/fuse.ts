@@ -65,7 +65,6 @@ export const FUSE_ONLY_PREFIX = 'rbd-fuse:';
 /** umount's exit code for "not mounted" (util-linux: 32, "mount failure", which covers a few more cases). */
 const UMOUNT_NOT_MOUNTED = 32;
 
-
 /**
  * For hosts without the rbd kernel module (and the lab): rbd-fuse exposes the image as a file,
  * a buffered loop device turns it into a block device. After a fence rbd-fuse is treated as
@@ -152,7 +151,13 @@ export class FuseMapper implements Mapper {
     // rbd-fuse, so "not mounted" (exit 32) is the expected answer, not a failure; other exit codes
     // stay failed on record, and an exit 32 that says something else gets a warning
     const r = await this.runner
-      .run({ what: 'umount -l fuse dir', argv: ['umount', '-l', this.options.fuseDir], timeoutMs: this.options.timeoutMs, signal, okExitCodes: [UMOUNT_NOT_MOUNTED] })
+      .run({
+        what: 'umount -l fuse dir',
+        argv: ['umount', '-l', this.options.fuseDir],
+        timeoutMs: this.options.timeoutMs,
+        signal,
+        okExitCodes: [UMOUNT_NOT_MOUNTED],
+      })
       .catch(() => null);
     if (r !== null && r.exitCode === UMOUNT_NOT_MOUNTED && !/not mounted/.test(r.stderr)) {
       this.logger.warn('umount -l of the fuse dir failed', { dir: this.options.fuseDir, exitCode: r.exitCode, stderr: r.stderr.trim() });

@@ -31,10 +31,16 @@ export interface Mapper {
  * (the CLI that asks registers no watch of its own).
  */
 export function ownWatcherAddresses(watchers: readonly Holder[], ownIps: readonly string[]): string[] {
-  return [...new Set(watchers.map((w) => w.address).filter((a) => {
-    const ip = addressIp(a);
-    return ip !== null && ownIps.includes(ip);
-  }))];
+  return [
+    ...new Set(
+      watchers
+        .map((w) => w.address)
+        .filter((a) => {
+          const ip = addressIp(a);
+          return ip !== null && ownIps.includes(ip);
+        }),
+    ),
+  ];
 }
 
 /**

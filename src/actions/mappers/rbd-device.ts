@@ -82,7 +82,12 @@ export class RbdDeviceMapper implements Mapper {
   async map(signal?: AbortSignal): Promise<string> {
     const exclusive = this.type === 'krbd' && (await this.wantExclusive(signal));
     try {
-      const r = await this.runner.run({ what: `rbd device map (${this.kind})`, argv: mapArgv(this.conn, this.type, exclusive), timeoutMs: this.timeoutMs, signal });
+      const r = await this.runner.run({
+        what: `rbd device map (${this.kind})`,
+        argv: mapArgv(this.conn, this.type, exclusive),
+        timeoutMs: this.timeoutMs,
+        signal,
+      });
       const device = r.stdout.trim().split('\n').pop() ?? '';
       if (!device.startsWith('/dev/')) throw new Error(`rbd device map printed no device: ${r.stdout.trim()}`);
       return device;
