@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import type { ControlRequest, ControlResponse } from '../runtime/control-protocol.js';
+import { tagsOfStateName } from '../machine/index.js';
 import { formatStatus, type StoredStatus } from '../runtime/status.js';
 import { controlRequest } from './control-client.js';
 import type { JournalEntry } from '../observe/journal.js';
@@ -68,8 +69,8 @@ export async function checkFitness(p: CheckPaths, io: Io, now = Date.now()): Pro
     }
     const s = JSON.parse(readFileSync(p.statusFile, 'utf8')) as StoredStatus;
     const detachedAt = s.detachedAt ? Date.parse(s.detachedAt) : NaN;
-    // a status written before tags existed has none: no grace, which errs on the safe side
-    if ((s.tags ?? []).includes('serving') && now - detachedAt < p.graceMs) {
+    // a status written before statuses carried tags (an upgrade restart): the chart names its tags
+    if ((s.tags ?? tagsOfStateName(s.state)).includes('serving') && now - detachedAt < p.graceMs) {
       io.out('fit: serving; the service is restarting\n');
       return 0;
     }

@@ -1,5 +1,5 @@
-import type { SnapshotFrom } from 'xstate';
-import type { NodeMachine } from './machine.js';
+import type { AnyStateNode, SnapshotFrom } from 'xstate';
+import { nodeMachine, type NodeMachine } from './machine.js';
 import type { Step, StepMeta } from './step.js';
 import { NODE_TAGS, type NodeTag } from './tags.js';
 
@@ -44,6 +44,23 @@ export function viewOf(snapshot: NodeSnapshot): StateView {
     if (isStepMeta(meta)) step = meta.step;
   }
   return { name: stateName(snapshot.value), top, tags, phase, within, step };
+}
+
+/**
+ * The tags of a state known only by its name (a status file written before statuses carried
+ * tags): the chart itself resolves the name; an unknown name has no tags.
+ */
+export function tagsOfStateName(name: string): NodeTag[] {
+  const tags = new Set<string>();
+  try {
+    // a state's tags are its own and its ancestors' (the name is a leaf, as status writes it)
+    for (let node: AnyStateNode | undefined = nodeMachine.getStateNodeById(`${nodeMachine.id}.${name}`); node; node = node.parent) {
+      for (const tag of node.tags) tags.add(tag);
+    }
+  } catch {
+    return [];
+  }
+  return NODE_TAGS.filter((tag) => tags.has(tag));
 }
 
 /** Active state node ids (`node.active.mounting`), root excluded: what the viewer highlights. */

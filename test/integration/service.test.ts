@@ -54,7 +54,7 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
     assert.equal(readFileSync(config.file.keepalived.fitnessFile, 'utf8'), '1\n', 'keepalived track_file: unfit at once');
     const unfit = io();
     assert.equal(await checkCommand(config, unfit.io), 1);
-    assert.match(unfit.out.join(''), /^unfit: released: handing the VIP to the peer/);
+    assert.match(unfit.out.join(''), /^unfit: standing-down: operator switchover/);
 
     writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" FAULT 150\nINSTANCE "OTHER" MASTER 100\n');
     await waitState(config, 'idle');
@@ -120,10 +120,16 @@ test('check while the service restarts: a serving node stays fit for the grace, 
   const config = configFor(health.url);
   await health.close();
   mkdirSync(config.file.node.runDir, { recursive: true });
-  const detached: Partial<NodeStatus> = { state: 'active.serving.healthy', detachedAt: new Date().toISOString() };
+  const detached: Partial<NodeStatus> = { state: 'active.serving.healthy', tags: ['fit', 'serving'], detachedAt: new Date().toISOString() };
   writeFileSync(config.paths.statusFile, JSON.stringify(detached));
   const a = io();
   assert.equal(await checkCommand(config, a.io), 0);
+  // a status file of a version without tags (an upgrade restart): the chart knows the state's tags
+  writeFileSync(config.paths.statusFile, JSON.stringify({ state: 'active.serving.healthy', detachedAt: new Date().toISOString() }));
+  const old = io();
+  assert.equal(await checkCommand(config, old.io), 0);
+  writeFileSync(config.paths.statusFile, JSON.stringify({ state: 'active.mounting.mapping.running', detachedAt: new Date().toISOString() }));
+  assert.equal(await checkCommand(config, io().io), 1, 'a takeover in progress gets no restart grace');
   const b = io();
   assert.equal(await checkCommand(config, b.io, Date.now() + config.file.keepalived.restartGraceMs + 1), 1);
   writeFileSync(config.paths.statusFile, JSON.stringify({ state: 'idle', detachedAt: new Date().toISOString() }));
