@@ -1,5 +1,5 @@
 import { fromPromise, type AnyActorRef } from 'xstate';
-import type { ActorName, NodeActors, Holder, OwnershipView, WorldSnapshot } from '../../src/machine/index.js';
+import { actorPlaceholders, type ActorName, type NodeActors, type Holder, type OwnershipView, type WorldSnapshot } from '../../src/machine/index.js';
 import { addressIp, foreignHolders } from '../../src/guards/index.js';
 import { OWN_NODE } from './timing.js';
 
@@ -86,24 +86,8 @@ export class FakeWorld {
   ) {}
 
   actors(): Partial<NodeActors> {
-    const names: ActorName[] = [
-      'readWorld',
-      'readHolders',
-      'fence',
-      'verifyFence',
-      'claim',
-      'map',
-      'record',
-      'probeFilesystem',
-      'format',
-      'fsck',
-      'mount',
-      'composeUp',
-      'composeDown',
-      'unmount',
-      'unmap',
-      'disown',
-    ];
+    // every step the chart invokes, by its one name
+    const names = Object.keys(actorPlaceholders) as ActorName[];
     return Object.fromEntries(names.map((name) => [name, this.fakeActor(name)]));
   }
 
