@@ -8,7 +8,7 @@ import { parseJournal } from '../../src/observe/journal.js';
 import { runService } from '../../src/runtime/service.js';
 import { HEALTHY, startHealthServer } from '../support/harbor-health-server.js';
 import { sample, statusWithHost } from '../support/http-probe.js';
-import { configFor, instantService, io, removeServiceDirs, waitState } from '../support/service-harness.js';
+import { configFor, instantService, io, removeServiceDirs, stopAfterTest, waitState } from '../support/service-harness.js';
 
 after(removeServiceDirs);
 
@@ -151,6 +151,7 @@ test('metrics and the journal follow a takeover and a switchover; `events` print
     await assert.rejects(fetch(`${metricsUrl}/metrics`), 'the metrics server is closed with the service');
     await assert.rejects(fetch(`${viewer}/`), 'so is the viewer');
   } finally {
+    await stopAfterTest(config, running);
     await health.close();
   }
 });
@@ -169,6 +170,7 @@ test('a metrics port already in use is reported and the service runs without met
     await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: false }, 2_000);
     await running;
   } finally {
+    await stopAfterTest(config, running);
     blocker.close();
     await health.close();
   }

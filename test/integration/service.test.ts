@@ -8,7 +8,7 @@ import { checkCommand, statusCommand } from '../../src/cli/operator.js';
 import { controlRequest } from '../../src/cli/control-client.js';
 import type { NodeStatus } from '../../src/runtime/status.js';
 import { HEALTHY, REGISTRY_DOWN, startHealthServer } from '../support/harbor-health-server.js';
-import { configFor, instantService, io, removeServiceDirs, startServing, waitState } from '../support/service-harness.js';
+import { configFor, instantService, io, removeServiceDirs, startServing, stopAfterTest, waitState } from '../support/service-harness.js';
 
 after(removeServiceDirs);
 
@@ -73,6 +73,7 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
     const final = JSON.parse(readFileSync(config.paths.statusFile, 'utf8')) as NodeStatus;
     assert.equal(final.state, 'stopped');
   } finally {
+    await stopAfterTest(config, running);
     await health.close();
   }
 });
@@ -92,6 +93,7 @@ test('Harbor reported down after the fall threshold hands over to the peer', asy
     await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: true }, 2_000);
     await running;
   } finally {
+    await stopAfterTest(config, running);
     await health.close();
   }
   assert.ok(!existsSync(config.paths.failedMarker));
@@ -111,6 +113,7 @@ test('the control socket refuses anyone but root', async () => {
     await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: false }, 2_000);
     await running;
   } finally {
+    await stopAfterTest(config, running);
     await health.close();
   }
 });
@@ -141,8 +144,10 @@ test('failed (budget exhausted) is sticky across a service restart until an oper
   const health = await startHealthServer();
   health.set(HEALTHY);
   const config = configFor(health.url, ['failureBudget: 1']);
+  let first: Promise<void> | undefined;
+  let second: Promise<void> | undefined;
   try {
-    const { running: first } = await startServing(config);
+    ({ running: first } = await startServing(config));
     health.set(REGISTRY_DOWN);
     const failed = await waitState(config, 'failed');
     assert.match(failed.reason, /failure budget exhausted \(1\)/);
@@ -151,7 +156,7 @@ test('failed (budget exhausted) is sticky across a service restart until an oper
     await first;
 
     health.set(HEALTHY);
-    const second = runService(config, silentLogger(), instantService([], config));
+    second = runService(config, silentLogger(), instantService([], config));
     const again = await waitState(config, 'failed');
     assert.match(again.reason, /failure budget exhausted/);
     await controlRequest(config.paths.controlSocket, { cmd: 'resume' }, 2_000);
@@ -160,6 +165,7 @@ test('failed (budget exhausted) is sticky across a service restart until an oper
     await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: true }, 2_000);
     await second;
   } finally {
+    await stopAfterTest(config, first, second);
     await health.close();
   }
 });

@@ -140,6 +140,17 @@ export async function startServing(config: Config, calls: string[] = []): Promis
   return { running };
 }
 
+/**
+ * For `finally`: a failed assertion must not leave the service running (its pollers keep the test
+ * file alive, and the runner waits for it forever). Detaches it if it still answers.
+ */
+export async function stopAfterTest(config: Config, ...running: Array<Promise<void> | undefined>): Promise<void> {
+  await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: false }, 2_000).catch(() => undefined);
+  const bounded = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
+  const pending = running.filter((r): r is Promise<void> => r !== undefined).map((r) => r.catch(() => undefined));
+  await Promise.race([Promise.all(pending), bounded]);
+}
+
 export const io = () => {
   const out: string[] = [];
   return { out, io: { out: (s: string) => out.push(s), err: (s: string) => out.push(s) } };
