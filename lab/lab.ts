@@ -40,6 +40,18 @@ export interface LabOptions {
   vrrpCutAtStart?: NodeName;
 }
 
+/**
+ * Harbor in the lab: `shim` (the registry and a health stand-in as plain processes, the default
+ * for now) or `docker` (HALAB_STACK=docker: one dockerd per node, the Harbor-shaped compose stack
+ * of lab/docker, driven by the engine's real compose path).
+ */
+export const STACK: 'shim' | 'docker' = process.env.HALAB_STACK === 'docker' ? 'docker' : 'shim';
+const dockerDir = join(labDir, 'docker');
+const dockerState = (n: NodeName) => join(LAB.root, n, 'docker');
+const dockerSocket = (n: NodeName) => join(dockerState(n), 'sock', 'docker.sock');
+/** Where clients push and pull: nginx on the VIP's port 80 (docker), the registry itself (shim). */
+const REGISTRY_AT = STACK === 'docker' ? `${LAB.vip}:80` : `${LAB.vip}:5000`;
+
 /** Where Ceph's mon and OSD listen (one address): what a storage partition cuts. */
 export const CEPH_IP = `${LAB.subnet}.10`;
 
@@ -128,12 +140,25 @@ export class Lab {
     writeFileSync(check, `#!/bin/sh\nexec ${process.execPath} ${join(repo, 'dist', 'cli', 'main.js')} "$@"\n`);
     chmodSync(check, 0o755);
     for (const n of ['a', 'b'] as const) this.writeNodeConfig(n);
+    if (STACK === 'docker') this.startDockers();
     this.options.beforeEngines?.(this);
     for (const n of ['a', 'b'] as const) await this.startEngine(n);
     for (const n of ['a', 'b'] as const) this.renderKeepalived(n);
     if (this.options.vrrpCutAtStart) this.cutVrrp(this.options.vrrpCutAtStart);
     for (const n of ['a', 'b'] as const) this.startKeepalived(n);
     this.log(`lab up in ${Date.now() - t0} ms`);
+  }
+
+  /** One dockerd per node in its namespace, with the stack's images (built once per machine). */
+  private startDockers(): void {
+    const t0 = Date.now();
+    run([join(dockerDir, 'install.sh')], { timeoutMs: 600_000 });
+    run([join(dockerDir, 'build-images.sh')], { timeoutMs: 1_800_000 });
+    for (const n of ['a', 'b'] as const) {
+      run([join(dockerDir, 'dockerd.sh'), 'start', n, `${LAB.prefix}-${n}`, dockerState(n)], { timeoutMs: 60_000 });
+      run([join(dockerDir, 'load-images.sh'), dockerSocket(n)], { timeoutMs: 600_000 });
+    }
+    this.log(`dockerd a and b up with images in ${Date.now() - t0} ms`);
   }
 
   private writeNodeConfig(n: NodeName): void {
@@ -171,11 +196,12 @@ export class Lab {
       `  mountPoint: ${d}/mnt`,
       '  fsck: auto',
       'harbor:',
-      `  composeCommand: [${join(labDir, 'compose-shim')}]`,
+      // docker: the engine's own detection (docker compose, then docker-compose) against this node's dockerd
+      STACK === 'docker' ? '  composeCommand: auto' : `  composeCommand: [${join(labDir, 'compose-shim')}]`,
       `  projectDir: ${d}/mnt/installer`,
       `  harborYml: ${join(labDir, 'harbor.yml')}`,
       `  installerTgz: ${join(LAB.root, 'harbor-offline-installer-lab.tgz')}`,
-      '  healthUrl: http://127.0.0.1:8080/api/v2.0/health',
+      STACK === 'docker' ? '  healthUrl: http://127.0.0.1:80/api/v2.0/health' : '  healthUrl: http://127.0.0.1:8080/api/v2.0/health',
       '  probe: { intervalMs: 500, timeoutMs: 400, rise: 1, fall: 3 }',
       'keepalived:',
       '  vrrpVersion: 3',
@@ -209,7 +235,7 @@ export class Lab {
     const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', ...this.engineArgv(n, 'run')], {
       stdio: ['ignore', out, out],
       detached: true,
-      env: { ...process.env, HALAB_SHIM_DIR: join(this.nodeDir(n), 'shim') },
+      env: { ...process.env, ...(STACK === 'docker' ? { DOCKER_HOST: `unix://${dockerSocket(n)}` } : { HALAB_SHIM_DIR: join(this.nodeDir(n), 'shim') }) },
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`engine ${n} did not start`);
@@ -305,7 +331,7 @@ export class Lab {
     const tag = `t${++this.imageSeq}`;
     const dir = join(LAB.root, 'images', tag);
     const { digest } = makeOciImage(dir, tag);
-    const ref = `${LAB.vip}:5000/lab/app:${tag}`;
+    const ref = `${REGISTRY_AT}/lab/app:${tag}`;
     const r = this.skopeo(['copy', '--retry-times', '0', '--dest-tls-verify=false', `oci:${dir}:${tag}`, `docker://${ref}`]);
     if (r.ok) this.pushed.push({ ref, digest });
     return { ok: r.ok, ref, out: r.out };
@@ -578,6 +604,10 @@ export class Lab {
 
   /** Stop the registry behind the node's Harbor (Harbor unhealthy). */
   async stopRegistry(n: NodeName): Promise<void> {
+    if (STACK === 'docker') {
+      run(['/usr/bin/docker', '-H', `unix://${dockerSocket(n)}`, 'stop', 'registry'], { timeoutMs: 30_000 });
+      return;
+    }
     const pid = readPid(join(this.nodeDir(n), 'shim', 'registry.pid'));
     if (pid) await killPid(pid);
   }
@@ -719,6 +749,8 @@ export class Lab {
         const pid = readPid(f);
         if (pid) await killPid(pid, 2_000);
       }
+      // containers bind-mount the image's filesystem: they and their daemon go before any umount
+      if (existsSync(join(d, 'docker'))) tryRun([join(dockerDir, 'dockerd.sh'), 'stop', n, `${LAB.prefix}-${n}`, join(d, 'docker')], 120_000);
       // stacked mounts (a foreign filesystem over ours): unmount until nothing is left
       for (let i = 0; i < 3 && existsSync(`${d}/mnt`); i++) {
         if (!tryRun(['umount', `${d}/mnt`]) && !tryRun(['umount', '-l', `${d}/mnt`])) break;
