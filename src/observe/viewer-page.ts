@@ -126,7 +126,7 @@ function showStatus(s) {
 
 function describe(e) {
   switch (e.kind) {
-    case 'transition': return [e.from + ' → ' + e.to + '  (' + e.event + ')' + (e.lastError ? '  error: ' + e.lastError : ''), secs(e.inStateMs) + ' in ' + e.from.split('.').slice(0, 2).join('.')];
+    case 'transition': return [e.from + ' → ' + e.to + '  (' + e.event + ')' + (e.lastError ? '  error: ' + e.lastError : ''), secs(e.inStateMs) + ' in ' + e.from];
     case 'command': return ['$ ' + e.what + ': ' + e.result + (e.ok ? '' : '  ' + e.command), e.durationMs + ' ms'];
     case 'summary': return [e.operation + ' → ' + e.outcome + ': ' + e.phases.map((p) => p.phase + ' ' + secs(p.durationMs)).join(', ') + '  (why: ' + e.cause.reason + ')', secs(e.totalMs)];
     default: return [e.message + (e.detail ? ' ' + JSON.stringify(e.detail) : ''), ''];
