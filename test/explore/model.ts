@@ -60,6 +60,8 @@ export interface ModelOptions {
   cooldownMs: number;
   /** The VIP reconciler promotes an engine whose keepalived runs (false: only after keepalived spoke to it). */
   trustRunningKeepalived: boolean;
+  /** Only faults whose label matches (a hunt for one named scenario); all faults when unset. */
+  onlyFaults?: RegExp;
 }
 
 const LATE: ReadonlySet<string> = new Set<LateStep>(['map', 'unmount', 'unmap']);
@@ -173,6 +175,7 @@ export class Model {
     const canFault = faults && w.faults < this.o.maxFaults;
     const add = (label: string, fault: boolean, f: (t: State) => void, violation?: string | null) => {
       if (fault && !canFault) return;
+      if (fault && this.o.onlyFaults && !this.o.onlyFaults.test(label)) return;
       const t = this.clone(s);
       if (fault) t.world.faults += 1;
       f(t);

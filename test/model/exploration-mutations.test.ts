@@ -7,9 +7,10 @@ import { defaultModelOptions } from '../explore/model.js';
 import { withoutAtomicLock, withoutFencedCooldown, withoutOwnershipFence, type Mutation } from '../explore/mutations.js';
 
 // A weaker design must be caught by the same explorer, or the explorer is too weak.
-function hunt(m: Mutation, roots: RootName[], maxDepth: number): void {
+function hunt(m: Mutation, roots: RootName[], maxDepth: number, onlyFaults?: RegExp): void {
   const o = {
     ...defaultModelOptions(m.machine, testTiming, 1, m.world),
+    ...(onlyFaults ? { onlyFaults } : {}),
     maxDepth,
     livenessEvery: 0,
     livenessSteps: 0,
@@ -28,6 +29,9 @@ function hunt(m: Mutation, roots: RootName[], maxDepth: number): void {
 }
 
 test('ownership fence removed: the explorer finds the double writer after the owner went silent', () => hunt(withoutOwnershipFence, ['steady'], 14));
+
+test('ownership fence removed, storage partition only: the explorer finds the double writer of the storage partition', () =>
+  hunt(withoutOwnershipFence, ['steady'], 18, /storage link cut/));
 
 test('atomic lock removed: the explorer finds the double map at a cold start where both are MASTER', () => hunt(withoutAtomicLock, ['cold'], 20));
 
