@@ -195,6 +195,42 @@ export class Filesystem {
     return r.exitCode === 1 ? null : parseFindmnt(r.stdout);
   }
 
+  /**
+   * The bare mount point made immutable (`chattr +i`) while nothing is mounted on it: a Harbor
+   * container with `restart: always` that its daemon brings back after a failover cannot create
+   * its bind-mount sources there and write Harbor's data beside the image. Mounting over it works
+   * as usual. A filesystem without the flag (tmpfs) answers `unsupported`.
+   */
+  async guardMountPoint(signal?: AbortSignal): Promise<'guarded' | 'mounted' | 'unsupported'> {
+    if ((await this.mountedAt(signal)) !== null) return 'mounted';
+    mkdirSync(this.options.mountPoint, { recursive: true });
+    try {
+      await this.runner.run({
+        what: 'chattr +i (mount point guard)',
+        argv: ['chattr', '+i', this.options.mountPoint],
+        timeoutMs: this.options.timeouts.probe,
+        signal,
+      });
+      return 'guarded';
+    } catch (error) {
+      if (error instanceof CommandError && error.failure === 'exit' && /Operation not supported|Inappropriate ioctl/.test(error.stderr)) return 'unsupported';
+      throw error;
+    }
+  }
+
+  /** `guardMountPoint` as a best effort: logged, never thrown (a release goes on without it). */
+  async guardBareMountPoint(signal?: AbortSignal): Promise<void> {
+    try {
+      if ((await this.guardMountPoint(signal)) === 'unsupported')
+        this.logger.info('mount point guard: no immutable flag on this filesystem', { mountPoint: this.options.mountPoint });
+    } catch (e) {
+      this.logger.warn('mount point guard failed: a container its daemon restarts could write into the bare mount point', {
+        mountPoint: this.options.mountPoint,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
+
   async mountedSource(signal?: AbortSignal): Promise<string | null> {
     return (await this.mountedAt(signal))?.source ?? null;
   }

@@ -150,6 +150,7 @@ export function realActors(config: Config, world: World, identity: NodeIdentity,
     unmount: fromPromise<void, UnmountInput>(async ({ input, signal }) => {
       const device = input.device ?? (await world.mapper.current(signal));
       await world.fs.unmount({ fenced: input.fenced, device }, signal);
+      await world.fs.guardBareMountPoint(signal);
     }),
     unmap: fromPromise<void, UnmapInput>(async ({ input, signal }) => {
       const device = input.device ?? (await world.mapper.current(signal));

@@ -63,6 +63,8 @@ export async function runService(config: Config, logger: Logger, options: Servic
   const composeCommand = composeCommandOf(config, f.harbor.composeCommand === 'auto' ? await detectCompose(runner, 10_000) : null);
   const ownAddresses = f.node.cephAddresses.length > 0 ? [...f.node.cephAddresses] : await detectOwnAddresses(runner, config.env.monHosts, 10_000);
   const world = createWorld(config, runner, logger, composeCommand);
+  // nothing mounted at start: guard the bare mount point before any container daemon restarts Harbor
+  await world.fs.guardBareMountPoint();
   logger.info('starting', { node: config.nodeName, role: config.env.role, mapper: f.ceph.mapper, ownAddresses, compose: composeCommand.join(' ') });
   observe.service('starting', { node: config.nodeName, role: config.env.role, pid: process.pid, ...observe.endpoints });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ after(() => {
   } catch {
     // not mounted
   }
+  // the guard test leaves the bare mount point immutable
+  spawnSync('chattr', ['-i', mountPoint], { stdio: 'ignore' });
   if (device) execFileSync('losetup', ['-d', device]);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -172,4 +174,16 @@ test('the I/O watchdog writes through a live mount; EIO texts count as fenced', 
   assert.equal(looksFenced("dd: error writing '/mnt/.harbor-assistant-watchdog': Input/output error"), true);
   assert.equal(looksFenced('dd: failed to open: No space left on device'), false);
   await fs.unmount({ fenced: false, device });
+});
+
+test('restart-always guard: the bare mount point is immutable (no container can create its data there), a mount over it works as usual', async () => {
+  const fs = fsFor('auto');
+  assert.equal(await fs.guardMountPoint(), 'guarded');
+  assert.throws(() => mkdirSync(join(mountPoint, 'redis')), /EPERM|operation not permitted/i, 'a restarted container cannot create its bind source');
+  await fs.mount(device);
+  writeFileSync(join(mountPoint, 'on-the-image'), 'x');
+  assert.equal(await fs.guardMountPoint(), 'mounted', 'a mounted image is left alone');
+  await fs.unmount({ fenced: false, device });
+  await fs.guardBareMountPoint();
+  assert.throws(() => writeFileSync(join(mountPoint, 'beside-the-image'), 'x'), /EPERM|operation not permitted/i);
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,11 @@ import type { NodeStatus } from '../../src/runtime/status.js';
 const dirs: string[] = [];
 /** Remove the directories configFor made (call from an `after` hook). */
 export function removeServiceDirs(): void {
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+  for (const d of dirs.splice(0)) {
+    // the service makes the bare mount point immutable (its restart-always guard)
+    spawnSync('chattr', ['-i', join(d, 'mnt')], { stdio: 'ignore' });
+    rmSync(d, { recursive: true, force: true });
+  }
 }
 
 export interface ObserveListen {
@@ -33,6 +38,8 @@ export function configFor(healthUrl: string, extraYaml: string[] = [], observe: 
     `  stateDir: ${dir}/state`,
     `  runDir: ${dir}/run`,
     '  cephAddresses: [127.0.0.2]',
+    // the mount point in the test's own directory (the service guards it with chattr +i)
+    ...(extraYaml.includes('filesystem:') ? [] : ['filesystem:', `  mountPoint: ${dir}/mnt`]),
     'harbor:',
     '  composeCommand: ["true"]',
     `  healthUrl: ${healthUrl}`,
