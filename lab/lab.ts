@@ -764,6 +764,8 @@ export class Lab {
     Lab.detachLabLoops((file) => file === `/${LAB.image}` || file.startsWith(`${LAB.root}/`));
     if (existsSync(join(LAB.root, 'ceph'))) tryRun([join(labDir, 'ceph.sh'), 'down', join(LAB.root, 'ceph')], 30_000);
     tryRun([join(labDir, 'net.sh'), 'down']);
+    // the engine keeps a bare mount point immutable (its restart-always guard; tmpfs has the flag too)
+    for (const n of ['a', 'b'] as const) if (existsSync(join(LAB.root, n, 'mnt'))) tryRun(['chattr', '-i', join(LAB.root, n, 'mnt')]);
     rmSync(LAB.root, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,7 +11,7 @@ import { ConfigError } from '../../src/config/index.js';
 import type { NodeStatus } from '../../src/runtime/status.js';
 import { HEALTHY, startHealthServer } from '../support/harbor-health-server.js';
 import { statusWithHost } from '../support/http-probe.js';
-import { configFor } from '../support/service-harness.js';
+import { configFor, removeTestDir } from '../support/service-harness.js';
 
 interface Child {
   proc: ChildProcess;
@@ -133,7 +133,7 @@ test("run --inspect: a websocket client gets the Stately inspector's actor, even
     assert.equal(child.lines.at(-1), 'returned', 'runService returned: it closed everything itself');
   } finally {
     child.proc.kill('SIGKILL');
-    rmSync(dirname(child.paths.stateDir), { recursive: true, force: true });
+    removeTestDir(dirname(child.paths.stateDir));
     await health.close();
   }
 });
@@ -149,7 +149,7 @@ test('with the inspector switched on in the config and nobody connected, the ser
     assert.equal(child.lines.at(-1), 'returned');
   } finally {
     child.proc.kill('SIGKILL');
-    rmSync(dirname(child.paths.stateDir), { recursive: true, force: true });
+    removeTestDir(dirname(child.paths.stateDir));
     await health.close();
   }
 });
@@ -209,6 +209,6 @@ test('the real CLI: `run --inspect` on real actions attaches the inspector, and 
       proc.kill('SIGKILL');
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeTestDir(dir);
   }
 });

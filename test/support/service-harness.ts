@@ -16,11 +16,13 @@ import type { NodeStatus } from '../../src/runtime/status.js';
 const dirs: string[] = [];
 /** Remove the directories configFor made (call from an `after` hook). */
 export function removeServiceDirs(): void {
-  for (const d of dirs.splice(0)) {
-    // the service makes the bare mount point immutable (its restart-always guard)
-    spawnSync('chattr', ['-i', join(d, 'mnt')], { stdio: 'ignore' });
-    rmSync(d, { recursive: true, force: true });
-  }
+  dirs.splice(0).forEach(removeTestDir);
+}
+
+/** A test's directory, also when a service it ran made `<dir>/mnt` immutable (its restart-always guard). */
+export function removeTestDir(dir: string): void {
+  spawnSync('chattr', ['-i', join(dir, 'mnt')], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
 }
 
 export interface ObserveListen {
