@@ -1,31 +1,19 @@
 import elkModule, { type ElkExtendedEdge, type ElkLabel, type ElkNode } from 'elkjs/lib/elk.bundled.js';
 import { compose, rowsBlock, type Route } from './compose.js';
 import { FONT, LABEL_LINE, LABEL_PAD, packLines, textWidth } from './text.js';
-import { operatorView, type ViewEdge, type ViewNode, type ViewNodeKind, type ViewOptions } from './view.js';
+import { operatorView, type ViewEdge, type ViewNode, type ViewOptions } from './view.js';
 import type { Chart, TransitionKind } from './walk.js';
 
 // a CommonJS module whose constructor is both module.exports and its `default`
 const ELK = elkModule.default;
 
 /** A box with absolute coordinates: a state, or the "any state" marker (`kind: 'anywhere'`). */
-export interface LaidOutState {
-  id: string;
-  key: string;
-  kind: ViewNodeKind;
-  type: string;
-  description: string | null;
-  tags: string[];
-  /** The actor a step runs. */
-  step: string | null;
-  /** A `goto` marker: the state it stands for. */
-  goto: string | null;
+export interface LaidOutState extends Pick<ViewNode, 'id' | 'key' | 'kind' | 'type' | 'description' | 'tags' | 'step' | 'goto' | 'initial' | 'depth'> {
   /** A `goto` marker back to an earlier state (`↩ idle`), not on to a later one (`→ releasing`). */
   back: boolean;
   compound: boolean;
   /** A step drawn as one box, its own states in a detail card shown on demand. */
   folded: boolean;
-  initial: boolean;
-  depth: number;
   /** Set on a folded step's own states: the step whose detail card holds them. */
   detailOf: string | null;
   x: number;

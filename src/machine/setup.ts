@@ -83,7 +83,6 @@ export const nodeSetup = setup({
     shutdownReleases: ({ event }) => event.type === 'shutdown' && event.release,
     vrrpBackup: ({ event }) => event.type === 'vrrp' && event.state === 'BACKUP',
     vrrpMaster: ({ event }) => event.type === 'vrrp' && event.state === 'MASTER',
-    healthDegraded: ({ context }) => context.health === 'degraded',
     noForeignHolders: ({ context }, p: { observation: HolderObservation }) => !hasForeignHolders(p.observation.holders, context.ownAddresses),
     concurrentClaim: ({ context }, p: { observation: ImageObservation }) => {
       const claim = foreignClaim(p.observation.ownership, context.nodeName);

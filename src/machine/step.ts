@@ -87,7 +87,6 @@ type ContextOnly = { context: NodeContext };
 /** Guard and action parameters taken from a step's output. */
 export const output = {
   world: ({ event }: DoneOf<'readWorld'>) => ({ world: event.output }),
-  holdings: ({ event }: DoneOf<'readWorld'>) => ({ holdings: event.output }),
   observation: ({ event }: DoneOf<'readHolders'>) => ({ observation: event.output }),
   verified: ({ event }: DoneOf<'verifyFence'>) => ({ observation: event.output }),
   fenced: ({ event }: DoneOf<'fence'>) => ({ fenced: event.output.fenced }),
