@@ -40,7 +40,8 @@ export async function statusCommand(config: Config, json: boolean, io: Io): Prom
 
 /**
  * keepalived's track_script: exit 0 only when this node is fit. When the service does not
- * answer (a restart), a node that was serving stays fit for `keepalived.restartGraceMs`.
+ * answer (a restart), a node that was serving, or a standby that was ready, stays fit for
+ * `keepalived.restartGraceMs`.
  */
 export async function checkCommand(config: Config, io: Io, now = Date.now()): Promise<number> {
   return checkFitness({ socket: config.paths.controlSocket, statusFile: config.paths.statusFile, graceMs: config.file.keepalived.restartGraceMs }, io, now);
@@ -69,10 +70,19 @@ export async function checkFitness(p: CheckPaths, io: Io, now = Date.now()): Pro
     }
     const s = JSON.parse(readFileSync(p.statusFile, 'utf8')) as StoredStatus;
     const detachedAt = s.detachedAt ? Date.parse(s.detachedAt) : NaN;
-    // a status written before statuses carried tags (an upgrade restart): the chart names its tags
-    if ((s.tags ?? tagsOfStateName(s.state)).includes('serving') && now - detachedAt < p.graceMs) {
-      io.out('fit: serving; the service is restarting\n');
-      return 0;
+    if (now - detachedAt < p.graceMs) {
+      // a status written before statuses carried tags (an upgrade restart): the chart names its tags
+      const tags = s.tags ?? tagsOfStateName(s.state);
+      if (tags.includes('serving')) {
+        io.out('fit: serving; the service is restarting\n');
+        return 0;
+      }
+      // a ready standby being restarted stays a candidate: if the master dies meanwhile, the VIP
+      // comes here and the returning service takes over (its VIP reconciler), instead of nowhere
+      if (tags.includes('fit-when-ready') && s.fitness?.fit === true) {
+        io.out('fit: ready standby; the service is restarting\n');
+        return 0;
+      }
     }
     io.out(`unfit: the service is not running (last state ${s.state})\n`);
     return 1;

@@ -73,8 +73,8 @@ export interface NodeStatus {
  * A status read back from the status file or another service's socket: one written by an older
  * version may lack the fields added since, so the readers keep their fallbacks for them.
  */
-export type StoredStatus = Omit<NodeStatus, 'tags' | 'ownership' | 'endpoints' | 'lastOperations'> &
-  Partial<Pick<NodeStatus, 'tags' | 'ownership' | 'endpoints' | 'lastOperations'>>;
+export type StoredStatus = Omit<NodeStatus, 'tags' | 'ownership' | 'endpoints' | 'lastOperations' | 'fitness'> &
+  Partial<Pick<NodeStatus, 'tags' | 'ownership' | 'endpoints' | 'lastOperations' | 'fitness'>>;
 
 export interface OperationRecord {
   operation: 'takeover' | 'release';
@@ -148,7 +148,7 @@ export function formatStatus(s: StoredStatus): string {
     `owner     ${ownerLine(s)}`,
     `image     ${s.imageHolders.length ? s.imageHolders.map((h) => `${h.address} (since ${h.firstSeenAt})`).join(', ') : 'no watchers seen'}`,
     `failures  ${s.failures} in a row`,
-    `keepalived check: ${s.fitness.fit ? 'fit' : 'UNFIT'} (${s.fitness.why})`,
+    `keepalived check: ${s.fitness ? `${s.fitness.fit ? 'fit' : 'UNFIT'} (${s.fitness.why})` : 'unknown'}`,
     ...(s.lastOperations ?? []).map(
       (o) => `last ${o.operation.padEnd(8)} ${o.ok ? 'ok' : 'FAILED'} → ${o.outcome} in ${(o.totalMs / 1000).toFixed(1)} s at ${o.at} (why: ${o.why})`,
     ),

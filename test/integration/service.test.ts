@@ -118,7 +118,7 @@ test('the control socket refuses anyone but root', async () => {
   }
 });
 
-test('check while the service restarts: a serving node stays fit for the grace, then not', async () => {
+test('check while the service restarts: a serving node or a ready standby stays fit for the grace, then not', async () => {
   const health = await startHealthServer();
   const config = configFor(health.url);
   await health.close();
@@ -137,7 +137,18 @@ test('check while the service restarts: a serving node stays fit for the grace, 
   assert.equal(await checkCommand(config, b.io, Date.now() + config.file.keepalived.restartGraceMs + 1), 1);
   writeFileSync(config.paths.statusFile, JSON.stringify({ state: 'idle', detachedAt: new Date().toISOString() }));
   const c = io();
-  assert.equal(await checkCommand(config, c.io), 1);
+  assert.equal(await checkCommand(config, c.io), 1, 'a standby whose fitness is unknown gets no grace');
+  // a ready standby being restarted stays a candidate for the grace; one that was not ready does not
+  const standby = (fit: boolean) => ({ state: 'idle', tags: ['fit-when-ready'], fitness: { fit, why: fit ? 'standby ready' : 'standby: Ceph unreachable' } });
+  writeFileSync(config.paths.statusFile, JSON.stringify({ ...standby(true), detachedAt: new Date().toISOString() }));
+  const ready = io();
+  assert.equal(await checkCommand(config, ready.io), 0, ready.out.join(''));
+  assert.match(ready.out.join(''), /ready standby; the service is restarting/);
+  assert.equal(await checkCommand(config, io().io, Date.now() + config.file.keepalived.restartGraceMs + 1), 1, 'the grace ends');
+  writeFileSync(config.paths.statusFile, JSON.stringify({ ...standby(false), detachedAt: new Date().toISOString() }));
+  assert.equal(await checkCommand(config, io().io), 1, 'an unready standby stays unfit');
+  writeFileSync(config.paths.statusFile, JSON.stringify(standby(true)));
+  assert.equal(await checkCommand(config, io().io), 1, 'a status that was not detached (a crash) gets no grace');
 });
 
 test('failed (budget exhausted) is sticky across a service restart until an operator resumes', async () => {
