@@ -47,6 +47,8 @@ export interface LabOptions {
  */
 export const STACK: 'shim' | 'docker' = process.env.HALAB_STACK === 'docker' ? 'docker' : 'shim';
 const dockerDir = join(labDir, 'docker');
+/** harbor.projectName in the engines' configuration (its default): compose labels containers with it. */
+const HARBOR_PROJECT = 'harbor';
 const dockerState = (n: NodeName) => join(LAB.root, n, 'docker');
 const dockerSocket = (n: NodeName) => join(dockerState(n), 'sock', 'docker.sock');
 /** Where clients push and pull: nginx on the VIP's port 80 (docker), the registry itself (shim). */
@@ -602,6 +604,110 @@ export class Lab {
     });
   }
 
+  // --- the Docker stack ----------------------------------------------------------------------
+
+  private docker(n: NodeName, args: string[], timeoutMs = 30_000): string {
+    return run(['/usr/bin/docker', '-H', `unix://${dockerSocket(n)}`, ...args], { timeoutMs });
+  }
+
+  /** Every container of the Harbor compose project on the node: name, state, restart policy, last start error. */
+  harborContainers(n: NodeName): Array<{ name: string; state: string; restartPolicy: string; error: string }> {
+    const ids = this.docker(n, ['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${HARBOR_PROJECT}`])
+      .split('\n')
+      .filter(Boolean);
+    if (ids.length === 0) return [];
+    const inspected = JSON.parse(this.docker(n, ['inspect', ...ids])) as Array<{
+      Name: string;
+      State: { Status: string; Error: string };
+      HostConfig: { RestartPolicy: { Name: string } };
+    }>;
+    return inspected.map((c) => ({
+      name: c.Name.replace(/^\//, ''),
+      state: c.State.Status,
+      restartPolicy: c.HostConfig.RestartPolicy.Name,
+      error: c.State.Error,
+    }));
+  }
+
+  /**
+   * The node's host goes down hard while the other serves, as far as its storage and Docker are
+   * concerned: its daemon stops with its containers still defined (restart: always brings them
+   * back at the next daemon start), its filesystem, loop device and rbd-fuse are gone.
+   */
+  async hostRebootsStorageAndDocker(n: NodeName): Promise<void> {
+    const d = this.nodeDir(n);
+    run([join(dockerDir, 'dockerd.sh'), 'stop', n, `${LAB.prefix}-${n}`, dockerState(n), '--keep-containers'], { timeoutMs: 120_000 });
+    tryRun(['umount', '-l', join(d, 'mnt')]);
+    Lab.detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
+    const fusePid = readPid(`${d}/state/rbd-fuse.pid`);
+    if (fusePid) await killPid(fusePid, 2_000);
+    tryRun(['umount', '-l', join(d, 'fuse')]);
+  }
+
+  startDockerd(n: NodeName): void {
+    run([join(dockerDir, 'dockerd.sh'), 'start', n, `${LAB.prefix}-${n}`, dockerState(n)], { timeoutMs: 60_000 });
+  }
+
+  /** The bare mount-point directory's entries (null while something is mounted there) and its immutable flag. */
+  bareMountPoint(n: NodeName): { entries: string[] | null; immutable: boolean } {
+    const mp = join(this.nodeDir(n), 'mnt');
+    const attrs = spawnSync('lsattr', ['-d', mp], { encoding: 'utf8' }).stdout.split(/\s+/)[0] ?? '';
+    return { entries: this.mountSource(n) === null ? readdirSync(mp) : null, immutable: attrs.includes('i') };
+  }
+
+  /** POST a project through the VIP (nginx, core, PostgreSQL): true only when Harbor answered 201, i.e. the row is committed. */
+  createProject(name: string): boolean {
+    const r = spawnSync(
+      'nsenter',
+      [
+        `--net=/run/netns/${LAB.prefix}-client`,
+        '--',
+        'curl',
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--max-time',
+        '5',
+        '-H',
+        'Content-Type: application/json',
+        '--data-binary',
+        JSON.stringify({ project_name: name }),
+        `http://${LAB.vip}/api/v2.0/projects`,
+      ],
+      { encoding: 'utf8', timeout: 10_000 },
+    );
+    return r.status === 0 && r.stdout.trim() === '201';
+  }
+
+  /** Every project name Harbor has, read through the VIP. */
+  projectNames(): string[] {
+    const r = spawnSync(
+      'nsenter',
+      [`--net=/run/netns/${LAB.prefix}-client`, '--', 'curl', '-sS', '-f', '--max-time', '10', `http://${LAB.vip}/api/v2.0/projects`],
+      {
+        encoding: 'utf8',
+        timeout: 15_000,
+      },
+    );
+    if (r.status !== 0) throw new Error(`GET /api/v2.0/projects through the VIP: ${r.stderr.trim() || `exit ${String(r.status)}`}`);
+    return (JSON.parse(r.stdout) as Array<{ name: string }>).map((p) => p.name);
+  }
+
+  /** compose up and down as the engines ran them since `since` (ms epoch), from both journals: ms each. */
+  composeTimes(since: number): { up: number[]; down: number[] } {
+    const times = { up: [] as number[], down: [] as number[] };
+    for (const n of ['a', 'b'] as const) {
+      for (const e of this.journal(n)) {
+        if (e.kind !== 'command' || !e.ok || Date.parse(e.at) < since) continue;
+        if (e.what === 'compose up') times.up.push(e.durationMs);
+        if (e.what === 'compose down') times.down.push(e.durationMs);
+      }
+    }
+    return times;
+  }
+
   /** Stop the registry behind the node's Harbor (Harbor unhealthy). */
   async stopRegistry(n: NodeName): Promise<void> {
     if (STACK === 'docker') {
@@ -707,7 +813,7 @@ export class Lab {
     await Lab.cleanLeftovers();
   }
 
-  private static detachLabLoops(ours: (backFile: string) => boolean): void {
+  static detachLabLoops(ours: (backFile: string) => boolean): void {
     const loops = spawnSync('losetup', ['-J', '-l'], { encoding: 'utf8' }).stdout;
     try {
       for (const l of (JSON.parse(loops || '{"loopdevices":[]}') as { loopdevices: Array<{ name: string; 'back-file': string | null }> }).loopdevices) {

@@ -36,6 +36,8 @@ export interface ScenarioResult {
   lateWrites?: number;
   /** `e2fsck -n -f` exit code of the image after everything was released (0 = clean). */
   fsck?: number;
+  /** Every `compose up` and `compose down` the engines ran in the scenario (ms each, both nodes, from their journals). */
+  compose?: { up: number[]; down: number[] };
   /** Scenario-specific measurements (ms, counts). */
   measured?: Record<string, number | string | boolean>;
   error?: string;
@@ -72,6 +74,7 @@ export async function runScenario(
 ): Promise<ScenarioResult> {
   const lab = new Lab({ advertInt: 0.1, ...(options.extraYaml ? { extraYaml: options.extraYaml } : {}), ...options.lab });
   const result: ScenarioResult = { name, passed: false, rto_ms: null, phases: {}, pushed: 0, lost: 0, fences: 0, measured: {} };
+  const startedAt = Date.now();
   try {
     await lab.up();
     const first = await lab.waitOneServing(90_000);
@@ -128,6 +131,11 @@ export async function runScenario(
     result.pushed = lab.pushed.length;
     keepEvidence(name);
   } finally {
+    try {
+      result.compose = lab.composeTimes(startedAt);
+    } catch {
+      // a lab that never came up has no journals
+    }
     await lab.down();
   }
   return result;

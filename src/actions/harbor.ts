@@ -41,6 +41,21 @@ export function parseRunningServices(text: string): boolean {
   return text.split('\n').some((l) => /^[A-Za-z0-9][\w.-]*$/.test(l.trim()));
 }
 
+const LOG_LINE = /^(?:[^|]*\|\s)?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))\s?(.*)$/;
+
+/**
+ * `compose logs --timestamps` (v1 and v2: `container  | <RFC 3339> message`): the messages
+ * logged at or after `sinceMs`, at most the last `max`. Lines without a timestamp are left out.
+ */
+export function parseComposeLogs(text: string, sinceMs: number, max: number): string[] {
+  const lines = text.split('\n').flatMap((line) => {
+    const m = LOG_LINE.exec(line.trimEnd());
+    if (!m?.[1]) return [];
+    return Date.parse(m[1]) >= sinceMs ? [m[2] ?? ''] : [];
+  });
+  return lines.slice(-max);
+}
+
 export class Compose {
   constructor(
     private readonly runner: Runner,
@@ -53,6 +68,17 @@ export class Compose {
 
   async down(signal?: AbortSignal): Promise<void> {
     await this.runner.run({ what: 'compose down', argv: composeArgv(this.options, 'down'), timeoutMs: this.options.timeouts.down, signal });
+  }
+
+  /** What `service` logged since `sinceMs` (ms epoch), the last `max` lines: its start-up after a takeover. */
+  async logsSince(service: string, sinceMs: number, max: number, signal?: AbortSignal): Promise<string[]> {
+    const r = await this.runner.run({
+      what: `compose logs ${service}`,
+      argv: composeArgv(this.options, 'logs', '--no-color', '--timestamps', '--tail', String(max), service),
+      timeoutMs: this.options.timeouts.ps,
+      signal,
+    });
+    return parseComposeLogs(r.stdout, sinceMs, max);
   }
 
   async running(signal?: AbortSignal): Promise<boolean> {

@@ -28,6 +28,9 @@ export interface KeepalivedSettings {
   fifoPath: string;
 }
 
+/** keepalived's track_script timeout never below this (seconds). */
+export const CHECK_TIMEOUT_FLOOR_SECONDS = 10;
+
 const quoteArg = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 
 /**
@@ -51,8 +54,10 @@ export function renderKeepalivedConf(s: KeepalivedSettings): string {
     'vrrp_script harbor_assistant_check {',
     `    script "${script}"`,
     `    interval ${s.checkIntervalSeconds}`,
-    // generous: a check that times out under load would move the VIP for nothing
-    `    timeout ${Math.max(3, s.checkIntervalSeconds * 3)}`,
+    // keepalived 2.2.7 counts one timed-out run as a failure at once (no `fall`): seen in the lab
+    // while containers started on 2 cores (a Node start took >3 s). The check gives up on the
+    // service by itself after 2 s, so this only has to outlast a slow process start.
+    `    timeout ${Math.max(CHECK_TIMEOUT_FLOOR_SECONDS, s.checkIntervalSeconds * 3)}`,
     `    fall ${s.checkFall}`,
     `    rise ${s.checkRise}`,
     '}',

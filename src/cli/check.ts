@@ -1,5 +1,62 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { checkFitness } from './operator.js';
+import type { NodeTag } from '../machine/tags.js';
+import type { StoredStatus } from '../runtime/status.js';
+import { controlRequest } from './control-client.js';
+
+// keepalived runs this every second and counts a run that outlives its timeout as a failure at
+// once: only node built-ins and the socket client load here (no xstate, no config).
+
+export interface CheckPaths {
+  socket: string;
+  statusFile: string;
+  graceMs: number;
+}
+
+export interface CheckIo {
+  out: (s: string) => void;
+}
+
+/** The check itself, from explicit paths: what keepalived runs every second, without loading the config. */
+export async function checkFitness(p: CheckPaths, io: CheckIo, now = Date.now()): Promise<number> {
+  try {
+    const r = await controlRequest(p.socket, { cmd: 'check' }, 2_000);
+    if (r.ok && 'fitness' in r) {
+      io.out(`${r.fitness.fit ? 'fit' : 'unfit'}: ${r.fitness.why}\n`);
+      return r.fitness.fit ? 0 : 1;
+    }
+    io.out(`unfit: ${r.ok ? 'unexpected answer' : r.error}\n`);
+    return 1;
+  } catch {
+    if (!existsSync(p.statusFile)) {
+      io.out('unfit: the service is not running\n');
+      return 1;
+    }
+    const s = JSON.parse(readFileSync(p.statusFile, 'utf8')) as StoredStatus;
+    const detachedAt = s.detachedAt ? Date.parse(s.detachedAt) : NaN;
+    if (now - detachedAt < p.graceMs) {
+      const tags = s.tags ?? (await tagsOfOldStatus(s.state));
+      if (tags.includes('serving')) {
+        io.out('fit: serving; the service is restarting\n');
+        return 0;
+      }
+      // a ready standby being restarted stays a candidate: if the master dies meanwhile, the VIP
+      // comes here and the returning service takes over (its VIP reconciler), instead of nowhere
+      if (tags.includes('fit-when-ready') && s.fitness?.fit === true) {
+        io.out('fit: ready standby; the service is restarting\n');
+        return 0;
+      }
+    }
+    io.out(`unfit: the service is not running (last state ${s.state})\n`);
+    return 1;
+  }
+}
+
+/** A status written before statuses carried tags (an upgrade restart): the chart names its tags. */
+async function tagsOfOldStatus(state: string): Promise<readonly NodeTag[]> {
+  const { tagsOfStateName } = await import('../machine/view.js');
+  return tagsOfStateName(state);
+}
 
 /** `check --socket PATH --status-file PATH --grace MS`: the track_script keepalived runs. */
 export async function fastCheck(argv: string[]): Promise<number> {
@@ -9,8 +66,5 @@ export async function fastCheck(argv: string[]): Promise<number> {
     process.stdout.write('unfit: check needs --socket, --status-file and --grace\n');
     return 1;
   }
-  return checkFitness(
-    { socket: values.socket, statusFile: values['status-file'], graceMs },
-    { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
-  );
+  return checkFitness({ socket: values.socket, statusFile: values['status-file'], graceMs }, { out: (s) => process.stdout.write(s) });
 }

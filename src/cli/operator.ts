@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import type { ControlRequest, ControlResponse } from '../runtime/control-protocol.js';
-import { tagsOfStateName } from '../machine/index.js';
+import { checkFitness } from './check.js';
 import { formatStatus, type StoredStatus } from '../runtime/status.js';
 import { controlRequest } from './control-client.js';
 import type { JournalEntry } from '../observe/journal.js';
@@ -45,48 +45,6 @@ export async function statusCommand(config: Config, json: boolean, io: Io): Prom
  */
 export async function checkCommand(config: Config, io: Io, now = Date.now()): Promise<number> {
   return checkFitness({ socket: config.paths.controlSocket, statusFile: config.paths.statusFile, graceMs: config.file.keepalived.restartGraceMs }, io, now);
-}
-
-export interface CheckPaths {
-  socket: string;
-  statusFile: string;
-  graceMs: number;
-}
-
-/** The check itself, from explicit paths: what keepalived runs every second, without loading the config. */
-export async function checkFitness(p: CheckPaths, io: Io, now = Date.now()): Promise<number> {
-  try {
-    const r = await controlRequest(p.socket, { cmd: 'check' }, 2_000);
-    if (r.ok && 'fitness' in r) {
-      io.out(`${r.fitness.fit ? 'fit' : 'unfit'}: ${r.fitness.why}\n`);
-      return r.fitness.fit ? 0 : 1;
-    }
-    io.out(`unfit: ${r.ok ? 'unexpected answer' : r.error}\n`);
-    return 1;
-  } catch {
-    if (!existsSync(p.statusFile)) {
-      io.out('unfit: the service is not running\n');
-      return 1;
-    }
-    const s = JSON.parse(readFileSync(p.statusFile, 'utf8')) as StoredStatus;
-    const detachedAt = s.detachedAt ? Date.parse(s.detachedAt) : NaN;
-    if (now - detachedAt < p.graceMs) {
-      // a status written before statuses carried tags (an upgrade restart): the chart names its tags
-      const tags = s.tags ?? tagsOfStateName(s.state);
-      if (tags.includes('serving')) {
-        io.out('fit: serving; the service is restarting\n');
-        return 0;
-      }
-      // a ready standby being restarted stays a candidate: if the master dies meanwhile, the VIP
-      // comes here and the returning service takes over (its VIP reconciler), instead of nowhere
-      if (tags.includes('fit-when-ready') && s.fitness?.fit === true) {
-        io.out('fit: ready standby; the service is restarting\n');
-        return 0;
-      }
-    }
-    io.out(`unfit: the service is not running (last state ${s.state})\n`);
-    return 1;
-  }
 }
 
 export async function commandRequest(config: Config, request: ControlRequest, io: Io): Promise<number> {

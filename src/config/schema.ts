@@ -69,6 +69,13 @@ export const fileSchema = {
       "run in harbor.projectDir after harbor.yml changed (Harbor's prepare writes docker-compose.yml); the first word is ./name, a program name or an absolute path",
     ),
     healthUrl: httpUrl('http://127.0.0.1/api/v2.0/health', "Harbor's health endpoint on this node"),
+    startupLogServices: words(
+      ['postgresql'],
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+      'compose service names',
+      "after a takeover, these services' start-up logs go into the journal (PostgreSQL's crash recovery, Harbor's service name postgresql); empty: none",
+    ),
+    startupLogLines: int(200, 1, 10_000, 'at most this many start-up log lines per service in the journal'),
     probe: {
       intervalMs: ms(2 * SECOND, 'health probe interval'),
       startingIntervalMs: ms(100, 'health probe interval while Harbor starts (compose is up, the takeover waits for healthy): the health lag of a takeover'),

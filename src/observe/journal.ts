@@ -39,7 +39,9 @@ export type JournalEntry =
       /** The same time by step (`mounting.mapping`), retries included. */
       steps: PhaseDuration[];
     }
-  | { kind: 'service'; at: string; message: string; detail?: Record<string, string | number | boolean | null> };
+  | { kind: 'service'; at: string; message: string; detail?: Record<string, string | number | boolean | null> }
+  /** What a Harbor service logged while it started in a takeover (PostgreSQL's crash recovery). */
+  | { kind: 'log'; at: string; service: string; lines: string[] };
 
 export interface JournalOptions {
   maxBytes: number;
@@ -205,5 +207,7 @@ export function formatEntry(e: JournalEntry): string {
       return `${e.at}  == ${e.operation} ${e.ok ? 'done' : 'ended'} → ${e.outcome} in ${secs(e.totalMs)}: ${e.phases.map((p) => `${p.phase} ${secs(p.durationMs)}`).join(', ')}  (why: ${e.cause.reason}; ${e.cause.event})`;
     case 'service':
       return `${e.at}  -- ${e.message}${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`;
+    case 'log':
+      return [`${e.at}  -- ${e.service} start-up log (${e.lines.length} lines):`, ...e.lines.map((l) => `${e.at}     ${e.service}| ${l}`)].join('\n');
   }
 }

@@ -11,7 +11,7 @@ import { startMetricsServer } from './metrics-server.js';
 import { startInspector, type InspectorHandle } from './inspector.js';
 import { Journal, tailJournal, type JournalEntry } from './journal.js';
 import { NodeMetrics, leafStateNames } from './metrics.js';
-import { PhaseTracker } from './phases.js';
+import { PhaseTracker, type OperationSummary } from './phases.js';
 import { startViewer, type ViewerUpdate } from './viewer-server.js';
 
 /** Where an operator can look; absent = switched off. */
@@ -41,6 +41,7 @@ export class Observability {
   private readonly recentEvents: JournalEntry[] = [];
   private readonly recentCommands: JournalEntry[] = [];
   private readonly listeners = new Set<(u: ViewerUpdate) => void>();
+  private readonly operationListeners = new Set<(s: OperationSummary) => void>();
   private lastStatusKey = '';
   private readonly servers: Listening[] = [];
   private inspector: InspectorHandle | null = null;
@@ -159,7 +160,17 @@ export class Observability {
         phases: Object.fromEntries(s.phases.map((p) => [p.phase, p.durationMs])),
       });
       this.emit(summary);
+      for (const l of this.operationListeners) l(s);
     }
+  }
+
+  /** Called after every takeover and release summary (the service fetches start-up logs then). */
+  onOperation(listener: (s: OperationSummary) => void): void {
+    this.operationListeners.add(listener);
+  }
+
+  startupLog(service: string, lines: string[]): void {
+    this.emit({ kind: 'log', at: new Date().toISOString(), service, lines });
   }
 
   readonly command = (r: CommandRecord): void => {

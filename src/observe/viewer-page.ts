@@ -63,6 +63,7 @@ td, th { text-align: left; padding: 2px 8px; border-bottom: 1px solid #eef1f6; v
 tr.transition td { font-weight: bold; }
 tr.summary td { background: #ecfdf5; }
 tr.failed td { color: #b91c1c; }
+tr.log td { white-space: pre-wrap; font-family: monospace; font-size: 12px; }
 body.hide-commands tr.command { display: none; }
 `;
 
@@ -129,6 +130,7 @@ function describe(e) {
     case 'transition': return [e.from + ' → ' + e.to + '  (' + e.event + ')' + (e.lastError ? '  error: ' + e.lastError : ''), secs(e.inStateMs) + ' in ' + e.from];
     case 'command': return ['$ ' + e.what + ': ' + e.result + (e.ok ? '' : '  ' + e.command), e.durationMs + ' ms'];
     case 'summary': return [e.operation + ' → ' + e.outcome + ': ' + e.phases.map((p) => p.phase + ' ' + secs(p.durationMs)).join(', ') + '  (why: ' + e.cause.reason + ')', secs(e.totalMs)];
+    case 'log': return [e.service + ' start-up log:\\n' + e.lines.join('\\n'), e.lines.length + ' lines'];
     default: return [e.message + (e.detail ? ' ' + JSON.stringify(e.detail) : ''), ''];
   }
 }

@@ -11,6 +11,7 @@ import { detectCompose, detectOwnAddresses } from './detect.js';
 import { realActors, type NodeIdentity } from './implementations.js';
 import { markerActions } from './markers.js';
 import { startPollers } from './pollers.js';
+import { journalStartupLogs } from './startup-logs.js';
 import { prepareStateFiles } from './state-files.js';
 import { StatusPublisher } from './status-publisher.js';
 import { watchTransitions, type TransitionRecord } from './status.js';
@@ -97,6 +98,8 @@ export async function runService(config: Config, logger: Logger, options: Servic
   observe.setStatusSource(() => publisher.status());
   actor.subscribe({ next: publisher.publish, error: (e: unknown) => logger.error('node actor failed', { error: String(e) }) });
   options.onActor?.(actor);
+  const stopping = new AbortController();
+  journalStartupLogs(world.compose, observe, logger, { services: f.harbor.startupLogServices, maxLines: f.harbor.startupLogLines }, stopping.signal);
   actor.start();
   const send = (event: NodeEvent) => actor.send(event);
 
@@ -129,6 +132,7 @@ export async function runService(config: Config, logger: Logger, options: Servic
   });
 
   await finished(actor);
+  stopping.abort();
   pollers.stop();
   fifo.stop();
   server.close();

@@ -9,6 +9,7 @@ import { NotifyFifoReader, type VrrpNotification } from '../../src/actions/keepa
 import {
   keepalivedPids,
   keepalivedStartArgv,
+  CHECK_TIMEOUT_FLOOR_SECONDS,
   renderKeepalivedConf,
   scriptSecurityProblems,
   type KeepalivedSettings,
@@ -63,6 +64,7 @@ test('rendered configs for both roles pass `keepalived -t` (in a namespace with 
         writeFileSync(conf, text);
         assert.match(text, /state BACKUP\n {4}nopreempt/);
         assert.match(text, new RegExp(`priority ${role === 'master' ? 150 : 100}`));
+        assert.match(text, new RegExp(`timeout ${CHECK_TIMEOUT_FLOOR_SECONDS}\n`), 'a slow check start under load is not a failure');
         assert.match(text, /vrrp_notify_fifo /);
         await runner.run({ what: 'keepalived -t', argv: ['ip', 'netns', 'exec', ns, 'keepalived', '-t', '-f', conf], timeoutMs: 15_000 });
       }

@@ -27,7 +27,7 @@ after(async () => {
               .map(([k, v]) => `${k}=${v}`)
               .join(' ')}`
           : ''
-      }${r.lateWrites !== undefined ? `  lateWrites ${r.lateWrites}` : ''}${r.fsck !== undefined ? `  fsck ${r.fsck}` : ''}${
+      }${r.compose?.up.length ? `  compose up ${r.compose.up.join('/')} ms, down ${r.compose.down.join('/') || '-'} ms` : ''}${r.lateWrites !== undefined ? `  lateWrites ${r.lateWrites}` : ''}${r.fsck !== undefined ? `  fsck ${r.fsck}` : ''}${
         r.measured && Object.keys(r.measured).length
           ? `  ${Object.entries(r.measured)
               .filter(([k]) => !/At$/.test(k))
@@ -404,4 +404,120 @@ test('14 engine restarted under a MASTER keepalived: the VIP of a running keepal
     result.measured = { ...result.measured, promotedAfterMs: Date.now() - startedAt };
     return next;
   });
+});
+
+test('15 database survives failover: rows committed through the VIP before a master crash are all there after the takeover; PostgreSQL recovered', async () => {
+  const committed: string[] = [];
+  let faultAt = 0;
+  await scenario(
+    'database survives failover',
+    async (lab, serving, result) => {
+      // rows through the VIP (nginx, core, harbor-db on the master), the last one just before the crash
+      for (let i = 0; i < 40; i++) {
+        const name = `before-crash-${i}`;
+        if (lab.createProject(name)) committed.push(name);
+      }
+      assert.ok(committed.length >= 35, `Harbor committed only ${committed.length} of 40 rows before the fault`);
+      faultAt = Date.now();
+      // the master's PostgreSQL keeps running on its blocklisted mapping: nothing it does reaches Ceph
+      lab.crashNode(serving);
+      result.measured = { ...result.measured, rowsBefore: committed.length };
+      return other(serving);
+    },
+    {
+      after: async (lab, next, result) => {
+        for (let i = 0; i < 5; i++) if (lab.createProject(`after-takeover-${i}`)) committed.push(`after-takeover-${i}`);
+        const present = new Set(lab.projectNames());
+        const lost = committed.filter((n) => !present.has(n));
+        result.measured = { ...result.measured, rowsCommitted: committed.length, lostRows: lost.length };
+        assert.deepEqual(lost, [], 'rows Harbor acknowledged before the crash are gone');
+        // PostgreSQL's own account of the takeover: crash recovery from the old master's last commit
+        const recovery = await lab.waitFor(
+          `${next}'s journal to hold harbor-db's start-up log`,
+          () => lab.journal(next).some((e) => e.kind === 'log' && e.service === 'postgresql' && Date.parse(e.at) >= faultAt),
+          30_000,
+        );
+        const log = lab.journal(next).find((e) => e.kind === 'log' && e.service === 'postgresql' && Date.parse(e.at) >= faultAt);
+        assert.ok(log?.kind === 'log');
+        const text = log.lines.join('\n');
+        assert.match(text, /database system was (interrupted|not properly shut down)/, text.slice(0, 2000));
+        assert.match(text, /redo (starts|done) at|automatic recovery in progress/, text.slice(0, 2000));
+        assert.match(text, /ready to accept connections/);
+        result.measured = {
+          ...result.measured,
+          logAfterMs: recovery,
+          recovery: log.lines
+            .filter((l) => /interrupted|recovery|redo/.test(l))
+            .map((l) => l.replace(/^.*?(LOG|FATAL):\s+/, ''))
+            .join(' | ')
+            .slice(0, 300),
+        };
+      },
+    },
+  );
+});
+
+test('16 dockerd restart on the old master (a host reboot): no Harbor container runs there, the bare mount point stays empty', async () => {
+  await scenario(
+    'dockerd restart on old master',
+    async (lab, serving) => {
+      lab.crashNode(serving);
+      return other(serving);
+    },
+    {
+      after: async (lab, next, result) => {
+        const old = other(next);
+        const before = lab.harborContainers(old);
+        assert.ok(
+          before.some((c) => c.state === 'running' && c.restartPolicy === 'always'),
+          `Harbor ran on ${old} with restart: always: ${JSON.stringify(before)}`,
+        );
+        await lab.hostRebootsStorageAndDocker(old);
+        assert.equal(lab.mountSource(old), null, 'the reboot left nothing mounted');
+        const defined = lab.harborContainers(old);
+        assert.ok(
+          defined.length >= 5 && defined.every((c) => c.restartPolicy === 'always'),
+          `the containers survive the daemon stop: ${JSON.stringify(defined)}`,
+        );
+        // the daemon comes back first, as at boot, before harbor-assistant: restart: always tries them all
+        lab.startDockerd(old);
+        const runningSeen = new Set<string>();
+        for (const end = Date.now() + 10_000; Date.now() < end;) {
+          for (const c of lab.harborContainers(old)) if (c.state === 'running' || c.state === 'restarting') runningSeen.add(c.name);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        assert.deepEqual([...runningSeen], [], `Harbor containers ran on ${old}, which does not hold the image`);
+        const bare = lab.bareMountPoint(old);
+        assert.deepEqual(bare.entries, [], 'nothing was written into the bare mount point');
+        // then its service and keepalived start: a standby, still nothing running, the mount point guarded
+        await lab.restartNode(old);
+        await lab.waitFor(
+          `${old} out of booting, not taking over`,
+          async () => {
+            const state = (await lab.status(old).catch(() => null))?.state ?? 'booting';
+            return !state.startsWith('booting') && !state.startsWith('active');
+          },
+          60_000,
+        );
+        result.measured = { ...result.measured, oldMasterState: (await lab.status(old)).state };
+        const after = lab.bareMountPoint(old);
+        assert.deepEqual(after.entries, []);
+        assert.equal(after.immutable, true, 'the engine guards the bare mount point');
+        assert.deepEqual(
+          lab.harborContainers(old).filter((c) => c.state === 'running'),
+          [],
+        );
+        result.measured = {
+          ...result.measured,
+          containersDefined: defined.length,
+          startError:
+            defined
+              .concat(lab.harborContainers(old))
+              .find((c) => c.error !== '')
+              ?.error.slice(0, 160) ?? '',
+          bareMountPointImmutable: after.immutable,
+        };
+      },
+    },
+  );
 });

@@ -76,3 +76,43 @@ test('compose ps with docker-compose v1 (no --format: usage on stderr, exit 0) f
   assert.equal(await new Compose(v2, options).running(), true);
   assert.equal(v2.calls.length, 1);
 });
+
+test('compose logs: the start-up lines since the takeover began, container prefix and timestamp stripped, the last max only', async () => {
+  const { parseComposeLogs, Compose } = await import('../../src/actions/harbor.js');
+  const { ScriptedRunner } = await import('../support/fake-runner.js');
+  const since = Date.parse('2026-11-26T18:05:00.000Z');
+  const text = [
+    'Attaching to harbor-db',
+    'harbor-db    | 2026-11-26T18:04:59.999999999Z LOG:  an older container, before the takeover',
+    'harbor-db    | 2026-11-26T18:05:01.541207890Z 2026-11-26 18:05:01.541 UTC [1] LOG:  database system was interrupted; last known up at 2026-11-26 18:04:40 UTC',
+    'harbor-db    | 2026-11-26T18:05:01.602Z 2026-11-26 18:05:01.602 UTC [1] LOG:  database system was not properly shut down; automatic recovery in progress',
+    'harbor-db  | 2026-11-26T18:05:01.700+00:00 LOG:  redo done at 0/1A2B3C4',
+    'a line without a timestamp',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseComposeLogs(text, since, 10), [
+    '2026-11-26 18:05:01.541 UTC [1] LOG:  database system was interrupted; last known up at 2026-11-26 18:04:40 UTC',
+    '2026-11-26 18:05:01.602 UTC [1] LOG:  database system was not properly shut down; automatic recovery in progress',
+    'LOG:  redo done at 0/1A2B3C4',
+  ]);
+  assert.deepEqual(parseComposeLogs(text, since, 1), ['LOG:  redo done at 0/1A2B3C4']);
+  assert.deepEqual(parseComposeLogs(text, Date.parse('2026-11-26T19:00:00Z'), 10), []);
+  // v2 without a prefix (--no-log-prefix) parses the same
+  assert.deepEqual(parseComposeLogs('2026-11-26T18:05:02Z ready to accept connections\n', since, 10), ['ready to accept connections']);
+  const runner = new ScriptedRunner(() => ({ stdout: text }));
+  const options = { command: ['docker-compose'], projectDir: '/data/harbor/installer', projectName: 'harbor', timeouts: { up: 1, down: 1, ps: 1 } };
+  assert.equal((await new Compose(runner, options).logsSince('postgresql', since, 50)).length, 3);
+  assert.deepEqual(runner.calls[0], [
+    'docker-compose',
+    '--project-directory',
+    '/data/harbor/installer',
+    '-p',
+    'harbor',
+    'logs',
+    '--no-color',
+    '--timestamps',
+    '--tail',
+    '50',
+    'postgresql',
+  ]);
+});
