@@ -1,8 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { runScenario, other, type ScenarioResult } from '../lab/scenarios.js';
+import { Lab } from '../lab/lab.js';
+import { runScenario, other, type ScenarioOptions, type ScenarioResult } from '../lab/scenarios.js';
 import { buildConfig } from '../src/config/index.js';
+import { fileSchema } from '../src/config/schema.js';
 import { silentLogger } from '../src/log/logger.js';
 import { Observability } from '../src/observe/observability.js';
 import { measureEngine } from './engine.js';
@@ -16,6 +18,11 @@ const CYCLES = Number(process.env.BENCH_CYCLES ?? 10_000);
 const ADVERT_S = 0.1;
 const PROBE = { intervalMs: 500, fall: 3 };
 const PRIORITY = { a: 150, b: 100 } as const;
+/** BENCH_ONLY=master crash,switchover: only these lab kinds (the others are left out of the report). */
+const ONLY = process.env.BENCH_ONLY?.split(',').map((x) => x.trim());
+const SOAK_MIN = Number(process.env.BENCH_SOAK_MIN ?? 30);
+const PUSH_MIB = 200;
+const PUSH_RUNS = Number(process.env.BENCH_PUSH_RUNS ?? 3);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -34,55 +41,103 @@ interface LabFigures {
   floorBasis: string;
   ratioMedian: number | null;
   phaseMediansMs: Record<string, number | null>;
+  /** Takeover time minus Harbor's start (compose up to healthy): what the engine adds. */
+  engineAddedMedianMs: number | null;
+  /** Harbor answering healthy on the new master (polled every 20 ms from its namespace) → the engine serving. */
+  healthLagMedianMs: number | null;
+  /** Fault → the new master serving, minus the old master's compose down and the new one's compose up to healthy. */
+  overheadMedianMs: number | null;
+  composeUpMedianMs: number | null;
+  composeDownMedianMs: number | null;
   lost: number;
 }
 
+type Fault = (lab: Lab, serving: 'a' | 'b') => Promise<'a' | 'b'>;
+
+interface Kind {
+  scenario: string;
+  floorBasis: string;
+  fault: Fault;
+  floor: (standby: 'a' | 'b') => number;
+  options?: ScenarioOptions;
+}
+
+const crash: Fault = (lab, serving) => {
+  lab.crashNode(serving);
+  return Promise.resolve(other(serving));
+};
+const vrrpFloor = (standby: 'a' | 'b') => Math.round((3 * ADVERT_S + ((256 - PRIORITY[standby]) / 256) * ADVERT_S) * 1000);
+const sum = (xs: Array<number | undefined>) => xs.reduce<number>((a, x) => a + (x ?? 0), 0);
+
+const KINDS: Kind[] = [
+  { scenario: 'master crash', floorBasis: '3 × advert_int + skew of the standby ((256 − priority)/256 × advert_int)', fault: crash, floor: vrrpFloor },
+  {
+    // the master crashes right after its own takeover (the standby has known its watcher for less than the holder grace)
+    scenario: 'fresh master crash',
+    floorBasis: 'as master crash',
+    fault: crash,
+    floor: vrrpFloor,
+    options: { noSteadyState: true },
+  },
+  {
+    scenario: 'harbor unhealthy',
+    floorBasis: 'health fall × probe interval (detection alone)',
+    fault: (lab, serving) => {
+      lab.stopRegistry(serving);
+      return Promise.resolve(other(serving));
+    },
+    floor: () => PROBE.fall * PROBE.intervalMs,
+  },
+  {
+    scenario: 'switchover',
+    floorBasis: '0 (planned)',
+    fault: async (lab, serving) => {
+      await lab.request(serving, { cmd: 'switchover' });
+      return other(serving);
+    },
+    floor: () => 0,
+  },
+];
+
+interface Run extends ScenarioResult {
+  floor: number;
+  healthLagMs: number | null;
+}
+
 async function labFigures(): Promise<LabFigures[]> {
-  const kinds = [
-    {
-      scenario: 'master crash',
-      floorBasis: '3 × advert_int + skew of the standby ((256 − priority)/256 × advert_int)',
-      fault: (lab: Parameters<Parameters<typeof runScenario>[1]>[0], serving: 'a' | 'b') => {
-        lab.crashNode(serving);
-        return Promise.resolve(other(serving));
-      },
-      floor: (standby: 'a' | 'b') => Math.round((3 * ADVERT_S + ((256 - PRIORITY[standby]) / 256) * ADVERT_S) * 1000),
-    },
-    {
-      scenario: 'harbor unhealthy',
-      floorBasis: 'health fall × probe interval (detection alone)',
-      fault: async (lab: Parameters<Parameters<typeof runScenario>[1]>[0], serving: 'a' | 'b') => {
-        await lab.stopRegistry(serving);
-        return other(serving);
-      },
-      floor: () => PROBE.fall * PROBE.intervalMs,
-    },
-    {
-      scenario: 'switchover',
-      floorBasis: '0 (planned)',
-      fault: async (lab: Parameters<Parameters<typeof runScenario>[1]>[0], serving: 'a' | 'b') => {
-        await lab.request(serving, { cmd: 'switchover' });
-        return other(serving);
-      },
-      floor: () => 0,
-    },
-  ];
   const out: LabFigures[] = [];
-  for (const k of kinds) {
-    const results: Array<ScenarioResult & { floor: number }> = [];
+  for (const k of KINDS.filter((x) => !ONLY || ONLY.includes(x.scenario))) {
+    const results: Run[] = [];
     for (let i = 0; i < RUNS; i++) {
       let standby: 'a' | 'b' = 'a';
-      const r = await runScenario(k.scenario, async (lab, serving) => {
-        standby = other(serving);
-        return k.fault(lab, serving);
-      });
-      results.push({ ...r, floor: k.floor(standby) });
+      let healthy: Promise<number | null> = Promise.resolve(null);
+      let faultAt = 0;
+      const r = await runScenario(
+        k.scenario,
+        async (lab, serving) => {
+          standby = other(serving);
+          healthy = lab.firstHealthy(standby, 20, 120_000);
+          faultAt = Date.now();
+          return k.fault(lab, serving);
+        },
+        k.options,
+      );
+      const firstHealthy = await healthy;
+      const servedAt = r.servingAtMs !== undefined ? faultAt + r.servingAtMs : null;
+      results.push({ ...r, floor: k.floor(standby), healthLagMs: firstHealthy !== null && servedAt !== null ? servedAt - firstHealthy : null });
       process.stderr.write(`${k.scenario} run ${i + 1}/${RUNS}: ${r.passed ? `rto ${String(r.rto_ms)} ms` : `FAILED ${r.error ?? ''}`}\n`);
     }
     const ok = results.filter((r) => r.passed && r.rto_ms !== null);
     const rtos = ok.map((r) => r.rto_ms ?? 0);
     const floor = median(results.map((r) => r.floor)) ?? 0;
     const phases = ['detect', 'fence', 'map', 'probe', 'fsck', 'mount', 'composeUp', 'healthy'];
+    const starting = (r: Run) => sum(Object.entries(r.takeoverSteps ?? {}).map(([step, ms]) => (step.startsWith('starting') ? ms : 0)));
+    const engineAdded = ok.flatMap((r) => (r.takeoverSteps?.total !== undefined ? [r.takeoverSteps.total - starting(r)] : []));
+    const overhead = ok.flatMap((r) =>
+      r.servingAtMs !== undefined && r.oldMasterRelease?.['stopping-harbor'] !== undefined
+        ? [r.servingAtMs - r.oldMasterRelease['stopping-harbor'] - starting(r)]
+        : [],
+    );
     out.push({
       scenario: k.scenario,
       runs: results.length,
@@ -93,10 +148,66 @@ async function labFigures(): Promise<LabFigures[]> {
       floorBasis: k.floorBasis,
       ratioMedian: floor > 0 ? Math.round((median(ok.map((r) => (r.rto_ms ?? 0) / r.floor)) ?? 0) * 10) / 10 : null,
       phaseMediansMs: Object.fromEntries(phases.map((p) => [p, median(ok.flatMap((r) => (r.phases[p] !== undefined ? [r.phases[p] ?? 0] : [])))])),
+      engineAddedMedianMs: median(engineAdded),
+      healthLagMedianMs: median(ok.flatMap((r) => (r.healthLagMs !== null ? [r.healthLagMs] : []))),
+      overheadMedianMs: median(overhead),
+      composeUpMedianMs: median(ok.flatMap((r) => r.compose?.up ?? [])),
+      composeDownMedianMs: median(ok.flatMap((r) => r.compose?.down ?? [])),
       lost: results.reduce((a, r) => a + r.lost, 0),
     });
   }
   return out;
+}
+
+/** The serving engine's resident memory, sampled every minute for `minutes` while a push a minute keeps Harbor busy. */
+async function serviceRss(minutes: number): Promise<{ startMiB: number; endMiB: number; maxMiB: number; minutes: number; samplesMiB: number[] }> {
+  const rssMiB = (pid: number) => {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Math.round((Number(m?.[1] ?? 0) / 1024) * 10) / 10;
+  };
+  const lab = new Lab({ advertInt: ADVERT_S });
+  try {
+    await lab.up();
+    const serving = await lab.waitOneServing(90_000);
+    const pid = lab.enginePid(serving);
+    if (pid === null) throw new Error('no engine pid');
+    const samples = [rssMiB(pid)];
+    for (let m = 1; m <= minutes; m++) {
+      await new Promise((r) => setTimeout(r, 60_000));
+      lab.push();
+      const state = (await lab.status(serving)).state;
+      if (!state.startsWith('active.serving')) throw new Error(`${serving} left serving during the soak: ${state}`);
+      samples.push(rssMiB(pid));
+      process.stderr.write(`rss soak ${m}/${minutes} min: ${String(samples.at(-1))} MiB\n`);
+    }
+    return { startMiB: samples[0] ?? 0, endMiB: samples.at(-1) ?? 0, maxMiB: Math.max(...samples), minutes, samplesMiB: samples };
+  } finally {
+    await lab.down();
+  }
+}
+
+/** A 200 MiB push through the VIP with the filesystem mounted `mountOptions`: MB/s (median of `runs`), then the lost-push check after a crash. */
+async function pushThroughput(
+  mountOptions: string[],
+  runs: number,
+): Promise<{ mountOptions: string[]; mbPerSecond: number | null; samples: number[]; lostAfterCrash: number }> {
+  const samples: number[] = [];
+  let lostAfterCrash = 0;
+  const r = await runScenario(
+    `push 200 MiB (${mountOptions.join(',')})`,
+    async (lab, serving) => {
+      for (let i = 0; i < runs; i++) {
+        const p = lab.pushLarge(PUSH_MIB);
+        if (p) samples.push(p.mbPerSecond);
+      }
+      lab.crashNode(serving);
+      return other(serving);
+    },
+    { lab: { mountOptions } },
+  );
+  lostAfterCrash = r.lost;
+  if (!r.passed) throw new Error(`push throughput (${mountOptions.join(',')}): ${r.error ?? ''}`);
+  return { mountOptions, mbPerSecond: median(samples), samples, lostAfterCrash };
 }
 
 /** The same cycles with the service's observability attached (journal in a temporary directory, no servers). */
@@ -141,12 +252,38 @@ async function main(): Promise<void> {
   process.stderr.write(`engine: ${JSON.stringify(engine)}\n`);
   const observed = await measureObserved(CYCLES);
   process.stderr.write(`engine with journal + metrics: ${JSON.stringify(observed)}\n`);
-  const lab = process.env.BENCH_SKIP_LAB ? [] : await labFigures();
+  const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
+  const skipLab = Boolean(process.env.BENCH_SKIP_LAB);
+  const lab = skipLab ? [] : await labFigures();
+  const defaultMount = fileSchema.filesystem.mountOptions.default;
+  const push =
+    skipLab || process.env.BENCH_SKIP_PUSH
+      ? null
+      : {
+          sync: await pushThroughput(defaultMount, PUSH_RUNS),
+          nosync: await pushThroughput(
+            defaultMount.filter((o) => o !== 'sync' && o !== 'dirsync'),
+            PUSH_RUNS,
+          ),
+        };
+  const rss = skipLab || SOAK_MIN === 0 ? null : await serviceRss(SOAK_MIN);
+  const by = (name: string) => lab.find((l) => l.scenario === name);
   const report = {
-    machine: '2 cores, 24 GiB (this workplace kind "node")',
+    machine: `${String(cpus().length)} cores, ${String(Math.round(totalmem() / 2 ** 30))} GiB (this workplace kind "node")`,
     date: new Date().toISOString(),
+    /** 1/5/15-minute load averages before and after: the figures mean little on a busy machine. */
+    load: { before: loadBefore, after: loadavg().map((x) => Math.round(x * 100) / 100) },
     advertIntS: ADVERT_S,
     probe: PROBE,
+    engineAddedMs: by('master crash')?.engineAddedMedianMs ?? null,
+    healthLagMs: by('master crash')?.healthLagMedianMs ?? null,
+    switchoverOverheadMs: by('switchover')?.overheadMedianMs ?? null,
+    crashFreshMasterMs: by('fresh master crash')?.rtoMedianMs ?? null,
+    crashSteadyMs: by('master crash')?.rtoMedianMs ?? null,
+    serviceRssMiB: rss ? { start: rss.startMiB, after30min: rss.endMiB, max: rss.maxMiB, minutes: rss.minutes, samples: rss.samplesMiB } : null,
+    // the engine's default mount options are what ships: `chosen` is their figure
+    pushMBps: push ? { sync: push.sync.mbPerSecond, nosync: push.nosync.mbPerSecond, chosen: push.sync.mbPerSecond } : null,
+    push,
     engine,
     observed,
     lab,
@@ -157,11 +294,15 @@ async function main(): Promise<void> {
   writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   const lines = [
     'lab recovery (fault → the new master serving and a pull through the VIP):',
-    'scenario           runs  median ms  max ms  floor ms  ratio  detect  fence  map  probe  fsck  mount  up  healthy  lost',
+    'scenario            runs  median ms  max ms  floor ms  ratio  detect  fence  map  probe  fsck  mount     up  healthy  engine  lag  overhead  lost',
     ...lab.map((l) => {
       const p = (k: string) => String(l.phaseMediansMs[k] ?? '-').padStart(5);
-      return `${l.scenario.padEnd(18)} ${String(l.passed).padStart(2)}/${l.runs} ${String(l.rtoMedianMs ?? '-').padStart(9)} ${String(l.rtoMaxMs ?? '-').padStart(7)} ${String(l.floorMs).padStart(9)} ${String(l.ratioMedian ?? '-').padStart(6)} ${p('detect')} ${p('fence')} ${p('map')} ${p('probe')} ${p('fsck')} ${p('mount')} ${p('composeUp')} ${p('healthy')} ${String(l.lost).padStart(5)}`;
+      const f = (x: number | null, w: number) => String(x ?? '-').padStart(w);
+      return `${l.scenario.padEnd(19)} ${String(l.passed).padStart(2)}/${l.runs} ${f(l.rtoMedianMs, 9)} ${f(l.rtoMaxMs, 7)} ${String(l.floorMs).padStart(9)} ${f(l.ratioMedian, 6)} ${p('detect')} ${p('fence')} ${p('map')} ${p('probe')} ${p('fsck')} ${p('mount')} ${p('composeUp')} ${p('healthy')} ${f(l.engineAddedMedianMs, 7)} ${f(l.healthLagMedianMs, 4)} ${f(l.overheadMedianMs, 9)} ${String(l.lost).padStart(5)}`;
     }),
+    '',
+    `goals: engineAddedMs ${String(report.engineAddedMs)} (≤ 300), healthLagMs ${String(report.healthLagMs)} (≤ 100), switchoverOverheadMs ${String(report.switchoverOverheadMs)} (≤ 1000), crashFreshMasterMs ${String(report.crashFreshMasterMs)} vs crashSteadyMs ${String(report.crashSteadyMs)}`,
+    `push ${PUSH_MIB} MiB through the VIP: ${JSON.stringify(report.pushMBps)} MB/s; service RSS ${JSON.stringify(report.serviceRssMiB && { start: report.serviceRssMiB.start, end: report.serviceRssMiB.after30min, max: report.serviceRssMiB.max, minutes: report.serviceRssMiB.minutes })} MiB; load ${JSON.stringify(report.load)}`,
     '',
     `engine (instant actions, ${engine.cycles} takeover + release cycles): median ${engine.cycleMedianUs} µs per cycle, p99 ${engine.cycleP99Us} µs, ${engine.eventsPerSecond} events/s`,
     `with the journal + metrics on every transition: median ${observed.figures.cycleMedianUs} µs per cycle (×${observed.ratio} the bare engine), ${observed.journalBytesPerCycle} journal bytes per cycle`,

@@ -33,6 +33,8 @@ export interface LabOptions {
   advertInt: number;
   /** Engine timing overrides (YAML lines). */
   extraYaml?: string[];
+  /** filesystem.mountOptions of both engines (default: the engine's own, sync and dirsync). */
+  mountOptions?: string[];
   log?: (line: string) => void;
   /** Runs after Ceph and the node directories exist, before any engine starts. */
   beforeEngines?: (lab: Lab) => void;
@@ -41,18 +43,16 @@ export interface LabOptions {
 }
 
 /**
- * Harbor in the lab: `shim` (the registry and a health stand-in as plain processes, the default
- * for now) or `docker` (HALAB_STACK=docker: one dockerd per node, the Harbor-shaped compose stack
- * of lab/docker, driven by the engine's real compose path).
+ * Harbor in the lab: one dockerd per node in its namespace running the Harbor-shaped compose stack
+ * of lab/docker (registry, PostgreSQL, Redis, core, nginx), driven by the engine's real compose path.
  */
-export const STACK: 'shim' | 'docker' = process.env.HALAB_STACK === 'docker' ? 'docker' : 'shim';
 const dockerDir = join(labDir, 'docker');
 /** harbor.projectName in the engines' configuration (its default): compose labels containers with it. */
 const HARBOR_PROJECT = 'harbor';
 const dockerState = (n: NodeName) => join(LAB.root, n, 'docker');
 const dockerSocket = (n: NodeName) => join(dockerState(n), 'sock', 'docker.sock');
-/** Where clients push and pull: nginx on the VIP's port 80 (docker), the registry itself (shim). */
-const REGISTRY_AT = STACK === 'docker' ? `${LAB.vip}:80` : `${LAB.vip}:5000`;
+/** Where clients push and pull: nginx on the VIP's port 80, as with Harbor. */
+const REGISTRY_AT = `${LAB.vip}:80`;
 
 /** Where Ceph's mon and OSD listen (one address): what a storage partition cuts. */
 export const CEPH_IP = `${LAB.subnet}.10`;
@@ -142,7 +142,7 @@ export class Lab {
     writeFileSync(check, `#!/bin/sh\nexec ${process.execPath} ${join(repo, 'dist', 'cli', 'main.js')} "$@"\n`);
     chmodSync(check, 0o755);
     for (const n of ['a', 'b'] as const) this.writeNodeConfig(n);
-    if (STACK === 'docker') this.startDockers();
+    this.startDockers();
     this.options.beforeEngines?.(this);
     for (const n of ['a', 'b'] as const) await this.startEngine(n);
     for (const n of ['a', 'b'] as const) this.renderKeepalived(n);
@@ -165,7 +165,7 @@ export class Lab {
 
   private writeNodeConfig(n: NodeName): void {
     const d = this.nodeDir(n);
-    for (const sub of ['state', 'run', 'mnt', 'fuse', 'shim', 'keepalived']) mkdirSync(join(d, sub), { recursive: true });
+    for (const sub of ['state', 'run', 'mnt', 'fuse', 'keepalived']) mkdirSync(join(d, sub), { recursive: true });
     const key = readFileSync(join(LAB.root, 'ceph', `client.${LAB.user}.key`), 'utf8').trim();
     writeFileSync(
       this.envPath(n),
@@ -197,13 +197,14 @@ export class Lab {
       'filesystem:',
       `  mountPoint: ${d}/mnt`,
       '  fsck: auto',
+      ...(this.options.mountOptions ? [`  mountOptions: [${this.options.mountOptions.join(', ')}]`] : []),
       'harbor:',
-      // docker: the engine's own detection (docker compose, then docker-compose) against this node's dockerd
-      STACK === 'docker' ? '  composeCommand: auto' : `  composeCommand: [${join(labDir, 'compose-shim')}]`,
+      // the engine's own detection (docker compose, then docker-compose) against this node's dockerd
+      '  composeCommand: auto',
       `  projectDir: ${d}/mnt/installer`,
       `  harborYml: ${join(labDir, 'harbor.yml')}`,
       `  installerTgz: ${join(LAB.root, 'harbor-offline-installer-lab.tgz')}`,
-      STACK === 'docker' ? '  healthUrl: http://127.0.0.1:80/api/v2.0/health' : '  healthUrl: http://127.0.0.1:8080/api/v2.0/health',
+      '  healthUrl: http://127.0.0.1:80/api/v2.0/health',
       '  probe: { intervalMs: 500, timeoutMs: 400, rise: 1, fall: 3 }',
       'keepalived:',
       '  vrrpVersion: 3',
@@ -237,7 +238,7 @@ export class Lab {
     const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', ...this.engineArgv(n, 'run')], {
       stdio: ['ignore', out, out],
       detached: true,
-      env: { ...process.env, ...(STACK === 'docker' ? { DOCKER_HOST: `unix://${dockerSocket(n)}` } : { HALAB_SHIM_DIR: join(this.nodeDir(n), 'shim') }) },
+      env: { ...process.env, DOCKER_HOST: `unix://${dockerSocket(n)}` },
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`engine ${n} did not start`);
@@ -337,6 +338,57 @@ export class Lab {
     const r = this.skopeo(['copy', '--retry-times', '0', '--dest-tls-verify=false', `oci:${dir}:${tag}`, `docker://${ref}`]);
     if (r.ok) this.pushed.push({ ref, digest });
     return { ok: r.ok, ref, out: r.out };
+  }
+
+  /**
+   * Push one image of `mb` MiB (one incompressible layer) through the VIP: seconds and MB/s, or
+   * null when the registry did not acknowledge it. The image is not added to `pushed`.
+   */
+  pushLarge(mb: number): { seconds: number; mbPerSecond: number } | null {
+    const tag = `big${++this.imageSeq}`;
+    const dir = join(LAB.root, 'images', tag);
+    makeOciImage(dir, tag, mb * 1024 * 1024);
+    const t0 = process.hrtime.bigint();
+    const r = this.skopeo(['copy', '--retry-times', '0', '--dest-tls-verify=false', `oci:${dir}:${tag}`, `docker://${REGISTRY_AT}/lab/big:${tag}`], 600_000);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    rmSync(dir, { recursive: true, force: true });
+    if (!r.ok) throw new Error(`push of ${mb} MiB failed: ${r.out.slice(-400)}`);
+    return { seconds: Math.round(seconds * 100) / 100, mbPerSecond: Math.round((mb / seconds) * 10) / 10 };
+  }
+
+  /** The PID of the node's engine as the lab started it (null when stopped). */
+  enginePid(n: NodeName): number | null {
+    return this.pids.engine.get(n) ?? null;
+  }
+
+  /**
+   * Poll the node's Harbor health (nginx on its loopback) every `intervalMs` from inside its
+   * namespace until it answers healthy or `timeoutMs` passes: resolves to the epoch ms of the
+   * first healthy answer, or null. For the health lag: that moment against the engine's serving.
+   */
+  firstHealthy(n: NodeName, intervalMs: number, timeoutMs: number): Promise<number | null> {
+    const script = `const end = Date.now() + ${timeoutMs};
+const poll = async () => {
+  for (;;) {
+    if (Date.now() > end) return null;
+    try {
+      const r = await fetch('http://127.0.0.1:80/api/v2.0/health', { signal: AbortSignal.timeout(1000) });
+      const b = await r.json();
+      if (b.status === 'healthy') return Date.now();
+    } catch {}
+    await new Promise((res) => setTimeout(res, ${intervalMs}));
+  }
+};
+poll().then((t) => process.stdout.write(String(t)));`;
+    return new Promise((resolveFirst) => {
+      const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', () => {
+        const t = Number(out.trim());
+        resolveFirst(Number.isFinite(t) && t > 0 ? t : null);
+      });
+    });
   }
 
   /** Pull through the VIP; the manifest digest it got, or null. */
@@ -709,13 +761,8 @@ export class Lab {
   }
 
   /** Stop the registry behind the node's Harbor (Harbor unhealthy). */
-  async stopRegistry(n: NodeName): Promise<void> {
-    if (STACK === 'docker') {
-      run(['/usr/bin/docker', '-H', `unix://${dockerSocket(n)}`, 'stop', 'registry'], { timeoutMs: 30_000 });
-      return;
-    }
-    const pid = readPid(join(this.nodeDir(n), 'shim', 'registry.pid'));
-    if (pid) await killPid(pid);
+  stopRegistry(n: NodeName): void {
+    this.docker(n, ['stop', 'registry']);
   }
 
   async stopEngine(n: NodeName, release: boolean): Promise<void> {
@@ -849,8 +896,6 @@ export class Lab {
         `${d}/holder.pid`,
         `${d}/writer.pid`,
         `${d}/foreign-holder.pid`,
-        `${d}/shim/health.pid`,
-        `${d}/shim/registry.pid`,
       ]) {
         const pid = readPid(f);
         if (pid) await killPid(pid, 2_000);

@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run -s build
-bash scripts/install-deps.sh keepalived ceph-mon ceph-osd ceph-mgr ceph-common rbd-fuse fuse3 docker-registry skopeo nftables
+bash scripts/lab-deps.sh
 exec node --import tsx lab/demo.ts

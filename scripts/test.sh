@@ -11,7 +11,7 @@ npx tsc -p test/tsconfig.json --noEmit
 # lint (typescript-eslint strict, type-checked) and formatting (Prettier) are part of passing
 npm run -s lint
 npm run -s format:check
-bash scripts/install-deps.sh keepalived ceph-mon ceph-osd ceph-mgr ceph-common rbd-fuse fuse3 docker-registry skopeo nftables chromium
+bash scripts/lab-deps.sh chromium
 
 files=(test/unit/*.test.ts test/integration/*.test.ts test/browser/*.test.ts test/model/*.test.ts test/lab/*.test.ts)
 node --import tsx --test "${files[@]}"

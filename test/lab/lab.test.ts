@@ -117,7 +117,7 @@ test('5 planned switchover: no fencing, the peer serves', async () => {
 
 test('4 Harbor unhealthy on the master (registry stopped): failover within fall × interval plus takeover', async () => {
   await scenario('harbor unhealthy', async (lab, serving) => {
-    await lab.stopRegistry(serving);
+    lab.stopRegistry(serving);
     return other(serving);
   });
 });
