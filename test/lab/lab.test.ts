@@ -474,11 +474,6 @@ test('16 dockerd restart on the old master (a host reboot): no Harbor container 
         );
         await lab.hostRebootsStorageAndDocker(old);
         assert.equal(lab.mountSource(old), null, 'the reboot left nothing mounted');
-        const defined = lab.harborContainers(old);
-        assert.ok(
-          defined.length >= 5 && defined.every((c) => c.restartPolicy === 'always'),
-          `the containers survive the daemon stop: ${JSON.stringify(defined)}`,
-        );
         // the daemon comes back first, as at boot, before harbor-assistant: restart: always tries them all
         lab.startDockerd(old);
         const runningSeen = new Set<string>();
@@ -487,6 +482,11 @@ test('16 dockerd restart on the old master (a host reboot): no Harbor container 
           await new Promise((r) => setTimeout(r, 500));
         }
         assert.deepEqual([...runningSeen], [], `Harbor containers ran on ${old}, which does not hold the image`);
+        const defined = lab.harborContainers(old);
+        assert.ok(
+          defined.length >= 5 && defined.every((c) => c.restartPolicy === 'always'),
+          `the containers survived the daemon stop: ${JSON.stringify(defined)}`,
+        );
         const bare = lab.bareMountPoint(old);
         assert.deepEqual(bare.entries, [], 'nothing was written into the bare mount point');
         // then its service and keepalived start: a standby, still nothing running, the mount point guarded
