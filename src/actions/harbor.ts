@@ -57,6 +57,8 @@ export function parseComposeLogs(text: string, sinceMs: number, max: number): st
 }
 
 export class Compose {
+  private formatJsonRejected = false;
+
   constructor(
     private readonly runner: Runner,
     private readonly options: ComposeOptions,
@@ -82,14 +84,18 @@ export class Compose {
   }
 
   async running(signal?: AbortSignal): Promise<boolean> {
-    const r = await this.runner.run({
-      what: 'compose ps',
-      argv: composeArgv(this.options, 'ps', '--format', 'json'),
-      timeoutMs: this.options.timeouts.ps,
-      signal,
-    });
-    if (!rejectedFormatJson(r.stdout, r.stderr)) return parseComposePs(r.stdout);
-    // docker-compose v1 (Debian 12's 1.29.2) has no --format: it prints its usage and exits 0
+    if (!this.formatJsonRejected) {
+      const r = await this.runner.run({
+        what: 'compose ps',
+        argv: composeArgv(this.options, 'ps', '--format', 'json'),
+        timeoutMs: this.options.timeouts.ps,
+        signal,
+      });
+      if (!rejectedFormatJson(r.stdout, r.stderr)) return parseComposePs(r.stdout);
+      // docker-compose v1 (Debian 12's 1.29.2) has no --format: it prints its usage and exits 0.
+      // Each v1 call is a Python start (~1 s under load): ask it the v1 way from now on.
+      this.formatJsonRejected = true;
+    }
     const services = await this.runner.run({
       what: 'compose ps (v1)',
       argv: composeArgv(this.options, 'ps', '--services', '--filter', 'status=running'),

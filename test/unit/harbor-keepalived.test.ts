@@ -71,6 +71,13 @@ test('compose ps with docker-compose v1 (no --format: usage on stderr, exit 0) f
   assert.equal(await new Compose(up, options).running(), true);
   assert.deepEqual(up.calls[1]?.slice(-4), ['ps', '--services', '--filter', 'status=running']);
   assert.equal(await new Compose(v1(''), options).running(), false);
+  // once v1 refused --format, the same Compose asks it the v1 way only: one process per look
+  const again = v1('registry\n');
+  const compose = new Compose(again, options);
+  assert.equal(await compose.running(), true);
+  assert.equal(await compose.running(), true);
+  assert.equal(again.calls.length, 3);
+  assert.deepEqual(again.calls[2]?.slice(-4), ['ps', '--services', '--filter', 'status=running']);
   // v2 answers in JSON and is not asked twice
   const v2 = new ScriptedRunner(() => ({ stdout: '[{"Name":"registry","State":"running"}]' }));
   assert.equal(await new Compose(v2, options).running(), true);
