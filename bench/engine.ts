@@ -30,7 +30,8 @@ const timing: Timing = {
   holderGraceMs: 5_000,
   fencedCooldownMs: 120_000,
   standDownMs: 30_000,
-  vipLossGraceMs: 5_000,
+  // a cycle's release is VRRP BACKUP while serving: no grace, or every cycle would wait it out
+  vipLossGraceMs: 0,
 };
 
 /** Instant actions over an in-memory world: what is left of a cycle's time is the engine's own. */
