@@ -77,7 +77,8 @@ export async function runScenario(
   const startedAt = Date.now();
   try {
     await lab.up();
-    const first = await lab.waitOneServing(90_000);
+    // a cold start formats the image and initializes PostgreSQL: ~30 s alone, more on a loaded machine
+    const first = await lab.waitOneServing(150_000);
     // clients reach the VIP only on the serving node (after a start with both MASTER, the other drops it)
     await lab.waitFor(`the VIP only on ${first}`, () => lab.vipOn(first) && !lab.vipOn(other(first)), 60_000);
     pushSome(lab, 3);
