@@ -696,6 +696,11 @@ poll().then((t) => process.stdout.write(String(t)));`;
     tryRun(['umount', '-l', join(d, 'fuse')]);
   }
 
+  /** Overwrite Harbor's compose file on the node's mounted image with something compose refuses. */
+  damageComposeFile(n: NodeName): void {
+    writeFileSync(join(this.nodeDir(n), 'mnt', 'installer', 'docker-compose.yml'), 'services: [this is not: a compose file\n');
+  }
+
   startDockerd(n: NodeName): void {
     run([join(dockerDir, 'dockerd.sh'), 'start', n, `${LAB.prefix}-${n}`, dockerState(n)], { timeoutMs: 60_000 });
   }

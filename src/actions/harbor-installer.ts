@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { isScalar, parseDocument, stringify } from 'yaml';
+import { isMap, isScalar, parseDocument, stringify } from 'yaml';
 import { writeFileAtomic } from '../runtime/state-files.js';
 import { CommandError, type Runner } from './exec.js';
 import type { Compose } from './harbor.js';
@@ -30,6 +30,17 @@ export function patchHarborYml(text: string, values: { hostname: string; dataVol
   for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
   if (appended) out = `${out}${out.endsWith('\n') || out === '' ? '' : '\n'}${appended}`;
   return out;
+}
+
+/**
+ * A compose file compose can run: YAML without errors whose `services` is a non-empty mapping. A
+ * damaged one (a bad edit, a disk that lost its tail) is rewritten by prepare on the next takeover.
+ */
+export function isUsableComposeFile(text: string): boolean {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0 || !isMap(doc.contents)) return false;
+  const services = doc.contents.get('services');
+  return isMap(services) && services.items.length > 0;
 }
 
 /** Harbor's containers, for stopping them by name when the compose file is damaged (the original's fallback). */
@@ -88,7 +99,8 @@ export class HarborInstaller {
     if (current !== patched) writeFileAtomic(target, patched, 0o600);
     const digest = createHash('sha256').update(patched).digest('hex');
     const prepared = existsSync(this.stamp) ? readFileSync(this.stamp, 'utf8').trim() : '';
-    if (prepared !== digest || !existsSync(join(this.o.projectDir, 'docker-compose.yml'))) {
+    const composeFile = join(this.o.projectDir, 'docker-compose.yml');
+    if (prepared !== digest || !existsSync(composeFile) || !isUsableComposeFile(readFileSync(composeFile, 'utf8'))) {
       await this.runner.run({ what: 'harbor prepare', argv: [...this.o.prepareCommand], cwd: this.o.projectDir, timeoutMs: this.o.timeoutMs, signal });
       writeFileAtomic(this.stamp, `${digest}\n`, 0o600);
     }

@@ -6,6 +6,7 @@ import type { NodeActors } from '../machine/index.js';
 import type { ClaimInput, ClaimOutput, DeviceInput, DisownInput, FenceInput, RecordInput, RecordOutput, UnmapInput, UnmountInput } from '../machine/actors.js';
 import type { FilesystemProbe, HolderObservation, ImageObservation, OwnerRecord, OwnershipVerdict, WorldSnapshot } from '../machine/types.js';
 import { isHolding, isOwnRecord, ownLockId, survivesFence } from '../guards/index.js';
+import { CommandError } from '../actions/exec.js';
 import { stopHarbor } from '../actions/harbor-installer.js';
 import { sleep } from '../actions/sleep.js';
 import { readMarkers } from './state-files.js';
@@ -41,6 +42,19 @@ export async function ownershipOf(
   }
 }
 
+/**
+ * `compose ps`, or true when compose itself refuses (a damaged compose file exits non-zero): then
+ * Harbor may well run, and a release stops it (by name, if compose down refuses too).
+ */
+async function composeRunningOrAssumed(world: World, signal?: AbortSignal): Promise<boolean> {
+  try {
+    return await world.compose.running(signal);
+  } catch (error) {
+    if (error instanceof CommandError && error.failure === 'exit') return true;
+    throw error;
+  }
+}
+
 /** What this node holds and sees right now, after aborted commands have died (or were abandoned). */
 export async function readWorldNow(config: Config, world: World, identity: NodeIdentity, signal?: AbortSignal): Promise<WorldSnapshot> {
   await world.runner.settled();
@@ -49,7 +63,7 @@ export async function readWorldNow(config: Config, world: World, identity: NodeI
     world.mapper.current(signal),
     world.fs.mountedAt(signal),
     // compose cannot run without its project on the mounted image
-    existsSync(join(config.file.harbor.projectDir, 'docker-compose.yml')) ? world.compose.running(signal) : Promise.resolve(false),
+    existsSync(join(config.file.harbor.projectDir, 'docker-compose.yml')) ? composeRunningOrAssumed(world, signal) : Promise.resolve(false),
   ]);
   // only our own device at the mount point counts as mounted; anything else is never touched
   const mounted = mountedAt !== null && device !== null && mountedAt.source === device;

@@ -19,7 +19,10 @@ test('first start unpacks the local offline installer onto the image, patches ha
   const src = join(dir, 'src', 'harbor');
   mkdirSync(src, { recursive: true });
   writeFileSync(join(src, 'harbor.yml.tmpl'), 'hostname: reg.mydomain.com\ndata_volume: /data\n');
-  writeFileSync(join(src, 'prepare'), '#!/bin/sh\necho "prepared $(grep hostname harbor.yml)" >> prepare.log\necho "services: {}" > docker-compose.yml\n');
+  writeFileSync(
+    join(src, 'prepare'),
+    '#!/bin/sh\necho "prepared $(grep hostname harbor.yml)" >> prepare.log\nprintf "services:\\n  registry:\\n    image: registry\\n" > docker-compose.yml\n',
+  );
   chmodSync(join(src, 'prepare'), 0o755);
   const tgz = join(dir, 'harbor-offline-installer-v2.11.0.tgz');
   execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), 'harbor']);
@@ -46,6 +49,11 @@ test('first start unpacks the local offline installer onto the image, patches ha
   writeFileSync(userYml, '# ours\nhostname: old\ndata_volume: /data # default\nhttp:\n  port: 8080\n');
   await installer.ensureInstalled();
   assert.equal(readFileSync(join(projectDir, 'prepare.log'), 'utf8').trim().split('\n').length, 2);
+  // a damaged compose file (unchanged harbor.yml) is written again by prepare
+  writeFileSync(join(projectDir, 'docker-compose.yml'), 'services: [this is not: a compose file\n');
+  await installer.ensureInstalled();
+  assert.equal(readFileSync(join(projectDir, 'prepare.log'), 'utf8').trim().split('\n').length, 3);
+  assert.match(readFileSync(join(projectDir, 'docker-compose.yml'), 'utf8'), /^services:\n {2}registry:/);
   assert.ok(!existsSync(join(mount, '.harbor-installer.tmp')));
 });
 

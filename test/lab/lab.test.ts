@@ -521,3 +521,35 @@ test('16 dockerd restart on the old master (a host reboot): no Harbor container 
     },
   );
 });
+
+test('17 damaged compose file on the master: the switchover stops Harbor by name; the peer has prepare write the file again and serves', async () => {
+  let faultAt = 0;
+  await scenario(
+    'damaged compose file',
+    async (lab, serving) => {
+      lab.damageComposeFile(serving);
+      faultAt = Date.now();
+      const r = await lab.request(serving, { cmd: 'switchover' });
+      assert.ok(r.ok, JSON.stringify(r));
+      return other(serving);
+    },
+    {
+      after: async (lab, next, result) => {
+        const old = other(next);
+        const commands = (n: typeof old, what: string) =>
+          lab.journal(n).flatMap((e) => (e.kind === 'command' && e.what === what && Date.parse(e.at) >= faultAt ? [e] : []));
+        const stops = commands(old, 'docker stop (compose file unusable)');
+        assert.equal(stops.length, 1, 'the old master stopped Harbor by name once');
+        const stop = stops.at(0);
+        assert.ok(stop !== undefined && stop.ok, JSON.stringify(stop));
+        assert.deepEqual(
+          lab.harborContainers(old).filter((c) => c.state === 'running'),
+          [],
+          'nothing of Harbor runs on the old master',
+        );
+        assert.ok(commands(next, 'harbor prepare').length >= 1, 'the new master ran prepare on the damaged file');
+        result.measured = { ...result.measured, stoppedByNameMs: stop.durationMs };
+      },
+    },
+  );
+});

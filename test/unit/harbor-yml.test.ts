@@ -46,3 +46,13 @@ test('a harbor.yml without the keys gets them appended; a quoted value stays val
   const parsed = parseDocument(odd).toJS() as Record<string, unknown>;
   assert.deepEqual(parsed, { hostname: 'a: b', data_volume: '/d #x' });
 });
+
+test('a compose file is usable only when it parses and has services: a damaged one makes prepare run again', async () => {
+  const { isUsableComposeFile } = await import('../../src/actions/harbor-installer.js');
+  assert.equal(isUsableComposeFile("version: '2.3'\nservices:\n  registry:\n    image: goharbor/registry-photon:v2.11.0\n"), true);
+  assert.equal(isUsableComposeFile('services: [this is not: a compose file\n'), false, 'YAML errors');
+  assert.equal(isUsableComposeFile("version: '2.3'\nservices:\n  registry:\n    image: x\n\u0000\u0000\u0000"), false, 'a tail of zero bytes');
+  assert.equal(isUsableComposeFile('services: {}\n'), false, 'no services');
+  assert.equal(isUsableComposeFile(''), false, 'empty');
+  assert.equal(isUsableComposeFile('- a\n- b\n'), false, 'not a mapping');
+});
