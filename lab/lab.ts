@@ -595,7 +595,8 @@ poll().then((t) => process.stdout.write(String(t)));`;
     }
     await killPid(pid, 0, 'SIGKILL');
     // a write stuck in uninterruptible I/O ends (EIO, blocklisted) only once the path is back
-    await this.waitFor(`the writer on ${n} to end`, () => !isRunning(pid), 60_000);
+    // (on the Docker stack the node's containers are stuck on the same device meanwhile: give it time)
+    await this.waitFor(`the writer on ${n} to end`, () => !isRunning(pid), 150_000);
     rmSync(file, { force: true });
   }
 
