@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
-import { runScenario, other, type ScenarioOptions, type ScenarioResult } from '../lab/scenarios.js';
+import { crashMaster, runScenario, other, type ScenarioOptions, type ScenarioResult } from '../lab/scenarios.js';
 import { buildConfig } from '../src/config/index.js';
 import { fileSchema } from '../src/config/schema.js';
 import { silentLogger } from '../src/log/logger.js';
@@ -62,20 +62,16 @@ interface Kind {
   options?: ScenarioOptions;
 }
 
-const crash: Fault = (lab, serving) => {
-  lab.crashNode(serving);
-  return Promise.resolve(other(serving));
-};
 const vrrpFloor = (standby: 'a' | 'b') => Math.round((3 * ADVERT_S + ((256 - PRIORITY[standby]) / 256) * ADVERT_S) * 1000);
 const sum = (xs: Array<number | undefined>) => xs.reduce<number>((a, x) => a + (x ?? 0), 0);
 
 const KINDS: Kind[] = [
-  { scenario: 'master crash', floorBasis: '3 × advert_int + skew of the standby ((256 − priority)/256 × advert_int)', fault: crash, floor: vrrpFloor },
+  { scenario: 'master crash', floorBasis: '3 × advert_int + skew of the standby ((256 − priority)/256 × advert_int)', fault: crashMaster, floor: vrrpFloor },
   {
     // the master crashes right after its own takeover (the standby has known its watcher for less than the holder grace)
     scenario: 'fresh master crash',
     floorBasis: 'as master crash',
-    fault: crash,
+    fault: crashMaster,
     floor: vrrpFloor,
     options: { noSteadyState: true },
   },
@@ -192,7 +188,6 @@ async function pushThroughput(
   runs: number,
 ): Promise<{ mountOptions: string[]; mbPerSecond: number | null; samples: number[]; lostAfterCrash: number }> {
   const samples: number[] = [];
-  let lostAfterCrash = 0;
   const r = await runScenario(
     `push 200 MiB (${mountOptions.join(',')})`,
     async (lab, serving) => {
@@ -205,9 +200,9 @@ async function pushThroughput(
     },
     { lab: { mountOptions } },
   );
-  lostAfterCrash = r.lost;
+
   if (!r.passed) throw new Error(`push throughput (${mountOptions.join(',')}): ${r.error ?? ''}`);
-  return { mountOptions, mbPerSecond: median(samples), samples, lostAfterCrash };
+  return { mountOptions, mbPerSecond: median(samples), samples, lostAfterCrash: r.lost };
 }
 
 /** The same cycles with the service's observability attached (journal in a temporary directory, no servers). */

@@ -54,6 +54,12 @@ export interface ScenarioOptions {
 
 export const other = (n: NodeName): NodeName => (n === 'a' ? 'b' : 'a');
 
+/** The most common fault: SIGKILL the master's engine and keepalived; the other node must serve. */
+export const crashMaster = (lab: Lab, serving: NodeName): Promise<NodeName> => {
+  lab.crashNode(serving);
+  return Promise.resolve(other(serving));
+};
+
 /** Push `count` images through the VIP; every push must be acknowledged. */
 export function pushSome(lab: Lab, count: number): void {
   for (let i = 0; i < count; i++) {

@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { forwardIntoNamespace } from '../../lab/forward.js';
 import { LAB, Lab } from '../../lab/lab.js';
-import { inspectImageAfterRelease, other, runScenario, type ScenarioResult } from '../../lab/scenarios.js';
+import { crashMaster, inspectImageAfterRelease, other, runScenario, type ScenarioResult } from '../../lab/scenarios.js';
 import { sample } from '../support/http-probe.js';
 
 // Real parts end to end: Ceph (mon, memstore OSD, mgr), keepalived in namespaces, the registry,
@@ -52,49 +52,42 @@ test('1 cold start: exactly one node serves, pushes and pulls through the VIP', 
 });
 
 test('2 master crash: engine and keepalived SIGKILLed; the standby fences and serves; its journal, metrics and viewer show it', async () => {
-  const r = await scenario(
-    'master crash',
-    async (lab, serving) => {
-      lab.crashNode(serving);
-      return other(serving);
+  const r = await scenario('master crash', crashMaster, {
+    after: async (lab, next) => {
+      // the journal ends the takeover with its phases, fencing among them
+      const summary = lab.journal(next).findLast((e) => e.kind === 'summary' && e.operation === 'takeover');
+      assert.ok(summary?.kind === 'summary' && summary.ok && summary.outcome === 'serving', JSON.stringify(summary));
+      assert.ok(
+        summary.phases.some((p) => p.phase === 'fencing' && p.durationMs > 0),
+        JSON.stringify(summary.phases),
+      );
+      assert.ok(
+        lab.journal(next).some((e) => e.kind === 'command' && e.what.startsWith('ceph osd bl') && e.ok),
+        'the fence command is journaled',
+      );
+      // metrics on the node's loopback (default listen address)
+      const metrics = lab.httpGet(next, 'http://127.0.0.1:9469/metrics');
+      assert.equal(sample(metrics, 'harbor_assistant_state', { state: 'active.serving.healthy', node: next }), 1);
+      assert.ok((sample(metrics, 'harbor_assistant_fence_operations_total', { step: 'blocklist', result: 'ok' }) ?? 0) >= 1);
+      assert.ok((sample(metrics, 'harbor_assistant_phase_duration_seconds_count', { operation: 'takeover', phase: 'fencing' }) ?? 0) >= 1);
+      assert.ok((sample(metrics, 'harbor_assistant_commands_total', { command: 'rbd status', result: 'ok' }) ?? 0) >= 1, 'outside commands are counted');
+      // and the viewer answers with the same state, here through the demo's forwarder (a tunnel)
+      const tunnel = await forwardIntoNamespace(`${LAB.prefix}-${next}`, 9470, 0);
+      try {
+        const port = (tunnel.address() as AddressInfo).port;
+        const snap = (await (await fetch(`http://127.0.0.1:${port}/api/snapshot`)).json()) as {
+          status: { state: string; node: string };
+          activeIds: string[];
+        };
+        assert.equal(snap.status.node, next);
+        assert.equal(snap.status.state.startsWith('active.serving'), true);
+        assert.ok(snap.activeIds.includes('node.active.serving'));
+        assert.match(await (await fetch(`http://127.0.0.1:${port}/chart.svg`)).text(), /data-state-id="node\.active\.fencing"/);
+      } finally {
+        tunnel.close();
+      }
     },
-    {
-      after: async (lab, next) => {
-        // the journal ends the takeover with its phases, fencing among them
-        const summary = lab.journal(next).findLast((e) => e.kind === 'summary' && e.operation === 'takeover');
-        assert.ok(summary?.kind === 'summary' && summary.ok && summary.outcome === 'serving', JSON.stringify(summary));
-        assert.ok(
-          summary.phases.some((p) => p.phase === 'fencing' && p.durationMs > 0),
-          JSON.stringify(summary.phases),
-        );
-        assert.ok(
-          lab.journal(next).some((e) => e.kind === 'command' && e.what.startsWith('ceph osd bl') && e.ok),
-          'the fence command is journaled',
-        );
-        // metrics on the node's loopback (default listen address)
-        const metrics = lab.httpGet(next, 'http://127.0.0.1:9469/metrics');
-        assert.equal(sample(metrics, 'harbor_assistant_state', { state: 'active.serving.healthy', node: next }), 1);
-        assert.ok((sample(metrics, 'harbor_assistant_fence_operations_total', { step: 'blocklist', result: 'ok' }) ?? 0) >= 1);
-        assert.ok((sample(metrics, 'harbor_assistant_phase_duration_seconds_count', { operation: 'takeover', phase: 'fencing' }) ?? 0) >= 1);
-        assert.ok((sample(metrics, 'harbor_assistant_commands_total', { command: 'rbd status', result: 'ok' }) ?? 0) >= 1, 'outside commands are counted');
-        // and the viewer answers with the same state, here through the demo's forwarder (a tunnel)
-        const tunnel = await forwardIntoNamespace(`${LAB.prefix}-${next}`, 9470, 0);
-        try {
-          const port = (tunnel.address() as AddressInfo).port;
-          const snap = (await (await fetch(`http://127.0.0.1:${port}/api/snapshot`)).json()) as {
-            status: { state: string; node: string };
-            activeIds: string[];
-          };
-          assert.equal(snap.status.node, next);
-          assert.equal(snap.status.state.startsWith('active.serving'), true);
-          assert.ok(snap.activeIds.includes('node.active.serving'));
-          assert.match(await (await fetch(`http://127.0.0.1:${port}/chart.svg`)).text(), /data-state-id="node\.active\.fencing"/);
-        } finally {
-          tunnel.close();
-        }
-      },
-    },
-  );
+  });
   assert.ok(r.fences >= 1, 'the crashed master still held the image: it must have been fenced');
 });
 
@@ -143,26 +136,19 @@ test('8 busy umount: a process holding the master mount is killed within the tim
 });
 
 test('7 the crashed master comes back: it stays standby (fenced, then idle), no flapping', async () => {
-  await scenario(
-    'crashed master returns',
-    async (lab, serving) => {
-      lab.crashNode(serving);
-      return other(serving);
+  await scenario('crashed master returns', crashMaster, {
+    after: async (lab, next) => {
+      const old = other(next);
+      const since = Date.now();
+      await lab.restartNode(old);
+      await new Promise((r) => setTimeout(r, 15_000));
+      const s = await lab.states();
+      assert.ok(s[next].startsWith('active.serving'), `the new master keeps serving: ${JSON.stringify(s)}`);
+      assert.ok(!s[old].startsWith('active'), `the old master stays out: ${JSON.stringify(s)}`);
+      const left = lab.transitions(next, since).filter((t) => !t.to.startsWith('active.serving'));
+      assert.deepEqual(left, [], 'no flapping on the new master');
     },
-    {
-      after: async (lab, next) => {
-        const old = other(next);
-        const since = Date.now();
-        await lab.restartNode(old);
-        await new Promise((r) => setTimeout(r, 15_000));
-        const s = await lab.states();
-        assert.ok(s[next].startsWith('active.serving'), `the new master keeps serving: ${JSON.stringify(s)}`);
-        assert.ok(!s[old].startsWith('active'), `the old master stays out: ${JSON.stringify(s)}`);
-        const left = lab.transitions(next, since).filter((t) => !t.to.startsWith('active.serving'));
-        assert.deepEqual(left, [], 'no flapping on the new master');
-      },
-    },
-  );
+  });
 });
 
 test('6 split brain: VRRP cut on the standby; the old master is fenced, gets I/O errors and leaves; one serves after the heal; no fencing war; fsck clean', async () => {
@@ -473,68 +459,61 @@ test('15 database survives failover: rows committed through the VIP before a mas
 });
 
 test('16 dockerd restart on the old master (a host reboot): no Harbor container runs there, the bare mount point stays empty', async () => {
-  await scenario(
-    'dockerd restart on old master',
-    async (lab, serving) => {
-      lab.crashNode(serving);
-      return other(serving);
+  await scenario('dockerd restart on old master', crashMaster, {
+    after: async (lab, next, result) => {
+      const old = other(next);
+      const before = lab.harborContainers(old);
+      assert.ok(
+        before.some((c) => c.state === 'running' && c.restartPolicy === 'always'),
+        `Harbor ran on ${old} with restart: always: ${JSON.stringify(before)}`,
+      );
+      await lab.hostRebootsStorageAndDocker(old);
+      assert.equal(lab.mountSource(old), null, 'the reboot left nothing mounted');
+      // the daemon comes back first, as at boot, before harbor-assistant: restart: always tries them all
+      lab.startDockerd(old);
+      const runningSeen = new Set<string>();
+      for (const end = Date.now() + 10_000; Date.now() < end;) {
+        for (const c of lab.harborContainers(old)) if (c.state === 'running' || c.state === 'restarting') runningSeen.add(c.name);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.deepEqual([...runningSeen], [], `Harbor containers ran on ${old}, which does not hold the image`);
+      const defined = lab.harborContainers(old);
+      assert.ok(
+        defined.length >= 5 && defined.every((c) => c.restartPolicy === 'always'),
+        `the containers survived the daemon stop: ${JSON.stringify(defined)}`,
+      );
+      const bare = lab.bareMountPoint(old);
+      assert.deepEqual(bare.entries, [], 'nothing was written into the bare mount point');
+      // then its service and keepalived start: a standby, still nothing running, the mount point guarded
+      await lab.restartNode(old);
+      await lab.waitFor(
+        `${old} out of booting, not taking over`,
+        async () => {
+          const state = (await lab.status(old).catch(() => null))?.state ?? 'booting';
+          return !state.startsWith('booting') && !state.startsWith('active');
+        },
+        60_000,
+      );
+      result.measured = { ...result.measured, oldMasterState: (await lab.status(old)).state };
+      const after = lab.bareMountPoint(old);
+      assert.deepEqual(after.entries, []);
+      assert.equal(after.immutable, true, 'the engine guards the bare mount point');
+      assert.deepEqual(
+        lab.harborContainers(old).filter((c) => c.state === 'running'),
+        [],
+      );
+      result.measured = {
+        ...result.measured,
+        containersDefined: defined.length,
+        startError:
+          defined
+            .concat(lab.harborContainers(old))
+            .find((c) => c.error !== '')
+            ?.error.slice(0, 160) ?? '',
+        bareMountPointImmutable: after.immutable,
+      };
     },
-    {
-      after: async (lab, next, result) => {
-        const old = other(next);
-        const before = lab.harborContainers(old);
-        assert.ok(
-          before.some((c) => c.state === 'running' && c.restartPolicy === 'always'),
-          `Harbor ran on ${old} with restart: always: ${JSON.stringify(before)}`,
-        );
-        await lab.hostRebootsStorageAndDocker(old);
-        assert.equal(lab.mountSource(old), null, 'the reboot left nothing mounted');
-        // the daemon comes back first, as at boot, before harbor-assistant: restart: always tries them all
-        lab.startDockerd(old);
-        const runningSeen = new Set<string>();
-        for (const end = Date.now() + 10_000; Date.now() < end;) {
-          for (const c of lab.harborContainers(old)) if (c.state === 'running' || c.state === 'restarting') runningSeen.add(c.name);
-          await new Promise((r) => setTimeout(r, 500));
-        }
-        assert.deepEqual([...runningSeen], [], `Harbor containers ran on ${old}, which does not hold the image`);
-        const defined = lab.harborContainers(old);
-        assert.ok(
-          defined.length >= 5 && defined.every((c) => c.restartPolicy === 'always'),
-          `the containers survived the daemon stop: ${JSON.stringify(defined)}`,
-        );
-        const bare = lab.bareMountPoint(old);
-        assert.deepEqual(bare.entries, [], 'nothing was written into the bare mount point');
-        // then its service and keepalived start: a standby, still nothing running, the mount point guarded
-        await lab.restartNode(old);
-        await lab.waitFor(
-          `${old} out of booting, not taking over`,
-          async () => {
-            const state = (await lab.status(old).catch(() => null))?.state ?? 'booting';
-            return !state.startsWith('booting') && !state.startsWith('active');
-          },
-          60_000,
-        );
-        result.measured = { ...result.measured, oldMasterState: (await lab.status(old)).state };
-        const after = lab.bareMountPoint(old);
-        assert.deepEqual(after.entries, []);
-        assert.equal(after.immutable, true, 'the engine guards the bare mount point');
-        assert.deepEqual(
-          lab.harborContainers(old).filter((c) => c.state === 'running'),
-          [],
-        );
-        result.measured = {
-          ...result.measured,
-          containersDefined: defined.length,
-          startError:
-            defined
-              .concat(lab.harborContainers(old))
-              .find((c) => c.error !== '')
-              ?.error.slice(0, 160) ?? '',
-          bareMountPointImmutable: after.immutable,
-        };
-      },
-    },
-  );
+  });
 });
 
 test('17 damaged compose file on the master: the switchover stops Harbor by name; the peer has prepare write the file again and serves', async () => {
