@@ -50,6 +50,11 @@ export interface ScenarioOptions {
   lab?: Pick<LabOptions, 'beforeEngines' | 'vrrpCutAtStart' | 'mountOptions'>;
   /** The fault comes before the standby has settled into polling the image (e.g. it is not idle at all). */
   noSteadyState?: boolean;
+  /**
+   * Runs as soon as the first node serves, before any client push: for faults present from the
+   * start (VRRP cut) that must be checked and healed while the other node is still cooling down.
+   */
+  whenFirstServing?: (lab: Lab, serving: NodeName, result: ScenarioResult) => Promise<void>;
 }
 
 export const other = (n: NodeName): NodeName => (n === 'a' ? 'b' : 'a');
@@ -85,6 +90,7 @@ export async function runScenario(
     await lab.up();
     // a cold start formats the image and initializes PostgreSQL: ~30 s alone, more on a loaded machine
     const first = await lab.waitOneServing(150_000);
+    await options.whenFirstServing?.(lab, first, result);
     // clients reach the VIP only on the serving node (after a start with both MASTER, the other drops it)
     await lab.waitFor(`the VIP only on ${first}`, () => lab.vipOn(first) && !lab.vipOn(other(first)), 60_000);
     pushSome(lab, 3);

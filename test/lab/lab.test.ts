@@ -331,34 +331,40 @@ test('11 pause: every process of the master frozen 40 s; one takeover; the resum
 test('12 both MASTER at cold start (VRRP cut before the engines start): one node serves; the other yields, or fences the winner once before it maps (known gap); never two writers', async () => {
   await scenario(
     'both MASTER at cold start',
-    async (lab, serving, result) => {
-      const loser = other(serving);
-      const mapped = (['a', 'b'] as const).filter((n) => lab.mappedAt(n, 0) !== null);
-      const loserStatus = await lab.status(loser);
-      const fences = lab.fenceCount('a') + lab.fenceCount('b');
-      result.measured = { ...result.measured, loserState: loserStatus.state, loserReason: loserStatus.reason, mapped: mapped.join(','), fences };
-      if (mapped.length === 1) {
-        // the designed outcome: the later MASTER sees a claim younger than the grace and yields
-        assert.deepEqual(mapped, [serving]);
-        assert.equal(loserStatus.state, 'yielding', loserStatus.reason);
-        assert.equal(fences, 0, 'nobody was fenced');
-      } else {
-        // known gap (docs/lab.md): the later MASTER's standby poll saw the winner's claim a moment
-        // before its own MASTER, so the claim counts as known (a dead owner's) and is fenced. Safe
-        // (fenced before it mapped, once), but not the yield the design wants.
-        assert.equal(fences, 1, 'the winner was fenced exactly once');
-        assert.equal(loserStatus.state.split('.')[0], 'fenced', `the fenced winner cools down: ${loserStatus.state}`);
-        const servingMappedAt = lab.mappedAt(serving, 0) ?? 0;
-        const loserLeftAt = lab.transitions(loser, 0).find((t) => t.to.startsWith('releasing'))?.at ?? Infinity;
-        assert.ok(loserLeftAt <= servingMappedAt + 2_000, 'the fenced node was releasing when the other mapped');
-      }
-      lab.healVrrp('b');
-      await sleep(5_000);
-      return serving;
-    },
+    // nothing more to break: the start itself was the fault, checked and healed in whenFirstServing
+    (_lab, serving) => Promise.resolve(serving),
     {
       lab: { vrrpCutAtStart: 'b' },
       noSteadyState: true,
+      // checked and healed at once: the loser's cool-down (60 s in the lab) may end while clients
+      // push, and with VRRP still cut it would be MASTER again beside the winner (that is split
+      // brain, scenario 6, not this one)
+      whenFirstServing: async (lab, serving, result) => {
+        const loser = other(serving);
+        const mapped = (['a', 'b'] as const).filter((n) => lab.mappedAt(n, 0) !== null);
+        const loserStatus = await lab.status(loser);
+        const fences = lab.fenceCount('a') + lab.fenceCount('b');
+        const wentThrough = (state: string): boolean => lab.transitions(loser, 0).some((t) => t.to === state);
+        assert.ok(!loserStatus.state.startsWith('active'), `${loser} is not active beside ${serving}: ${loserStatus.state}`);
+        result.measured = { ...result.measured, loserState: loserStatus.state, loserReason: loserStatus.reason, mapped: mapped.join(','), fences };
+        if (mapped.length === 1) {
+          // the designed outcome: the later MASTER sees a claim younger than the grace and yields
+          assert.deepEqual(mapped, [serving]);
+          // the cool-down (60 s) may already be over on a slow cold start: the history says it yielded
+          assert.ok(wentThrough('yielding'), `${loser} yielded: ${loserStatus.state}: ${loserStatus.reason}`);
+          assert.equal(fences, 0, 'nobody was fenced');
+        } else {
+          // known gap (docs/lab.md): the later MASTER's standby poll saw the winner's claim a moment
+          // before its own MASTER, so the claim counts as known (a dead owner's) and is fenced. Safe
+          // (fenced before it mapped, once), but not the yield the design wants.
+          assert.equal(fences, 1, 'the winner was fenced exactly once');
+          assert.ok(wentThrough('fenced'), `the fenced winner cooled down: ${loserStatus.state}`);
+          const servingMappedAt = lab.mappedAt(serving, 0) ?? 0;
+          const loserLeftAt = lab.transitions(loser, 0).find((t) => t.to.startsWith('releasing'))?.at ?? Infinity;
+          assert.ok(loserLeftAt <= servingMappedAt + 2_000, 'the fenced node was releasing when the other mapped');
+        }
+        lab.healVrrp('b');
+      },
     },
   );
 });
