@@ -21,19 +21,24 @@ export interface FitnessInput {
   reason: string;
   /** Where a release goes: a node releasing because it is fenced or cut from Ceph is unfit at once. */
   exitTo: ReleaseExit;
+  /** A release step failed once: no clean hand-over any more, the peer takes the VIP and fences. */
+  releaseStalled: boolean;
 }
 
 /**
  * Fitness from the state's tags. A node that is taking over, serving or releasing keeps the VIP
  * (releasing keeps it so the peer maps only after everything is given back) — unless it releases
- * because it was fenced or lost Ceph: then the peer must get the VIP at once, not after the
- * release. Unfit states give it up; a standby is fit only when it could take over.
+ * because it was fenced or lost Ceph, or one of its steps already failed (a release that may
+ * hang on cut storage must not hold the VIP: the peer's fence is the safe way out): then the
+ * peer must get the VIP at once, not after the release. Unfit states give it up; a standby is
+ * fit only when it could take over.
  */
 export function fitnessOf(node: FitnessInput, readiness: StandbyReadiness | null, now: number, readinessMaxAgeMs: number): Fitness {
   const has = (tag: NodeTag) => node.tags.includes(tag);
   if (has('fit-unless-dead')) {
     if (node.exitTo === 'fenced') return { fit: false, why: 'fenced by the peer: releasing, the VIP goes to the peer now' };
     if (node.exitTo === 'lostCeph') return { fit: false, why: 'lost Ceph: releasing, the VIP goes to the peer now' };
+    if (node.releaseStalled) return { fit: false, why: 'release stalled (a step failed): the VIP goes to the peer, which fences this node' };
     return { fit: true, why: 'releasing: keeping the VIP until everything is given back' };
   }
   if (has('fit')) {

@@ -46,6 +46,11 @@ export interface NodeContext {
   lastError: string | null;
   /** Release failed: never map again until an operator resumes (S4). */
   releaseFailed: boolean;
+  /**
+   * A step of the current release failed once (a timeout, an error): it is not a clean hand-over
+   * any more, so the VIP goes to the peer now, which fences this node before it maps.
+   */
+  releaseStalled: boolean;
 }
 
 export function initialContext(input: NodeInput): NodeContext {
@@ -70,5 +75,6 @@ export function initialContext(input: NodeInput): NodeContext {
     reason: 'starting up',
     lastError: null,
     releaseFailed: false,
+    releaseStalled: false,
   };
 }

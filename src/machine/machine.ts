@@ -321,6 +321,7 @@ export const nodeMachine = nodeSetup.createMachine({
     releasing: {
       description: 'Give everything back in order: compose down → umount → unmap (S3) → our owner record and lock, after reading what is held.',
       tags: ['fit-unless-dead', 'release'],
+      entry: 'clearReleaseStall',
       initial: 'surveying',
       on: {
         'io.fenced': { actions: { type: 'escalateRelease', params: { exit: 'fenced', reason: 'fenced by the peer while releasing' } } },

@@ -203,6 +203,8 @@ export const nodeSetup = setup({
       exitTo: 'failed',
       reason: 'no filesystem signature on an image harbor-assistant formatted before: refusing mkfs; inspect the image before resuming',
     }),
+    markReleaseStalled: assign({ releaseStalled: true }),
+    clearReleaseStall: assign({ releaseStalled: false }),
     markReleaseFailed: assign(({ context }) => ({
       releaseFailed: true,
       reason: `release failed, holding on and reporting unfit: ${context.lastError ?? 'unknown error'}`,

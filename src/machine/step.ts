@@ -37,7 +37,10 @@ export const giveUp = {
     ] as const,
   /** A release step: S4, never map again without an operator. */
   release: (step: StepName) =>
-    [retry(step), { target: '#node.failed', actions: [{ type: 'recordStepFailure', params: { step } }, 'markReleaseFailed'] }] as const,
+    [
+      { ...retry(step), actions: [retry(step).actions, 'markReleaseStalled'] },
+      { target: '#node.failed', actions: [{ type: 'recordStepFailure', params: { step } }, 'markReleaseFailed'] },
+    ] as const,
   /** Reading the world at start-up: nothing is known, so nothing may be touched. */
   boot: (step: StepName) => [retry(step), { target: '#node.failed', actions: [{ type: 'recordStepFailure', params: { step } }, 'markBootFailed'] }] as const,
   /** Best effort: failing costs nothing but a note, the flow goes on to `target`. */

@@ -9,7 +9,7 @@ export const NODE_TAGS = [
   'unfit',
   /** Standby: fit only while its own look at Ceph is fresh and good. */
   'fit-when-ready',
-  /** Releasing: keeps the VIP until everything is given back, unless fenced or cut from Ceph. */
+  /** Releasing: keeps the VIP until everything is given back, unless fenced, cut from Ceph or stalled. */
   'fit-unless-dead',
   /** A takeover is in progress (its phases and steps are timed). */
   'takeover',

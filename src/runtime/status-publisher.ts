@@ -43,7 +43,12 @@ export class StatusPublisher {
     const snap = this.actor().getSnapshot();
     const view = viewOf(snap);
     const maxAge = 3 * STANDBY_POLL_MS + this.config.file.ceph.commandTimeoutMs;
-    return fitnessOf({ tags: view.tags, state: view.name, reason: snap.context.reason, exitTo: snap.context.exitTo }, this.readiness, Date.now(), maxAge);
+    return fitnessOf(
+      { tags: view.tags, state: view.name, reason: snap.context.reason, exitTo: snap.context.exitTo, releaseStalled: snap.context.releaseStalled },
+      this.readiness,
+      Date.now(),
+      maxAge,
+    );
   }
 
   status(): NodeStatus {

@@ -140,7 +140,13 @@ export class Model {
     const w = s.world;
     const ready = !w.hosts[n].cut && !hostBlocklisted(w, n);
     return fitnessOf(
-      { tags: [...e.snap.tags] as NodeTag[], state: '', reason: e.snap.context.reason, exitTo: e.snap.context.exitTo },
+      {
+        tags: [...e.snap.tags] as NodeTag[],
+        state: '',
+        reason: e.snap.context.reason,
+        exitTo: e.snap.context.exitTo,
+        releaseStalled: e.snap.context.releaseStalled,
+      },
       { ok: ready, checkedAt: NOW, error: ready ? null : 'Ceph unreachable' },
       NOW,
       1,

@@ -102,6 +102,7 @@ export function contextKey(c: NodeContext): unknown[] {
     c.holdings,
     c.exitTo,
     c.releaseFailed,
+    c.releaseStalled,
   ];
 }
 

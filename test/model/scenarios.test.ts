@@ -126,6 +126,55 @@ test('a failed release lands in failed, reports why, and never maps again until 
   assert.ok(!r.calls.slice(r.calls.lastIndexOf('unmount')).includes('map'));
 });
 
+test('a hand-over release whose step fails gives the VIP up at once (the peer fences), and the next release starts clean', async () => {
+  const { fitnessOf } = await import('../../src/guards/fitness.js');
+  const fit = (events: ModelEvent[]): boolean => {
+    const snap = pathFromEvents(events).state;
+    const view = viewOf(snap);
+    return fitnessOf(
+      { tags: view.tags, state: view.name, reason: snap.context.reason, exitTo: snap.context.exitTo, releaseStalled: snap.context.releaseStalled },
+      null,
+      0,
+      1,
+    ).fit;
+  };
+  const harborDownWhileServing: ModelEvent[] = [
+    done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    { type: 'vrrp', state: 'MASTER' },
+    { type: 'health.down' },
+  ];
+  assert.equal(fit(harborDownWhileServing), true, 'a clean hand-over keeps the VIP until everything is given back');
+  const stalled: ModelEvent[] = [
+    ...harborDownWhileServing,
+    done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    fail('composeDown'),
+  ];
+  assert.equal(pathFromEvents(stalled).state.context.releaseStalled, true);
+  assert.equal(fit(stalled), false, 'compose down failed once: the VIP goes to the peer now');
+  const finished: ModelEvent[] = [
+    ...stalled,
+    after('retryBackoff', 'releasing.stopping-harbor.backoff'),
+    done('composeDown'),
+    done('unmount'),
+    done('unmap'),
+    done('disown'),
+  ];
+  const r = await run(finished);
+  assert.deepEqual(r.violations, []);
+  assert.equal(fit(finished), false, 'released, still MASTER: standing down');
+  // the next hand-over begins clean: it keeps the VIP again until its own step fails
+  const again: ModelEvent[] = [
+    ...finished,
+    { type: 'vrrp', state: 'BACKUP' },
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
+    ...serveAfterMap,
+    { type: 'health.down' },
+  ];
+  assert.match(flatValue(pathFromEvents(again).state.value), /^releasing\./);
+  assert.equal(fit(again), true);
+});
+
 test('fenced by the peer: release as a dead client, cool down, fence nobody meanwhile (S5)', async () => {
   const events: ModelEvent[] = [
     done('readWorld', world({ vipHere: true })),
@@ -292,7 +341,15 @@ test('lost Ceph while serving: unfit at once (not after the release), released a
   const during = pathFromEvents(events).state;
   const { fitnessOf } = await import('../../src/guards/fitness.js');
   const view = viewOf(during);
-  assert.equal(fitnessOf({ tags: view.tags, state: view.name, reason: during.context.reason, exitTo: during.context.exitTo }, null, 0, 1).fit, false);
+  assert.equal(
+    fitnessOf(
+      { tags: view.tags, state: view.name, reason: during.context.reason, exitTo: during.context.exitTo, releaseStalled: during.context.releaseStalled },
+      null,
+      0,
+      1,
+    ).fit,
+    false,
+  );
   const r = await run([
     ...events,
     done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),

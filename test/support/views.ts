@@ -21,5 +21,5 @@ export const viewAt = (name: string): StateView => viewOf(snapshotAt(name));
 export function fitnessInputAt(name: string, context: Partial<NodeContext> = {}): FitnessInput {
   const snap = snapshotAt(name, context);
   const view = viewOf(snap);
-  return { tags: view.tags, state: view.name, reason: snap.context.reason, exitTo: snap.context.exitTo };
+  return { tags: view.tags, state: view.name, reason: snap.context.reason, exitTo: snap.context.exitTo, releaseStalled: snap.context.releaseStalled };
 }

@@ -56,6 +56,14 @@ test('fitness: releasing keeps the VIP unless the node was fenced or lost Ceph',
   assert.equal(fitnessOf(fitnessInputAt('releasing.stopping-harbor.running', { exitTo: 'lostCeph' }), null, 0, 1).fit, false);
 });
 
+test('fitness: a release whose step failed once gives the VIP up (the peer fences), whatever its exit', () => {
+  for (const exitTo of ['standDown', 'maintenance', 'stopped', 'idle'] as const) {
+    const f = fitnessOf(fitnessInputAt('releasing.stopping-harbor.backoff', { exitTo, releaseStalled: true }), null, 0, 1);
+    assert.equal(f.fit, false, exitTo);
+    assert.match(f.why, /release stalled .*fences this node/);
+  }
+});
+
 test('fitness: the holding states give the VIP up and say why with their reason', () => {
   for (const name of ['yielding', 'standing-down', 'fenced', 'failed', 'maintenance', 'stopped']) {
     const f = fitnessOf(fitnessInputAt(name, { reason: `reason of ${name}` }), ready, 1_000, 10_000);
@@ -73,7 +81,7 @@ test('fitness: a standby is fit only with a fresh, good look at Ceph', () => {
 });
 
 test('fitness: a state without a fitness tag is unfit (never the VIP on a guess)', () => {
-  assert.equal(fitnessOf({ tags: [], state: 'new-state', reason: 'r', exitTo: 'idle' }, ready, 1_000, 10_000).fit, false);
+  assert.equal(fitnessOf({ tags: [], state: 'new-state', reason: 'r', exitTo: 'idle', releaseStalled: false }, ready, 1_000, 10_000).fit, false);
 });
 
 test('a state known only by its name (an old status file) gets the same tags as the running chart', async () => {
