@@ -183,10 +183,14 @@ async function serviceRss(minutes: number): Promise<{ startMiB: number; endMiB: 
 }
 
 /** A 200 MiB push through the VIP with the filesystem mounted `mountOptions`: MB/s (median of `runs`), then the lost-push check after a crash. */
-async function pushThroughput(
-  mountOptions: string[],
-  runs: number,
-): Promise<{ mountOptions: string[]; mbPerSecond: number | null; samples: number[]; lostAfterCrash: number }> {
+interface PushFigures {
+  mountOptions: string[];
+  mbPerSecond: number | null;
+  samples: number[];
+  lostAfterCrash: number;
+}
+
+async function pushThroughput(mountOptions: string[], runs: number): Promise<PushFigures> {
   const samples: number[] = [];
   const r = await runScenario(
     `push 200 MiB (${mountOptions.join(',')})`,
@@ -249,21 +253,12 @@ async function main(): Promise<void> {
   process.stderr.write(`engine with journal + metrics: ${JSON.stringify(observed)}\n`);
   const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
   const skipLab = Boolean(process.env.BENCH_SKIP_LAB);
-  const lab = skipLab ? [] : await labFigures();
   const defaultMount = fileSchema.filesystem.mountOptions.default;
-  const push =
-    skipLab || process.env.BENCH_SKIP_PUSH
-      ? null
-      : {
-          sync: await pushThroughput(defaultMount, PUSH_RUNS),
-          nosync: await pushThroughput(
-            defaultMount.filter((o) => o !== 'sync' && o !== 'dirsync'),
-            PUSH_RUNS,
-          ),
-        };
-  const rss = skipLab || SOAK_MIN === 0 ? null : await serviceRss(SOAK_MIN);
+  let lab: LabFigures[] = [];
+  let push: { sync: PushFigures; nosync: PushFigures } | null = null;
+  let rss: Awaited<ReturnType<typeof serviceRss>> | null = null;
   const by = (name: string) => lab.find((l) => l.scenario === name);
-  const report = {
+  const buildReport = () => ({
     machine: `${String(cpus().length)} cores, ${String(Math.round(totalmem() / 2 ** 30))} GiB (this workplace kind "node")`,
     date: new Date().toISOString(),
     /** 1/5/15-minute load averages before and after: the figures mean little on a busy machine. */
@@ -282,11 +277,31 @@ async function main(): Promise<void> {
     engine,
     observed,
     lab,
-  };
+  });
   mkdirSync('reports', { recursive: true });
   // an engine-only run must not replace the committed report with one that has no lab figures
   const reportPath = process.env.BENCH_SKIP_LAB ? 'reports/bench-engine-only.json' : 'reports/bench.json';
-  writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  // written after every phase: a phase that fails late must not throw away the half hour before it
+  const writeReport = () => writeFileSync(reportPath, `${JSON.stringify(buildReport(), null, 2)}\n`);
+  // the push figures first: two short labs, and a broken push shows within minutes
+  if (!skipLab && !process.env.BENCH_SKIP_PUSH) {
+    push = {
+      sync: await pushThroughput(defaultMount, PUSH_RUNS),
+      nosync: await pushThroughput(
+        defaultMount.filter((o) => o !== 'sync' && o !== 'dirsync'),
+        PUSH_RUNS,
+      ),
+    };
+    process.stderr.write(`push: ${JSON.stringify({ sync: push.sync.samples, nosync: push.nosync.samples })} MB/s\n`);
+    writeReport();
+  }
+  if (!skipLab) {
+    lab = await labFigures();
+    writeReport();
+  }
+  rss = skipLab || SOAK_MIN === 0 ? null : await serviceRss(SOAK_MIN);
+  const report = buildReport();
+  writeReport();
   const lines = [
     'lab recovery (fault → the new master serving and a pull through the VIP):',
     'scenario            runs  median ms  max ms  floor ms  ratio  detect  fence  map  probe  fsck  mount     up  healthy  engine  lag  overhead  lost',

@@ -15,9 +15,11 @@ export function makeOciImage(dir: string, tag: string, bytes = 64 * 1024): { lay
   mkdirSync(blobs, { recursive: true });
   const tmp = mkdtempSync(join(tmpdir(), 'halab-layer-'));
   writeFileSync(join(tmp, `payload-${tag}.bin`), randomBytes(bytes));
-  const tar = execFileSync('tar', ['-c', '-C', tmp, '.']);
+  // the whole layer passes through memory: room for it (random bytes do not compress) plus headers
+  const maxBuffer = bytes + 16 * 1024 * 1024;
+  const tar = execFileSync('tar', ['-c', '-C', tmp, '.'], { maxBuffer });
   rmSync(tmp, { recursive: true, force: true });
-  const gz = execFileSync('gzip', ['-n', '-c'], { input: tar });
+  const gz = execFileSync('gzip', ['-n', '-c'], { input: tar, maxBuffer });
   const put = (b: Buffer | string) => {
     const d = sha(b);
     writeFileSync(join(blobs, d), b);
