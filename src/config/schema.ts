@@ -42,7 +42,7 @@ export const fileSchema = {
       ['noatime', 'sync', 'dirsync'],
       /^[A-Za-z0-9_=.,-]+$/,
       'mount options',
-      'ext4 mount options; sync+dirsync: a push Harbor acknowledged is on Ceph (the registry never fsyncs)',
+      'ext4 mount options; sync+dirsync: a push Harbor acknowledged is on Ceph (the registry fsyncs its files but not the directories it creates and renames into)',
     ),
     mkfsOptions: words([], /^[A-Za-z0-9_=.,:-]+$/, 'mkfs.ext4 options', 'extra mkfs.ext4 options (first format only)'),
   },
