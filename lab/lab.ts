@@ -584,10 +584,16 @@ poll().then((t) => process.stdout.write(String(t)));`;
    * Stop the writer once its node is out of the game: a later legitimate takeover by that node
    * would mount the image under it again, and its lines would then be rightful writes.
    */
-  async stopWriter(n: NodeName): Promise<void> {
+  /**
+   * Kill the node's writer. Resolves true when it ended; false when it is still stuck in
+   * uninterruptible I/O after 150 s. Only call it for a node whose client the peer fenced before
+   * it mapped: a stuck write of a blocklisted client cannot land, so the image check after it
+   * (late writes) stays sound either way.
+   */
+  async stopWriter(n: NodeName): Promise<boolean> {
     const file = join(this.nodeDir(n), 'writer.pid');
     const pid = readPid(file);
-    if (pid === null) return;
+    if (pid === null) return true;
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {
@@ -596,8 +602,15 @@ poll().then((t) => process.stdout.write(String(t)));`;
     await killPid(pid, 0, 'SIGKILL');
     // a write stuck in uninterruptible I/O ends (EIO, blocklisted) only once the path is back
     // (on the Docker stack the node's containers are stuck on the same device meanwhile: give it time)
-    await this.waitFor(`the writer on ${n} to end`, () => !isRunning(pid), 150_000);
+    const deadline = Date.now() + 150_000;
+    while (isRunning(pid) && Date.now() < deadline) await sleep(500);
+    if (isRunning(pid)) {
+      // a SIGKILLed process in D state dies when its write returns; the pid file stays for cleanup
+      process.stderr.write(`the writer on ${n} (pid ${String(pid)}) is still stuck in uninterruptible I/O after 150 s\n`);
+      return false;
+    }
     rmSync(file, { force: true });
+    return true;
   }
 
   /** When the node's engine first entered mapping after `since` (ms epoch), from its log. */

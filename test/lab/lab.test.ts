@@ -244,7 +244,7 @@ test('9 storage partition, VIP moves after the watch expired: the new master fen
         assert.ok(fences.length >= 1, 'the new master fenced the recorded owner although it no longer watched');
         const mappedAt = lab.mappedAt(next, cutAt);
         assert.ok(mappedAt !== null);
-        await lab.stopWriter(other(next));
+        result.measured = { ...result.measured, writerEnded: await lab.stopWriter(other(next)) };
         await inspectImageAfterRelease(lab, next, mappedAt, result);
       },
     },
@@ -279,7 +279,7 @@ test('10 storage partition, VIP stays: the master goes unfit within its deadline
         await lab.waitFor(`${old} out of active`, async () => !((await lab.status(old).catch(() => null))?.state.startsWith('active') ?? false), 60_000);
         const mappedAt = lab.mappedAt(next, cutAt);
         assert.ok(mappedAt !== null);
-        await lab.stopWriter(old);
+        result.measured = { ...result.measured, writerEnded: await lab.stopWriter(old) };
         await inspectImageAfterRelease(lab, next, mappedAt, result);
       },
     },
@@ -320,7 +320,7 @@ test('11 pause: every process of the master frozen 40 s; one takeover; the resum
         assert.deepEqual(left, [], 'the new master never left active after the resume');
         const mappedAt = lab.mappedAt(next, pausedAt);
         assert.ok(mappedAt !== null);
-        await lab.stopWriter(other(next));
+        result.measured = { ...result.measured, writerEnded: await lab.stopWriter(other(next)) };
         await inspectImageAfterRelease(lab, next, mappedAt, result);
       },
     },
