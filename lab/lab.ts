@@ -126,6 +126,25 @@ export class Lab {
   }
 
   /** Everything from nothing: packages are the test script's job; this builds the network, Ceph and both nodes. */
+  /**
+   * Only the lab's network and Ceph, for tests of the Ceph client itself (`Lab.cleanLeftovers()`
+   * takes them away). A node's client runs inside `nodeNamespace`; the user's key is in `keyFile`.
+   */
+  static async cephOnly(): Promise<{ confPath: string; keyFile: string; adminKeyring: string; nodeNamespace: string; nodeIp: string }> {
+    await Lab.cleanLeftovers();
+    mkdirSync(LAB.root, { recursive: true, mode: 0o755 });
+    run([join(labDir, 'net.sh'), 'up']);
+    run([join(labDir, 'ceph.sh'), 'up', join(LAB.root, 'ceph'), CEPH_IP, LAB.pool, LAB.image, '64', LAB.user], { timeoutMs: 180_000 });
+    const dir = join(LAB.root, 'ceph');
+    return {
+      confPath: join(dir, 'ceph.conf'),
+      keyFile: join(dir, `client.${LAB.user}.key`),
+      adminKeyring: join(dir, 'client.admin.keyring'),
+      nodeNamespace: `/run/netns/${LAB.prefix}-a`,
+      nodeIp: NODES.a.ip,
+    };
+  }
+
   async up(): Promise<void> {
     await Lab.cleanLeftovers();
     mkdirSync(LAB.root, { recursive: true, mode: 0o755 });

@@ -1,6 +1,7 @@
 import { CommandError, type Runner } from './exec.js';
 import { cephClientArgs, type CephConnection } from './ceph-connection.js';
 import { asArray, isRecord, parseFirstJson } from './json.js';
+import { viaSession, type CephSession } from './ceph-session.js';
 
 /** Pacific renamed `blacklist` to `blocklist`; Nautilus only knows the old word. */
 export type BlocklistVerb = 'blocklist' | 'blacklist';
@@ -12,6 +13,17 @@ export interface BlocklistEntry {
 
 export function blocklistAddArgv(c: CephConnection, verb: BlocklistVerb, addr: string, expirySeconds: number): string[] {
   return ['ceph', ...cephClientArgs(c), 'osd', verb, 'add', addr, String(expirySeconds)];
+}
+
+/** The monitor command `ceph osd blocklist add <addr> <expiry>` sends (MonCommands.h: blocklistop, addr, expire). */
+export function blocklistAddCommand(verb: BlocklistVerb, addr: string, expirySeconds: number): Record<string, string | number> {
+  return { prefix: `osd ${verb}`, [`${verb}op`]: 'add', addr, expire: expirySeconds };
+}
+
+/** What a monitor command printed (the session's `{out, status}`). */
+export function monOutput(result: unknown): string {
+  if (!isRecord(result) || typeof result.out !== 'string') throw new Error('ceph session: a monitor command answered without output');
+  return result.out;
 }
 
 export function blocklistLsArgv(c: CephConnection, verb: BlocklistVerb): string[] {
@@ -44,6 +56,7 @@ export class CephBlocklist {
     private readonly runner: Runner,
     private readonly conn: CephConnection,
     private readonly timeoutMs: number,
+    private readonly session: CephSession | null = null,
   ) {}
 
   /** Which word this cluster speaks, once known. */
@@ -68,14 +81,44 @@ export class CephBlocklist {
   /** Fence one client instance (`ip:0/nonce`) for `expirySeconds`; the entry expires by itself (S6). */
   add(addr: string, expirySeconds: number, signal?: AbortSignal): Promise<void> {
     return this.withVerb(async (verb) => {
-      await this.runner.run({ what: `ceph osd ${verb} add`, argv: blocklistAddArgv(this.conn, verb, addr, expirySeconds), timeoutMs: this.timeoutMs, signal });
+      const what = `ceph osd ${verb} add`;
+      await viaSession(
+        this.session,
+        (s) =>
+          s.call({
+            what,
+            op: 'mon',
+            args: { cmd: blocklistAddCommand(verb, addr, expirySeconds) },
+            describe: `mon osd ${verb} add ${addr} ${expirySeconds}`,
+            timeoutMs: this.timeoutMs,
+            signal,
+            mutates: true,
+          }),
+        () => this.runner.run({ what, argv: blocklistAddArgv(this.conn, verb, addr, expirySeconds), timeoutMs: this.timeoutMs, signal }),
+      );
     });
   }
 
   ls(signal?: AbortSignal): Promise<BlocklistEntry[]> {
     return this.withVerb(async (verb) => {
-      const r = await this.runner.run({ what: `ceph osd ${verb} ls`, argv: blocklistLsArgv(this.conn, verb), timeoutMs: this.timeoutMs, signal });
-      return parseBlocklist(r.stdout);
+      const what = `ceph osd ${verb} ls`;
+      const text = await viaSession(
+        this.session,
+        async (s) =>
+          monOutput(
+            await s.call({
+              what,
+              op: 'mon',
+              args: { cmd: { prefix: `osd ${verb} ls`, format: 'json' } },
+              describe: `mon osd ${verb} ls`,
+              timeoutMs: this.timeoutMs,
+              signal,
+              mutates: false,
+            }),
+          ),
+        async () => (await this.runner.run({ what, argv: blocklistLsArgv(this.conn, verb), timeoutMs: this.timeoutMs, signal })).stdout,
+      );
+      return parseBlocklist(text);
     });
   }
 }

@@ -2,7 +2,8 @@ import type { ImageLock, OwnerRecord, OwnershipView } from '../machine/types.js'
 import { CommandError, type Runner } from './exec.js';
 import { cephClientArgs, imageSpec, type CephConnection } from './ceph-connection.js';
 import { isRecord, parseJson } from './json.js';
-import { imageMetaListArgv, imageMetaSetArgv, parseImageMeta } from './rbd.js';
+import { imageMetaListArgv, imageMetaSetArgv, parseImageMeta, Rbd } from './rbd.js';
+import { viaSession, type CephSession } from './ceph-session.js';
 
 export { imageMetaListArgv, imageMetaSetArgv, parseImageMeta };
 
@@ -71,7 +72,11 @@ function lockFrom(id: string, v: unknown): ImageLock {
  */
 export function parseLockList(text: string): ImageLock[] {
   if (text.trim() === '') return [];
-  const doc = parseJson('rbd lock ls', text);
+  return locksFrom(parseJson('rbd lock ls', text));
+}
+
+/** The lock list, from `rbd lock ls` or the session (Pacific's array shape). */
+export function locksFrom(doc: unknown): ImageLock[] {
   if (Array.isArray(doc)) {
     return doc.map((e) => {
       if (!isRecord(e) || typeof e.id !== 'string') throw new Error('rbd lock ls: a lock without an id');
@@ -180,20 +185,32 @@ export type TryLockResult = { taken: true } | { taken: false; holder: ImageLock 
 
 /** The ownership evidence in Ceph: the advisory lock and the owner record in the image metadata. */
 export class Ownership {
+  private readonly rbd: Rbd;
+
   constructor(
     private readonly runner: Runner,
     private readonly conn: CephConnection,
     private readonly timeoutMs: number,
-  ) {}
-
-  async locks(signal?: AbortSignal): Promise<ImageLock[]> {
-    const r = await this.runner.run({ what: 'rbd lock ls', argv: lockListArgv(this.conn), timeoutMs: this.timeoutMs, signal });
-    return parseLockList(r.stdout);
+    private readonly session: CephSession | null = null,
+  ) {
+    this.rbd = new Rbd(runner, conn, timeoutMs, session);
   }
 
-  async meta(signal?: AbortSignal): Promise<Record<string, string>> {
-    const r = await this.runner.run({ what: 'rbd image-meta list', argv: imageMetaListArgv(this.conn), timeoutMs: this.timeoutMs, signal });
-    return parseImageMeta(r.stdout);
+  private get spec(): string {
+    return imageSpec(this.conn);
+  }
+
+  async locks(signal?: AbortSignal): Promise<ImageLock[]> {
+    return viaSession(
+      this.session,
+      async (s) =>
+        locksFrom(await s.call({ what: 'rbd lock ls', op: 'lockers', describe: `lockers ${this.spec}`, timeoutMs: this.timeoutMs, signal, mutates: false })),
+      async () => parseLockList((await this.runner.run({ what: 'rbd lock ls', argv: lockListArgv(this.conn), timeoutMs: this.timeoutMs, signal })).stdout),
+    );
+  }
+
+  meta(signal?: AbortSignal): Promise<Record<string, string>> {
+    return this.rbd.meta(signal);
   }
 
   async read(signal?: AbortSignal): Promise<OwnershipView> {
@@ -204,7 +221,21 @@ export class Ownership {
   /** The atomic step of a takeover: the OSD grants one exclusive lock, whoever asks second is refused. */
   async tryLock(id: string, signal?: AbortSignal): Promise<TryLockResult> {
     try {
-      await this.runner.run({ what: 'rbd lock add', argv: lockAddArgv(this.conn, id), timeoutMs: this.timeoutMs, signal });
+      assertPositional('lock id', id);
+      await viaSession(
+        this.session,
+        (s) =>
+          s.call({
+            what: 'rbd lock add',
+            op: 'lock_add',
+            args: { cookie: id },
+            describe: `lock_add ${this.spec} ${id}`,
+            timeoutMs: this.timeoutMs,
+            signal,
+            mutates: true,
+          }),
+        () => this.runner.run({ what: 'rbd lock add', argv: lockAddArgv(this.conn, id), timeoutMs: this.timeoutMs, signal }),
+      );
       return { taken: true };
     } catch (error) {
       if (!isBusy(error)) throw error;
@@ -217,7 +248,20 @@ export class Ownership {
   /** Only after its holder is fenced (the lock itself stops nobody from writing). */
   async breakLock(lock: ImageLock, signal?: AbortSignal): Promise<void> {
     try {
-      await this.runner.run({ what: 'rbd lock rm', argv: lockRmArgv(this.conn, lock.id, lock.locker), timeoutMs: this.timeoutMs, signal });
+      await viaSession(
+        this.session,
+        (s) =>
+          s.call({
+            what: 'rbd lock rm',
+            op: 'lock_rm',
+            args: { cookie: lock.id, locker: lock.locker },
+            describe: `lock_rm ${this.spec} ${lock.id} ${lock.locker}`,
+            timeoutMs: this.timeoutMs,
+            signal,
+            mutates: true,
+          }),
+        () => this.runner.run({ what: 'rbd lock rm', argv: lockRmArgv(this.conn, lock.id, lock.locker), timeoutMs: this.timeoutMs, signal }),
+      );
     } catch (error) {
       // someone else broke or released it first: the goal is reached
       if (!isMissing(error)) throw error;
@@ -237,22 +281,28 @@ export class Ownership {
     const value = ownerRecordValue(record);
     parseOwnerRecord(value);
     await Promise.all([
-      options.generationKey
-        ? this.runner.run({
-            what: 'rbd image-meta set',
-            argv: imageMetaSetArgv(this.conn, GENERATION_META_KEY, String(record.generation)),
-            timeoutMs: this.timeoutMs,
-            signal,
-          })
-        : Promise.resolve(),
-      this.runner.run({ what: 'rbd image-meta set', argv: imageMetaSetArgv(this.conn, OWNER_META_KEY, value), timeoutMs: this.timeoutMs, signal }),
+      options.generationKey ? this.rbd.setMeta(GENERATION_META_KEY, String(record.generation), signal) : Promise.resolve(),
+      this.rbd.setMeta(OWNER_META_KEY, value, signal),
     ]);
   }
 
   /** The generation key stays behind on purpose: generations are never reused. */
   async removeRecord(signal?: AbortSignal): Promise<void> {
     try {
-      await this.runner.run({ what: 'rbd image-meta remove', argv: imageMetaRemoveArgv(this.conn, OWNER_META_KEY), timeoutMs: this.timeoutMs, signal });
+      await viaSession(
+        this.session,
+        (s) =>
+          s.call({
+            what: 'rbd image-meta remove',
+            op: 'meta_remove',
+            args: { key: OWNER_META_KEY },
+            describe: `meta_remove ${this.spec} ${OWNER_META_KEY}`,
+            timeoutMs: this.timeoutMs,
+            signal,
+            mutates: true,
+          }),
+        () => this.runner.run({ what: 'rbd image-meta remove', argv: imageMetaRemoveArgv(this.conn, OWNER_META_KEY), timeoutMs: this.timeoutMs, signal }),
+      );
     } catch (error) {
       if (!isMissing(error)) throw error;
     }

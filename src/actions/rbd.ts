@@ -1,6 +1,7 @@
 import type { Holder } from '../machine/types.js';
 import type { Runner } from './exec.js';
 import { cephClientArgs, imageSpec, type CephConnection } from './ceph-connection.js';
+import { viaSession, type CephSession } from './ceph-session.js';
 import { asArray, isRecord, parseJson } from './json.js';
 
 /** Image metadata key recording that harbor-assistant formatted the image (mkfs only once, ever). */
@@ -20,7 +21,12 @@ export function rbdStatusArgv(c: CephConnection): string[] {
 export function parseRbdStatus(text: string): Holder[] {
   const doc = parseJson('rbd status', text);
   if (!isRecord(doc)) throw new Error('rbd status: expected a JSON object');
-  return asArray('rbd status watchers', doc.watchers ?? []).map((w) => {
+  return holdersFrom(doc.watchers ?? []);
+}
+
+/** The watcher list, from `rbd status` or the session (same fields). */
+export function holdersFrom(watchers: unknown): Holder[] {
+  return asArray('rbd status watchers', watchers).map((w) => {
     if (!isRecord(w) || typeof w.address !== 'string') throw new Error('rbd status: a watcher without an address');
     const h: Holder = { address: w.address };
     if (typeof w.client === 'number') h.client = w.client;
@@ -34,7 +40,10 @@ export function rbdInfoArgv(c: CephConnection): string[] {
 }
 
 export function parseRbdInfo(text: string): ImageInfo {
-  const doc = parseJson('rbd info', text);
+  return imageInfoFrom(parseJson('rbd info', text));
+}
+
+export function imageInfoFrom(doc: unknown): ImageInfo {
   if (!isRecord(doc) || typeof doc.name !== 'string' || typeof doc.size !== 'number') {
     throw new Error('rbd info: expected {"name":…,"size":…}');
   }
@@ -53,39 +62,80 @@ export function imageMetaSetArgv(c: CephConnection, key: string, value: string):
 /** `rbd image-meta list --format json` → `{"key":"value",…}` (an empty image prints `{}` or nothing). */
 export function parseImageMeta(text: string): Record<string, string> {
   if (text.trim() === '') return {};
-  const doc = parseJson('rbd image-meta list', text);
+  return imageMetaFrom(parseJson('rbd image-meta list', text));
+}
+
+export function imageMetaFrom(doc: unknown): Record<string, string> {
   if (!isRecord(doc)) throw new Error('rbd image-meta list: expected a JSON object');
   return Object.fromEntries(Object.entries(doc).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
+/** The image's watchers, info and metadata: through the Ceph session when there is one, else the rbd CLI. */
 export class Rbd {
   constructor(
     private readonly runner: Runner,
     private readonly conn: CephConnection,
     private readonly timeoutMs: number,
+    private readonly session: CephSession | null = null,
   ) {}
 
+  private get spec(): string {
+    return imageSpec(this.conn);
+  }
+
   async status(signal?: AbortSignal): Promise<Holder[]> {
-    const r = await this.runner.run({ what: 'rbd status', argv: rbdStatusArgv(this.conn), timeoutMs: this.timeoutMs, signal });
-    return parseRbdStatus(r.stdout);
+    return viaSession(
+      this.session,
+      async (s) =>
+        holdersFrom(await s.call({ what: 'rbd status', op: 'watchers', describe: `watchers ${this.spec}`, timeoutMs: this.timeoutMs, signal, mutates: false })),
+      async () => parseRbdStatus((await this.runner.run({ what: 'rbd status', argv: rbdStatusArgv(this.conn), timeoutMs: this.timeoutMs, signal })).stdout),
+    );
   }
 
   async info(signal?: AbortSignal): Promise<ImageInfo> {
-    const r = await this.runner.run({ what: 'rbd info', argv: rbdInfoArgv(this.conn), timeoutMs: this.timeoutMs, signal });
-    return parseRbdInfo(r.stdout);
+    return viaSession(
+      this.session,
+      async (s) =>
+        imageInfoFrom(await s.call({ what: 'rbd info', op: 'info', describe: `info ${this.spec}`, timeoutMs: this.timeoutMs, signal, mutates: false })),
+      async () => parseRbdInfo((await this.runner.run({ what: 'rbd info', argv: rbdInfoArgv(this.conn), timeoutMs: this.timeoutMs, signal })).stdout),
+    );
+  }
+
+  /** Every image metadata key (the owner record, the generation, the formatted mark). */
+  async meta(signal?: AbortSignal): Promise<Record<string, string>> {
+    return viaSession(
+      this.session,
+      async (s) =>
+        imageMetaFrom(
+          await s.call({ what: 'rbd image-meta list', op: 'meta_list', describe: `meta_list ${this.spec}`, timeoutMs: this.timeoutMs, signal, mutates: false }),
+        ),
+      async () =>
+        parseImageMeta((await this.runner.run({ what: 'rbd image-meta list', argv: imageMetaListArgv(this.conn), timeoutMs: this.timeoutMs, signal })).stdout),
+    );
+  }
+
+  async setMeta(key: string, value: string, signal?: AbortSignal): Promise<void> {
+    await viaSession(
+      this.session,
+      (s) =>
+        s.call({
+          what: 'rbd image-meta set',
+          op: 'meta_set',
+          args: { key, value },
+          describe: `meta_set ${this.spec} ${key}`,
+          timeoutMs: this.timeoutMs,
+          signal,
+          mutates: true,
+        }),
+      () => this.runner.run({ what: 'rbd image-meta set', argv: imageMetaSetArgv(this.conn, key, value), timeoutMs: this.timeoutMs, signal }),
+    );
   }
 
   async wasFormatted(signal?: AbortSignal): Promise<boolean> {
-    const r = await this.runner.run({ what: 'rbd image-meta list', argv: imageMetaListArgv(this.conn), timeoutMs: this.timeoutMs, signal });
-    return parseImageMeta(r.stdout)[FORMATTED_META_KEY] !== undefined;
+    return (await this.meta(signal))[FORMATTED_META_KEY] !== undefined;
   }
 
   async recordFormatted(at: Date, signal?: AbortSignal): Promise<void> {
-    await this.runner.run({
-      what: 'rbd image-meta set',
-      argv: imageMetaSetArgv(this.conn, FORMATTED_META_KEY, at.toISOString()),
-      timeoutMs: this.timeoutMs,
-      signal,
-    });
+    await this.setMeta(FORMATTED_META_KEY, at.toISOString(), signal);
   }
 }

@@ -31,6 +31,11 @@ export const fileSchema = {
       "how long a fence of a client instance (ip:port/nonce) lasts, in seconds (default 5 years, like ceph-csi NetworkFence); entries are never removed early. An entry names one client instance, so a long expiry never blocks the host's future clients. Must outlast fencing.cooldownMs",
     ),
     commandTimeoutMs: ms(15 * SECOND, 'timeout of rbd status/info and ceph blocklist commands'),
+    session: oneOf(
+      'auto',
+      ['auto', 'off'] as const,
+      'auto = one long-lived librados client (/usr/bin/python3 with python3-rados and python3-rbd, which ceph-common brings) for blocklist, lock, owner record and watchers, so a takeover pays no CLI start-up per call; the CLI when they are missing. off = the rbd and ceph CLIs for everything',
+    ),
   },
   filesystem: {
     mountPoint: absolutePath(

@@ -63,7 +63,9 @@ export async function runService(config: Config, logger: Logger, options: Servic
   const f = config.file;
   const composeCommand = composeCommandOf(config, f.harbor.composeCommand === 'auto' ? await detectCompose(runner, 10_000) : null);
   const ownAddresses = f.node.cephAddresses.length > 0 ? [...f.node.cephAddresses] : await detectOwnAddresses(runner, config.env.monHosts, 10_000);
-  const world = createWorld(config, runner, logger, composeCommand);
+  const world = createWorld(config, runner, logger, composeCommand, { observe: observe.command });
+  // connected ahead of the first takeover; a failure here is only logged (each call starts it again)
+  world.session?.warm(f.ceph.commandTimeoutMs).catch((error: unknown) => logger.warn('ceph session warm-up failed', { error: String(error) }));
   // nothing mounted at start: guard the bare mount point before any container daemon restarts Harbor
   await world.fs.guardBareMountPoint();
   logger.info('starting', { node: config.nodeName, role: config.env.role, mapper: f.ceph.mapper, ownAddresses, compose: composeCommand.join(' ') });
@@ -137,6 +139,7 @@ export async function runService(config: Config, logger: Logger, options: Servic
   fifo.stop();
   server.close();
   stopSignals();
+  world.session?.close();
   if (!run.detached) publisher.publish();
   actor.stop();
   await runner.settled();

@@ -12,11 +12,15 @@ import { RbdDeviceMapper } from '../actions/mappers/rbd-device.js';
 import type { Mapper } from '../actions/mappers/mapper.js';
 import type { CephConnection } from '../actions/ceph-connection.js';
 import type { Logger } from '../log/logger.js';
+import type { CommandObserver } from '../actions/exec.js';
+import { CephSession } from '../actions/ceph-session.js';
 
 /** Every outside system, built once from the configuration. */
 export interface World {
   runner: Runner;
   conn: CephConnection;
+  /** The long-lived Ceph client (ceph.session: auto), or null: the CLI for everything. */
+  session: CephSession | null;
   rbd: Rbd;
   ownership: Ownership;
   blocklist: CephBlocklist;
@@ -33,7 +37,17 @@ export function composeCommandOf(config: Config, detected: string[] | null): str
   return detected ?? ['docker', 'compose'];
 }
 
-export function createWorld(config: Config, runner: Runner, logger: Logger, composeCommand: string[]): World {
+/**
+ * `service`: the service's world, whose Ceph calls go through a long-lived session (ceph.session:
+ * auto) reported to `observe`; one-shot commands (doctor, harborctl) use the CLI.
+ */
+export function createWorld(
+  config: Config,
+  runner: Runner,
+  logger: Logger,
+  composeCommand: string[],
+  service: { observe: CommandObserver } | null = null,
+): World {
   const f = config.file;
   const conn: CephConnection = {
     user: config.env.cephUser,
@@ -42,19 +56,24 @@ export function createWorld(config: Config, runner: Runner, logger: Logger, comp
     pool: config.env.pool,
     image: config.env.image,
   };
-  const rbd = new Rbd(runner, conn, f.ceph.commandTimeoutMs);
+  const session =
+    service !== null && f.ceph.session === 'auto'
+      ? new CephSession(conn, logger, service.observe, { opTimeoutSeconds: Math.max(1, Math.ceil(f.ceph.commandTimeoutMs / 1000)) })
+      : null;
+  const rbd = new Rbd(runner, conn, f.ceph.commandTimeoutMs, session);
   const wantExclusive = async (signal?: AbortSignal) =>
     f.ceph.exclusiveMap === 'always' || (f.ceph.exclusiveMap === 'auto' && (await rbd.info(signal)).features.includes('exclusive-lock'));
   const mapper: Mapper =
     f.ceph.mapper === 'fuse'
-      ? new FuseMapper(runner, conn, { fuseDir: f.ceph.fuseDir, stateDir: f.node.stateDir, timeoutMs: f.timeouts.map }, logger)
-      : new RbdDeviceMapper(f.ceph.mapper, runner, conn, f.timeouts.map, wantExclusive);
+      ? new FuseMapper(runner, conn, { fuseDir: f.ceph.fuseDir, stateDir: f.node.stateDir, timeoutMs: f.timeouts.map, session }, logger)
+      : new RbdDeviceMapper(f.ceph.mapper, runner, conn, f.timeouts.map, wantExclusive, undefined, session);
   return {
     runner,
     conn,
+    session,
     rbd,
-    ownership: new Ownership(runner, conn, f.ceph.commandTimeoutMs),
-    blocklist: new CephBlocklist(runner, conn, f.ceph.commandTimeoutMs),
+    ownership: new Ownership(runner, conn, f.ceph.commandTimeoutMs, session),
+    blocklist: new CephBlocklist(runner, conn, f.ceph.commandTimeoutMs, session),
     mapper,
     fs: new Filesystem(
       runner,

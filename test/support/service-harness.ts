@@ -42,6 +42,8 @@ export function configFor(healthUrl: string, extraYaml: string[] = [], observe: 
     '  cephAddresses: [127.0.0.2]',
     // the mount point in the test's own directory (the service guards it with chattr +i)
     ...(extraYaml.includes('filesystem:') ? [] : ['filesystem:', `  mountPoint: ${dir}/mnt`]),
+    // no cluster here: the rbd/ceph CLIs (scripted or absent) answer, not a librados session
+    ...(extraYaml.includes('ceph:') ? [] : ['ceph:', '  session: "off"']),
     'harbor:',
     '  composeCommand: ["true"]',
     `  healthUrl: ${healthUrl}`,

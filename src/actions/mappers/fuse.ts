@@ -5,7 +5,8 @@ import type { Runner } from '../exec.js';
 import type { CephConnection } from '../ceph-connection.js';
 import { asArray, isRecord, parseJson } from '../json.js';
 import { cmdlineOf, isRunning, terminate, waitExit } from '../processes.js';
-import { parseRbdStatus, rbdStatusArgv } from '../rbd.js';
+import { Rbd } from '../rbd.js';
+import type { CephSession } from '../ceph-session.js';
 import { ownWatcherAddresses, type Mapper, type UnmapOptions } from './mapper.js';
 import { sleep } from '../sleep.js';
 
@@ -15,6 +16,8 @@ export interface FuseMapperOptions {
   /** State directory: rbd-fuse's pid file and log. */
   stateDir: string;
   timeoutMs: number;
+  /** The long-lived Ceph client for the watcher list, if there is one (else `rbd status`). */
+  session?: CephSession | null;
 }
 
 export function rbdFuseArgv(c: CephConnection, fuseDir: string): string[] {
@@ -166,8 +169,8 @@ export class FuseMapper implements Mapper {
 
   /** rbd-fuse is one client per image whatever the device: its watch, from this node's IPs. */
   async clients(_device: string, ownIps: readonly string[], signal?: AbortSignal): Promise<string[]> {
-    const r = await this.runner.run({ what: 'rbd status', argv: rbdStatusArgv(this.conn), timeoutMs: this.options.timeoutMs, signal });
-    return ownWatcherAddresses(parseRbdStatus(r.stdout), ownIps);
+    const watchers = await new Rbd(this.runner, this.conn, this.options.timeoutMs, this.options.session ?? null).status(signal);
+    return ownWatcherAddresses(watchers, ownIps);
   }
 
   /** The loop device; or, when rbd-fuse runs without one (a map cut short), a marker so it is released too. */

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { CommandError, type Runner } from '../exec.js';
 import { cephClientArgs, imageSpec, type CephConnection } from '../ceph-connection.js';
 import { asArray, isRecord, parseJson } from '../json.js';
-import { parseRbdStatus, rbdStatusArgv } from '../rbd.js';
+import { Rbd } from '../rbd.js';
+import type { CephSession } from '../ceph-session.js';
 import { explainMapFailure, ownWatcherAddresses, type Mapper, type MapperKind, type UnmapOptions } from './mapper.js';
 
 /** Where the kernel lists krbd devices: `<dir>/<id>/` belongs to `/dev/rbd<id>`. */
@@ -74,6 +75,8 @@ export class RbdDeviceMapper implements Mapper {
     /** Decides `-o exclusive` at map time (krbd, image has exclusive-lock). */
     private readonly wantExclusive: (signal?: AbortSignal) => Promise<boolean>,
     private readonly sysfsDir: string = KRBD_SYSFS_DIR,
+    /** The long-lived Ceph client for the watcher list, if there is one (else `rbd status`). */
+    private readonly session: CephSession | null = null,
   ) {
     this.kind = kind;
     this.type = kind === 'krbd' ? 'krbd' : 'nbd';
@@ -118,8 +121,8 @@ export class RbdDeviceMapper implements Mapper {
       const fromSysfs = this.krbdClient(device);
       if (fromSysfs !== null) return [fromSysfs];
     }
-    const r = await this.runner.run({ what: 'rbd status', argv: rbdStatusArgv(this.conn), timeoutMs: this.timeoutMs, signal });
-    return ownWatcherAddresses(parseRbdStatus(r.stdout), ownIps);
+    const watchers = await new Rbd(this.runner, this.conn, this.timeoutMs, this.session).status(signal);
+    return ownWatcherAddresses(watchers, ownIps);
   }
 
   private krbdClient(device: string): string | null {

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CephSession, SESSION_PYTHON, viaSession } from '../../src/actions/ceph-session.js';
+import { CommandError, type CommandRecord } from '../../src/actions/exec.js';
+import { isRunning } from '../../src/actions/processes.js';
+import { silentLogger } from '../../src/log/logger.js';
+
+// The session's own plumbing against a stand-in helper (the real one is tested against the lab's
+// Ceph in test/lab/ceph-session.test.ts): which failures kill it, which leave it serving.
+const FAKE_HELPER = `
+import json, os, sys, threading, time
+sys.stdin.readline()
+print(json.dumps({"ready": True, "address": "127.0.0.1:0/1"}), flush=True)
+def serve(r):
+    if r.get("hang"):
+        time.sleep(60)
+    if r.get("crash"):
+        os._exit(7)
+    if r.get("errno"):
+        print(json.dumps({"id": r["id"], "ok": False, "errno": r["errno"], "error": "rbd: failed: (%d) x" % r["errno"]}), flush=True)
+        return
+    print(json.dumps({"id": r["id"], "ok": True, "result": {"pid": os.getpid()}}), flush=True)
+for line in sys.stdin:
+    threading.Thread(target=serve, args=(json.loads(line),), daemon=True).start()
+`;
+
+const conn = { user: 'harbor', keyringPath: '/k', confPath: '/c', pool: 'rbd', image: 'harbor' };
+
+function fakeSession(records: CommandRecord[] = []): CephSession {
+  return new CephSession(conn, silentLogger(), (r) => records.push(r), { command: [SESSION_PYTHON, '-c', FAKE_HELPER], opTimeoutSeconds: 5 });
+}
+
+const call = (s: CephSession, args: Record<string, number>, opts: { mutates?: boolean; signal?: AbortSignal; timeoutMs?: number } = {}) =>
+  s.call({
+    what: 'rbd test',
+    op: 'watchers',
+    args,
+    describe: 'watchers rbd/harbor',
+    timeoutMs: opts.timeoutMs ?? 5_000,
+    signal: opts.signal,
+    mutates: opts.mutates ?? false,
+  });
+
+test('one helper answers many calls, concurrently; each call is one command record', async () => {
+  const records: CommandRecord[] = [];
+  const s = fakeSession(records);
+  try {
+    const answers = await Promise.all([call(s, {}), call(s, {}), call(s, {})]);
+    assert.equal(new Set(answers.map((a) => JSON.stringify(a))).size, 1, 'the same process answered all three');
+    assert.equal(records.length, 3);
+    assert.ok(records.every((r) => r.ok && r.what === 'rbd test' && r.command === 'ceph-session watchers rbd/harbor'));
+  } finally {
+    s.close();
+  }
+});
+
+test('an aborted read leaves the helper serving; an aborted write kills it so the write cannot land later', async () => {
+  const s = fakeSession();
+  try {
+    await call(s, {});
+    const pid = s.pid;
+    assert.ok(pid !== null);
+    const read = new AbortController();
+    const pendingRead = call(s, { hang: 1 }, { signal: read.signal });
+    read.abort();
+    const readError = await pendingRead.catch((e: unknown) => e);
+    assert.ok(readError instanceof CommandError && readError.failure === 'aborted', String(readError));
+    assert.equal(s.pid, pid, 'still the same helper');
+
+    const write = new AbortController();
+    const pendingWrite = call(s, { hang: 1 }, { signal: write.signal, mutates: true });
+    write.abort();
+    const writeError = await pendingWrite.catch((e: unknown) => e);
+    assert.ok(writeError instanceof CommandError && writeError.failure === 'aborted');
+    assert.equal(s.pid, null, 'the helper was killed');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(isRunning(pid), false, `pid ${pid} is gone`);
+    await call(s, {});
+    const pidOf = (session: CephSession) => session.pid;
+    const next = pidOf(s);
+    assert.ok(next !== null && next !== pid, 'the next call started a new helper');
+  } finally {
+    s.close();
+  }
+});
+
+test('a timeout kills the helper at the deadline; a helper that dies fails its calls with the command named', async () => {
+  const s = fakeSession();
+  try {
+    await call(s, {});
+    const pid = s.pid;
+    const started = Date.now();
+    const timedOut = await call(s, { hang: 1 }, { timeoutMs: 300 }).catch((e: unknown) => e);
+    assert.ok(timedOut instanceof CommandError && timedOut.failure === 'timeout', String(timedOut));
+    assert.ok(Date.now() - started < 2_000);
+    assert.match(timedOut.message, /^rbd test \(ceph-session watchers rbd\/harbor\) timed out after \d+ ms/);
+    assert.equal(s.pid, null);
+    assert.ok(pid !== null);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(isRunning(pid), false);
+
+    const crashed = await call(s, { crash: 1 }).catch((e: unknown) => e);
+    assert.ok(crashed instanceof CommandError, String(crashed));
+    assert.equal(crashed.exitCode, 7);
+    assert.match(crashed.message, /^rbd test \(ceph-session watchers rbd\/harbor\) exited with code 7/);
+
+    const refused = await call(s, { errno: 16 }).catch((e: unknown) => e);
+    assert.ok(refused instanceof CommandError && refused.failure === 'exit');
+    assert.equal(refused.exitCode, 16, 'the errno is the exit code, as the CLI exits with it');
+  } finally {
+    s.close();
+  }
+});
+
+test('a helper that cannot run here sends every call to the CLI, for good', async () => {
+  const s = new CephSession(conn, silentLogger(), () => undefined, { command: ['/nonexistent/python3'], opTimeoutSeconds: 5 });
+  let cliCalls = 0;
+  const viaCli = () => {
+    cliCalls++;
+    return Promise.resolve('cli');
+  };
+  assert.equal(await viaSession(s, () => call(s, {}).then(() => 'session'), viaCli), 'cli');
+  assert.match(s.unavailable ?? '', /cannot be started/);
+  assert.equal(await viaSession(s, () => call(s, {}).then(() => 'session'), viaCli), 'cli');
+  assert.equal(cliCalls, 2);
+  assert.equal(await viaSession(null, () => Promise.resolve('session'), viaCli), 'cli');
+});
