@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
@@ -156,7 +156,24 @@ async function labFigures(): Promise<LabFigures[]> {
 }
 
 /** The serving engine's resident memory, sampled every minute for `minutes` while a push a minute keeps Harbor busy. */
-async function serviceRss(minutes: number): Promise<{ startMiB: number; endMiB: number; maxMiB: number; minutes: number; samplesMiB: number[] }> {
+async function serviceRss(
+  minutes: number,
+): Promise<{ startMiB: number; endMiB: number; maxMiB: number; minutes: number; samplesMiB: number[]; sessionHelperMiB: number[] }> {
+  /** The engine's Ceph session helper (a child running ceph-session.py): its own process, reported apart. */
+  const helperRss = (enginePid: number): number => {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+        if (new RegExp(`^PPid:\\s+${String(enginePid)}$`, 'm').test(status) && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('ceph-session.py')) {
+          return rssMiB(Number(entry));
+        }
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return 0;
+  };
   const rssMiB = (pid: number) => {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return Math.round((Number(m?.[1] ?? 0) / 1024) * 10) / 10;
@@ -168,15 +185,17 @@ async function serviceRss(minutes: number): Promise<{ startMiB: number; endMiB: 
     const pid = lab.enginePid(serving);
     if (pid === null) throw new Error('no engine pid');
     const samples = [rssMiB(pid)];
+    const helper = [helperRss(pid)];
     for (let m = 1; m <= minutes; m++) {
       await new Promise((r) => setTimeout(r, 60_000));
       lab.push();
       const state = (await lab.status(serving)).state;
       if (!state.startsWith('active.serving')) throw new Error(`${serving} left serving during the soak: ${state}`);
       samples.push(rssMiB(pid));
-      process.stderr.write(`rss soak ${m}/${minutes} min: ${String(samples.at(-1))} MiB\n`);
+      helper.push(helperRss(pid));
+      process.stderr.write(`rss soak ${m}/${minutes} min: ${String(samples.at(-1))} MiB, session helper ${String(helper.at(-1))} MiB\n`);
     }
-    return { startMiB: samples[0] ?? 0, endMiB: samples.at(-1) ?? 0, maxMiB: Math.max(...samples), minutes, samplesMiB: samples };
+    return { startMiB: samples[0] ?? 0, endMiB: samples.at(-1) ?? 0, maxMiB: Math.max(...samples), minutes, samplesMiB: samples, sessionHelperMiB: helper };
   } finally {
     await lab.down();
   }
@@ -270,7 +289,9 @@ async function main(): Promise<void> {
     switchoverOverheadMs: by('switchover')?.overheadMedianMs ?? null,
     crashFreshMasterMs: by('fresh master crash')?.rtoMedianMs ?? null,
     crashSteadyMs: by('master crash')?.rtoMedianMs ?? null,
-    serviceRssMiB: rss ? { start: rss.startMiB, after30min: rss.endMiB, max: rss.maxMiB, minutes: rss.minutes, samples: rss.samplesMiB } : null,
+    serviceRssMiB: rss
+      ? { start: rss.startMiB, after30min: rss.endMiB, max: rss.maxMiB, minutes: rss.minutes, samples: rss.samplesMiB, sessionHelper: rss.sessionHelperMiB }
+      : null,
     // the engine's default mount options are what ships: `chosen` is their figure
     pushMBps: push ? { sync: push.sync.mbPerSecond, nosync: push.nosync.mbPerSecond, dirsync: push.dirsync.mbPerSecond, chosen: push.sync.mbPerSecond } : null,
     push,
