@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../lab/lab.js';
@@ -206,7 +206,15 @@ interface PushFigures {
   mountOptions: string[];
   mbPerSecond: number | null;
   samples: number[];
-  lostAfterCrash: number;
+  /** Null when Harbor did not come back after the crash (then `recoveryError` says why). */
+  lostAfterCrash: number | null;
+  recoveryError?: string;
+}
+
+interface PushSet {
+  sync: PushFigures;
+  nosync: PushFigures;
+  dirsync: PushFigures;
 }
 
 async function pushThroughput(mountOptions: string[], runs: number): Promise<PushFigures> {
@@ -224,7 +232,9 @@ async function pushThroughput(mountOptions: string[], runs: number): Promise<Pus
     { lab: { mountOptions } },
   );
 
-  if (!r.passed) throw new Error(`push throughput (${mountOptions.join(',')}): ${r.error ?? ''}`);
+  if (samples.length === 0) throw new Error(`push throughput (${mountOptions.join(',')}): no push went through: ${r.error ?? ''}`);
+  // a variant whose data does not survive the crash is a result, not a reason to lose the rest of the bench
+  if (!r.passed) return { mountOptions, mbPerSecond: median(samples), samples, lostAfterCrash: null, recoveryError: r.error ?? 'failed' };
   return { mountOptions, mbPerSecond: median(samples), samples, lostAfterCrash: r.lost };
 }
 
@@ -274,7 +284,14 @@ async function main(): Promise<void> {
   const skipLab = Boolean(process.env.BENCH_SKIP_LAB);
   const defaultMount = fileSchema.filesystem.mountOptions.default;
   let lab: LabFigures[] = [];
-  let push: { sync: PushFigures; nosync: PushFigures; dirsync: PushFigures } | null = null;
+  let push: PushSet | null = null;
+  /** When the push figures were measured: BENCH_SKIP_PUSH keeps the previous report's, dated. */
+  let pushMeasuredAt: string | null = null;
+  if (process.env.BENCH_SKIP_PUSH && existsSync('reports/bench.json')) {
+    const previous = JSON.parse(readFileSync('reports/bench.json', 'utf8')) as { date?: string; pushMeasuredAt?: string | null; push?: PushSet | null };
+    push = previous.push ?? null;
+    pushMeasuredAt = push ? (previous.pushMeasuredAt ?? previous.date ?? null) : null;
+  }
   let rss: Awaited<ReturnType<typeof serviceRss>> | null = null;
   const by = (name: string) => lab.find((l) => l.scenario === name);
   const buildReport = () => ({
@@ -293,6 +310,7 @@ async function main(): Promise<void> {
       ? { start: rss.startMiB, after30min: rss.endMiB, max: rss.maxMiB, minutes: rss.minutes, samples: rss.samplesMiB, sessionHelper: rss.sessionHelperMiB }
       : null,
     // the engine's default mount options are what ships: `chosen` is their figure
+    pushMeasuredAt,
     pushMBps: push ? { sync: push.sync.mbPerSecond, nosync: push.nosync.mbPerSecond, dirsync: push.dirsync.mbPerSecond, chosen: push.sync.mbPerSecond } : null,
     push,
     engine,
@@ -320,6 +338,7 @@ async function main(): Promise<void> {
         PUSH_RUNS,
       ),
     };
+    pushMeasuredAt = new Date().toISOString();
     process.stderr.write(`push: ${JSON.stringify({ sync: push.sync.samples, nosync: push.nosync.samples, dirsync: push.dirsync.samples })} MB/s\n`);
     writeReport();
   }

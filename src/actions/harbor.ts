@@ -3,7 +3,7 @@ import type { Runner } from './exec.js';
 import { isRecord, parseJson } from './json.js';
 
 export interface ComposeOptions {
-  /** The compose program as argv, e.g. ['docker', 'compose'] or the lab's shim. */
+  /** The compose program as argv, e.g. ['docker', 'compose'] or ['docker-compose']. */
   command: string[];
   /** Directory holding Harbor's docker-compose.yml (on the mounted image). */
   projectDir: string;

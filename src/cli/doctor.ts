@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import type { Config } from '../config/index.js';
 import { isLoopback, parseListen } from '../config/fields.js';
+import { SESSION_PYTHON } from '../actions/ceph-session.js';
 import { createRunner, CommandError, type Runner } from '../actions/exec.js';
 import { describeMount, explainFsckFailure, isSameDevice, type Filesystem, type MountedFilesystem } from '../actions/filesystem.js';
 import type { Mapper } from '../actions/mappers/mapper.js';
@@ -214,6 +215,23 @@ export async function mountPointFinding(fs: Pick<Filesystem, 'mountedAt'>, mappe
 
 const finding = (check: string, verdict: Verdict, detail: string, fix = ''): Finding => ({ check, verdict, detail, fix });
 
+/** Whether the service's Ceph calls can go through one long-lived librados client (a warning only: the CLIs work too). */
+export async function sessionFinding(runner: Runner, setting: 'auto' | 'off'): Promise<Finding> {
+  const check = 'ceph session (python3-rados, python3-rbd)';
+  if (setting === 'off') return finding(check, 'ok', 'ceph.session: off, the rbd and ceph CLIs do every Ceph call');
+  try {
+    await runner.run({ what: 'python3 import rados, rbd', argv: [SESSION_PYTHON, '-c', 'import rados, rbd'], timeoutMs: DOCTOR_COMMAND_TIMEOUT_MS });
+    return finding(check, 'ok', `${SESSION_PYTHON} imports rados and rbd: one long-lived client for blocklist, lock, owner record and watchers`);
+  } catch (e) {
+    return finding(
+      check,
+      'warn',
+      `not usable, the CLIs are used instead (each Ceph call of a takeover is then a process start): ${firstLine(e)}`,
+      'apt-get install python3-rados python3-rbd',
+    );
+  }
+}
+
 /** `docker --version` says the client is there; only the daemon answering `docker info` can start Harbor. */
 export async function dockerFinding(runner: Runner): Promise<Finding> {
   let client: string;
@@ -337,6 +355,7 @@ export async function runDoctor(config: Config, outside?: Runner): Promise<Findi
     );
   }
   checks.push(Promise.resolve(keyring));
+  checks.push(sessionFinding(runner, config.file.ceph.session));
 
   const statusCheck = `${config.env.cephUser} can rbd status`;
   checks.push(

@@ -5,5 +5,5 @@ export type { NodeEvent, NodeEventType, OperatorEvent, VrrpEvent } from './event
 export { backoffDelay, type StepName, type StepTimeouts, type Timing } from './timing.js';
 export * from './types.js';
 export { NODE_TAGS, type NodeTag } from './tags.js';
-export { activeStateIds, stateName, tagsOfStateName, viewOf, type NodeSnapshot, type StateView } from './view.js';
+export { activeStateIds, fitnessInputOf, stateName, tagsOfStateName, viewOf, type NodeSnapshot, type StateView } from './view.js';
 export type { Step, StepMeta } from './step.js';

@@ -2,6 +2,7 @@ import type { AnyStateNode, SnapshotFrom } from 'xstate';
 import { nodeMachine, type NodeMachine } from './machine.js';
 import type { Step, StepMeta } from './step.js';
 import { NODE_TAGS, type NodeTag } from './tags.js';
+import type { FitnessInput } from '../guards/fitness.js';
 
 export type NodeSnapshot = SnapshotFrom<NodeMachine>;
 
@@ -44,6 +45,13 @@ export function viewOf(snapshot: NodeSnapshot): StateView {
     if (isStepMeta(meta)) step = meta.step;
   }
   return { name: stateName(snapshot.value), top, tags, phase, within, step };
+}
+
+/** What keepalived's fitness is decided from: the state's view and the release's context. */
+export function fitnessInputOf(snapshot: NodeSnapshot): FitnessInput {
+  const view = viewOf(snapshot);
+  const { reason, exitTo, releaseStalled } = snapshot.context;
+  return { tags: view.tags, state: view.name, reason, exitTo, releaseStalled };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ComponentHealth } from '../actions/harbor.js';
 import type { Config } from '../config/index.js';
 import { fitnessOf, type Fitness, type StandbyReadiness } from '../guards/fitness.js';
 import type { Logger } from '../log/logger.js';
-import { stateName, viewOf, type NodeMachine } from '../machine/index.js';
+import { fitnessInputOf, stateName, type NodeMachine } from '../machine/index.js';
 import type { Observability } from '../observe/observability.js';
 import { writeFileAtomic } from './state-files.js';
 import { statusOf, type NodeStatus, type TransitionRecord } from './status.js';
@@ -40,15 +40,8 @@ export class StatusPublisher {
   }
 
   fitness(): Fitness {
-    const snap = this.actor().getSnapshot();
-    const view = viewOf(snap);
     const maxAge = 3 * STANDBY_POLL_MS + this.config.file.ceph.commandTimeoutMs;
-    return fitnessOf(
-      { tags: view.tags, state: view.name, reason: snap.context.reason, exitTo: snap.context.exitTo, releaseStalled: snap.context.releaseStalled },
-      this.readiness,
-      Date.now(),
-      maxAge,
-    );
+    return fitnessOf(fitnessInputOf(this.actor().getSnapshot()), this.readiness, Date.now(), maxAge);
   }
 
   status(): NodeStatus {

@@ -174,6 +174,7 @@ if (process.env.HA_DOCTOR_CHILD_DIR !== undefined) {
       'ceph-common (rbd)',
       'ceph-common (ceph)',
       'keyring file mode',
+      'ceph session (python3-rados, python3-rbd)',
       'harbor can rbd status',
       'osd blocklist ls',
       'mount point',

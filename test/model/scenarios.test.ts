@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nodeMachine, viewOf } from '../../src/machine/index.js';
+import { fitnessInputOf, nodeMachine } from '../../src/machine/index.js';
 import { fitnessInputAt } from '../support/views.js';
 import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, PEER_HOLDER, peerOwnership, peerRecord, testTiming } from '../support/timing.js';
 import { drivePath, flatValue, pathFromEvents } from './drive.js';
@@ -129,14 +129,7 @@ test('a failed release lands in failed, reports why, and never maps again until 
 test('a hand-over release whose step fails gives the VIP up at once (the peer fences), and the next release starts clean', async () => {
   const { fitnessOf } = await import('../../src/guards/fitness.js');
   const fit = (events: ModelEvent[]): boolean => {
-    const snap = pathFromEvents(events).state;
-    const view = viewOf(snap);
-    return fitnessOf(
-      { tags: view.tags, state: view.name, reason: snap.context.reason, exitTo: snap.context.exitTo, releaseStalled: snap.context.releaseStalled },
-      null,
-      0,
-      1,
-    ).fit;
+    return fitnessOf(fitnessInputOf(pathFromEvents(events).state), null, 0, 1).fit;
   };
   const harborDownWhileServing: ModelEvent[] = [
     done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
@@ -340,16 +333,7 @@ test('lost Ceph while serving: unfit at once (not after the release), released a
   ];
   const during = pathFromEvents(events).state;
   const { fitnessOf } = await import('../../src/guards/fitness.js');
-  const view = viewOf(during);
-  assert.equal(
-    fitnessOf(
-      { tags: view.tags, state: view.name, reason: during.context.reason, exitTo: during.context.exitTo, releaseStalled: during.context.releaseStalled },
-      null,
-      0,
-      1,
-    ).fit,
-    false,
-  );
+  assert.equal(fitnessOf(fitnessInputOf(during), null, 0, 1).fit, false);
   const r = await run([
     ...events,
     done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),

@@ -1,6 +1,6 @@
 import { initialTransition, type StateValue } from 'xstate';
 import type { FitnessInput } from '../../src/guards/fitness.js';
-import { nodeMachine, viewOf, type NodeContext, type NodeSnapshot, type StateView } from '../../src/machine/index.js';
+import { fitnessInputOf, nodeMachine, viewOf, type NodeContext, type NodeSnapshot, type StateView } from '../../src/machine/index.js';
 import { modelInput } from '../model/node-model.js';
 
 /** `a.b.c` as XState's nested state value (test code may read state names; src may not). */
@@ -19,7 +19,5 @@ export const viewAt = (name: string): StateView => viewOf(snapshotAt(name));
 
 /** What fitness reads from a state of the real machine. */
 export function fitnessInputAt(name: string, context: Partial<NodeContext> = {}): FitnessInput {
-  const snap = snapshotAt(name, context);
-  const view = viewOf(snap);
-  return { tags: view.tags, state: view.name, reason: snap.context.reason, exitTo: snap.context.exitTo, releaseStalled: snap.context.releaseStalled };
+  return fitnessInputOf(snapshotAt(name, context));
 }

@@ -125,3 +125,19 @@ test('a helper that cannot run here sends every call to the CLI, for good', asyn
   assert.equal(cliCalls, 2);
   assert.equal(await viaSession(null, () => Promise.resolve('session'), viaCli), 'cli');
 });
+
+test('doctor says whether the session can be used: ok, a warning with the package to install, or off by choice', async () => {
+  const { sessionFinding } = await import('../../src/cli/doctor.js');
+  const { ScriptedRunner } = await import('../support/fake-runner.js');
+  const present = new ScriptedRunner(() => ({ stdout: '' }));
+  const ok = await sessionFinding(present, 'auto');
+  assert.equal(ok.verdict, 'ok');
+  assert.deepEqual(present.calls, [[SESSION_PYTHON, '-c', 'import rados, rbd']]);
+  const missing = await sessionFinding(new ScriptedRunner(() => ({ fail: { exitCode: 1, stderr: "ModuleNotFoundError: No module named 'rados'" } })), 'auto');
+  assert.equal(missing.verdict, 'warn', 'the CLIs still work: not a blocker');
+  assert.match(missing.detail, /CLIs are used instead/);
+  assert.equal(missing.fix, 'apt-get install python3-rados python3-rbd');
+  const never = new ScriptedRunner(() => ({ stdout: '' }));
+  assert.equal((await sessionFinding(never, 'off')).verdict, 'ok');
+  assert.deepEqual(never.calls, [], 'off: nothing to try');
+});
