@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAB, Lab, type LabOptions, type NodeName } from './lab.js';
 
@@ -10,6 +11,13 @@ function keepEvidence(name: string): void {
     for (const f of ['engine.log', 'keepalived.log', 'state/journal.jsonl', 'state/rbd-fuse.log']) {
       const src = join(LAB.root, n, f);
       if (existsSync(src)) cpSync(src, join(dest, `${n}-${f.replace('/', '-')}`));
+    }
+    // why a container did not come up is in its own log, on the node's daemon
+    const socket = join(LAB.root, n, 'docker', 'sock', 'docker.sock');
+    if (!existsSync(socket)) continue;
+    for (const c of ['redis', 'harbor-db', 'harbor-core', 'registry', 'nginx']) {
+      const r = spawnSync('docker', ['-H', `unix://${socket}`, 'logs', '--tail', '200', c], { encoding: 'utf8', timeout: 20_000 });
+      writeFileSync(join(dest, `${n}-container-${c}.log`), `${r.stdout}${r.stderr}`);
     }
   }
 }
@@ -139,6 +147,8 @@ export async function runScenario(
     result.fences = lab.fenceCount('a') + lab.fenceCount('b');
     if (lost.length > 0) throw new Error(`lost acknowledged images: ${lost.join(', ')}`);
     result.passed = true;
+    // journals of a passing run too, for timing work (HALAB_KEEP_EVIDENCE=1)
+    if (process.env.HALAB_KEEP_EVIDENCE === '1') keepEvidence(name);
   } catch (error) {
     result.error = error instanceof Error ? error.message : String(error);
     result.pushed = lab.pushed.length;

@@ -3,6 +3,7 @@ import { CommandError, type Runner } from './exec.js';
 import { asArray, isRecord, parseJson } from './json.js';
 import { terminate } from './processes.js';
 import type { Logger } from '../log/logger.js';
+import { fsckReason, parseExtSuperblock, parseHexBytes, superblockReadArgv, type ExtSuperblock } from './superblock.js';
 
 import type { FsckPolicy } from './kinds.js';
 
@@ -147,9 +148,23 @@ export class Filesystem {
     private readonly logger: Logger,
   ) {}
 
+  /** The filesystem type: ext2/3/4 from the superblock (one short read), anything else from `blkid -p`. */
   async probe(device: string, signal?: AbortSignal): Promise<string | null> {
+    const sb = await this.readSuperblock(device, signal);
+    if (sb !== null) return sb.fsType;
     const r = await this.runner.run({ what: 'blkid', argv: blkidArgv(device), timeoutMs: this.options.timeouts.probe, signal, okExitCodes: [2] });
     return r.exitCode === 2 ? null : parseBlkid(r.stdout);
+  }
+
+  /** The ext superblock, or null when the device holds none (or is too small to). */
+  async readSuperblock(device: string, signal?: AbortSignal): Promise<ExtSuperblock | null> {
+    const r = await this.runner.run({ what: 'read superblock', argv: superblockReadArgv(device), timeoutMs: this.options.timeouts.probe, signal });
+    try {
+      return parseExtSuperblock(parseHexBytes(r.stdout));
+    } catch (error) {
+      this.logger.warn('superblock unreadable, probing with blkid', { device, error: String(error) });
+      return null;
+    }
   }
 
   async format(device: string, signal?: AbortSignal): Promise<void> {
@@ -161,6 +176,15 @@ export class Filesystem {
     if (argv === null) {
       this.logger.info('fsck skipped', { policy: this.options.fsck, device });
       return;
+    }
+    if (this.options.fsck === 'auto') {
+      const sb = await this.readSuperblock(device, signal);
+      const reason = sb === null ? 'no ext superblock' : fsckReason(sb, Math.floor(Date.now() / 1000));
+      if (reason === null) {
+        this.logger.info('fsck not needed', { policy: 'auto', device, journalToReplay: sb?.needsRecovery ?? false });
+        return;
+      }
+      this.logger.info('fsck needed', { policy: 'auto', device, reason });
     }
     try {
       await this.runner.run({ what: 'e2fsck', argv, timeoutMs: this.options.timeouts.fsck, signal, okExitCodes: FSCK_OK_EXIT_CODES });

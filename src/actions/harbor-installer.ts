@@ -78,32 +78,80 @@ export class HarborInstaller {
     return join(this.o.projectDir, '.harbor-assistant.prepared');
   }
 
+  /**
+   * Unpack if missing, patch harbor.yml, run prepare when it changed or the compose file is not
+   * usable; then flush what was written to the image (`sync -f`). tar, prepare and the files they
+   * write are not fsynced: without the flush a crash within the page cache's writeback delay
+   * (~30 s) leaves them empty on the image, and the next master finds a `prepare` that prepares
+   * nothing. An installer that still yields no usable compose file after prepare is damaged: it is
+   * kept aside (`<projectDir>.damaged-<ms>`) and unpacked again from the local installer.
+   */
   async ensureInstalled(signal?: AbortSignal): Promise<void> {
+    let wrote = false;
     if (!existsSync(this.o.projectDir)) {
-      if (!this.o.installerTgz) throw new Error(`${this.o.projectDir} does not exist and harbor.installerTgz is not set`);
-      if (!existsSync(this.o.installerTgz)) throw new Error(`harbor.installerTgz ${this.o.installerTgz} does not exist`);
-      // unpack next to its final place (same filesystem), then rename: never a half installer
-      const tmp = join(dirname(this.o.projectDir), '.harbor-installer.tmp');
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      await this.runner.run({ what: 'unpack Harbor installer', argv: ['tar', '-xzf', this.o.installerTgz, '-C', tmp], timeoutMs: this.o.timeoutMs, signal });
-      const top = readdirSync(tmp);
-      const root = top.length === 1 && top[0] ? join(tmp, top[0]) : tmp;
-      renameSync(root, this.o.projectDir);
-      rmSync(tmp, { recursive: true, force: true });
+      await this.unpack('unpack Harbor installer', signal);
+      wrote = true;
     }
+    try {
+      const prepared = await this.prepare(false, signal);
+      wrote ||= prepared;
+      if (prepared && !this.composeUsable()) {
+        const aside = `${this.o.projectDir}.damaged-${String(Date.now())}`;
+        renameSync(this.o.projectDir, aside);
+        await this.unpack(`unpack Harbor installer again (prepare wrote no usable compose file; the damaged one is kept as ${aside})`, signal);
+        await this.prepare(true, signal);
+        if (!this.composeUsable()) {
+          throw new Error(`prepare in a freshly unpacked ${this.o.projectDir} wrote no usable docker-compose.yml: check ${this.o.installerTgz} and harbor.yml`);
+        }
+      }
+    } finally {
+      if (wrote) await this.flush(signal);
+    }
+  }
+
+  private composeUsable(): boolean {
+    const composeFile = join(this.o.projectDir, 'docker-compose.yml');
+    return existsSync(composeFile) && isUsableComposeFile(readFileSync(composeFile, 'utf8'));
+  }
+
+  /** harbor.yml patched; prepare when it changed, when forced or when the compose file is not usable. Whether anything was written. */
+  private async prepare(force: boolean, signal?: AbortSignal): Promise<boolean> {
+    let wrote = false;
     const userYml = readFileSync(this.o.harborYml, 'utf8');
     const patched = patchHarborYml(userYml, { hostname: this.o.hostname, dataVolume: join(this.o.mountPoint, 'data') });
     const target = join(this.o.projectDir, 'harbor.yml');
     const current = existsSync(target) ? readFileSync(target, 'utf8') : null;
-    if (current !== patched) writeFileAtomic(target, patched, 0o600);
+    if (current !== patched) {
+      writeFileAtomic(target, patched, 0o600);
+      wrote = true;
+    }
     const digest = createHash('sha256').update(patched).digest('hex');
     const prepared = existsSync(this.stamp) ? readFileSync(this.stamp, 'utf8').trim() : '';
-    const composeFile = join(this.o.projectDir, 'docker-compose.yml');
-    if (prepared !== digest || !existsSync(composeFile) || !isUsableComposeFile(readFileSync(composeFile, 'utf8'))) {
+    if (force || prepared !== digest || !this.composeUsable()) {
       await this.runner.run({ what: 'harbor prepare', argv: [...this.o.prepareCommand], cwd: this.o.projectDir, timeoutMs: this.o.timeoutMs, signal });
       writeFileAtomic(this.stamp, `${digest}\n`, 0o600);
+      wrote = true;
     }
+    return wrote;
+  }
+
+  /** Unpack next to its final place (same filesystem), then rename: never a half installer. */
+  private async unpack(what: string, signal?: AbortSignal): Promise<void> {
+    if (!this.o.installerTgz) throw new Error(`${this.o.projectDir} does not exist and harbor.installerTgz is not set`);
+    if (!existsSync(this.o.installerTgz)) throw new Error(`harbor.installerTgz ${this.o.installerTgz} does not exist`);
+    const tmp = join(dirname(this.o.projectDir), '.harbor-installer.tmp');
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    await this.runner.run({ what, argv: ['tar', '-xzf', this.o.installerTgz, '-C', tmp], timeoutMs: this.o.timeoutMs, signal });
+    const top = readdirSync(tmp);
+    const root = top.length === 1 && top[0] ? join(tmp, top[0]) : tmp;
+    renameSync(root, this.o.projectDir);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  /** syncfs of the image's filesystem: what tar, prepare and harbor.yml wrote is on Ceph before Harbor starts. */
+  private async flush(signal?: AbortSignal): Promise<void> {
+    await this.runner.run({ what: 'sync installer', argv: ['sync', '-f', this.o.mountPoint], timeoutMs: this.o.timeoutMs, signal });
   }
 }
 

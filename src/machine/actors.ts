@@ -49,6 +49,10 @@ export interface RecordInput {
 export interface RecordOutput {
   clients: string[];
 }
+/** What the machine knows it started: a survey may skip asking (compose down is harmless when nothing runs). */
+export interface ReadWorldInput {
+  composeKnownRunning?: boolean;
+}
 export interface DisownInput {
   generation: number;
   lockId: string;
@@ -59,7 +63,7 @@ function notProvided<TOutput, TInput>(name: string) {
 }
 
 export const actorPlaceholders = {
-  readWorld: notProvided<WorldSnapshot, Record<string, never>>('readWorld'),
+  readWorld: notProvided<WorldSnapshot, ReadWorldInput>('readWorld'),
   readHolders: notProvided<ImageObservation, Record<string, never>>('readHolders'),
   fence: notProvided<FenceOutput, FenceInput>('fence'),
   verifyFence: notProvided<HolderObservation, FenceInput>('verifyFence'),

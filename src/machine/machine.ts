@@ -334,8 +334,8 @@ export const nodeMachine = nodeSetup.createMachine({
       },
       states: {
         surveying: step('readWorld', {
-          description: 'Wait for aborted commands to die, then read what is really held (map, mount, Harbor).',
-          input: from.nothing,
+          description: 'Wait for aborted commands to die, then read what is really held (map, mount, Harbor; Harbor this run started is taken as running).',
+          input: from.survey,
           onDone: [
             { guard: { type: 'composeRunning', params: output.world }, ...surveyed('#node.releasing.stopping-harbor') },
             { guard: { type: 'holdsAnything', params: output.world }, ...surveyed('#node.releasing.unmounting') },

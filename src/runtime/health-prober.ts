@@ -19,12 +19,12 @@ export class HealthHysteresis {
     return this.verdict;
   }
 
-  /** Feed one probe; returns the new verdict when it changed. */
-  observe(report: HealthReport): HealthVerdict | null {
+  /** Feed one probe; returns the new verdict when it changed. `rise` overrides the healthy streak needed. */
+  observe(report: HealthReport, rise = this.rise): HealthVerdict | null {
     this.last = report;
     const v = report.verdict;
     this.streak = this.streak?.verdict === v ? { verdict: v, count: this.streak.count + 1 } : { verdict: v, count: 1 };
-    const needed = v === 'healthy' ? this.rise : v === 'down' ? this.fall : Math.min(2, this.fall);
+    const needed = v === 'healthy' ? rise : v === 'down' ? this.fall : Math.min(2, this.fall);
     if (this.streak.count >= needed && this.verdict !== v) {
       this.verdict = v;
       return v;

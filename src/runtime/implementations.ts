@@ -3,7 +3,18 @@ import { join } from 'node:path';
 import { fromPromise } from 'xstate';
 import type { Config } from '../config/index.js';
 import type { NodeActors } from '../machine/index.js';
-import type { ClaimInput, ClaimOutput, DeviceInput, DisownInput, FenceInput, RecordInput, RecordOutput, UnmapInput, UnmountInput } from '../machine/actors.js';
+import type {
+  ClaimInput,
+  ClaimOutput,
+  DeviceInput,
+  DisownInput,
+  FenceInput,
+  ReadWorldInput,
+  RecordInput,
+  RecordOutput,
+  UnmapInput,
+  UnmountInput,
+} from '../machine/actors.js';
 import type { FilesystemProbe, HolderObservation, ImageObservation, OwnerRecord, OwnershipVerdict, WorldSnapshot } from '../machine/types.js';
 import { isHolding, isOwnRecord, ownLockId, survivesFence } from '../guards/index.js';
 import { CommandError } from '../actions/exec.js';
@@ -56,14 +67,22 @@ async function composeRunningOrAssumed(world: World, signal?: AbortSignal): Prom
 }
 
 /** What this node holds and sees right now, after aborted commands have died (or were abandoned). */
-export async function readWorldNow(config: Config, world: World, identity: NodeIdentity, signal?: AbortSignal): Promise<WorldSnapshot> {
+export async function readWorldNow(
+  config: Config,
+  world: World,
+  identity: NodeIdentity,
+  signal?: AbortSignal,
+  known: ReadWorldInput = {},
+): Promise<WorldSnapshot> {
   await world.runner.settled();
+  // compose cannot run without its project on the mounted image; Harbor the machine started is
+  // taken as running without asking (the release's compose down is harmless if it stopped since)
+  const hasProject = existsSync(join(config.file.harbor.projectDir, 'docker-compose.yml'));
   const [vipHere, device, mountedAt, composeRunning] = await Promise.all([
     world.vip.present(signal),
     world.mapper.current(signal),
     world.fs.mountedAt(signal),
-    // compose cannot run without its project on the mounted image
-    existsSync(join(config.file.harbor.projectDir, 'docker-compose.yml')) ? composeRunningOrAssumed(world, signal) : Promise.resolve(false),
+    !hasProject ? Promise.resolve(false) : known.composeKnownRunning === true ? Promise.resolve(true) : composeRunningOrAssumed(world, signal),
   ]);
   // only our own device at the mount point counts as mounted; anything else is never touched
   const mounted = mountedAt !== null && device !== null && mountedAt.source === device;
@@ -95,7 +114,7 @@ export async function observeImage(world: World, now: () => number, signal?: Abo
 export function realActors(config: Config, world: World, identity: NodeIdentity, now: () => number = Date.now): NodeActors {
   const f = config.file;
   return {
-    readWorld: fromPromise<WorldSnapshot, Record<string, never>>(({ signal }) => readWorldNow(config, world, identity, signal)),
+    readWorld: fromPromise<WorldSnapshot, ReadWorldInput>(({ input, signal }) => readWorldNow(config, world, identity, signal, input)),
     readHolders: fromPromise<ImageObservation, Record<string, never>>(({ signal }) => observeImage(world, now, signal)),
     fence: fromPromise<{ fenced: string[] }, FenceInput>(async ({ input, signal }) => {
       // a client instance (`ip:port/nonce`) for years: it never blocks the host's future clients;

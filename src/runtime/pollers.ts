@@ -71,7 +71,8 @@ export function startPollers(d: PollerDeps): { stop(): void } {
       }
       const report = await probeHealth(f.harbor.healthUrl, f.harbor.probe.timeoutMs, signal);
       d.publisher.healthComponents = report.components;
-      const changed = hysteresis.observe(report);
+      // a takeover asks "has Harbor come up", not "is it flapping": its first healthy answer will do
+      const changed = hysteresis.observe(report, snapshot().hasTag('takeover') ? 1 : f.harbor.probe.rise);
       if (changed) {
         d.logger.info('harbor health', { verdict: changed, detail: report.detail });
         d.send({ type: HEALTH_EVENTS[changed] });
@@ -79,6 +80,13 @@ export function startPollers(d: PollerDeps): { stop(): void } {
     },
     onError('health probe'),
   );
+  // compose up has returned: probe now rather than up to an interval later
+  let probingHealth = snapshot().hasTag('probes-health');
+  const healthStart = d.actor.subscribe((snap) => {
+    const probes = snap.hasTag('probes-health');
+    if (probes && !probingHealth) health.poke();
+    probingHealth = probes;
+  });
 
   const watchdog = startHolderWatch({
     runner: d.runner,
@@ -114,6 +122,7 @@ export function startPollers(d: PollerDeps): { stop(): void } {
   return {
     stop() {
       vip.stop();
+      healthStart.unsubscribe();
       health.stop();
       standby.stop();
       watchdog.stop();

@@ -1,4 +1,4 @@
-import type { ClaimInput, DisownInput, FenceInput, RecordInput } from '../../src/machine/actors.js';
+import type { ClaimInput, DisownInput, FenceInput, ReadWorldInput, RecordInput } from '../../src/machine/actors.js';
 import type { Holder, ImageLock, OwnerRecord, OwnershipVerdict, OwnershipView, WorldSnapshot } from '../../src/machine/types.js';
 import { addressIp } from '../../src/guards/holders.js';
 import { ownLockId, parseOwnLockId } from '../../src/guards/ownership.js';
@@ -174,7 +174,7 @@ export function holders(w: World): Holder[] {
 }
 
 /** What `readWorld` returns for node n (src/runtime/implementations.ts `readWorldNow`). */
-export function readWorldOf(w: World, n: NodeId): WorldSnapshot {
+export function readWorldOf(w: World, n: NodeId, known: ReadWorldInput = {}): WorldSnapshot {
   const h = w.hosts[n];
   const device = h.client !== null ? '/dev/rbd0' : null;
   const holding = device !== null || h.mounted || h.harbor;
@@ -195,7 +195,8 @@ export function readWorldOf(w: World, n: NodeId): WorldSnapshot {
     vipHere: h.vip,
     device,
     mounted: h.mounted,
-    composeRunning: h.harbor,
+    // Harbor the machine started is taken as running while its project is there (on the mount)
+    composeRunning: h.harbor || (h.mounted && known.composeKnownRunning === true),
     foreignMount: null,
     ownership,
     owner,
@@ -245,7 +246,7 @@ export function runStep(w: World, n: NodeId, step: string, input: unknown, o: Wo
   }
   switch (step) {
     case 'readWorld':
-      return { ok: true, output: readWorldOf(w, n) };
+      return { ok: true, output: readWorldOf(w, n, input as ReadWorldInput) };
     case 'readHolders':
       return { ok: true, output: { holders: holders(w), ownership: ownershipView(w), observedAt: NOW } };
     case 'fence': {

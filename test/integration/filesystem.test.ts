@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createRunner } from '../../src/actions/exec.js';
+import { createRunner, type CommandRecord } from '../../src/actions/exec.js';
 import { Filesystem } from '../../src/actions/filesystem.js';
 import { isRunning } from '../../src/actions/processes.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -186,4 +186,94 @@ test('restart-always guard: the bare mount point is immutable (no container can 
   await fs.unmount({ fenced: false, device });
   await fs.guardBareMountPoint();
   assert.throws(() => writeFileSync(join(mountPoint, 'beside-the-image'), 'x'), /EPERM|operation not permitted/i);
+});
+
+/** A filesystem over its own runner that records what it ran. */
+function recordingFs(fsck: 'auto' | 'force' | 'never'): { fs: Filesystem; ran: string[] } {
+  const ran: string[] = [];
+  const fs = new Filesystem(
+    createRunner(silentLogger(), [], (r: CommandRecord) => ran.push(r.what)),
+    { mountPoint, fsck, mountOptions: ['noatime'], mkfsOptions: [], timeouts: { probe: 10_000, format: 60_000, fsck: 60_000, mount: 10_000, unmount: 5_000 } },
+    silentLogger(),
+  );
+  return { fs, ran };
+}
+
+test('a crash image (journal to replay): auto skips e2fsck, mount replays the journal, the data is there', async () => {
+  const { fs: ours } = recordingFs('auto');
+  await ours.mount(device);
+  writeFileSync(join(mountPoint, 'before-crash'), 'acknowledged');
+  execFileSync('sync', ['-f', join(mountPoint, 'before-crash')]);
+  // the image as a crash leaves it: copied while mounted, the journal flagged for recovery
+  const crashed = join(dir, 'crashed.raw');
+  execFileSync('cp', ['--sparse=always', image, crashed]);
+  await ours.unmount({ fenced: false, device });
+  const loop = execFileSync('losetup', ['-f', '--show', crashed], { encoding: 'utf8' }).trim();
+  const otherMount = join(dir, 'crashed-mnt');
+  mkdirSync(otherMount, { recursive: true });
+  try {
+    const { fs, ran } = recordingFs('auto');
+    const sb = await fs.readSuperblock(loop);
+    assert.ok(sb !== null);
+    assert.equal(sb.needsRecovery, true, 'a filesystem copied while mounted has its journal flagged');
+    assert.equal(sb.errors, false);
+    assert.equal(await fs.probe(loop), 'ext4');
+    await fs.check(loop);
+    assert.deepEqual(ran, ['read superblock', 'read superblock', 'read superblock'], 'no blkid, no e2fsck');
+    execFileSync('mount', ['-t', 'ext4', loop, otherMount]);
+    assert.equal(execFileSync('cat', [join(otherMount, 'before-crash')], { encoding: 'utf8' }), 'acknowledged');
+    execFileSync('umount', [otherMount]);
+    assert.equal((await fs.readSuperblock(loop))?.needsRecovery, false, 'mount replayed the journal');
+    assert.equal(spawnSync('e2fsck', ['-n', '-f', loop]).status, 0, 'and the filesystem is clean');
+  } finally {
+    umountQuietly(otherMount);
+    execFileSync('losetup', ['-d', loop]);
+  }
+});
+
+test('errors recorded in the superblock: auto runs e2fsck -p, which clears them', async () => {
+  execFileSync('tune2fs', ['-E', 'force_fsck', device], { stdio: 'ignore' });
+  const { fs, ran } = recordingFs('auto');
+  assert.equal((await fs.readSuperblock(device))?.errors, true);
+  ran.length = 0;
+  await fs.check(device);
+  assert.deepEqual(ran, ['read superblock', 'e2fsck']);
+  assert.equal((await fs.readSuperblock(device))?.errors, false);
+});
+
+test('a mount count due: auto runs e2fsck -p; force always runs it; never never does', async () => {
+  execFileSync('tune2fs', ['-c', '1', device], { stdio: 'ignore' });
+  const { fs: ours } = recordingFs('auto');
+  await ours.mount(device);
+  await ours.unmount({ fenced: false, device });
+  try {
+    const auto = recordingFs('auto');
+    assert.equal((await auto.fs.readSuperblock(device))?.mountCount, 1);
+    auto.ran.length = 0;
+    await auto.fs.check(device);
+    assert.deepEqual(auto.ran, ['read superblock', 'e2fsck']);
+    const force = recordingFs('force');
+    await force.fs.check(device);
+    assert.deepEqual(force.ran, ['e2fsck']);
+    const never = recordingFs('never');
+    await never.fs.check(device);
+    assert.deepEqual(never.ran, []);
+  } finally {
+    execFileSync('tune2fs', ['-c', '-1', device], { stdio: 'ignore' });
+  }
+});
+
+test('a device with no ext superblock is probed by blkid (another filesystem is never taken for blank)', async () => {
+  const file = join(dir, 'vfat.raw');
+  execFileSync('truncate', ['-s', '8M', file]);
+  const loop = execFileSync('losetup', ['-f', '--show', file], { encoding: 'utf8' }).trim();
+  try {
+    const { fs, ran } = recordingFs('auto');
+    assert.equal(await fs.probe(loop), null);
+    assert.deepEqual(ran, ['read superblock', 'blkid']);
+    execFileSync('mkswap', [loop], { stdio: 'ignore' });
+    assert.equal(await fs.probe(loop), 'swap');
+  } finally {
+    execFileSync('losetup', ['-d', loop]);
+  }
 });

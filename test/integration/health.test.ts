@@ -46,3 +46,14 @@ test('rise/fall hysteresis over real probes: one bad probe is not a failover', a
   assert.equal(await feed(PORTAL_DOWN), 'degraded');
   assert.equal(h.current, 'degraded');
 });
+
+test('a takeover takes the first healthy answer (rise 1 while starting); serving keeps the configured rise', async () => {
+  const h = new HealthHysteresis(2, 3);
+  const probe = async (body: string) => probeHealth((server.set(body), server.url), 1000);
+  assert.equal(h.observe(await probe(HEALTHY), 1), 'healthy');
+  assert.equal(h.observe(await probe(REGISTRY_DOWN)), null);
+  assert.equal(h.observe(await probe(REGISTRY_DOWN)), null);
+  assert.equal(h.observe(await probe(REGISTRY_DOWN)), 'down');
+  assert.equal(h.observe(await probe(HEALTHY)), null, 'the configured rise of 2');
+  assert.equal(h.observe(await probe(HEALTHY)), 'healthy');
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -31,20 +31,27 @@ test('first start unpacks the local offline installer onto the image, patches ha
   const mount = join(dir, 'mnt');
   mkdirSync(mount);
   const projectDir = join(mount, 'installer');
-  const installer = new HarborInstaller(createRunner(silentLogger()), {
-    projectDir,
-    mountPoint: mount,
-    installerTgz: tgz,
-    harborYml: userYml,
-    hostname: '10.0.0.100',
-    prepareCommand: ['./prepare'],
-    timeoutMs: 30_000,
-  });
+  const ran: string[] = [];
+  const installer = new HarborInstaller(
+    createRunner(silentLogger(), [], (r) => ran.push(r.what)),
+    {
+      projectDir,
+      mountPoint: mount,
+      installerTgz: tgz,
+      harborYml: userYml,
+      hostname: '10.0.0.100',
+      prepareCommand: ['./prepare'],
+      timeoutMs: 30_000,
+    },
+  );
   await installer.ensureInstalled();
   assert.ok(existsSync(join(projectDir, 'harbor.yml.tmpl')));
   assert.equal(readFileSync(join(projectDir, 'harbor.yml'), 'utf8'), `# ours\nhostname: 10.0.0.100\ndata_volume: ${mount}/data # default\n`);
   assert.ok(existsSync(join(projectDir, 'docker-compose.yml')));
+  assert.deepEqual(ran, ['unpack Harbor installer', 'harbor prepare', 'sync installer'], 'what tar and prepare wrote is flushed to the image');
+  ran.length = 0;
   await installer.ensureInstalled();
+  assert.deepEqual(ran, [], 'nothing written, nothing flushed');
   assert.equal(readFileSync(join(projectDir, 'prepare.log'), 'utf8').trim().split('\n').length, 1, 'prepare runs again only when harbor.yml changes');
   writeFileSync(userYml, '# ours\nhostname: old\ndata_volume: /data # default\nhttp:\n  port: 8080\n');
   await installer.ensureInstalled();
@@ -55,6 +62,44 @@ test('first start unpacks the local offline installer onto the image, patches ha
   assert.equal(readFileSync(join(projectDir, 'prepare.log'), 'utf8').trim().split('\n').length, 3);
   assert.match(readFileSync(join(projectDir, 'docker-compose.yml'), 'utf8'), /^services:\n {2}registry:/);
   assert.ok(!existsSync(join(mount, '.harbor-installer.tmp')));
+  // a crash before writeback left the installer's files empty: prepare prepares nothing, so the
+  // installer is unpacked again (the damaged one kept aside) and prepared
+  writeFileSync(join(projectDir, 'prepare'), '');
+  writeFileSync(join(projectDir, 'docker-compose.yml'), '');
+  writeFileSync(join(projectDir, 'site-notes.txt'), 'kept');
+  ran.length = 0;
+  await installer.ensureInstalled();
+  assert.deepEqual(
+    ran.map((w: string) => w.replace(/ \(.*$/, '')),
+    ['harbor prepare', 'unpack Harbor installer again', 'harbor prepare', 'sync installer'],
+  );
+  assert.match(readFileSync(join(projectDir, 'docker-compose.yml'), 'utf8'), /^services:\n {2}registry:/);
+  const aside = readdirSync(mount).filter((n) => n.startsWith('installer.damaged-'));
+  assert.equal(aside.length, 1);
+  assert.equal(readFileSync(join(mount, aside[0] ?? '', 'site-notes.txt'), 'utf8'), 'kept', 'nothing of the damaged installer is deleted');
+  assert.equal(readFileSync(join(projectDir, 'harbor.yml'), 'utf8').includes('port: 8080'), true, 'harbor.yml patched again');
+});
+
+test('an installer whose fresh unpack still prepares nothing is an error naming the installer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ha-inst-bad-'));
+  mkdirSync(join(dir, 'src', 'harbor'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'harbor', 'prepare'), '#!/bin/sh\n: > docker-compose.yml\n');
+  chmodSync(join(dir, 'src', 'harbor', 'prepare'), 0o755);
+  const tgz = join(dir, 'bad.tgz');
+  execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), 'harbor']);
+  writeFileSync(join(dir, 'harbor.yml'), 'hostname: x\n');
+  mkdirSync(join(dir, 'mnt'));
+  const installer = new HarborInstaller(createRunner(silentLogger()), {
+    projectDir: join(dir, 'mnt', 'installer'),
+    mountPoint: join(dir, 'mnt'),
+    installerTgz: tgz,
+    harborYml: join(dir, 'harbor.yml'),
+    hostname: '10.0.0.100',
+    prepareCommand: ['./prepare'],
+    timeoutMs: 30_000,
+  });
+  await assert.rejects(installer.ensureInstalled(), (e: Error) => e.message.includes(`wrote no usable docker-compose.yml: check ${tgz}`));
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('doctor parses versions the way the original README cases need', () => {

@@ -6,7 +6,7 @@ import { fromPromise } from 'xstate';
 import { buildConfig, type Config } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { FilesystemProbe, ImageObservation, NodeActors, OwnershipView, WorldSnapshot } from '../../src/machine/index.js';
-import type { ClaimInput, ClaimOutput, DisownInput, RecordInput, RecordOutput, UnmountInput } from '../../src/machine/actors.js';
+import type { ClaimInput, ClaimOutput, DisownInput, ReadWorldInput, RecordInput, RecordOutput, UnmountInput } from '../../src/machine/actors.js';
 import { runService } from '../../src/runtime/service.js';
 import { readMarkers } from '../../src/runtime/state-files.js';
 import { controlRequest } from '../../src/cli/control-client.js';
@@ -105,7 +105,7 @@ export function instantService(
           }),
       );
     return {
-      readWorld: step<Record<string, never>, WorldSnapshot>('readWorld', () => {
+      readWorld: step<ReadWorldInput, WorldSnapshot>('readWorld', () => {
         const markers = readMarkers(config);
         const holding = w.device !== null || w.mounted || w.composeRunning;
         const owner = ownership().record;

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import winston from 'winston';
 import type { CephConnection } from '../../src/actions/ceph-connection.js';
 import { CommandError, createRunner, type CommandRecord, type CommandResult, type CommandSpec } from '../../src/actions/exec.js';
-import { FUSE_ONLY_PREFIX, FuseMapper, parseLoopAttach, parseLoopList } from '../../src/actions/mappers/fuse.js';
+import { FUSE_ONLY_PREFIX, FuseMapper, loopBackedBy, parseLoopAttach } from '../../src/actions/mappers/fuse.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ScriptedRunner, type Reply } from '../support/fake-runner.js';
 
@@ -43,7 +43,6 @@ function dirs(withImage = true): { fuseDir: string; stateDir: string } {
 /** Replies for a map: no loop device yet, then `attach` for `losetup -f --show`. */
 function mapReplies(attach: Reply, pid: number): (argv: readonly string[]) => Reply {
   return (argv) => {
-    if (argv[0] === 'losetup' && argv[1] === '-J') return { stdout: '' };
     if (argv[0] === 'losetup' && argv[1] === '-f') return attach;
     if (argv[0] === 'rbd-fuse') return { pid };
     throw new Error(`unexpected command ${argv.join(' ')}`);
@@ -64,7 +63,7 @@ test('fuse mapper: rbd-fuse is started through the runner as a daemon, its pid r
   assert.equal(readFileSync(join(d.stateDir, 'rbd-fuse.pid'), 'utf8'), `${process.pid}\n`);
   assert.deepEqual(
     runner.calls.map((c) => c.slice(0, 2).join(' ')),
-    ['losetup -J', 'rbd-fuse -c', 'losetup -f'],
+    ['rbd-fuse -c', 'losetup -f'],
   );
 });
 
@@ -98,15 +97,23 @@ test('fuse mapper: whatever losetup -f --show prints besides /dev/loopN never re
   assert.equal(parseLoopAttach(' /dev/loop12\n'), '/dev/loop12');
 });
 
-test('fuse mapper: a loop device listed for our image must be a /dev/loopN', () => {
-  const list = (name: string) => JSON.stringify({ loopdevices: [{ name, 'back-file': '/run/ha/fuse/harbor_data' }] });
-  assert.equal(parseLoopList(list('/dev/loop3'), '/run/ha/fuse/harbor_data'), '/dev/loop3');
-  assert.throws(
-    () => parseLoopList(list('/dev/sda'), '/run/ha/fuse/harbor_data'),
-    /losetup -J names "\/dev\/sda" for \/run\/ha\/fuse\/harbor_data: not a loop device/,
-  );
-  // other images' entries are none of our business
-  assert.equal(parseLoopList(list('/dev/sda'), '/run/ha/fuse/other'), null);
+test('fuse mapper: the loop device backed by our image is read from sysfs, deleted files included, free devices skipped', () => {
+  const sys = mkdtempSync(join(tmpdir(), 'ha-sysblock-'));
+  const loop = (name: string, backing: string | null) => {
+    mkdirSync(join(sys, name, 'loop'), { recursive: true });
+    if (backing !== null) writeFileSync(join(sys, name, 'loop', 'backing_file'), `${backing}\n`);
+  };
+  loop('loop0', '/var/lib/x.img');
+  loop('loop1', null);
+  mkdirSync(join(sys, 'sda'));
+  assert.equal(loopBackedBy('/run/ha/fuse/harbor_data', sys), null);
+  loop('loop12', '/run/ha/fuse/harbor_data (deleted)');
+  assert.equal(loopBackedBy('/run/ha/fuse/harbor_data', sys), '/dev/loop12');
+  assert.equal(loopBackedBy('/run/ha/fuse/harbor_dat', sys), null, 'the whole path, not a prefix');
+  const d = dirs();
+  const fuse = new FuseMapper(new ScriptedRunner(() => ({ stdout: '' })), conn, { ...d, timeoutMs: 5000, sysBlockDir: sys }, silentLogger());
+  loop('loop4', join(d.fuseDir, conn.image));
+  return fuse.current().then((device) => assert.equal(device, '/dev/loop4'));
 });
 
 test('fuse mapper: a fenced release asks umount -l to accept exit 32 (not mounted)', async () => {

@@ -4,7 +4,7 @@ import { CommandError } from '../../src/actions/exec.js';
 import { imageMetaSetArgv, parseImageMeta, parseRbdInfo, parseRbdStatus, rbdStatusArgv, FORMATTED_META_KEY } from '../../src/actions/rbd.js';
 import { deviceListArgv, mapArgv, parseDeviceList, RbdDeviceMapper, unmapArgv } from '../../src/actions/mappers/rbd-device.js';
 import { explainMapFailure } from '../../src/actions/mappers/mapper.js';
-import { losetupAttachArgv, parseLoopList, rbdFuseArgv, rbdFuseEnv } from '../../src/actions/mappers/fuse.js';
+import { losetupAttachArgv, rbdFuseArgv, rbdFuseEnv } from '../../src/actions/mappers/fuse.js';
 import type { CephConnection } from '../../src/actions/ceph-connection.js';
 import { ScriptedRunner } from '../support/fake-runner.js';
 
@@ -113,12 +113,4 @@ test('fuse mapper commands: identity through CEPH_ARGS, buffered loop', () => {
   assert.deepEqual(rbdFuseEnv(conn), { CEPH_ARGS: '--id harbor --keyring /k' });
   assert.deepEqual(losetupAttachArgv('/run/ha/fuse/harbor_data'), ['losetup', '-f', '--show', '/run/ha/fuse/harbor_data']);
   assert.ok(!losetupAttachArgv('/x').some((a) => a.includes('direct-io')));
-});
-
-test('losetup -J finds the loop device backed by the image file', () => {
-  const out =
-    '{"loopdevices":[{"name":"/dev/loop0","sizelimit":0,"offset":0,"autoclear":false,"ro":false,"back-file":"/var/lib/x.img","dio":false,"log-sec":512},{"name":"/dev/loop1","sizelimit":0,"offset":0,"autoclear":false,"ro":false,"back-file":"/run/ha/fuse/harbor_data (deleted)","dio":false,"log-sec":512}]}';
-  assert.equal(parseLoopList(out, '/run/ha/fuse/harbor_data'), '/dev/loop1');
-  assert.equal(parseLoopList(out, '/nope'), null);
-  assert.equal(parseLoopList('', '/nope'), null);
 });

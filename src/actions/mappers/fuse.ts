@@ -1,9 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import type { Runner } from '../exec.js';
 import type { CephConnection } from '../ceph-connection.js';
-import { asArray, isRecord, parseJson } from '../json.js';
 import { cmdlineOf, isRunning, terminate, waitExit } from '../processes.js';
 import { Rbd } from '../rbd.js';
 import type { CephSession } from '../ceph-session.js';
@@ -18,6 +17,8 @@ export interface FuseMapperOptions {
   timeoutMs: number;
   /** The long-lived Ceph client for the watcher list, if there is one (else `rbd status`). */
   session?: CephSession | null;
+  /** Where the kernel lists block devices (tests point it elsewhere). */
+  sysBlockDir?: string;
 }
 
 export function rbdFuseArgv(c: CephConnection, fuseDir: string): string[] {
@@ -34,10 +35,6 @@ export function losetupAttachArgv(file: string): string[] {
   return ['losetup', '-f', '--show', file];
 }
 
-export function losetupListArgv(): string[] {
-  return ['losetup', '-J', '-l'];
-}
-
 /** What a loop device's path must look like before it goes to losetup -d, blkid, e2fsck and mount. */
 const LOOP_DEVICE = /^\/dev\/loop[0-9]+$/;
 
@@ -48,16 +45,20 @@ export function parseLoopAttach(text: string): string {
   return device;
 }
 
-/** `losetup -J -l` → the loop device backed by `file`, or null. */
-export function parseLoopList(text: string, file: string): string | null {
-  if (text.trim() === '') return null;
-  const doc = parseJson('losetup -J', text);
-  if (!isRecord(doc)) return null;
-  for (const d of asArray('losetup loopdevices', doc.loopdevices ?? [])) {
-    if (!isRecord(d) || typeof d.name !== 'string' || typeof d['back-file'] !== 'string') continue;
-    if (d['back-file'].replace(/ \(deleted\)$/, '') !== file) continue;
-    if (!LOOP_DEVICE.test(d.name)) throw new Error(`losetup -J names ${JSON.stringify(d.name.slice(0, 200))} for ${file}: not a loop device`);
-    return d.name;
+/**
+ * The loop device backed by `file`, or null, from the kernel's own list (what `losetup -l` reads):
+ * sysfs answers without a process and never touches the device.
+ */
+export function loopBackedBy(file: string, sysBlockDir = '/sys/block'): string | null {
+  for (const name of readdirSync(sysBlockDir)) {
+    if (!/^loop[0-9]+$/.test(name)) continue;
+    let backing: string;
+    try {
+      backing = readFileSync(join(sysBlockDir, name, 'loop', 'backing_file'), 'utf8').trim();
+    } catch {
+      continue; // no backing file: a free loop device
+    }
+    if (backing.replace(/ \(deleted\)$/, '') === file) return `/dev/${name}`;
   }
   return null;
 }
@@ -112,7 +113,7 @@ export class FuseMapper implements Mapper {
       if (signal?.aborted) throw new Error('rbd-fuse: aborted while waiting for the image file');
       if (!isRunning(pid)) throw new Error(`rbd-fuse exited before ${this.imageFile} appeared: see ${join(this.options.stateDir, 'rbd-fuse.log')}`);
       if (Date.now() > deadline) throw new Error(`rbd-fuse: ${this.imageFile} did not appear within ${this.options.timeoutMs} ms`);
-      await sleep(50);
+      await sleep(10);
     }
     const r = await this.runner.run({ what: 'losetup attach', argv: losetupAttachArgv(this.imageFile), timeoutMs: this.options.timeoutMs, signal });
     return parseLoopAttach(r.stdout);
@@ -174,10 +175,14 @@ export class FuseMapper implements Mapper {
   }
 
   /** The loop device; or, when rbd-fuse runs without one (a map cut short), a marker so it is released too. */
-  async current(signal?: AbortSignal): Promise<string | null> {
-    const r = await this.runner.run({ what: 'losetup list', argv: losetupListArgv(), timeoutMs: this.options.timeoutMs, signal });
-    const loop = parseLoopList(r.stdout, this.imageFile);
-    if (loop !== null) return loop;
-    return this.fusePid() !== null ? `${FUSE_ONLY_PREFIX}${this.options.fuseDir}` : null;
+  current(signal?: AbortSignal): Promise<string | null> {
+    if (signal?.aborted) return Promise.reject(new Error('rbd-fuse: aborted'));
+    try {
+      const loop = loopBackedBy(this.imageFile, this.options.sysBlockDir);
+      if (loop !== null) return Promise.resolve(loop);
+      return Promise.resolve(this.fusePid() !== null ? `${FUSE_ONLY_PREFIX}${this.options.fuseDir}` : null);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 }
