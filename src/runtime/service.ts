@@ -101,7 +101,19 @@ export async function runService(config: Config, logger: Logger, options: Servic
   actor.subscribe({ next: publisher.publish, error: (e: unknown) => logger.error('node actor failed', { error: String(e) }) });
   options.onActor?.(actor);
   const stopping = new AbortController();
-  journalStartupLogs(world.compose, observe, logger, { services: f.harbor.startupLogServices, maxLines: f.harbor.startupLogLines }, stopping.signal);
+  journalStartupLogs(
+    world.compose,
+    observe,
+    logger,
+    { services: f.harbor.startupLogServices, maxLines: f.harbor.startupLogLines },
+    stopping.signal,
+    (onLeave) => {
+      const watch = actor.subscribe((snap) => {
+        if (!snap.hasTag('serving')) onLeave();
+      });
+      return () => watch.unsubscribe();
+    },
+  );
   actor.start();
   const send = (event: NodeEvent) => actor.send(event);
 
