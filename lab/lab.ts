@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { controlRequest } from '../src/cli/control-client.js';
+import { SERVICE_NODE_FLAGS } from '../src/cli/node-flags.js';
 import type { ControlRequest, ControlResponse } from '../src/runtime/control-protocol.js';
 import type { NodeStatus } from '../src/runtime/status.js';
 import { isRunning } from '../src/actions/processes.js';
@@ -249,7 +250,9 @@ export class Lab {
   }
 
   private engineArgv(n: NodeName, ...args: string[]): string[] {
-    return [process.execPath, join(repo, 'dist', 'cli', 'main.js'), ...args, '--config', this.configPath(n), '--env', this.envPath(n)];
+    // the service runs with the flags the systemd unit gives it (NODE_OPTIONS there): the bench measures what production runs
+    const flags = args[0] === 'run' ? SERVICE_NODE_FLAGS : [];
+    return [process.execPath, ...flags, join(repo, 'dist', 'cli', 'main.js'), ...args, '--config', this.configPath(n), '--env', this.envPath(n)];
   }
 
   async startEngine(n: NodeName): Promise<void> {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { $, kill as killTree, type ProcessOutput, type ProcessPromise } from 'zx';
+import { $, kill as killTree, type ProcessOutput, type ProcessPromise } from 'zx/core';
 import type { Logger } from '../log/logger.js';
 
 /**

@@ -1,5 +1,6 @@
 import type { HealthVerdict } from '../machine/types.js';
 import type { Runner } from './exec.js';
+import { getText } from './http-get.js';
 import { isRecord, parseJson } from './json.js';
 
 export interface ComposeOptions {
@@ -156,10 +157,9 @@ export async function probeHealth(url: string, timeoutMs: number, signal?: Abort
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   try {
-    const res = await fetch(url, { signal: combined, headers: { accept: 'application/json' } });
-    const body = await res.text();
-    if (!res.ok) return { verdict: 'down', status: `http ${res.status}`, components: [], detail: `HTTP ${res.status}` };
-    return classifyHealth(body);
+    const res = await getText(url, combined, { accept: 'application/json' });
+    if (res.status < 200 || res.status > 299) return { verdict: 'down', status: `http ${res.status}`, components: [], detail: `HTTP ${res.status}` };
+    return classifyHealth(res.body);
   } catch (error) {
     return { verdict: 'down', status: 'unreachable', components: [], detail: error instanceof Error ? error.message : String(error) };
   }

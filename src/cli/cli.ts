@@ -112,6 +112,9 @@ export async function main(argv: string[]): Promise<number> {
       const { runService } = await import('../runtime/service.js');
       const { createLogger } = await import('../log/logger.js');
       const logger = createLogger({ level: config.file.log.level });
+      const { serviceNodeFlagsMissing } = await import('./node-flags.js');
+      const missing = serviceNodeFlagsMissing();
+      if (missing.length > 0) logger.warn('node runs without the service flags (the systemd unit sets them in NODE_OPTIONS): more RSS', { missing });
       await runService(config, logger, { inspect: o.inspect ?? false });
       // everything is closed by now; if some handle still holds the event loop, do not hang a stop
       setTimeout(() => {

@@ -8,7 +8,7 @@ import { nodeMachine, type StateView } from '../machine/index.js';
 import type { NodeStatus, OperationRecord, TransitionRecord } from '../runtime/status.js';
 import type { Listening } from './http.js';
 import { startMetricsServer } from './metrics-server.js';
-import { startInspector, type InspectorHandle } from './inspector.js';
+import type { InspectorHandle } from './inspector.js';
 import { Journal, tailJournal, type JournalEntry } from './journal.js';
 import { NodeMetrics, leafStateNames } from './metrics.js';
 import { PhaseTracker, type OperationSummary } from './phases.js';
@@ -96,6 +96,8 @@ export class Observability {
     });
     if (options.inspect || f.inspector.enabled) {
       await attempt('inspector', f.inspector.listen, async () => {
+        // loaded only when asked for: @statelyai/inspect and ws are ~2 MiB of RSS a serving node does not need
+        const { startInspector } = await import('./inspector.js');
         this.inspector = await startInspector(f.inspector.listen, this.secrets, (e) => this.logger.warn('inspector connection', { error: String(e) }));
         return this.inspector;
       });

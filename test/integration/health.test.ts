@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { probeHealth } from '../../src/actions/harbor.js';
 import { HealthHysteresis } from '../../src/runtime/health-prober.js';
@@ -30,6 +32,35 @@ test('an unreachable Harbor is down, within the probe timeout', async () => {
   const r = await probeHealth('http://127.0.0.1:9/api/v2.0/health', 500);
   assert.equal(r.verdict, 'down');
   assert.ok(Date.now() - started < 2000);
+});
+
+test('the prober follows redirects (as fetch did), and a Harbor that hangs is down at the timeout', async () => {
+  const silent: string[] = [];
+  const other = createServer((req, res) => {
+    if (req.url === '/hang') {
+      silent.push('hang');
+      return;
+    }
+    res.writeHead(req.url === '/loop' ? 302 : 308, { location: req.url === '/loop' ? '/loop' : server.url });
+    res.end();
+  });
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  try {
+    server.set(HEALTHY);
+    assert.equal((await probeHealth(`${base}/api/v2.0/health`, 1000)).verdict, 'healthy');
+    const loop = await probeHealth(`${base}/loop`, 1000);
+    assert.equal(loop.verdict, 'down');
+    assert.match(loop.detail, /redirects/);
+    const started = Date.now();
+    const hung = await probeHealth(`${base}/hang`, 300);
+    assert.equal(hung.status, 'unreachable');
+    assert.ok(Date.now() - started < 1500, `answered after ${Date.now() - started} ms`);
+    assert.deepEqual(silent, ['hang']);
+  } finally {
+    other.closeAllConnections();
+    await new Promise((r) => other.close(r));
+  }
 });
 
 test('rise/fall hysteresis over real probes: one bad probe is not a failover', async () => {
