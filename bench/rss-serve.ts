@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { fromPromise } from 'xstate';
 import type * as ConfigModule from '../src/config/index.js';
 import type * as LoggerModule from '../src/log/logger.js';
-import type { ClaimInput, ClaimOutput, DisownInput, RecordInput, RecordOutput, UnmapInput, UnmountInput } from '../src/machine/actors.js';
+import type { ClaimInput, ClaimOutput, DisownInput, ReadWorldInput, RecordInput, RecordOutput, UnmapInput, UnmountInput } from '../src/machine/actors.js';
 import type { FilesystemProbe, ImageObservation, NodeActors, OwnershipView, WorldSnapshot } from '../src/machine/index.js';
 import type * as ServiceModule from '../src/runtime/service.js';
 
@@ -39,7 +39,7 @@ const step = <O, I>(effect: (input: I) => O) =>
       }),
   );
 const actors: Partial<NodeActors> = {
-  readWorld: step<WorldSnapshot, Record<string, never>>(() => ({
+  readWorld: step<WorldSnapshot, ReadWorldInput>(() => ({
     vipHere: false,
     device: w.device,
     mounted: w.mounted,
