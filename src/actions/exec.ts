@@ -120,7 +120,7 @@ const REDACTED = '***';
 /** Replace every secret in `text` (keys may appear in error output, never in logs). */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join(REDACTED);
+  for (const s of secrets) if (s.length >= 4 && out.includes(s)) out = out.split(s).join(REDACTED);
   return out;
 }
 

@@ -41,19 +41,33 @@ export class NodeMetrics {
   private readonly failures: Gauge;
   private readonly heldGeneration: Gauge;
   private readonly recordedGeneration: Gauge<'owner'>;
+  /** The current leaf state and since when (ms), as the last transition left them. */
   private current: string | null = null;
+  private currentSince = 0;
+  /** The state whose series the state gauge shows as 1 (set when scraped). */
+  private shown: string | null = null;
 
   constructor(node: string, states: readonly string[]) {
     const r = [this.registry];
     this.registry.setDefaultLabels({ node });
     collectDefaultMetrics({ register: this.registry, prefix: 'harbor_assistant_' });
+    // the state gauges are brought up to date when scraped, not on each of the ~20 transitions of
+    // a takeover + release: nobody reads them in between
     this.state = new Gauge({
       name: 'harbor_assistant_state',
       help: 'Current state of the node statechart (1 for the current leaf state)',
       labelNames: ['state'],
       registers: r,
+      collect: () => this.showState(),
     });
-    this.stateSince = new Gauge({ name: 'harbor_assistant_state_since_seconds', help: 'Unix time the current state was entered', registers: r });
+    this.stateSince = new Gauge({
+      name: 'harbor_assistant_state_since_seconds',
+      help: 'Unix time the current state was entered',
+      registers: r,
+      collect: () => {
+        if (this.current !== null) this.stateSince.set(this.currentSince / 1000);
+      },
+    });
     this.transitions = new Counter({
       name: 'harbor_assistant_transitions_total',
       help: 'State transitions taken',
@@ -141,12 +155,17 @@ export class NodeMetrics {
   }
 
   transition(from: string, to: string, event: string, at: number): void {
-    if (this.current !== null) this.state.set({ state: this.current }, 0);
-    // a state the chart did not list (never expected) still shows up rather than vanishing
-    this.state.set({ state: to }, 1);
     this.current = to;
-    this.stateSince.set(at / 1000);
+    this.currentSince = at;
     this.transitions.inc({ from, to, event });
+  }
+
+  private showState(): void {
+    if (this.current === this.shown) return;
+    if (this.shown !== null) this.state.set({ state: this.shown }, 0);
+    // a state the chart did not list (never expected) still shows up rather than vanishing
+    if (this.current !== null) this.state.set({ state: this.current }, 1);
+    this.shown = this.current;
   }
 
   /** Done and error events of the fencing steps (the machine's own vocabulary). */

@@ -55,7 +55,9 @@ export class Observability {
     private readonly logger: Logger,
   ) {
     this.secrets = [config.env.cephKey.reveal()];
-    this.journal = new Journal(config.paths.journal, { maxBytes: config.file.journal.maxBytes, keep: config.file.journal.keep, secrets: this.secrets });
+    this.journal = new Journal(config.paths.journal, { maxBytes: config.file.journal.maxBytes, keep: config.file.journal.keep, secrets: this.secrets }, (e) =>
+      this.logger.warn('cannot write the journal', { error: String(e) }),
+    );
     for (const e of tailJournal(config.paths.journal, STARTUP_TAIL)) this.remember(e);
     this.metrics = new NodeMetrics(config.nodeName, leafStateNames(this.chart));
   }

@@ -22,9 +22,14 @@ export function watchTransitions(
   report: (record: TransitionRecord, snapshot: NodeSnapshot, views: { from: StateView; to: StateView }) => void,
 ): (ev: InspectionEvent) => void {
   let current: StateView = { name: '(start)', top: '(start)', tags: [], phase: null, within: null, step: null };
+  let currentNodes: unknown = null;
   return (ev) => {
     if (ev.type !== '@xstate.microstep' || ev.actorRef !== node()) return;
     const snapshot = ev.snapshot as NodeSnapshot;
+    // XState keeps the active state nodes' array when a microstep leaves them as they were (an
+    // action-only transition, a re-entry): the same state, so no view to compute
+    if (snapshot._nodes === currentNodes) return;
+    currentNodes = snapshot._nodes;
     const to = viewOf(snapshot);
     if (to.name === current.name) return;
     const record = { at: new Date().toISOString(), from: current.name, to: to.name, event: ev.event.type };

@@ -76,6 +76,8 @@ test('following the journal sees new lines across a rotation, and not the old on
   const path = join(dir, 'follow', 'journal.jsonl');
   const j = new Journal(path, { maxBytes: 600, keep: 3, secrets: [] });
   j.append(command(0));
+  // lines are written once per macrotask: this one is in the file before following starts
+  j.flush();
   const seen: string[] = [];
   const stop = new AbortController();
   const following = followJournal(path, (e) => seen.push(e.kind === 'command' ? e.what : e.kind), stop.signal, 20);
