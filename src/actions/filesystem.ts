@@ -1,8 +1,10 @@
 import { mkdirSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { CommandError, type Runner } from './exec.js';
-import { asArray, isRecord, parseJson } from './json.js';
 import { terminate } from './processes.js';
 import type { Logger } from '../log/logger.js';
+import { mountedAtPath, type MountedFilesystem } from './mountinfo.js';
+
+export type { MountedFilesystem } from './mountinfo.js';
 import { fsckReason, parseExtSuperblock, parseHexBytes, superblockReadArgv, type ExtSuperblock } from './superblock.js';
 
 import type { FsckPolicy } from './kinds.js';
@@ -65,30 +67,6 @@ export function mountArgv(device: string, mountPoint: string, options: readonly 
   return ['mount', '-t', 'ext4', ...(options.length > 0 ? ['-o', options.join(',')] : []), device, mountPoint];
 }
 
-export function findmntArgv(mountPoint: string): string[] {
-  return ['findmnt', '-J', '-M', mountPoint];
-}
-
-/** What is mounted at a mount point, as findmnt names it. */
-export interface MountedFilesystem {
-  source: string;
-  fstype: string;
-}
-
-/**
- * `findmnt -J -M MP` → what is mounted there, or null (findmnt exits 1 when nothing is). With
- * mounts stacked on one point findmnt lists them bottom first: the last one is what the path
- * shows and what `umount MP` would take away.
- */
-export function parseFindmnt(text: string): MountedFilesystem | null {
-  if (text.trim() === '') return null;
-  const doc = parseJson('findmnt', text);
-  if (!isRecord(doc)) return null;
-  const top = asArray('findmnt filesystems', doc.filesystems ?? []).at(-1);
-  if (!isRecord(top) || typeof top.source !== 'string') return null;
-  return { source: top.source, fstype: typeof top.fstype === 'string' ? top.fstype : '' };
-}
-
 /** The device number of a block device node (st_rdev), or null when `path` is not one. */
 export function blockDeviceNumber(path: string): number | null {
   try {
@@ -148,10 +126,17 @@ export class Filesystem {
     private readonly logger: Logger,
   ) {}
 
+  /** The superblock the last probe read, for the fsck decision that follows it (format forgets it). */
+  private probed: { device: string; sb: ExtSuperblock } | null = null;
+
   /** The filesystem type: ext2/3/4 from the superblock (one short read), anything else from `blkid -p`. */
   async probe(device: string, signal?: AbortSignal): Promise<string | null> {
+    this.probed = null;
     const sb = await this.readSuperblock(device, signal);
-    if (sb !== null) return sb.fsType;
+    if (sb !== null) {
+      this.probed = { device, sb };
+      return sb.fsType;
+    }
     const r = await this.runner.run({ what: 'blkid', argv: blkidArgv(device), timeoutMs: this.options.timeouts.probe, signal, okExitCodes: [2] });
     return r.exitCode === 2 ? null : parseBlkid(r.stdout);
   }
@@ -168,6 +153,7 @@ export class Filesystem {
   }
 
   async format(device: string, signal?: AbortSignal): Promise<void> {
+    this.probed = null;
     await this.runner.run({ what: 'mkfs.ext4', argv: mkfsArgv(device, this.options.mkfsOptions), timeoutMs: this.options.timeouts.format, signal });
   }
 
@@ -178,7 +164,10 @@ export class Filesystem {
       return;
     }
     if (this.options.fsck === 'auto') {
-      const sb = await this.readSuperblock(device, signal);
+      // the probe's read of a device nothing else writes while we hold it, taken once
+      const probed = this.probed?.device === device ? this.probed.sb : null;
+      this.probed = null;
+      const sb = probed ?? (await this.readSuperblock(device, signal));
       const reason = sb === null ? 'no ext superblock' : fsckReason(sb, Math.floor(Date.now() / 1000));
       if (reason === null) {
         this.logger.info('fsck not needed', { policy: 'auto', device, journalToReplay: sb?.needsRecovery ?? false });
@@ -207,16 +196,9 @@ export class Filesystem {
     });
   }
 
-  /** What is mounted at the mount point (the topmost mount), or null. */
-  async mountedAt(signal?: AbortSignal): Promise<MountedFilesystem | null> {
-    const r = await this.runner.run({
-      what: 'findmnt',
-      argv: findmntArgv(this.options.mountPoint),
-      timeoutMs: this.options.timeouts.probe,
-      signal,
-      okExitCodes: [1],
-    });
-    return r.exitCode === 1 ? null : parseFindmnt(r.stdout);
+  /** What is mounted at the mount point (the topmost mount), or null: the kernel's mountinfo. */
+  mountedAt(signal?: AbortSignal): Promise<MountedFilesystem | null> {
+    return mountedAtPath(this.options.mountPoint, this.options.timeouts.probe, signal);
   }
 
   /**

@@ -190,7 +190,12 @@ export async function mountPointFinding(fs: Pick<Filesystem, 'mountedAt'>, mappe
   try {
     mounted = await fs.mountedAt();
   } catch (e) {
-    return { check, verdict: 'warn', detail: `${mountPoint}: cannot read what is mounted there: ${firstLine(e)}`, fix: 'is findmnt (util-linux) installed?' };
+    return {
+      check,
+      verdict: 'warn',
+      detail: `${mountPoint}: cannot read what is mounted there: ${firstLine(e)}`,
+      fix: 'is /proc mounted? (what is mounted is read from /proc/self/mountinfo)',
+    };
   }
   if (mounted === null) return { check, verdict: 'ok', detail: `nothing mounted at ${mountPoint}`, fix: '' };
   let ours: string | null;
