@@ -34,7 +34,7 @@ export interface LabOptions {
   advertInt: number;
   /** Engine timing overrides (YAML lines). */
   extraYaml?: string[];
-  /** filesystem.mountOptions of both engines (default: the engine's own, noatime and dirsync). */
+  /** filesystem.mountOptions of both engines (default: the engine's own, noatime, sync and dirsync). */
   mountOptions?: string[];
   log?: (line: string) => void;
   /** Runs after Ceph and the node directories exist, before any engine starts. */

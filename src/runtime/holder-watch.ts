@@ -24,19 +24,25 @@ export interface HolderWatchOptions {
 }
 
 /**
- * While this node holds the mounted image: writes through it (a fence shows as EIO) and reads the
- * owner record (a takeover shows as another node's record) every interval. Deadlines are timers,
+ * While this node holds the mounted image: writes through it (a fence shows as EIO) every
+ * interval; from its claim on, reads the owner record (a takeover shows as another node's record). Deadlines are timers,
  * not waits: when neither has answered for the deadline — a write stuck in uninterruptible I/O,
  * a Ceph read that hangs — the node has lost Ceph and says so at once, whatever the stuck
  * processes do afterwards. After a freeze it looks at the record before anything else.
  */
-export function startHolderWatch(o: HolderWatchOptions): { stop(): void } {
+export function startHolderWatch(o: HolderWatchOptions): { stop(): void; checkRecordNow(): void } {
   const now = o.now ?? Date.now;
   let answeredAt = now();
   let reported = false;
   const watching = () => {
     const h = o.holding();
     return h.active && h.mounted && h.generation !== null;
+  };
+  // the record needs no mount: from the claim on, a node another one replaced must stop even
+  // while it maps, formats or checks (a mkfs stuck on a fenced client would hold it for minutes)
+  const claimed = () => {
+    const h = o.holding();
+    return h.active && h.generation !== null;
   };
   const report = (event: NodeEvent & { detail: string }, message: string) => {
     if (reported || !o.holding().active) return;
@@ -58,7 +64,7 @@ export function startHolderWatch(o: HolderWatchOptions): { stop(): void } {
 
   const checkRecord = async (signal: AbortSignal) => {
     const generation = o.holding().generation;
-    if (!watching() || generation === null) return;
+    if (!claimed() || generation === null) return;
     const { record } = await o.readOwnership(signal);
     answeredAt = now();
     if (!isOwnRecord(record, o.nodeName) || record?.generation !== generation) {
@@ -101,6 +107,10 @@ export function startHolderWatch(o: HolderWatchOptions): { stop(): void } {
       writes.stop();
       records.stop();
       clearInterval(ticker);
+    },
+    /** A step failed while claimed: was it because another node took the image? Ask Ceph now. */
+    checkRecordNow() {
+      records.poke();
     },
   };
 }

@@ -103,6 +103,15 @@ export function startPollers(d: PollerDeps): { stop(): void } {
     send: d.send,
   });
 
+  // a step that fails after the claim (a mkfs on a client fenced meanwhile) may mean another node
+  // took the image: the record says so within one Ceph read instead of the next interval
+  let lastError = snapshot().context.lastError;
+  const stepFailed = d.actor.subscribe((snap) => {
+    const error = snap.context.lastError;
+    if (error !== null && error !== lastError && snap.context.generation !== null) watchdog.checkRecordNow();
+    lastError = error;
+  });
+
   const standby = every(
     STANDBY_POLL_MS,
     async (signal) => {
@@ -125,6 +134,7 @@ export function startPollers(d: PollerDeps): { stop(): void } {
       healthStart.unsubscribe();
       health.stop();
       standby.stop();
+      stepFailed.unsubscribe();
       watchdog.stop();
     },
   };

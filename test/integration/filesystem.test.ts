@@ -219,7 +219,7 @@ test('a crash image (journal to replay): auto skips e2fsck, mount replays the jo
     assert.equal(sb.errors, false);
     assert.equal(await fs.probe(loop), 'ext4');
     await fs.check(loop);
-    assert.deepEqual(ran, ['read superblock', 'read superblock'], 'no blkid, no e2fsck; the check uses the probe\'s read');
+    assert.deepEqual(ran, ['read superblock', 'read superblock'], "no blkid, no e2fsck; the check uses the probe's read");
     execFileSync('mount', ['-t', 'ext4', loop, otherMount]);
     assert.equal(execFileSync('cat', [join(otherMount, 'before-crash')], { encoding: 'utf8' }), 'acknowledged');
     execFileSync('umount', [otherMount]);

@@ -103,9 +103,63 @@ test('after a freeze the silence is not blamed on Ceph: the record is read first
   );
 });
 
-test('nothing is watched while the node does not hold the mounted image', async () => {
+test('no write probe and no deadline while the node does not hold the mounted image', async () => {
   const w = watch({ write: never, read: never, mounted: false });
   await sleep(900);
   w.stop();
   assert.deepEqual(w.events, []);
+});
+
+test('claimed but not yet mounted (mapping, formatting): no write probe and no lost-Ceph deadline, but a record naming another node is a fence', async () => {
+  let writes = 0;
+  const quiet = watch({
+    write: () => (writes++, never()),
+    read: () => Promise.resolve(ours(7)),
+    mounted: false,
+  });
+  await sleep(600);
+  quiet.stop();
+  assert.deepEqual(quiet.events, [], 'our own record: nothing to say');
+  assert.equal(writes, 0, 'nothing is written through a mount that is not there');
+  const replaced = watch({ write: () => (writes++, never()), read: () => Promise.resolve(theirs), mounted: false });
+  try {
+    for (const end = Date.now() + 2_000; replaced.events.length === 0 && Date.now() < end;) await sleep(20);
+    assert.deepEqual(
+      replaced.events.map((e) => e.type),
+      ['io.fenced'],
+    );
+    assert.equal(writes, 0);
+  } finally {
+    replaced.stop();
+  }
+});
+
+test('checkRecordNow reads the record at once instead of at the next interval (a step failed after the claim)', async () => {
+  const events: NodeEvent[] = [];
+  let view = ours(7);
+  const w = startHolderWatch({
+    runner: runner(okWrite),
+    logger: silentLogger(),
+    nodeName: 'a',
+    mountPoint: '/nonexistent',
+    intervalMs: 10_000,
+    deadlineMs: 60_000,
+    readOwnership: () => Promise.resolve(view),
+    holding: () => ({ active: true, mounted: false, generation: 7 }),
+    send: (e) => events.push(e),
+  });
+  try {
+    await sleep(100);
+    view = theirs;
+    await sleep(100);
+    assert.equal(events.length, 0, 'the next regular read is 20 s away');
+    w.checkRecordNow();
+    await sleep(100);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['io.fenced'],
+    );
+  } finally {
+    w.stop();
+  }
 });
