@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createActor, fromPromise, type PromiseActorLogic } from 'xstate';
 import { nodeMachine, type NodeActors, type Timing, type WorldSnapshot } from '../src/machine/index.js';
-import type { Observability } from '../src/observe/observability.js';
+import { buildConfig } from '../src/config/index.js';
+import { silentLogger } from '../src/log/logger.js';
+import { Observability } from '../src/observe/observability.js';
 import { watchTransitions } from '../src/runtime/status.js';
 
 /** Default timing: the figures measure the engine, and no timer fires with instant actions. */
@@ -163,4 +168,38 @@ export async function measureEngine(cycles: number, observe?: Observability): Pr
     heapStartMiB: mib(rssStart.heapUsed),
     heapAfterMiB: mib(after.heapUsed),
   };
+}
+
+/**
+ * The cycles with the service's observability attached as the service feeds it (journal in a
+ * temporary directory, metrics registry, no servers): its figures and the journal bytes per cycle.
+ */
+export async function measureObservedEngine(cycles: number): Promise<{ figures: EngineFigures; journalBytesPerCycle: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ha-bench-'));
+  try {
+    const config = buildConfig({
+      env: {
+        HARBOR_VERSION: 'v2.11.0',
+        HARBOR_VIP: '10.0.0.100',
+        CEPH_MON_HOST: '10.0.0.10',
+        CEPH_USER: 'harbor',
+        CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
+        CEPH_POOL_NAME: 'rbd',
+        CEPH_IMAGE_NAME: 'harbor',
+        KEEPALIVED_ROLE: 'master',
+        INTERFACE: 'eth0',
+      },
+      yaml: {
+        text: `node: { stateDir: ${dir}/state, runDir: ${dir}/run }\nmetrics: { listen: "" }\nviewer: { listen: "" }\njournal: { maxBytes: 1073741824 }\n`,
+        source: 'bench',
+      },
+    });
+    const observe = new Observability(config, silentLogger());
+    await observe.start({ inspect: false });
+    const figures = await measureEngine(cycles, observe);
+    await observe.close();
+    return { figures, journalBytesPerCycle: Math.round(statSync(config.paths.journal).size / cycles) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

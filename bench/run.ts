@@ -1,13 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { Lab } from '../lab/lab.js';
 import { crashMaster, runScenario, other, type ScenarioOptions, type ScenarioResult } from '../lab/scenarios.js';
-import { buildConfig } from '../src/config/index.js';
 import { fileSchema } from '../src/config/schema.js';
-import { silentLogger } from '../src/log/logger.js';
-import { Observability } from '../src/observe/observability.js';
-import { measureEngine } from './engine.js';
+import { measureEngine, measureObservedEngine } from './engine.js';
 
 /**
  * `npm run bench`: lab recovery times against their VRRP floor, engine overhead per takeover +
@@ -249,41 +245,11 @@ async function pushThroughput(variant: readonly string[], runs: number): Promise
   return { mountOptions, mbPerSecond: median(samples), samples, lostAfterCrash: r.lost };
 }
 
-/** The same cycles with the service's observability attached (journal in a temporary directory, no servers). */
+/** The observed cycles, then bare ones for the ratio. */
 async function measureObserved(cycles: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'ha-bench-'));
-  try {
-    const config = buildConfig({
-      env: {
-        HARBOR_VERSION: 'v2.11.0',
-        HARBOR_VIP: '10.0.0.100',
-        CEPH_MON_HOST: '10.0.0.10',
-        CEPH_USER: 'harbor',
-        CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
-        CEPH_POOL_NAME: 'rbd',
-        CEPH_IMAGE_NAME: 'harbor',
-        KEEPALIVED_ROLE: 'master',
-        INTERFACE: 'eth0',
-      },
-      yaml: {
-        text: `node: { stateDir: ${dir}/state, runDir: ${dir}/run }\nmetrics: { listen: "" }\nviewer: { listen: "" }\njournal: { maxBytes: 1073741824 }\n`,
-        source: 'bench',
-      },
-    });
-    const observe = new Observability(config, silentLogger());
-    await observe.start({ inspect: false });
-    const figures = await measureEngine(cycles, observe);
-    await observe.close();
-    const bare = await measureEngine(cycles);
-    return {
-      figures,
-      bareMedianUs: bare.cycleMedianUs,
-      ratio: Math.round((figures.cycleMedianUs / bare.cycleMedianUs) * 100) / 100,
-      journalBytesPerCycle: Math.round(statSync(config.paths.journal).size / cycles),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { figures, journalBytesPerCycle } = await measureObservedEngine(cycles);
+  const bare = await measureEngine(cycles);
+  return { figures, bareMedianUs: bare.cycleMedianUs, ratio: Math.round((figures.cycleMedianUs / bare.cycleMedianUs) * 100) / 100, journalBytesPerCycle };
 }
 
 async function main(): Promise<void> {
