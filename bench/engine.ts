@@ -10,7 +10,7 @@ import { Observability } from '../src/observe/observability.js';
 import { watchTransitions } from '../src/runtime/status.js';
 
 /** Default timing: the figures measure the engine, and no timer fires with instant actions. */
-const timing: Timing = {
+export const timing: Timing = {
   timeouts: {
     readWorld: 20_000,
     readHolders: 15_000,
@@ -40,7 +40,7 @@ const timing: Timing = {
 };
 
 /** Instant actions over an in-memory world: what is left of a cycle's time is the engine's own. */
-function instantActors(): NodeActors {
+export function instantActors(): NodeActors {
   const w = { device: null as string | null, mounted: false, composeRunning: false };
   // a promise constructor, so a throw in f still rejects the actor's promise
   const now = <O, I>(f: (input: I) => NoInfer<O>): PromiseActorLogic<O, I> =>

@@ -85,6 +85,13 @@ export const fileSchema = {
       "after a takeover, these services' start-up logs go into the journal (PostgreSQL's crash recovery, Harbor's service name postgresql); empty: none",
     ),
     startupLogLines: int(200, 1, 10_000, 'at most this many start-up log lines per service in the journal'),
+    failureLogLines: int(
+      100,
+      0,
+      10_000,
+      'a release that stops a Harbor which was not healthy first journals this many last lines of each failing container (compose down removes them with the containers); 0: none',
+    ),
+    failureLogTimeoutMs: ms(5 * SECOND, "reading the failing containers' last lines before compose down, all of them together"),
     probe: {
       intervalMs: ms(2 * SECOND, 'health probe interval'),
       startingIntervalMs: ms(

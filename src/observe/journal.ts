@@ -41,7 +41,8 @@ export type JournalEntry =
     }
   | { kind: 'service'; at: string; message: string; detail?: Record<string, string | number | boolean | null> }
   /** What a Harbor service logged while it started in a takeover (PostgreSQL's crash recovery). */
-  | { kind: 'log'; at: string; service: string; lines: string[] };
+  /** A container's own log lines kept in the journal; `about` says which (default: its start-up after a takeover). */
+  | { kind: 'log'; at: string; service: string; lines: string[]; about?: string };
 
 export interface JournalOptions {
   maxBytes: number;
@@ -259,6 +260,8 @@ export function formatEntry(e: JournalEntry): string {
     case 'service':
       return `${e.at}  -- ${e.message}${e.detail ? ` ${JSON.stringify(e.detail)}` : ''}`;
     case 'log':
-      return [`${e.at}  -- ${e.service} start-up log (${e.lines.length} lines):`, ...e.lines.map((l) => `${e.at}     ${e.service}| ${l}`)].join('\n');
+      return [`${e.at}  -- ${e.service} ${e.about ?? 'start-up log'} (${e.lines.length} lines):`, ...e.lines.map((l) => `${e.at}     ${e.service}| ${l}`)].join(
+        '\n',
+      );
   }
 }

@@ -177,6 +177,11 @@ export class Observability {
     this.emit({ kind: 'log', at: new Date().toISOString(), service, lines });
   }
 
+  /** A failing container's last lines, read before compose down removes them. */
+  failureLog(container: string, lines: string[], health: string): void {
+    this.emit({ kind: 'log', at: new Date().toISOString(), service: container, lines, about: `last lines before compose down (Harbor: ${health})` });
+  }
+
   readonly command = (r: CommandRecord): void => {
     this.metrics.command(r);
     this.emit({ kind: 'command', at: new Date().toISOString(), what: r.what, command: r.command, durationMs: r.durationMs, ok: r.ok, result: r.result });

@@ -130,7 +130,7 @@ function describe(e) {
     case 'transition': return [e.from + ' → ' + e.to + '  (' + e.event + ')' + (e.lastError ? '  error: ' + e.lastError : ''), secs(e.inStateMs) + ' in ' + e.from];
     case 'command': return ['$ ' + e.what + ': ' + e.result + (e.ok ? '' : '  ' + e.command), e.durationMs + ' ms'];
     case 'summary': return [e.operation + ' → ' + e.outcome + ': ' + e.phases.map((p) => p.phase + ' ' + secs(p.durationMs)).join(', ') + '  (why: ' + e.cause.reason + ')', secs(e.totalMs)];
-    case 'log': return [e.service + ' start-up log:\\n' + e.lines.join('\\n'), e.lines.length + ' lines'];
+    case 'log': return [e.service + ' ' + (e.about || 'start-up log') + ':\\n' + e.lines.join('\\n'), e.lines.length + ' lines'];
     default: return [e.message + (e.detail ? ' ' + JSON.stringify(e.detail) : ''), ''];
   }
 }

@@ -8,6 +8,7 @@ import type { HealthReport } from '../actions/harbor.js';
 export class HealthHysteresis {
   private verdict: HealthVerdict | 'unknown' = 'unknown';
   private streak: { verdict: HealthVerdict; count: number } | null = null;
+  /** The latest probe's report (null after a reset). */
   last: HealthReport | null = null;
 
   constructor(
@@ -35,5 +36,6 @@ export class HealthHysteresis {
   reset(): void {
     this.verdict = 'unknown';
     this.streak = null;
+    this.last = null;
   }
 }

@@ -20,6 +20,7 @@ import { isHolding, isOwnRecord, ownLockId, survivesFence } from '../guards/inde
 import { CommandError } from '../actions/exec.js';
 import { stopHarbor } from '../actions/harbor-installer.js';
 import { sleep } from '../actions/sleep.js';
+import type { HarborLastWords } from './last-words.js';
 import { readMarkers } from './state-files.js';
 import type { World } from './world.js';
 
@@ -111,7 +112,13 @@ export async function observeImage(world: World, now: () => number, signal?: Abo
  * The real implementations of every invoked step, for `nodeMachine.provide({ actors })`. Each
  * passes the invoke's AbortSignal down, so leaving a state kills its commands.
  */
-export function realActors(config: Config, world: World, identity: NodeIdentity, now: () => number = Date.now): NodeActors {
+export function realActors(
+  config: Config,
+  world: World,
+  identity: NodeIdentity,
+  now: () => number = Date.now,
+  lastWords: HarborLastWords | null = null,
+): NodeActors {
   const f = config.file;
   return {
     readWorld: fromPromise<WorldSnapshot, ReadWorldInput>(({ input, signal }) => readWorldNow(config, world, identity, signal, input)),
@@ -179,7 +186,10 @@ export function realActors(config: Config, world: World, identity: NodeIdentity,
       await world.installer.ensureInstalled(signal);
       await world.compose.up(signal);
     }),
-    composeDown: fromPromise<void, Record<string, never>>(({ signal }) => stopHarbor(world.runner, world.compose, config.file.timeouts.composeDown, signal)),
+    composeDown: fromPromise<void, Record<string, never>>(async ({ signal }) => {
+      await lastWords?.journal(signal);
+      await stopHarbor(world.runner, world.compose, config.file.timeouts.composeDown, signal);
+    }),
     unmount: fromPromise<void, UnmountInput>(async ({ input, signal }) => {
       const device = input.device ?? (await world.mapper.current(signal));
       await world.fs.unmount({ fenced: input.fenced, device }, signal);

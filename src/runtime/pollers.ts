@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { HEALTH_EVENTS } from '../machine/events.js';
 import type { NodeEvent, NodeMachine, OwnershipView } from '../machine/index.js';
 import { HealthHysteresis } from './health-prober.js';
+import type { HarborLastWords } from './last-words.js';
 import { startHolderWatch } from './holder-watch.js';
 import { every } from './loop.js';
 import { STANDBY_POLL_MS, type StatusPublisher } from './status-publisher.js';
@@ -23,6 +24,8 @@ export interface PollerDeps {
   readOwnership: (signal: AbortSignal) => Promise<OwnershipView>;
   /** keepalived has spoken to this run (until then a VIP on the interface may be a dead keepalived's leftover). */
   heardKeepalived: () => boolean;
+  /** Told what Harbor last said when probing ends, so a release can journal why it failed. */
+  lastWords?: HarborLastWords;
 }
 
 /**
@@ -80,11 +83,16 @@ export function startPollers(d: PollerDeps): { stop(): void } {
     },
     onError('health probe'),
   );
-  // compose up has returned: probe now rather than up to an interval later
+  // compose up has returned: probe now rather than up to an interval later; probing ends: the
+  // verdict is kept before the next tick resets it (a release reads it before compose down)
   let probingHealth = snapshot().hasTag('probes-health');
   const healthStart = d.actor.subscribe((snap) => {
     const probes = snap.hasTag('probes-health');
-    if (probes && !probingHealth) health.poke();
+    if (probes && !probingHealth) {
+      d.lastWords?.forget();
+      health.poke();
+    }
+    if (!probes && probingHealth) d.lastWords?.leftProbing(hysteresis.current, hysteresis.last);
     probingHealth = probes;
   });
 

@@ -11,6 +11,7 @@ import { detectCompose, detectOwnAddresses } from './detect.js';
 import { realActors, type NodeIdentity } from './implementations.js';
 import { markerActions } from './markers.js';
 import { startPollers } from './pollers.js';
+import { HarborLastWords } from './last-words.js';
 import { journalStartupLogs } from './startup-logs.js';
 import { prepareStateFiles } from './state-files.js';
 import { StatusPublisher } from './status-publisher.js';
@@ -89,7 +90,13 @@ export async function runService(config: Config, logger: Logger, options: Servic
     },
   );
   const identity: NodeIdentity = { nodeName: config.nodeName, ownAddresses };
-  const machine = nodeMachine.provide({ actors: { ...realActors(config, world, identity), ...options.actors }, actions: markerActions(config, logger) });
+  const lastWords = new HarborLastWords(runner, logger, { maxLines: f.harbor.failureLogLines, timeoutMs: f.harbor.failureLogTimeoutMs }, (c, lines, health) =>
+    observe.failureLog(c, lines, health),
+  );
+  const machine = nodeMachine.provide({
+    actors: { ...realActors(config, world, identity, Date.now, lastWords), ...options.actors },
+    actions: markerActions(config, logger),
+  });
   const actor: Actor<NodeMachine> = createActor(machine, {
     input: { timing: config.timing, nodeName: config.nodeName, ownAddresses, fenceScope: f.fencing.scope },
     inspect: (ev) => {
@@ -134,7 +141,18 @@ export async function runService(config: Config, logger: Logger, options: Servic
     },
   });
   const readOwnership = options.ownershipReader ?? ((signal: AbortSignal) => world.ownership.read(signal));
-  const pollers = startPollers({ config, logger, runner, world, actor, publisher, send, readOwnership, heardKeepalived: () => heardKeepalived });
+  const pollers = startPollers({
+    config,
+    logger,
+    runner,
+    world,
+    actor,
+    publisher,
+    send,
+    readOwnership,
+    heardKeepalived: () => heardKeepalived,
+    lastWords,
+  });
 
   // set from the signal handler, read after the actor is done
   const run = { detached: false };

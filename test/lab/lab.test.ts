@@ -108,11 +108,24 @@ test('5 planned switchover: no fencing, the peer serves', async () => {
   assert.equal(r.fences, 0);
 });
 
-test('4 Harbor unhealthy on the master (registry stopped): failover within fall × interval plus takeover', async () => {
-  await scenario('harbor unhealthy', async (lab, serving) => {
-    lab.stopRegistry(serving);
-    return other(serving);
-  });
+test("4 Harbor unhealthy on the master (registry stopped): failover within fall × interval plus takeover; the registry's last lines journaled before compose down", async () => {
+  await scenario(
+    'harbor unhealthy',
+    async (lab, serving) => {
+      lab.stopRegistry(serving);
+      return other(serving);
+    },
+    {
+      after: (lab, next, result) => {
+        // compose down removed the container and its log; the old master kept its last lines
+        const words = lab.journal(other(next)).find((e) => e.kind === 'log' && e.service === 'registry' && /before compose down/.test(e.about ?? ''));
+        assert.ok(words?.kind === 'log', "the old master's journal has the registry's last lines");
+        assert.ok(words.lines.length > 0, 'with lines in it');
+        result.measured = { ...result.measured, registryLastLines: words.lines.length };
+        return Promise.resolve();
+      },
+    },
+  );
 });
 
 test('8 busy umount: a process holding the master mount is killed within the timeout and the release completes', async () => {
