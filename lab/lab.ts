@@ -250,7 +250,7 @@ export class Lab {
   }
 
   private engineArgv(n: NodeName, ...args: string[]): string[] {
-    // the service runs with the flags the systemd unit gives it (NODE_OPTIONS there): the bench measures what production runs
+    // the service runs with the flags the systemd unit gives node: the bench measures what production runs
     const flags = args[0] === 'run' ? SERVICE_NODE_FLAGS : [];
     return [process.execPath, ...flags, join(repo, 'dist', 'cli', 'main.js'), ...args, '--config', this.configPath(n), '--env', this.envPath(n)];
   }

@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
       const logger = createLogger({ level: config.file.log.level });
       const { serviceNodeFlagsMissing } = await import('./node-flags.js');
       const missing = serviceNodeFlagsMissing();
-      if (missing.length > 0) logger.warn('node runs without the service flags (the systemd unit sets them in NODE_OPTIONS): more RSS', { missing });
+      if (missing.length > 0) logger.warn("node runs without the service flags (the systemd unit puts them on node's command line): more RSS", { missing });
       await runService(config, logger, { inspect: o.inspect ?? false });
       // everything is closed by now; if some handle still holds the event loop, do not hang a stop
       setTimeout(() => {

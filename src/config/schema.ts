@@ -48,10 +48,10 @@ export const fileSchema = {
       'auto = e2fsck -p when the superblock asks for a check (errors recorded, not cleanly unmounted without a journal, a check due); a journal left by a crash is replayed by mount; force = e2fsck -f -y, never',
     ),
     mountOptions: words(
-      ['noatime', 'sync', 'dirsync'],
+      ['noatime', 'dirsync'],
       /^[A-Za-z0-9_=.,-]+$/,
       'mount options',
-      "ext4 mount options; sync+dirsync: a push Harbor acknowledged is on Ceph (the registry fsyncs its files but not the directories it creates and renames into). dirsync alone keeps pushes at ~7x the speed, but in the lab Harbor's Redis did not come back after some crashes with it (see docs/architecture.md)",
+      'ext4 mount options; dirsync: a push Harbor acknowledged is on Ceph (the registry fsyncs every file it writes but not the directories it creates and renames into; PostgreSQL and Redis fsync their own). Adding sync makes every write synchronous: ~7x slower pushes, for applications that never fsync (docs/architecture.md)',
     ),
     mkfsOptions: words([], /^[A-Za-z0-9_=.,:-]+$/, 'mkfs.ext4 options', 'extra mkfs.ext4 options (first format only)'),
   },
