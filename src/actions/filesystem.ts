@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { CommandError, type Runner } from './exec.js';
 import { terminate } from './processes.js';
 import type { Logger } from '../log/logger.js';
@@ -15,6 +16,8 @@ export interface FilesystemOptions {
   mountPoint: string;
   fsck: FsckPolicy;
   mountOptions: string[];
+  /** Directories under the mount point whose files are written synchronously (chattr +S). */
+  synchronousDirs?: readonly string[];
   mkfsOptions: string[];
   timeouts: { probe: number; format: number; fsck: number; mount: number; unmount: number };
 }
@@ -65,6 +68,12 @@ export function explainFsckFailure(output: string): string | null {
 
 export function mountArgv(device: string, mountPoint: string, options: readonly string[]): string[] {
   return ['mount', '-t', 'ext4', ...(options.length > 0 ? ['-o', options.join(',')] : []), device, mountPoint];
+}
+
+/** `path` (absolute, normalized) is strictly below `dir`. */
+export function isInside(path: string, dir: string): boolean {
+  const base = dir.endsWith('/') ? dir : `${dir}/`;
+  return path.startsWith(base) && path.length > base.length;
 }
 
 /** The device number of a block device node (st_rdev), or null when `path` is not one. */
@@ -194,6 +203,30 @@ export class Filesystem {
       timeoutMs: this.options.timeouts.mount,
       signal,
     });
+  }
+
+  /**
+   * `filesystem.synchronousDirs`, relative to the mounted image: each is created if missing and
+   * given ext4's synchronous-updates flag (`chattr -R +S`), which what is created inside inherits.
+   * For applications that append without fsync (Harbor's Redis AOF: after a crash with `dirsync`
+   * alone its last writes came back as a bad tail and Redis refused to start). Only a directory
+   * that resolves inside the mount point is touched: a link out of the image is refused. Processes,
+   * not fs calls: a stuck device costs a timer, never a libuv thread.
+   */
+  async markSynchronous(signal?: AbortSignal): Promise<void> {
+    const mp = this.options.mountPoint;
+    for (const dir of this.options.synchronousDirs ?? []) {
+      const resolved = await this.runner.run({
+        what: 'realpath',
+        argv: ['realpath', '-m', '--', join(mp, dir)],
+        timeoutMs: this.options.timeouts.probe,
+        signal,
+      });
+      const real = resolved.stdout.trim();
+      if (!isInside(real, mp)) throw new Error(`filesystem.synchronousDirs: ${dir} resolves to ${real}, outside ${mp}: refusing to touch it`);
+      await this.runner.run({ what: 'mkdir (synchronous dir)', argv: ['mkdir', '-p', '--', real], timeoutMs: this.options.timeouts.probe, signal });
+      await this.runner.run({ what: 'chattr +S', argv: ['chattr', '-R', '+S', '--', real], timeoutMs: this.options.timeouts.mount, signal });
+    }
   }
 
   /** What is mounted at the mount point (the topmost mount), or null: the kernel's mountinfo. */

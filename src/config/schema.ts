@@ -53,6 +53,12 @@ export const fileSchema = {
       'mount options',
       'ext4 mount options; dirsync: a push Harbor acknowledged is on Ceph (the registry fsyncs every file it writes but not the directories it creates and renames into; PostgreSQL and Redis fsync their own). Adding sync makes every write synchronous: ~7x slower pushes, for applications that never fsync (docs/architecture.md)',
     ),
+    synchronousDirs: words(
+      ['data/redis'],
+      /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/,
+      'relative paths under the mount point (parts of letters, digits, _ . -, none starting with . or -; no leading /)',
+      "directories on the image whose files are written synchronously (chattr -R +S before each compose up; new files inherit it): for applications that append without fsync. Harbor's Redis (data/redis under the data_volume) left a bad AOF tail after a crash with dirsync alone and refused to start; empty: none",
+    ),
     mkfsOptions: words([], /^[A-Za-z0-9_=.,:-]+$/, 'mkfs.ext4 options', 'extra mkfs.ext4 options (first format only)'),
   },
   harbor: {

@@ -184,6 +184,7 @@ export function realActors(
     mount: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.mount(input.device, signal)),
     composeUp: fromPromise<void, Record<string, never>>(async ({ signal }) => {
       await world.installer.ensureInstalled(signal);
+      await world.fs.markSynchronous(signal);
       await world.compose.up(signal);
     }),
     composeDown: fromPromise<void, Record<string, never>>(async ({ signal }) => {

@@ -81,6 +81,7 @@ export function createWorld(
         mountPoint: f.filesystem.mountPoint,
         fsck: f.filesystem.fsck,
         mountOptions: [...f.filesystem.mountOptions],
+        synchronousDirs: [...f.filesystem.synchronousDirs],
         mkfsOptions: [...f.filesystem.mkfsOptions],
         timeouts: { probe: f.timeouts.probeFilesystem, format: f.timeouts.format, fsck: f.timeouts.fsck, mount: f.timeouts.mount, unmount: f.timeouts.unmount },
       },

@@ -277,3 +277,53 @@ test('a device with no ext superblock is probed by blkid (another filesystem is 
     execFileSync('losetup', ['-d', loop]);
   }
 });
+
+test('synchronous dirs: created if missing, +S on the dir and what is in it (inherited by new files); a link out of the image is refused', async () => {
+  const fs = new Filesystem(
+    runner,
+    {
+      mountPoint,
+      fsck: 'auto',
+      mountOptions: ['noatime', 'dirsync'],
+      mkfsOptions: [],
+      synchronousDirs: ['data/redis'],
+      timeouts: { probe: 10_000, format: 60_000, fsck: 60_000, mount: 10_000, unmount: 5_000 },
+    },
+    silentLogger(),
+  );
+  await fs.mount(device);
+  try {
+    mkdirSync(join(mountPoint, 'data', 'redis', 'appendonlydir'), { recursive: true });
+    writeFileSync(join(mountPoint, 'data', 'redis', 'appendonlydir', 'appendonly.aof.1.incr.aof'), '*1\r\n');
+    const flags = (path: string, dirOnly = false) =>
+      (
+        execFileSync('lsattr', [...(dirOnly ? ['-d'] : []), path], { encoding: 'utf8' })
+          .trim()
+          .split(/\s+/)[0] ?? ''
+      ).replace(/-/g, '');
+    assert.doesNotMatch(flags(join(mountPoint, 'data', 'redis'), true), /S/);
+    await fs.markSynchronous();
+    assert.match(flags(join(mountPoint, 'data', 'redis'), true), /S/);
+    assert.match(flags(join(mountPoint, 'data', 'redis', 'appendonlydir'), true), /S/);
+    assert.match(flags(join(mountPoint, 'data', 'redis', 'appendonlydir', 'appendonly.aof.1.incr.aof')), /S/, 'files already there');
+    writeFileSync(join(mountPoint, 'data', 'redis', 'appendonlydir', 'new.aof'), 'x');
+    assert.match(flags(join(mountPoint, 'data', 'redis', 'appendonlydir', 'new.aof')), /S/, 'a file created afterwards inherits it');
+    assert.doesNotMatch(flags(join(mountPoint, 'data'), true), /S/, 'nothing above it');
+    await fs.markSynchronous(); // idempotent
+
+    // a directory that does not exist yet is created (before compose up creates it as root, unflagged)
+    rmSync(join(mountPoint, 'data', 'redis'), { recursive: true });
+    await fs.markSynchronous();
+    assert.match(flags(join(mountPoint, 'data', 'redis'), true), /S/);
+
+    // a link that leads out of the mounted image: refused, nothing outside touched
+    const outside = join(dir, 'outside');
+    mkdirSync(outside, { recursive: true });
+    rmSync(join(mountPoint, 'data', 'redis'), { recursive: true });
+    execFileSync('ln', ['-s', outside, join(mountPoint, 'data', 'redis')]);
+    await assert.rejects(fs.markSynchronous(), /synchronousDirs: data\/redis resolves to .*outside, outside .*refusing/);
+    rmSync(join(mountPoint, 'data'), { recursive: true });
+  } finally {
+    await fs.unmount({ fenced: false, device });
+  }
+});

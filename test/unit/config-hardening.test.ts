@@ -229,3 +229,15 @@ test('harbor.composeCommand and harbor.prepareCommand start with a program name 
     );
   }
 });
+
+test('filesystem.synchronousDirs: relative paths inside the image only, each bad one named', () => {
+  for (const bad of ['/etc', '../etc', 'data/../../etc', 'data/./redis', '.', 'data//redis', 'data/redis/', 'a b', '-rf']) {
+    const problems = yamlProblems(`filesystem: { synchronousDirs: [${JSON.stringify(bad)}] }\n`);
+    assert.equal(problems.length, 1, `${bad}: ${problems.join('; ')}`);
+    assert.match(problems[0] ?? '', /filesystem\.synchronousDirs: must be a list of relative paths under the mount point/);
+  }
+  const ok = buildConfig({ env: goodEnv, yaml: { text: 'filesystem: { synchronousDirs: [data/redis, data/job_logs, "x.y/z_1"] }\n', source: 'f' } });
+  assert.deepEqual(ok.file.filesystem.synchronousDirs, ['data/redis', 'data/job_logs', 'x.y/z_1']);
+  assert.deepEqual(buildConfig({ env: goodEnv }).file.filesystem.synchronousDirs, ['data/redis']);
+  assert.deepEqual(buildConfig({ env: goodEnv, yaml: { text: 'filesystem: { synchronousDirs: [] }\n', source: 'f' } }).file.filesystem.synchronousDirs, []);
+});
