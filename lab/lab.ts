@@ -34,8 +34,10 @@ export interface LabOptions {
   advertInt: number;
   /** Engine timing overrides (YAML lines). */
   extraYaml?: string[];
-  /** filesystem.mountOptions of both engines (default: the engine's own, noatime, sync and dirsync). */
+  /** filesystem.mountOptions of both engines (default: the engine's own, noatime and dirsync). */
   mountOptions?: string[];
+  /** filesystem.synchronousDirs of both engines (default: the engine's own, data/redis). */
+  synchronousDirs?: string[];
   log?: (line: string) => void;
   /** Runs after Ceph and the node directories exist, before any engine starts. */
   beforeEngines?: (lab: Lab) => void;
@@ -218,6 +220,7 @@ export class Lab {
       `  mountPoint: ${d}/mnt`,
       '  fsck: auto',
       ...(this.options.mountOptions ? [`  mountOptions: [${this.options.mountOptions.join(', ')}]`] : []),
+      ...(this.options.synchronousDirs ? [`  synchronousDirs: [${this.options.synchronousDirs.join(', ')}]`] : []),
       'harbor:',
       // the engine's own detection (docker compose, then docker-compose) against this node's dockerd
       '  composeCommand: auto',
