@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Lab } from '../lab/lab.js';
 import { crashMaster, runScenario, other, type ScenarioOptions, type ScenarioResult } from '../lab/scenarios.js';
+import { SERVICE_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { fileSchema } from '../src/config/schema.js';
 import { measureEngine, measureObservedEngine } from './engine.js';
 
@@ -254,11 +256,34 @@ async function measureObserved(cycles: number) {
   return { figures, bareMedianUs: bare.cycleMedianUs, ratio: Math.round((figures.cycleMedianUs / bare.cycleMedianUs) * 100) / 100, journalBytesPerCycle };
 }
 
+/**
+ * The same cycles in a child `node` with the service's V8 flags (SERVICE_NODE_FLAGS: no optimizing
+ * compiler): what the engine costs in the service as it runs, beside the figures above (this
+ * process, V8's defaults).
+ */
+function measureWithServiceFlags(cycles: number): { flags: readonly string[]; bareMedianUs: number; observedMedianUs: number; ratio: number } | null {
+  const r = spawnSync(process.execPath, [...SERVICE_NODE_FLAGS, '--expose-gc', '--import', 'tsx', 'bench/engine-only.ts'], {
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_CYCLES: String(cycles) },
+    timeout: 600_000,
+  });
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    const doc = JSON.parse(line) as { bareMedianUs: number; observedMedianUs: number; ratio: number };
+    return { flags: SERVICE_NODE_FLAGS, bareMedianUs: doc.bareMedianUs, observedMedianUs: doc.observedMedianUs, ratio: doc.ratio };
+  } catch {
+    process.stderr.write(`engine with the service's flags: no figures (exit ${String(r.status)}): ${r.stderr.slice(-400)}\n`);
+    return null;
+  }
+}
+
 async function main(): Promise<void> {
   const engine = await measureEngine(CYCLES);
   process.stderr.write(`engine: ${JSON.stringify(engine)}\n`);
   const observed = await measureObserved(CYCLES);
   process.stderr.write(`engine with journal + metrics: ${JSON.stringify(observed)}\n`);
+  const engineServiceFlags = measureWithServiceFlags(CYCLES);
+  process.stderr.write(`engine under the service's flags: ${JSON.stringify(engineServiceFlags)}\n`);
   const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
   const skipLab = Boolean(process.env.BENCH_SKIP_LAB);
   const defaultMount = fileSchema.filesystem.mountOptions.default;
@@ -309,6 +334,7 @@ async function main(): Promise<void> {
     push,
     engine,
     observed,
+    engineServiceFlags,
     lab,
   });
   mkdirSync('reports', { recursive: true });
@@ -353,6 +379,9 @@ async function main(): Promise<void> {
     '',
     `engine (instant actions, ${engine.cycles} takeover + release cycles): median ${engine.cycleMedianUs} µs per cycle, p99 ${engine.cycleP99Us} µs, ${engine.eventsPerSecond} events/s`,
     `with the journal + metrics on every transition: median ${observed.figures.cycleMedianUs} µs per cycle (×${observed.ratio} the bare engine), ${observed.journalBytesPerCycle} journal bytes per cycle`,
+    engineServiceFlags
+      ? `under the service's flags (${engineServiceFlags.flags.join(' ')}): median ${String(engineServiceFlags.bareMedianUs)} µs bare, ${String(engineServiceFlags.observedMedianUs)} µs with the journal + metrics`
+      : "under the service's flags: not measured",
     `memory: RSS ${engine.rssStartMiB} MiB after start → ${engine.rssAfterMiB} MiB after ${engine.cycles} cycles; heap ${engine.heapStartMiB} → ${engine.heapAfterMiB} MiB`,
   ];
   console.log(lines.join('\n'));
