@@ -218,12 +218,13 @@ export class Filesystem {
     for (const dir of this.options.synchronousDirs ?? []) {
       const resolved = await this.runner.run({
         what: 'realpath',
-        argv: ['realpath', '-m', '--', join(mp, dir)],
+        // the mount point resolved too: a link above it (/data -> /srv/data) is the operator's own
+        argv: ['realpath', '-m', '--', mp, join(mp, dir)],
         timeoutMs: this.options.timeouts.probe,
         signal,
       });
-      const real = resolved.stdout.trim();
-      if (!isInside(real, mp)) throw new Error(`filesystem.synchronousDirs: ${dir} resolves to ${real}, outside ${mp}: refusing to touch it`);
+      const [realMp = '', real = ''] = resolved.stdout.split('\n');
+      if (!isInside(real, realMp)) throw new Error(`filesystem.synchronousDirs: ${dir} resolves to ${real}, outside ${mp}: refusing to touch it`);
       await this.runner.run({ what: 'mkdir (synchronous dir)', argv: ['mkdir', '-p', '--', real], timeoutMs: this.options.timeouts.probe, signal });
       await this.runner.run({ what: 'chattr +S', argv: ['chattr', '-R', '+S', '--', real], timeoutMs: this.options.timeouts.mount, signal });
     }

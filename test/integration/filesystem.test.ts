@@ -316,6 +316,24 @@ test('synchronous dirs: created if missing, +S on the dir and what is in it (inh
     await fs.markSynchronous();
     assert.match(flags(join(mountPoint, 'data', 'redis'), true), /S/);
 
+    // the mount point configured through a link above it (/data -> /srv/data): still inside
+    const viaLink = join(dir, 'via-link');
+    execFileSync('ln', ['-sfn', dir, viaLink]);
+    const linked = new Filesystem(
+      runner,
+      {
+        mountPoint: join(viaLink, 'mnt'),
+        fsck: 'auto',
+        mountOptions: [],
+        mkfsOptions: [],
+        synchronousDirs: ['data/job_logs'],
+        timeouts: { probe: 10_000, format: 60_000, fsck: 60_000, mount: 10_000, unmount: 5_000 },
+      },
+      silentLogger(),
+    );
+    await linked.markSynchronous();
+    assert.match(flags(join(mountPoint, 'data', 'job_logs'), true), /S/);
+
     // a link that leads out of the mounted image: refused, nothing outside touched
     const outside = join(dir, 'outside');
     mkdirSync(outside, { recursive: true });
