@@ -8,6 +8,7 @@ import { buildConfig } from '../src/config/index.js';
 import { silentLogger } from '../src/log/logger.js';
 import { Observability } from '../src/observe/observability.js';
 import { watchTransitions } from '../src/runtime/status.js';
+import { goodEnv } from '../test/support/config.js';
 
 /** Default timing: the figures measure the engine, and no timer fires with instant actions. */
 export const timing: Timing = {
@@ -178,17 +179,7 @@ export async function measureObservedEngine(cycles: number): Promise<{ figures: 
   const dir = mkdtempSync(join(tmpdir(), 'ha-bench-'));
   try {
     const config = buildConfig({
-      env: {
-        HARBOR_VERSION: 'v2.11.0',
-        HARBOR_VIP: '10.0.0.100',
-        CEPH_MON_HOST: '10.0.0.10',
-        CEPH_USER: 'harbor',
-        CEPH_USER_KEY: 'AQBsSHhjAAAAABAAiXWqnJHl7oKJ3aFfzVVlnw==',
-        CEPH_POOL_NAME: 'rbd',
-        CEPH_IMAGE_NAME: 'harbor',
-        KEEPALIVED_ROLE: 'master',
-        INTERFACE: 'eth0',
-      },
+      env: goodEnv,
       yaml: {
         text: `node: { stateDir: ${dir}/state, runDir: ${dir}/run }\nmetrics: { listen: "" }\nviewer: { listen: "" }\njournal: { maxBytes: 1073741824 }\n`,
         source: 'bench',
