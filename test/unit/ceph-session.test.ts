@@ -36,7 +36,7 @@ const call = (s: CephSession, args: Record<string, number>, opts: { mutates?: bo
     op: 'watchers',
     args,
     describe: 'watchers rbd/harbor',
-    timeoutMs: opts.timeoutMs ?? 5_000,
+    timeoutMs: opts.timeoutMs ?? 30_000, // a Python start on a loaded CI machine took over 5 s
     signal: opts.signal,
     mutates: opts.mutates ?? false,
   });
