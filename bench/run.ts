@@ -304,6 +304,21 @@ async function main(): Promise<void> {
     }
   }
   let rss: Awaited<ReturnType<typeof serviceRss>> | null = null;
+  type RssFigures = { start: number; after30min: number; max: number; minutes: number; samples: number[]; sessionHelper: number[] };
+  /** When the RSS soak ran: BENCH_SOAK_MIN=0 keeps the previous report's figures, dated, like the push's. */
+  let serviceRssMeasuredAt: string | null = null;
+  let previousRss: RssFigures | null = null;
+  if (SOAK_MIN === 0 && existsSync('reports/bench.json')) {
+    const previous = JSON.parse(readFileSync('reports/bench.json', 'utf8')) as {
+      date?: string;
+      serviceRssMeasuredAt?: string | null;
+      serviceRssMiB?: RssFigures | null;
+    };
+    if (previous.serviceRssMiB) {
+      previousRss = previous.serviceRssMiB;
+      serviceRssMeasuredAt = previous.serviceRssMeasuredAt ?? previous.date ?? null;
+    }
+  }
   const by = (name: string) => lab.find((l) => l.scenario === name);
   const buildReport = () => ({
     machine: `${String(cpus().length)} cores, ${String(Math.round(totalmem() / 2 ** 30))} GiB (this workplace kind "node")`,
@@ -317,9 +332,10 @@ async function main(): Promise<void> {
     switchoverOverheadMs: by('switchover')?.overheadMedianMs ?? null,
     crashFreshMasterMs: by('fresh master crash')?.rtoMedianMs ?? null,
     crashSteadyMs: by('master crash')?.rtoMedianMs ?? null,
+    serviceRssMeasuredAt,
     serviceRssMiB: rss
       ? { start: rss.startMiB, after30min: rss.endMiB, max: rss.maxMiB, minutes: rss.minutes, samples: rss.samplesMiB, sessionHelper: rss.sessionHelperMiB }
-      : null,
+      : previousRss,
     // the engine's default mount options are what ships: `chosen` is their figure
     pushMeasuredAt,
     pushMBps: push
@@ -363,6 +379,7 @@ async function main(): Promise<void> {
     writeReport();
   }
   rss = skipLab || SOAK_MIN === 0 ? null : await serviceRss(SOAK_MIN);
+  if (rss) serviceRssMeasuredAt = new Date().toISOString();
   const report = buildReport();
   writeReport();
   const lines = [

@@ -254,12 +254,20 @@ export const nodeMachine = nodeSetup.createMachine({
         starting: {
           description: 'compose up, then wait (start-up grace) for Harbor to report healthy.',
           tags: ['takeover'],
+          // the verdicts of an earlier serving are not this Harbor's
+          entry: 'forgetHealth',
           initial: 'composing',
           states: {
             composing: step('composeUp', {
-              description: 'compose up -d.',
+              description:
+                'compose up -d. The prober already asks: Harbor often answers healthy before compose up returns, and then the takeover serves as it returns.',
               input: from.nothing,
-              onDone: { target: '#node.active.starting.waiting-healthy', actions: 'markComposeUp' },
+              tags: ['probes-health', 'harbor-starting'],
+              onDone: [
+                { guard: 'harborAnsweredHealthy', target: '#node.active.serving.healthy', actions: 'markComposeUp' },
+                { guard: 'harborAnsweredDegraded', target: '#node.active.serving.degraded', actions: 'markComposeUp' },
+                { target: '#node.active.starting.waiting-healthy', actions: 'markComposeUp' },
+              ],
               onFail: giveUp.takeover('composeUp'),
             }),
             'waiting-healthy': {

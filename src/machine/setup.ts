@@ -77,6 +77,8 @@ export const nodeSetup = setup({
     canRetry: ({ context, event }) => hasAttemptsLeft(context.attempts, context.timing.retry.maxAttempts) && !isPermanentFailure(event),
     // fenceRounds counts completed blocklist rounds; each takeover may fence up to maxAttempts times
     canFenceAgain: ({ context }) => context.fenceRounds < context.timing.retry.maxAttempts,
+    harborAnsweredHealthy: ({ context }) => context.health === 'healthy',
+    harborAnsweredDegraded: ({ context }) => context.health === 'degraded',
     vrrpIsMaster: ({ context }) => context.vrrp === 'MASTER',
     vrrpIsNotMaster: ({ context }) => context.vrrp !== 'MASTER',
     vrrpLost: ({ event }) => event.type === 'vrrp' && event.state !== 'MASTER',
@@ -212,6 +214,7 @@ export const nodeSetup = setup({
     markBootFailed: assign(({ context }) => ({
       reason: `cannot read the world at start-up: ${context.lastError ?? 'unknown error'}`,
     })),
+    forgetHealth: assign({ health: 'unknown' }),
     markServingHealthy: assign({ failures: 0, health: 'healthy', reason: 'serving' }),
     clearFailure: assign({ releaseFailed: false, failures: 0, lastError: null, reason: 'operator resumed' }),
     setReason: assign((_, p: { reason: string }) => ({ reason: p.reason })),

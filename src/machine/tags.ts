@@ -19,6 +19,8 @@ export const NODE_TAGS = [
   'serving',
   /** The Harbor health prober runs (its verdicts are events). */
   'probes-health',
+  /** compose up is starting Harbor: refusals are expected until Harbor first answers (they are not news). */
+  'harbor-starting',
   /** The I/O watchdog writes through the mount and reads the owner record. */
   'watchdog',
   /** The standby polls the image's watchers and owner record. */

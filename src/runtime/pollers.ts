@@ -74,6 +74,8 @@ export function startPollers(d: PollerDeps): { stop(): void } {
       }
       const report = await probeHealth(f.harbor.healthUrl, f.harbor.probe.timeoutMs, signal);
       d.publisher.healthComponents = report.components;
+      // while compose up still starts Harbor, a refusal before its first answer is expected, not a verdict
+      if (report.verdict === 'down' && hysteresis.current === 'unknown' && snapshot().hasTag('harbor-starting')) return;
       // a takeover asks "has Harbor come up", not "is it flapping": its first healthy answer will do
       const changed = hysteresis.observe(report, snapshot().hasTag('takeover') ? 1 : f.harbor.probe.rise);
       if (changed) {
@@ -83,17 +85,22 @@ export function startPollers(d: PollerDeps): { stop(): void } {
     },
     onError('health probe'),
   );
-  // compose up has returned: probe now rather than up to an interval later; probing ends: the
-  // verdict is kept before the next tick resets it (a release reads it before compose down)
+  // probing starts (compose up is starting Harbor): from a clean slate, at once; compose up has
+  // returned without an answer yet: probe now rather than up to an interval later; probing ends:
+  // the verdict is kept before the next tick resets it (a release reads it before compose down)
   let probingHealth = snapshot().hasTag('probes-health');
+  let harborStarting = snapshot().hasTag('harbor-starting');
   const healthStart = d.actor.subscribe((snap) => {
     const probes = snap.hasTag('probes-health');
+    const starting = snap.hasTag('harbor-starting');
     if (probes && !probingHealth) {
+      hysteresis.reset();
       d.lastWords?.forget();
       health.poke();
-    }
+    } else if (probes && harborStarting && !starting) health.poke();
     if (!probes && probingHealth) d.lastWords?.leftProbing(hysteresis.current, hysteresis.last);
     probingHealth = probes;
+    harborStarting = starting;
   });
 
   const watchdog = startHolderWatch({

@@ -218,6 +218,8 @@ export function serializeModelState(s: NodeSnapshot): string {
         c.holdings.composeRunning,
         c.holdings.device !== null || c.holdings.mounted,
         foreignHolders(c.holders, c.ownAddresses).length,
+        // Harbor's answer while compose up runs decides where compose up's end leads
+        s.hasTag('harbor-starting') ? c.health : null,
         ...lasting,
       ]);
   }

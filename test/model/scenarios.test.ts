@@ -48,6 +48,36 @@ test('master crash: the standby fences the long-standing holder, verifies, then 
   assert.deepEqual(r.calls, ['readWorld', 'readHolders', 'fence', 'verifyFence', 'claim', 'map', 'record', 'probeFilesystem', 'fsck', 'mount', 'composeUp']);
 });
 
+test('Harbor answering while compose up still runs: served as compose up returns, not a probe later; a stale verdict does not count', async () => {
+  const takeoverUntilCompose: ModelEvent[] = [
+    done('readWorld', world({ vipHere: true })),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
+    ...serveAfterMap.slice(0, -2),
+  ];
+  const early = await run([...takeoverUntilCompose, { type: 'health.healthy' }, done('composeUp')]);
+  assert.deepEqual(early.violations, []);
+  assert.equal(early.finalState, 'active.serving.healthy');
+  const degraded = await run([...takeoverUntilCompose, { type: 'health.degraded' }, done('composeUp')]);
+  assert.equal(degraded.finalState, 'active.serving.degraded');
+  // healthy before compose up began (an earlier serving's verdict) is forgotten when starting begins
+  const stale = await run([
+    done('readWorld', world({ vipHere: true })),
+    { type: 'vrrp', state: 'MASTER' },
+    { type: 'health.healthy' },
+    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
+    ...serveAfterMap.slice(0, -2),
+    done('composeUp'),
+  ]);
+  assert.equal(stale.finalState, 'active.starting.waiting-healthy');
+  // an answer and then a verdict of down: compose up's end waits for the prober again
+  const wentDown = await run([...takeoverUntilCompose, { type: 'health.healthy' }, { type: 'health.down' }, done('composeUp')]);
+  assert.equal(wentDown.finalState, 'active.starting.waiting-healthy');
+  // a healthy answer does not make a failed compose up a success
+  const failed = await run([...takeoverUntilCompose, { type: 'health.healthy' }, fail('composeUp')]);
+  assert.equal(failed.finalState, 'active.starting.composing.backoff');
+});
+
 test('a holder seen for the first time is given the grace before it is fenced (S5)', async () => {
   const r = await run([
     done('readWorld', world({ vipHere: true })),
