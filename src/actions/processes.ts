@@ -27,7 +27,8 @@ export async function waitExit(pid: number, ms: number, signal?: AbortSignal): P
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (!isRunning(pid) || signal?.aborted) return !isRunning(pid);
-    await sleep(25);
+    // one /proc read per look: a fine grain costs nothing and rbd-fuse's exit is on a switchover's path
+    await sleep(5);
   }
   return !isRunning(pid);
 }
