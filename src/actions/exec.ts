@@ -411,7 +411,8 @@ function capture(child: ProcessPromise): () => { stdout: string; stderr: string 
 }
 
 /** What a daemon wrote to its log since `from` (this start only), the last LOG_TAIL_CHARS of it. */
-function logTail(file: string, from: number): string {
+/** The last lines a daemon wrote to its log since byte `from` (for an error that says what it printed). */
+export function logTail(file: string, from: number): string {
   try {
     const fd = openSync(file, 'r');
     try {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,7 +8,7 @@ import { test } from 'node:test';
 import winston from 'winston';
 import type { CephConnection } from '../../src/actions/ceph-connection.js';
 import { CommandError, createRunner, type CommandRecord, type CommandResult, type CommandSpec } from '../../src/actions/exec.js';
-import { FUSE_ONLY_PREFIX, FuseMapper, loopBackedBy, parseLoopAttach } from '../../src/actions/mappers/fuse.js';
+import { FUSE_ONLY_PREFIX, FuseMapper, RBD_FUSE_SETTLE_MS, loopBackedBy, parseLoopAttach } from '../../src/actions/mappers/fuse.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ScriptedRunner, type Reply } from '../support/fake-runner.js';
 
@@ -73,6 +74,26 @@ test("fuse mapper: rbd-fuse that cannot start is the runner's spawn error, and n
   const fuse = new FuseMapper(runner, conn, { ...d, timeoutMs: 5000 }, silentLogger());
   await assert.rejects(fuse.map(), (e: unknown) => e instanceof CommandError && e.failure === 'spawn' && /bad mount point/.test(e.message));
   assert.equal(existsSync(join(d.stateDir, 'rbd-fuse.pid')), false);
+});
+
+test('fuse mapper: rbd-fuse that exits while the image file is awaited fails the map with what it printed since this start', async () => {
+  const d = dirs(false);
+  mkdirSync(d.stateDir, { recursive: true });
+  const log = join(d.stateDir, 'rbd-fuse.log');
+  writeFileSync(log, 'an earlier run said this\n');
+  const gone = spawnSync('true').pid;
+  const runner = new ScriptedRunner((argv) => {
+    if (argv[0] !== 'rbd-fuse') throw new Error(`unexpected command ${argv.join(' ')}`);
+    appendFileSync(log, 'rbd-fuse: error opening pool harbor: (2) No such file or directory\n');
+    return { pid: gone };
+  });
+  const fuse = new FuseMapper(runner, conn, { ...d, timeoutMs: 5000 }, silentLogger());
+  await assert.rejects(fuse.map(), (e: unknown) => {
+    const text = e instanceof Error ? e.message : '';
+    return /exited before/.test(text) && /error opening pool harbor/.test(text) && !/an earlier run/.test(text);
+  });
+  // the short settle: the wait for the image file is what watches rbd-fuse start
+  assert.equal(runner.daemons[0]?.settleMs, RBD_FUSE_SETTLE_MS);
 });
 
 test('fuse mapper: whatever losetup -f --show prints besides /dev/loopN never reaches blkid or mount', async () => {

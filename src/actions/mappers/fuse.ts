@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log/logger.js';
-import type { Runner } from '../exec.js';
+import { logTail, type Runner } from '../exec.js';
 import type { CephConnection } from '../ceph-connection.js';
 import { cmdlineOf, isRunning, terminate, waitExit } from '../processes.js';
 import { Rbd } from '../rbd.js';
@@ -63,6 +63,17 @@ export function loopBackedBy(file: string, sysBlockDir = '/sys/block'): string |
   return null;
 }
 
+/** How long spawnDaemon watches rbd-fuse for an exit at start (a missing program, bad arguments). */
+export const RBD_FUSE_SETTLE_MS = 20;
+
+const fileSize = (file: string): number => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
 /** `current()` of an rbd-fuse that runs without a loop device. */
 export const FUSE_ONLY_PREFIX = 'rbd-fuse:';
 
@@ -107,11 +118,15 @@ export class FuseMapper implements Mapper {
     mkdirSync(this.options.fuseDir, { recursive: true });
     mkdirSync(this.options.stateDir, { recursive: true, mode: 0o700 });
     // until the spawned pid has exec'd rbd-fuse its command line is not rbd-fuse's: watch the pid
+    const logFrom = fileSize(this.logFile);
     const pid = this.fusePid() ?? (await this.startFuse(signal));
     const deadline = Date.now() + this.options.timeoutMs;
     while (!existsSync(this.imageFile)) {
       if (signal?.aborted) throw new Error('rbd-fuse: aborted while waiting for the image file');
-      if (!isRunning(pid)) throw new Error(`rbd-fuse exited before ${this.imageFile} appeared: see ${join(this.options.stateDir, 'rbd-fuse.log')}`);
+      if (!isRunning(pid)) {
+        const printed = logTail(this.logFile, logFrom);
+        throw new Error(`rbd-fuse exited before ${this.imageFile} appeared${printed ? `: ${printed}` : ''} (log: ${this.logFile})`);
+      }
       if (Date.now() > deadline) throw new Error(`rbd-fuse: ${this.imageFile} did not appear within ${this.options.timeoutMs} ms`);
       await sleep(10);
     }
@@ -119,13 +134,22 @@ export class FuseMapper implements Mapper {
     return parseLoopAttach(r.stdout);
   }
 
-  /** A daemon in its own process group (a service restart must not take the image away), logged like any command. */
+  private get logFile(): string {
+    return join(this.options.stateDir, 'rbd-fuse.log');
+  }
+
+  /**
+   * A daemon in its own process group (a service restart must not take the image away), logged
+   * like any command. Only a short settle: rbd-fuse needs ~0.2 s to connect and open the image,
+   * and the wait for the image file watches for its exit anyway (with what it printed).
+   */
   private async startFuse(signal?: AbortSignal): Promise<number> {
     const { pid } = await this.runner.spawnDaemon({
       what: 'rbd-fuse start',
       argv: rbdFuseArgv(this.conn, this.options.fuseDir),
       env: rbdFuseEnv(this.conn),
-      logFile: join(this.options.stateDir, 'rbd-fuse.log'),
+      logFile: this.logFile,
+      settleMs: RBD_FUSE_SETTLE_MS,
       signal,
     });
     writeFileSync(this.pidFile, `${pid}\n`, { mode: 0o600 });
