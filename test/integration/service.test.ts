@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
+import winston from 'winston';
+import { fromPromise } from 'xstate';
+import type { Config } from '../../src/config/index.js';
+import type { Logger } from '../../src/log/logger.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { runService } from '../../src/runtime/service.js';
 import { checkCommand, statusCommand } from '../../src/cli/operator.js';
@@ -72,6 +77,94 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
     await running;
     const final = JSON.parse(readFileSync(config.paths.statusFile, 'utf8')) as NodeStatus;
     assert.equal(final.state, 'stopped');
+  } finally {
+    await stopAfterTest(config, running);
+    await health.close();
+  }
+});
+
+/** A logger whose JSON lines the test reads back. */
+function memoryLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston types its transports as interfaces extending TransportStream; at run time they are real subclasses
+  return { logger: winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] }), lines };
+}
+
+/** Instant steps, except compose up: it takes `ms`, calling `half` halfway and `end` as it returns (Harbor coming up meanwhile). */
+function slowComposeService(calls: string[], config: Config, ms: number, hooks: { half?: () => void; end?: () => void }) {
+  const service = instantService(calls, config);
+  return {
+    ...service,
+    actors: {
+      ...service.actors,
+      composeUp: fromPromise<void, Record<string, never>>(async () => {
+        calls.push('composeUp');
+        await new Promise((r) => setTimeout(r, ms / 2));
+        hooks.half?.();
+        await new Promise((r) => setTimeout(r, ms / 2));
+        hooks.end?.();
+        calls.push('composeUp returned');
+      }),
+    },
+  };
+}
+
+test('Harbor healthy while compose up still runs: the takeover serves as compose up returns, without waiting-healthy', async () => {
+  const health = await startHealthServer();
+  health.set('starting', 502);
+  const config = configFor(health.url);
+  const calls: string[] = [];
+  const running = runService(config, silentLogger(), slowComposeService(calls, config, 800, { half: () => health.set(HEALTHY) }));
+  try {
+    await waitState(config, 'idle');
+    const followed: string[] = [];
+    void controlRequest(config.paths.controlSocket, { cmd: 'events' }, 0, (r) => {
+      if (r.ok && 'transition' in r) followed.push(r.transition.to);
+    }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" MASTER 150\n');
+    await waitState(config, 'active.serving.healthy');
+    assert.ok(calls.includes('composeUp returned'));
+    assert.ok(followed.includes('active.starting.composing.running'), followed.join(', '));
+    assert.ok(!followed.some((t) => t.startsWith('active.starting.waiting-healthy')), followed.join(', '));
+    await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: true }, 2_000);
+    await running;
+  } finally {
+    await stopAfterTest(config, running);
+    await health.close();
+  }
+});
+
+test('refusals while compose up starts Harbor are not verdicts: no "harbor health down" before its first answer', async () => {
+  const health = await startHealthServer();
+  health.set('starting', 502);
+  const config = configFor(health.url);
+  const calls: string[] = [];
+  const { logger, lines } = memoryLogger();
+  let hitsWhileComposing = 0;
+  const service = slowComposeService(calls, config, 800, {
+    end: () => {
+      hitsWhileComposing = health.hits;
+      health.set(HEALTHY);
+    },
+  });
+  const running = runService(config, logger, service);
+  try {
+    await waitState(config, 'idle');
+    writeFileSync(config.file.keepalived.fifoPath, 'INSTANCE "VI_HARBOR" MASTER 150\n');
+    await waitState(config, 'active.serving.healthy');
+    // the prober asked all along (every 50 ms, three 502s would be a verdict of down): only the answer counts
+    assert.ok(hitsWhileComposing >= 5, `health hits while compose up ran: ${String(hitsWhileComposing)}`);
+    const verdicts = lines.filter((l) => l.message === 'harbor health').map((l) => l.verdict);
+    assert.deepEqual(verdicts, ['healthy']);
+    await controlRequest(config.paths.controlSocket, { cmd: 'shutdown', release: true }, 2_000);
+    await running;
   } finally {
     await stopAfterTest(config, running);
     await health.close();
