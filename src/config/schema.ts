@@ -24,6 +24,10 @@ export const fileSchema = {
     mapper: oneOf('krbd', MAPPER_KINDS, 'krbd (kernel), rbd-nbd, or fuse (no rbd module: rbd-fuse + loop)'),
     exclusiveMap: oneOf('auto', ['auto', 'always', 'never'] as const, 'krbd `-o exclusive`: auto = when the image has exclusive-lock'),
     fuseDir: absolutePath('/run/harbor-assistant/fuse', 'where rbd-fuse exposes the image (fuse mapper)'),
+    fuseMonConfig: bool(
+      false,
+      "rbd-fuse (fuse mapper) also fetches the cluster's central configuration (`ceph config`) for this client before it connects: extra monitor sessions on every map, on the takeover's path. false: --no-mon-config, only the ceph.conf the service writes",
+    ),
     blocklistExpirySeconds: int(
       5 * YEAR_S,
       60,

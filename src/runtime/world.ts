@@ -65,7 +65,12 @@ export function createWorld(
     f.ceph.exclusiveMap === 'always' || (f.ceph.exclusiveMap === 'auto' && (await rbd.info(signal)).features.includes('exclusive-lock'));
   const mapper: Mapper =
     f.ceph.mapper === 'fuse'
-      ? new FuseMapper(runner, conn, { fuseDir: f.ceph.fuseDir, stateDir: f.node.stateDir, timeoutMs: f.timeouts.map, session }, logger)
+      ? new FuseMapper(
+          runner,
+          conn,
+          { fuseDir: f.ceph.fuseDir, stateDir: f.node.stateDir, timeoutMs: f.timeouts.map, session, monConfig: f.ceph.fuseMonConfig },
+          logger,
+        )
       : new RbdDeviceMapper(f.ceph.mapper, runner, conn, f.timeouts.map, wantExclusive, undefined, session);
   return {
     runner,

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import winston from 'winston';
 import type { CephConnection } from '../../src/actions/ceph-connection.js';
 import { CommandError, createRunner, type CommandRecord, type CommandResult, type CommandSpec } from '../../src/actions/exec.js';
-import { FUSE_ONLY_PREFIX, FuseMapper, RBD_FUSE_SETTLE_MS, loopBackedBy, parseLoopAttach } from '../../src/actions/mappers/fuse.js';
+import { FUSE_ONLY_PREFIX, FuseMapper, RBD_FUSE_SETTLE_MS, loopBackedBy, parseLoopAttach, rbdFuseEnv } from '../../src/actions/mappers/fuse.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ScriptedRunner, type Reply } from '../support/fake-runner.js';
 
@@ -59,13 +59,19 @@ test('fuse mapper: rbd-fuse is started through the runner as a daemon, its pid r
   const [daemon] = runner.daemons;
   assert.equal(daemon?.what, 'rbd-fuse start');
   assert.deepEqual(daemon.argv, ['rbd-fuse', '-c', conn.confPath, '-p', 'harbor', '-r', 'harbor_data', '-f', d.fuseDir]);
-  assert.deepEqual(daemon.env, { CEPH_ARGS: `--id harbor --keyring ${conn.keyringPath}` });
+  assert.deepEqual(daemon.env, { CEPH_ARGS: `--id harbor --keyring ${conn.keyringPath} --no-mon-config` });
   assert.equal(daemon.logFile, join(d.stateDir, 'rbd-fuse.log'));
   assert.equal(readFileSync(join(d.stateDir, 'rbd-fuse.pid'), 'utf8'), `${process.pid}\n`);
   assert.deepEqual(
     runner.calls.map((c) => c.slice(0, 2).join(' ')),
     ['rbd-fuse -c', 'losetup -f'],
   );
+});
+
+test('fuse mapper: rbd-fuse skips the central configuration unless ceph.fuseMonConfig asks for it', () => {
+  assert.match(rbdFuseEnv(conn).CEPH_ARGS ?? '', / --no-mon-config$/);
+  assert.doesNotMatch(rbdFuseEnv(conn, true).CEPH_ARGS ?? '', /no-mon-config/);
+  assert.match(rbdFuseEnv(conn, true).CEPH_ARGS ?? '', /^--id harbor --keyring \/etc\/harbor-assistant\/keyring$/);
 });
 
 test("fuse mapper: rbd-fuse that cannot start is the runner's spawn error, and no pid file is left", async () => {

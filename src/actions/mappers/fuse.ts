@@ -19,15 +19,21 @@ export interface FuseMapperOptions {
   session?: CephSession | null;
   /** Where the kernel lists block devices (tests point it elsewhere). */
   sysBlockDir?: string;
+  /** rbd-fuse also fetches the central configuration from the monitors (`ceph.fuseMonConfig`). */
+  monConfig?: boolean;
 }
 
 export function rbdFuseArgv(c: CephConnection, fuseDir: string): string[] {
   return ['rbd-fuse', '-c', c.confPath, '-p', c.pool, '-r', c.image, '-f', fuseDir];
 }
 
-/** rbd-fuse ignores CEPH_CONF and `--id`/`--keyring` flags of its own: it takes the identity only from CEPH_ARGS (Ceph 16). */
-export function rbdFuseEnv(c: CephConnection): Record<string, string> {
-  return { CEPH_ARGS: `--id ${c.user} --keyring ${c.keyringPath}` };
+/**
+ * rbd-fuse ignores CEPH_CONF and `--id`/`--keyring` flags of its own: it takes the identity only
+ * from CEPH_ARGS (Ceph 16). Without `monConfig`, `--no-mon-config`: its start-up and its librados
+ * connect each open a monitor session just to fetch the central configuration first.
+ */
+export function rbdFuseEnv(c: CephConnection, monConfig = false): Record<string, string> {
+  return { CEPH_ARGS: `--id ${c.user} --keyring ${c.keyringPath}${monConfig ? '' : ' --no-mon-config'}` };
 }
 
 /** Buffered loop on purpose: `--direct-io=on` loses writes after a fence. */
@@ -147,7 +153,7 @@ export class FuseMapper implements Mapper {
     const { pid } = await this.runner.spawnDaemon({
       what: 'rbd-fuse start',
       argv: rbdFuseArgv(this.conn, this.options.fuseDir),
-      env: rbdFuseEnv(this.conn),
+      env: rbdFuseEnv(this.conn, this.options.monConfig),
       logFile: this.logFile,
       settleMs: RBD_FUSE_SETTLE_MS,
       signal,
