@@ -65,7 +65,7 @@ test('YAML fields are checked by name: types, enums, unknown keys, cross-field r
   assert.deepEqual(
     problemsOf(() => buildConfig({ env: goodEnv, yaml: { text: yaml, source: '/etc/ha.yaml' } })),
     [
-      '/etc/ha.yaml: ceph.mappr: unknown field; allowed here: mapper, exclusiveMap, fuseDir, blocklistExpirySeconds, commandTimeoutMs, session',
+      '/etc/ha.yaml: ceph.mappr: unknown field; allowed here: mapper, exclusiveMap, fuseDir, fuseMonConfig, blocklistExpirySeconds, commandTimeoutMs, session',
       '/etc/ha.yaml: ceph.mapper: must be one of krbd, rbd-nbd, fuse, got "rbd"',
       '/etc/ha.yaml: filesystem.mountPoint: must be an absolute path without spaces or \'..\', got "relative/path"',
       '/etc/ha.yaml: filesystem.fsck: must be one of auto, force, never, got "sometimes"',

@@ -110,7 +110,8 @@ test('krbd maps exclusively when asked, and returns the device it printed', asyn
 
 test('fuse mapper commands: identity through CEPH_ARGS, buffered loop', () => {
   assert.deepEqual(rbdFuseArgv(conn, '/run/ha/fuse'), ['rbd-fuse', '-c', '/c', '-p', 'kubernetes', '-r', 'harbor_data', '-f', '/run/ha/fuse']);
-  assert.deepEqual(rbdFuseEnv(conn), { CEPH_ARGS: '--id harbor --keyring /k' });
+  assert.deepEqual(rbdFuseEnv(conn), { CEPH_ARGS: '--id harbor --keyring /k --no-mon-config' });
+  assert.deepEqual(rbdFuseEnv(conn, true), { CEPH_ARGS: '--id harbor --keyring /k' });
   assert.deepEqual(losetupAttachArgv('/run/ha/fuse/harbor_data'), ['losetup', '-f', '--show', '/run/ha/fuse/harbor_data']);
   assert.ok(!losetupAttachArgv('/x').some((a) => a.includes('direct-io')));
 });
