@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
-import winston from 'winston';
 import { fromPromise } from 'xstate';
 import type { Config } from '../../src/config/index.js';
-import type { Logger } from '../../src/log/logger.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { runService } from '../../src/runtime/service.js';
 import { checkCommand, statusCommand } from '../../src/cli/operator.js';
 import { controlRequest } from '../../src/cli/control-client.js';
 import type { NodeStatus } from '../../src/runtime/status.js';
 import { HEALTHY, REGISTRY_DOWN, startHealthServer } from '../support/harbor-health-server.js';
+import { memoryLogger } from '../support/memory-logger.js';
 import { configFor, instantService, io, removeServiceDirs, startServing, stopAfterTest, waitState } from '../support/service-harness.js';
 
 after(removeServiceDirs);
@@ -82,19 +80,6 @@ test('the service: keepalived fifo → takeover → Harbor health → switchover
     await health.close();
   }
 });
-
-/** A logger whose JSON lines the test reads back. */
-function memoryLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston types its transports as interfaces extending TransportStream; at run time they are real subclasses
-  return { logger: winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] }), lines };
-}
 
 /** Instant steps, except compose up: it takes `ms`, calling `half` halfway and `end` as it returns (Harbor coming up meanwhile). */
 function slowComposeService(calls: string[], config: Config, ms: number, hooks: { half?: () => void; end?: () => void }) {

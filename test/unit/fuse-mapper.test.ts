@@ -3,14 +3,13 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFile
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import winston from 'winston';
 import type { CephConnection } from '../../src/actions/ceph-connection.js';
 import { CommandError, createRunner, type CommandRecord, type CommandResult, type CommandSpec } from '../../src/actions/exec.js';
 import { FUSE_ONLY_PREFIX, FuseMapper, RBD_FUSE_SETTLE_MS, loopBackedBy, parseLoopAttach, rbdFuseEnv } from '../../src/actions/mappers/fuse.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ScriptedRunner, type Reply } from '../support/fake-runner.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
 const conn: CephConnection = {
   user: 'harbor',
@@ -172,18 +171,6 @@ function fakeUmount(): { setUmount(exitCode: number, stderr: string): void; rest
   };
 }
 
-function watchedLogger(): { logger: winston.Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston types its transports as interfaces extending TransportStream; at run time they are real subclasses
-  return { logger: winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] }), lines };
-}
-
 test('fuse mapper: a fenced release records "not mounted" from umount -l as ok, other failures as failed', async () => {
   const umount = fakeUmount();
   try {
@@ -195,7 +182,7 @@ test('fuse mapper: a fenced release records "not mounted" from umount -l as ok, 
     ];
     for (const c of cases) {
       umount.setUmount(c.exit, c.stderr);
-      const { logger, lines } = watchedLogger();
+      const { logger, lines } = memoryLogger();
       const records: CommandRecord[] = [];
       const fuse = new FuseMapper(
         createRunner(logger, [], (r) => records.push(r)),
