@@ -33,6 +33,7 @@ export class NodeMetrics {
   private readonly harbor: Gauge<'verdict'>;
   private readonly component: Gauge<'component'>;
   private readonly fence: Counter<'step' | 'result'>;
+  private readonly cephLost: Counter;
   private readonly commands: Counter<'command' | 'result'>;
   private readonly commandFailures: Counter<'command' | 'failure'>;
   private readonly commandSeconds: Histogram<'command'>;
@@ -106,6 +107,11 @@ export class NodeMetrics {
       labelNames: ['step', 'result'],
       registers: r,
     });
+    this.cephLost = new Counter({
+      name: 'harbor_assistant_ceph_lost_total',
+      help: 'Times this node, holding the image, lost Ceph (neither the I/O probe nor the owner record answered within the watchdog deadline)',
+      registers: r,
+    });
     this.commands = new Counter({
       name: 'harbor_assistant_commands_total',
       help: 'Outside commands run, by command and result',
@@ -152,6 +158,9 @@ export class NodeMetrics {
     for (const v of HEALTH_VERDICTS) this.harbor.set({ verdict: v }, 0);
     for (const v of VRRP_STATES) this.vrrp.set({ state: v }, 0);
     for (const step of ['blocklist', 'verify']) for (const result of ['ok', 'failed']) this.fence.inc({ step, result }, 0);
+    // a series born at its first takeover starts at 1, and increase() over it says 0: alerts on
+    // "a takeover happened" would miss the first one of every run of the service
+    this.operation.zero({ operation: 'takeover', outcome: 'serving' });
   }
 
   transition(from: string, to: string, event: string, at: number): void {
@@ -168,8 +177,9 @@ export class NodeMetrics {
     this.shown = this.current;
   }
 
-  /** Done and error events of the fencing steps (the machine's own vocabulary). */
+  /** Done and error events of the fencing steps (the machine's own vocabulary), and `ceph.lost`. */
   actorEvent(type: string): void {
+    if (type === 'ceph.lost') this.cephLost.inc();
     const m = /^xstate\.(done|error)\.actor\.(fence|verifyFence)$/.exec(type);
     if (!m) return;
     this.fence.inc({ step: m[2] === 'fence' ? 'blocklist' : 'verify', result: m[1] === 'done' ? 'ok' : 'failed' });

@@ -75,3 +75,18 @@ test('state, health and fencing metrics: one current state, every leaf state lis
   assert.equal(sample(text, 'harbor_assistant_operation_duration_seconds_count', { operation: 'takeover', outcome: 'serving' }), 1);
   assert.equal(sample(text, 'harbor_assistant_state', { node: 'n1', state: 'idle' }), 0, 'every series carries the node label');
 });
+
+test('alert inputs exist from the start: ceph.lost counts from 0, the takeover histogram shows 0 before the first takeover', async () => {
+  const m = new NodeMetrics('n1', leafStateNames(chartOf(nodeMachine)));
+  let text = await m.registry.metrics();
+  // increase() over a series born at 1 says 0: the alert rules need these at 0 before anything happens
+  assert.equal(sample(text, 'harbor_assistant_ceph_lost_total'), 0);
+  assert.equal(sample(text, 'harbor_assistant_operation_duration_seconds_count', { operation: 'takeover', outcome: 'serving' }), 0);
+  assert.equal(sample(text, 'harbor_assistant_operation_duration_seconds_bucket', { operation: 'takeover', outcome: 'serving', le: '30' }), 0);
+  m.actorEvent('ceph.lost');
+  m.actorEvent('io.fenced');
+  m.actorEvent('xstate.done.actor.fence');
+  text = await m.registry.metrics();
+  assert.equal(sample(text, 'harbor_assistant_ceph_lost_total'), 1, 'only ceph.lost counts');
+  assert.equal(sample(text, 'harbor_assistant_fence_operations_total', { step: 'blocklist', result: 'ok' }), 1);
+});
