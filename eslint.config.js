@@ -7,11 +7,11 @@ export default tseslint.config(
     ignores: ['dist/', 'node_modules/', 'reports/', 'eslint.config.js'],
   },
   {
-    files: ['src/**/*.ts', 'test/**/*.ts', 'lab/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'lab/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     extends: [eslint.configs.recommended, ...tseslint.configs.strictTypeChecked],
     languageOptions: {
       parserOptions: {
-        // Two programs: src/ alone (tsconfig.json) and test/, lab/, bench/ (test/tsconfig.json); the project
+        // Two programs: src/ alone (tsconfig.json) and test/, lab/, bench/, scripts/ (test/tsconfig.json); the project
         // service cannot be used because lab/ and bench/ sit under tsconfig.json, which does not include them.
         project: ['./tsconfig.json', './test/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,

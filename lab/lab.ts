@@ -1,12 +1,13 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { controlRequest } from '../src/cli/control-client.js';
-import { SERVICE_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { DEB_PREFIX } from '../src/install/layout.js';
 import type { ControlRequest, ControlResponse } from '../src/runtime/control-protocol.js';
 import type { NodeStatus } from '../src/runtime/status.js';
 import { isRunning } from '../src/actions/processes.js';
 import { parseJournal, type JournalEntry } from '../src/observe/journal.js';
+import { defaultDebPath } from '../scripts/package/build.js';
 import { layoutDigest, makeOciImage } from './oci.js';
 
 /** The two-node lab on one machine: real Ceph, real keepalived, the real registry, real skopeo. */
@@ -43,6 +44,8 @@ export interface LabOptions {
   beforeEngines?: (lab: Lab) => void;
   /** Drop VRRP on this node before keepalived starts: both nodes become MASTER at once. */
   vrrpCutAtStart?: NodeName;
+  /** The .deb both nodes run (default: HALAB_DEB, else this tree's `npm run package` output, built when missing). */
+  deb?: string;
 }
 
 /**
@@ -56,6 +59,18 @@ const dockerState = (n: NodeName) => join(LAB.root, n, 'docker');
 const dockerSocket = (n: NodeName) => join(dockerState(n), 'sock', 'docker.sock');
 /** Where clients push and pull: nginx on the VIP's port 80, as with Harbor. */
 const REGISTRY_AT = `${LAB.vip}:80`;
+
+/** The package the lab installs on its nodes: HALAB_DEB, else this tree's, built when missing. */
+export function labDeb(): string {
+  const given = process.env.HALAB_DEB;
+  if (given) {
+    if (!existsSync(given)) throw new Error(`HALAB_DEB=${given}: no such file`);
+    return given;
+  }
+  const deb = defaultDebPath();
+  if (!existsSync(deb)) run([process.execPath, '--import', 'tsx', join(repo, 'scripts', 'package.ts')], { timeoutMs: 600_000 });
+  return deb;
+}
 
 /** Where Ceph's mon and OSD listen (one address): what a storage partition cuts. */
 export const CEPH_IP = `${LAB.subnet}.10`;
@@ -158,12 +173,12 @@ export class Lab {
     // the lab's "offline installer": a local tgz shaped like Harbor's
     run(['tar', '-czf', join(LAB.root, 'harbor-offline-installer-lab.tgz'), '-C', join(labDir, 'installer'), 'harbor']);
     writeFileSync(join(LAB.root, 'policy.json'), '{"default":[{"type":"insecureAcceptAnything"}]}');
-    // keepalived's script security wants a root-owned path nobody else can write
-    mkdirSync(join(LAB.root, 'bin'), { recursive: true, mode: 0o755 });
-    const check = join(LAB.root, 'bin', 'harbor-assistant-check');
-    writeFileSync(check, `#!/bin/sh\nexec ${process.execPath} ${join(repo, 'dist', 'cli', 'main.js')} "$@"\n`);
-    chmodSync(check, 0o755);
-    for (const n of ['a', 'b'] as const) this.writeNodeConfig(n);
+    // each node runs the installed package: the .deb unpacked into its own root
+    const deb = this.options.deb ?? labDeb();
+    for (const n of ['a', 'b'] as const) {
+      this.installPackage(n, deb);
+      this.writeNodeConfig(n);
+    }
     this.startDockers();
     this.options.beforeEngines?.(this);
     for (const n of ['a', 'b'] as const) await this.startEngine(n);
@@ -232,7 +247,7 @@ export class Lab {
       'keepalived:',
       '  vrrpVersion: 3',
       `  advertInt: ${this.options.advertInt}`,
-      `  checkScript: ${join(LAB.root, 'bin', 'harbor-assistant-check')}`,
+      `  checkScript: ${this.checkScriptPath(n)}`,
       '  checkIntervalSeconds: 1',
       '  checkFall: 2',
       '  checkRise: 1',
@@ -252,10 +267,76 @@ export class Lab {
     writeFileSync(this.configPath(n), yaml);
   }
 
+  /** The node's root: a link to the unpacked package it runs (swapped by an upgrade, as dpkg renames files into place). */
+  packageRoot(n: NodeName): string {
+    return join(this.nodeDir(n), 'root');
+  }
+
+  /**
+   * Install `deb` on node `n` the way dpkg leaves it on a host: unpacked into a root of its own
+   * (nodeDir/pkg/<deb>), then the node's `root` link moved onto it in one rename, so a running
+   * service keeps the files it started from. Writes the node's track_script (keepalived's
+   * script security: root-owned, nobody else can write it) for the installed program.
+   */
+  installPackage(n: NodeName, deb: string): void {
+    const into = join(this.nodeDir(n), 'pkg', basename(deb, '.deb'));
+    rmSync(into, { recursive: true, force: true });
+    mkdirSync(into, { recursive: true, mode: 0o755 });
+    run(['dpkg-deb', '-x', deb, into], { timeoutMs: 120_000 });
+    const link = this.packageRoot(n);
+    const next = `${link}.next`;
+    rmSync(next, { force: true });
+    symlinkSync(into, next);
+    renameSync(next, link);
+    mkdirSync(join(LAB.root, 'bin'), { recursive: true, mode: 0o755 });
+    const check = this.checkScriptPath(n);
+    writeFileSync(check, `#!/bin/sh\nexec ${this.installed(n, 'runtime/node')} ${this.installed(n, 'app/main.mjs')} "$@"\n`);
+    chmodSync(check, 0o755);
+  }
+
+  private checkScriptPath(n: NodeName): string {
+    return join(LAB.root, 'bin', `harbor-assistant-check-${n}`);
+  }
+
+  /** A path of the installed package's tree on node `n`. */
+  private installed(n: NodeName, relativePath: string): string {
+    return join(this.packageRoot(n), DEB_PREFIX, relativePath);
+  }
+
+  /** The version of the package node `n` has installed (its PACKAGE file). */
+  installedVersion(n: NodeName): string {
+    const parsed = JSON.parse(readFileSync(this.installed(n, 'PACKAGE'), 'utf8')) as { version?: unknown };
+    if (typeof parsed.version !== 'string') throw new Error(`node ${n}: PACKAGE without a version`);
+    return parsed.version;
+  }
+
+  /**
+   * The service's command line as the installed systemd unit starts it (its ExecStart, with the
+   * package's paths inside the node's root): the lab runs what operators install. Other
+   * commands run the installed program on the bundled runtime.
+   */
   private engineArgv(n: NodeName, ...args: string[]): string[] {
-    // the service runs with the flags the systemd unit gives node: the bench measures what production runs
-    const flags = args[0] === 'run' ? SERVICE_NODE_FLAGS : [];
-    return [process.execPath, ...flags, join(repo, 'dist', 'cli', 'main.js'), ...args, '--config', this.configPath(n), '--env', this.envPath(n)];
+    const options = ['--config', this.configPath(n), '--env', this.envPath(n)];
+    if (args[0] !== 'run') return [this.installed(n, 'runtime/node'), this.installed(n, 'app/main.mjs'), ...args, ...options];
+    const unit = readFileSync(join(this.packageRoot(n), 'lib', 'systemd', 'system', 'harbor-assistant.service'), 'utf8');
+    const execStart = /^ExecStart=(.+)$/m.exec(unit)?.[1];
+    if (!execStart) throw new Error(`node ${n}: the installed unit has no ExecStart`);
+    const argv = execStart
+      .trim()
+      .split(/\s+/)
+      .map((word) => (word.startsWith(`${DEB_PREFIX}/`) ? join(this.packageRoot(n), word) : word));
+    return [...argv, ...args.slice(1), ...options];
+  }
+
+  /**
+   * Upgrade node `n` to `deb` the way the package's postinst does on a host: the new files in
+   * place, then a restart of the running service (SIGTERM detaches, everything held stays held;
+   * the new version reconciles). keepalived is not restarted.
+   */
+  async upgradeNode(n: NodeName, deb: string): Promise<void> {
+    this.installPackage(n, deb);
+    await this.stopEngine(n, false);
+    await this.startEngine(n);
   }
 
   async startEngine(n: NodeName): Promise<void> {

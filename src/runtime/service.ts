@@ -17,6 +17,7 @@ import { prepareStateFiles } from './state-files.js';
 import { StatusPublisher } from './status-publisher.js';
 import { watchTransitions, type TransitionRecord } from './status.js';
 import { composeCommandOf, createWorld } from './world.js';
+import { VERSION } from '../version.js';
 
 export interface ServiceOptions {
   onActor?: (actor: Actor<NodeMachine>) => void;
@@ -69,8 +70,23 @@ export async function runService(config: Config, logger: Logger, options: Servic
   world.session?.warm(f.ceph.commandTimeoutMs).catch((error: unknown) => logger.warn('ceph session warm-up failed', { error: String(error) }));
   // nothing mounted at start: guard the bare mount point before any container daemon restarts Harbor
   await world.fs.guardBareMountPoint();
-  logger.info('starting', { node: config.nodeName, role: config.env.role, mapper: f.ceph.mapper, ownAddresses, compose: composeCommand.join(' ') });
-  observe.service('starting', { node: config.nodeName, role: config.env.role, pid: process.pid, ...observe.endpoints });
+  logger.info('starting', {
+    version: VERSION,
+    runtime: process.version,
+    node: config.nodeName,
+    role: config.env.role,
+    mapper: f.ceph.mapper,
+    ownAddresses,
+    compose: composeCommand.join(' '),
+  });
+  observe.service('starting', {
+    node: config.nodeName,
+    role: config.env.role,
+    version: VERSION,
+    runtime: process.version,
+    pid: process.pid,
+    ...observe.endpoints,
+  });
 
   const transitionListeners = new Set<(t: TransitionRecord) => void>();
   const publisher = new StatusPublisher(

@@ -6,7 +6,7 @@ import { SERVICE_NODE_FLAGS, serviceNodeFlagsMissing } from '../../src/cli/node-
 
 test("the systemd unit starts the service with SERVICE_NODE_FLAGS on node's command line", () => {
   const unit = readFileSync(new URL('../../config/harbor-assistant.service', import.meta.url), 'utf8');
-  const flags = /^ExecStart=\/usr\/bin\/env node ((?:--\S+ )*)\/usr\/local\/bin\/harbor-assistant run$/m.exec(unit)?.[1]?.trim().split(' ');
+  const flags = /^ExecStart=@PREFIX@\/runtime\/node ((?:--\S+ )*)@PREFIX@\/app\/main\.mjs run$/m.exec(unit)?.[1]?.trim().split(' ');
   assert.deepEqual(flags, [...SERVICE_NODE_FLAGS]);
   assert.deepEqual(serviceNodeFlagsMissing(flags, ''), []);
   assert.doesNotMatch(unit, /^Environment=NODE_OPTIONS=/m, 'node refuses --no-opt in NODE_OPTIONS');
