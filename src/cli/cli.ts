@@ -2,38 +2,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, exampleYaml, loadConfig, type Config } from '../config/index.js';
 import { checkCommand, commandRequest, eventsCommand, statusCommand, type Io } from './operator.js';
+import { HELP, unknownVerbHelp, verbHelp } from './help.js';
+import { VERSION } from '../version.js';
 // heavy modules (xstate, zx, winston) load only for the commands that need them: keepalived runs
 // `check` every second and it must answer in milliseconds
-
-export const HELP = `harbor-assistant — failover engine for a two-host Harbor on one Ceph RBD image
-
-Usage: harbor-assistant <command> [options]
-
-Commands:
-  run [--inspect]         run the node statechart as a service (systemd runs this);
-                          --inspect attaches the Stately inspector (loopback relay)
-  status [--json]         what this node is doing, since when and why
-  check                   keepalived's track_script: exit 0 only when this node is fit
-  switchover              hand Harbor over to the peer gracefully (no fencing)
-  maintenance on|off      hold this node out of service (hands over first if serving)
-  resume                  clear failed/fenced after fixing the cause; the node re-reads the world
-  stop [--release]        stop the service; --release hands everything over first
-  events [--lines N] [--once] [--json] [--brief]
-                          the journal: last N entries (20), then follow it live;
-                          --brief leaves out commands that succeeded
-  doctor [--json]         check this host for everything a takeover needs, with fixes
-  chart --format F        the statechart, read from the machine: json | mermaid | markdown | svg;
-                          svg folds each step's retry loop into its box (--expand-steps draws it)
-  validate-config         check the environment and the YAML file; print every problem
-                          (--example prints the documented example configuration)
-  keepalived render|start|stop|status   (also: keepalivedctl start|stop|status)
-  harbor start|stop|status              (also: harborctl start|stop|status)
-  help                    this text
-
-Options:
-  --config PATH           YAML configuration (default /etc/harbor-assistant/harbor-assistant.yaml)
-  --env PATH         environment file (default /etc/harbor-assistant/.env)
-`;
 
 type Options = {
   config?: string;
@@ -42,6 +14,7 @@ type Options = {
   format?: string;
   example?: boolean;
   help?: boolean;
+  version?: boolean;
   release?: boolean;
   stdout?: boolean;
   inspect?: boolean;
@@ -55,6 +28,28 @@ const io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr
 
 function configFrom(o: Options): Config {
   return loadConfig({ ...(o.config ? { configPath: o.config } : {}), ...(o.env ? { envFile: o.env } : {}) });
+}
+
+/** The overview with no command; a command's manual for `COMMAND --help` and `help COMMAND`. */
+function helpCommand(positionals: readonly string[], helpFlag: boolean): number {
+  const [command, verb] = positionals;
+  const topic = command === undefined ? undefined : command === 'help' ? (verb ?? (helpFlag ? 'help' : undefined)) : command;
+  if (topic === undefined) {
+    io.out(HELP);
+    return 0;
+  }
+  const text = verbHelp(topic);
+  if (text === null) {
+    io.err(unknownVerbHelp(topic));
+    return 2;
+  }
+  io.out(text);
+  return 0;
+}
+
+function versionCommand(): number {
+  io.out(`harbor-assistant ${VERSION}\n`);
+  return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -75,15 +70,17 @@ export async function main(argv: string[]): Promise<number> {
       brief: { type: 'boolean' },
       'expand-steps': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
   });
   const o: Options = values;
-  const [command = 'help', verb] = positionals;
-  if (o.help || command === 'help') {
-    io.out(HELP);
-    return 0;
-  }
+  const [command = o.version ? 'version' : 'help', verb] = positionals;
+  // `harborctl help` and `keepalivedctl help` arrive as `harbor help` and `keepalived help`
+  if (o.help || command === 'help' || (verb === 'help' && (command === 'harbor' || command === 'keepalived'))) return helpCommand(positionals, o.help ?? false);
+  if (o.version) return versionCommand();
   switch (command) {
+    case 'version':
+      return versionCommand();
     case 'validate-config': {
       if (o.example) {
         io.out(exampleYaml());
