@@ -26,6 +26,8 @@ export const DEPENDS = [
   'e2fsprogs',
   'mount',
   'iproute2',
+  // /bin/kill: the keepalived unit's ExecReload
+  'procps',
   'docker.io | docker-ce | docker-engine',
   'docker-compose | docker-compose-plugin | docker-compose-v2',
 ];
