@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, exampleYaml, loadConfig, type Config } from '../config/index.js';
 import { checkCommand, commandRequest, eventsCommand, statusCommand, type Io } from './operator.js';
+import { SETUP_FLAGS } from '../install/answers.js';
 import { HELP, unknownVerbHelp, verbHelp } from './help.js';
 import { VERSION } from '../version.js';
 // heavy modules (xstate, zx, winston) load only for the commands that need them: keepalived runs
@@ -69,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       once: { type: 'boolean' },
       brief: { type: 'boolean' },
       'expand-steps': { type: 'boolean' },
+      ...SETUP_FLAGS,
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -143,6 +145,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./doctor.js')).doctorCommand(configFrom(o), o.json ?? false, io);
     case 'keepalived':
       return (await import('./keepalived.js')).keepalivedCommand(verb ?? 'status', configFrom(o), { stdout: o.stdout ?? false }, io);
+    case 'setup':
+      return (await import('./setup.js')).setupCommand(values, positionals.slice(1), io);
     case 'harbor':
       return (await import('./harbor.js')).harborCommand(verb ?? 'status', configFrom(o), io);
     default:

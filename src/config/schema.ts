@@ -124,7 +124,10 @@ export const fileSchema = {
     vipPrefix: int(32, 1, 128, 'prefix length of the VIP'),
     unicastSrcIp: optionalIp("unicast VRRP: this host's address (empty: multicast)"),
     unicastPeers: ipList("unicast VRRP: the peer's address (empty: multicast)"),
-    checkScript: absolutePath('/usr/local/sbin/harbor-assistant-check', 'track_script: root-owned, not writable by others (script security)'),
+    checkScript: absolutePath(
+      '/usr/lib/harbor-assistant/bin/harbor-assistant-check',
+      "track_script: root-owned, not writable by others (script security); the .deb's path, `setup` writes the tarball's",
+    ),
     checkIntervalSeconds: int(1, 1, 60, 'track_script interval (whole seconds)'),
     checkFall: int(3, 1, 60, 'failed checks in a row before keepalived goes FAULT'),
     checkRise: int(2, 1, 60, 'good checks in a row before keepalived leaves FAULT'),
