@@ -42,8 +42,11 @@ async function watchStates(ms: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  say('bringing the lab up: Ceph (mon, memstore OSD, mgr), two nodes with keepalived and harbor-assistant…');
+  say(
+    'bringing the lab up: Ceph (mon, memstore OSD, mgr), two nodes with keepalived and harbor-assistant (the .deb, unpacked per node, on its own Node.js runtime)…',
+  );
   await lab.up();
+  say(`both nodes run harbor-assistant ${lab.installedVersion('a')} from the package`);
   const serving: NodeName = await lab.waitOneServing(120_000);
   await watchStates(1_000);
   say(`${serving} serves Harbor (the registry) on the VIP; pushing an image with skopeo…`);

@@ -511,6 +511,59 @@ poll().then((t) => process.stdout.write(String(t)));`;
     return digest;
   }
 
+  /**
+   * Clients that keep pulling through the VIP while the lab does something else: a process in the
+   * client namespace pulls `ref` back to back (a fresh copy each time, 200 ms apart) and records
+   * each attempt's start, end and result. `stop()` ends it and returns the attempts (epoch ms).
+   */
+  startPullLoop(ref: string): { stop: () => Promise<Array<{ start: number; end: number; ok: boolean }>> } {
+    const dir = join(LAB.root, 'pull-loop');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const log = join(dir, 'attempts.log');
+    // the ref and paths are positional parameters, never spliced into the script
+    const script = [
+      'while :; do',
+      '  start=$(date +%s%3N)',
+      '  rm -rf "$3/img"',
+      '  if skopeo --policy "$2" copy --retry-times 0 --src-tls-verify=false "docker://$1" "oci:$3/img:x" >/dev/null 2>&1; then r=ok; else r=fail; fi',
+      '  echo "$start $(date +%s%3N) $r" >> "$4"',
+      '  sleep 0.2',
+      'done',
+    ].join('\n');
+    const child = spawn(
+      'nsenter',
+      [`--net=/run/netns/${LAB.prefix}-client`, '--', 'sh', '-c', script, 'pull-loop', ref, join(LAB.root, 'policy.json'), dir, log],
+      {
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
+    child.unref();
+    const pid = child.pid;
+    if (pid === undefined) throw new Error('the pull loop did not start');
+    writeFileSync(join(dir, 'pid'), `${pid}\n`);
+    return {
+      stop: async () => {
+        // the loop's shell and the skopeo it runs: the process group the lab started
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+        await sleep(100);
+        const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+        return text
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => {
+            const [start = '0', end = '0', result = 'fail'] = l.split(' ');
+            return { start: Number(start), end: Number(end), ok: result === 'ok' };
+          });
+      },
+    };
+  }
+
   /** Pull every acknowledged image back; the refs that are missing or changed. */
   lostImages(): string[] {
     return this.pushed.filter((p) => this.pull(p.ref) !== p.digest).map((p) => p.ref);
@@ -907,6 +960,12 @@ poll().then((t) => process.stdout.write(String(t)));`;
     this.pids.keepalived.delete(n);
   }
 
+  /** What the node's keepalived has logged (its state changes, its track_script's verdicts). */
+  keepalivedLog(n: NodeName): string {
+    const path = join(this.nodeDir(n), 'keepalived.log');
+    return existsSync(path) ? readFileSync(path, 'utf8') : '';
+  }
+
   /** A node's journal (transitions, commands, takeover/release summaries). */
   journal(n: NodeName): JournalEntry[] {
     const path = join(this.nodeDir(n), 'state', 'journal.jsonl');
@@ -998,6 +1057,15 @@ poll().then((t) => process.stdout.write(String(t)));`;
 
   /** Remove everything a lab (this one or a crashed earlier run) left: processes by recorded PID, mounts, loops, namespaces. */
   static async cleanLeftovers(): Promise<void> {
+    // a client pull loop left by a failed scenario: its process group
+    const loopPid = readPid(join(LAB.root, 'pull-loop', 'pid'));
+    if (loopPid && isRunning(loopPid)) {
+      try {
+        process.kill(-loopPid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
     for (const n of ['a', 'b'] as const) {
       const d = join(LAB.root, n);
       // a frozen node first: SIGCONT, or nothing below can stop it

@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run -s build
 bash scripts/lab-deps.sh
+# the nodes run what operators install: this tree's .deb, unpacked into each node's root
+npm run -s package
 exec node --import tsx lab/demo.ts

@@ -11,7 +11,16 @@ npx tsc -p test/tsconfig.json --noEmit
 # lint (typescript-eslint strict, type-checked) and formatting (Prettier) are part of passing
 npm run -s lint
 npm run -s format:check
+# lintian for the package, man-db for the man pages' check, promtool for the alert rules
+bash scripts/install-deps.sh lintian man-db groff-base
+bash scripts/install-promtool.sh
 bash scripts/lab-deps.sh chromium
 
-files=(test/unit/*.test.ts test/integration/*.test.ts test/browser/*.test.ts test/model/*.test.ts test/lab/*.test.ts)
+# what operators install: this tree's package (version N), and the same tree as N+1 for the
+# upgrade tests; the lab's nodes run the .deb
+version=$(node -p 'require("./package.json").version')
+npm run -s package
+npm run -s package -- --version "${version}+next1" --out dist/package/next
+
+files=(test/unit/*.test.ts test/integration/*.test.ts test/browser/*.test.ts test/model/*.test.ts test/package/*.test.ts test/lab/*.test.ts)
 node --import tsx --test "${files[@]}"

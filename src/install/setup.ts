@@ -212,6 +212,21 @@ export async function runSetup(flags: SetupFlags, given: Partial<SetupOptions> =
     return r;
   };
 
+  // without a running systemd (a chroot, an image being built) systemctl still enables units:
+  // it only places the [Install] links, which is all a boot needs
+  const offlineEnable = absent !== null && !absent.startsWith('no systemctl') && !absent.startsWith('systemctl could not be run');
+  let enabledOffline = false;
+  const callForEnable = async (args: string[]): Promise<SystemctlResult | null> => {
+    if (absent === null) return call(args);
+    if (!offlineEnable) return null;
+    try {
+      const r = await systemctl(args);
+      return saysNoSystemd(r) ? null : r;
+    } catch {
+      return null;
+    }
+  };
+
   if (unitsChanged) {
     const r = await call(['daemon-reload']);
     if (r !== null && r.exitCode === 0) step({ verb: 'reloaded', what: 'systemd', note: 'units changed' });
@@ -219,7 +234,7 @@ export async function runSetup(flags: SetupFlags, given: Partial<SetupOptions> =
   }
   const toEnable: string[] = [];
   for (const unit of UNITS) {
-    const r = await call(['is-enabled', unit]);
+    const r = await callForEnable(['is-enabled', unit]);
     if (r === null) continue;
     const state = r.stdout.trim();
     if (state === 'enabled') step({ verb: 'already', what: unit, note: 'enabled' });
@@ -227,9 +242,11 @@ export async function runSetup(flags: SetupFlags, given: Partial<SetupOptions> =
     else toEnable.push(unit);
   }
   if (toEnable.length > 0) {
-    const r = await call(['enable', ...toEnable]);
-    if (r !== null && r.exitCode === 0) for (const unit of toEnable) step({ verb: 'enabled', what: unit });
-    else if (r !== null) addBlocker(blocker(`systemctl enable ${toEnable.join(' ')}`, said(r), enableFix(o.layout)));
+    const r = await callForEnable(['enable', ...toEnable]);
+    if (r !== null && r.exitCode === 0) {
+      for (const unit of toEnable) step({ verb: 'enabled', what: unit });
+      enabledOffline = absent !== null;
+    } else if (r !== null) addBlocker(blocker(`systemctl enable ${toEnable.join(' ')}`, said(r), enableFix(o.layout)));
   }
 
   let findings: Finding[];
@@ -275,7 +292,7 @@ export async function runSetup(flags: SetupFlags, given: Partial<SetupOptions> =
   if (absent !== null) {
     const commands = [
       ...(unitsChanged ? ['systemctl daemon-reload'] : []),
-      `systemctl enable ${UNITS.join(' ')}`,
+      ...(enabledOffline ? [] : [`systemctl enable ${UNITS.join(' ')}`]),
       ...(noStart || blockers.length > 0 ? [] : [`systemctl start ${UNITS.join(' ')}`]),
     ];
     systemd = { absent, commands };
