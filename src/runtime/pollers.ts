@@ -143,8 +143,18 @@ export function startPollers(d: PollerDeps): { stop(): void } {
     onError('standby Ceph check'),
   );
 
+  // a node that starts (or comes back) as a standby asks Ceph at once instead of a poll interval later:
+  // until then its fitness rests on nothing of this run
+  let wasStandby = false;
+  const standbyStart = d.actor.subscribe((snap) => {
+    const polls = snap.hasTag('standby-poll');
+    if (polls && !wasStandby) standby.poke();
+    wasStandby = polls;
+  });
+
   return {
     stop() {
+      standbyStart.unsubscribe();
       vip.stop();
       healthStart.unsubscribe();
       health.stop();

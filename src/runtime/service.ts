@@ -14,7 +14,7 @@ import { startPollers } from './pollers.js';
 import { HarborLastWords } from './last-words.js';
 import { journalStartupLogs } from './startup-logs.js';
 import { prepareStateFiles } from './state-files.js';
-import { StatusPublisher } from './status-publisher.js';
+import { inheritedReadiness, readPreviousStatus, StatusPublisher } from './status-publisher.js';
 import { watchTransitions, type TransitionRecord } from './status.js';
 import { composeCommandOf, createWorld } from './world.js';
 import { VERSION } from '../version.js';
@@ -89,6 +89,7 @@ export async function runService(config: Config, logger: Logger, options: Servic
   });
 
   const transitionListeners = new Set<(t: TransitionRecord) => void>();
+  const previousStatus = readPreviousStatus(config.paths.statusFile);
   const publisher = new StatusPublisher(
     config,
     logger,
@@ -120,6 +121,11 @@ export async function runService(config: Config, logger: Logger, options: Servic
       observe.inspect(ev);
     },
   });
+  publisher.readiness = inheritedReadiness(previousStatus, Date.now(), f.keepalived.restartGraceMs);
+  if (publisher.readiness)
+    logger.info('a ready standby restarted: Ceph readiness kept from the previous run until the first poll', {
+      detachedAt: new Date(publisher.readiness.checkedAt).toISOString(),
+    });
   observe.setStatusSource(() => publisher.status());
   actor.subscribe({ next: publisher.publish, error: (e: unknown) => logger.error('node actor failed', { error: String(e) }) });
   options.onActor?.(actor);

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Actor } from 'xstate';
 import type { ComponentHealth } from '../actions/harbor.js';
 import type { Config } from '../config/index.js';
@@ -11,6 +11,33 @@ import { statusOf, type NodeStatus, type TransitionRecord } from './status.js';
 
 /** A standby polls the image this often: who holds it (for the takeover) and whether Ceph answers (for `check`). */
 export const STANDBY_POLL_MS = 3_000;
+
+/**
+ * What a restarted service may keep of the run before it: a ready standby that detached less than
+ * `graceMs` ago (an upgrade's restart) had Ceph answering when it stopped, and `check` trusted that
+ * for the grace while no service ran. The new run keeps trusting it, aged from the detach, until
+ * its own first Ceph poll answers; without it a restarted standby reads unfit until then, and
+ * keepalived's track_file puts it in FAULT at the moment its peer may be handing over.
+ */
+export function inheritedReadiness(stored: unknown, now: number, graceMs: number): StandbyReadiness | null {
+  if (typeof stored !== 'object' || stored === null) return null;
+  const { detachedAt, tags, fitness } = stored as { detachedAt?: unknown; tags?: unknown; fitness?: unknown };
+  if (typeof detachedAt !== 'string') return null;
+  const at = Date.parse(detachedAt);
+  if (!Number.isFinite(at) || at > now || now - at >= graceMs) return null;
+  if (!Array.isArray(tags) || !tags.includes('fit-when-ready')) return null;
+  if (typeof fitness !== 'object' || fitness === null || (fitness as { fit?: unknown }).fit !== true) return null;
+  return { ok: true, checkedAt: at, error: null };
+}
+
+/** The previous run's status file, read before this run writes its own; null when there is none. */
+export function readPreviousStatus(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * What the node tells the world: status (control socket, file, viewer) and fitness (keepalived's
