@@ -3,8 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { forwardIntoNamespace } from '../../lab/forward.js';
-import { LAB, Lab } from '../../lab/lab.js';
-import { crashMaster, inspectImageAfterRelease, other, runScenario, type ScenarioResult } from '../../lab/scenarios.js';
+import { LAB, Lab, type NodeName } from '../../lab/lab.js';
+import { crashMaster, inspectImageAfterRelease, other, pushSome, runScenario, type ScenarioResult } from '../../lab/scenarios.js';
+import { currentPackage, nextPackage } from '../support/packages.js';
 import { sample } from '../support/http-probe.js';
 
 // Real parts end to end: Ceph (mon, memstore OSD, mgr), keepalived in namespaces, the registry,
@@ -566,4 +567,92 @@ test('17 damaged compose file on the master: the switchover stops Harbor by name
       },
     },
   );
+});
+
+test('18 rolling upgrade: both nodes on N, the standby upgraded, one switchover, the other upgraded; pulls fail only inside the switchover; each journal shows both versions', async () => {
+  const current = currentPackage();
+  const next = nextPackage();
+  let faultAt = 0;
+  const r = await scenario(
+    'rolling upgrade',
+    async (lab, serving, result) => {
+      faultAt = Date.now();
+      const standby = other(serving);
+      const versionsBefore = { a: lab.installedVersion('a'), b: lab.installedVersion('b') };
+      assert.deepEqual(versionsBefore, { a: current.version, b: current.version });
+      const probe = lab.pushed[0];
+      assert.ok(probe, 'an image to pull');
+      const stateOf = async (n: NodeName) => (await lab.status(n).catch(() => null))?.state ?? 'down';
+      // the operator's cue before the next step: the node is a ready standby again (`status` says fit)
+      const readyStandby = async (n: NodeName) => {
+        const s = await lab.status(n).catch(() => null);
+        return s?.state === 'idle' && s.fitness.fit;
+      };
+      const faults = (n: NodeName) =>
+        lab
+          .keepalivedLog(n)
+          .split('\n')
+          .filter((l) => /Entering FAULT STATE/i.test(l)).length;
+      const window = { from: 0, to: 0 };
+      const loop = lab.startPullLoop(probe.ref);
+      let attempts: Array<{ start: number; end: number; ok: boolean }> = [];
+      try {
+        // the standby first: its service restarts on the new version and stands by again
+        const standbyFaults = faults(standby);
+        await lab.upgradeNode(standby, next.deb);
+        await lab.waitFor(`${standby} standing by on ${next.version}`, () => readyStandby(standby), 60_000);
+        // a restarted ready standby stays a candidate throughout: keepalived never saw it unfit
+        await new Promise((res) => setTimeout(res, 3_000));
+        assert.equal(faults(standby), standbyFaults, `${standby}'s keepalived went FAULT during its upgrade restart`);
+        pushSome(lab, 1);
+        // the one hand-over
+        window.from = Date.now();
+        const ack = await lab.request(serving, { cmd: 'switchover' });
+        assert.ok(ack.ok, JSON.stringify(ack));
+        await lab.waitFor(`${standby} serving`, async () => (await stateOf(standby)).startsWith('active.serving'), 120_000);
+        await lab.waitPullable(60_000);
+        window.to = Date.now();
+        // then the old master, now standing by
+        await lab.waitFor(`${serving} idle after the switchover`, async () => (await stateOf(serving)) === 'idle', 90_000);
+        await lab.upgradeNode(serving, next.deb);
+        await lab.waitFor(`${serving} standing by on ${next.version}`, () => readyStandby(serving), 60_000);
+        pushSome(lab, 1);
+        // clients keep pulling a little after the last restart
+        await new Promise((res) => setTimeout(res, 3_000));
+      } finally {
+        attempts = await loop.stop();
+      }
+      const failed = attempts.filter((a) => !a.ok);
+      const outside = failed.filter((a) => a.end < window.from || a.start > window.to);
+      result.measured = {
+        ...result.measured,
+        versionsBefore: `a=${versionsBefore.a} b=${versionsBefore.b}`,
+        versionsAfter: `a=${lab.installedVersion('a')} b=${lab.installedVersion('b')}`,
+        pulls: attempts.length,
+        pullsFailed: failed.length,
+        pullsFailedOutsideSwitchover: outside.length,
+        switchoverWindowMs: window.to - window.from,
+        firstToLastFailedPullMs: failed.length > 0 ? Math.max(...failed.map((a) => a.end)) - Math.min(...failed.map((a) => a.start)) : 0,
+      };
+      assert.ok(attempts.length >= 10, `clients pulled all along (${attempts.length} pulls)`);
+      assert.deepEqual(outside, [], 'no pull failed outside the switchover');
+      assert.equal(lab.installedVersion('a'), next.version);
+      assert.equal(lab.installedVersion('b'), next.version);
+      return standby;
+    },
+    {
+      after: async (lab, serving) => {
+        for (const n of ['a', 'b'] as const) {
+          const versions = lab.journal(n).flatMap((e) => (e.kind === 'service' && e.message === 'starting' ? [String(e.detail?.version)] : []));
+          assert.deepEqual(versions, [current.version, next.version], `${n}'s journal: started on N, then on N+1`);
+        }
+        const summaries = (operation: 'takeover' | 'release') =>
+          (['a', 'b'] as const).flatMap((n) => lab.journal(n).filter((e) => e.kind === 'summary' && e.operation === operation && Date.parse(e.at) >= faultAt));
+        assert.equal(summaries('takeover').length, 1, 'one hand-over: one takeover');
+        assert.equal(summaries('release').length, 1, 'and one release');
+        assert.ok((await lab.status(serving)).state.startsWith('active.serving'));
+      },
+    },
+  );
+  assert.equal(r.fences, 0, 'a rolling upgrade fences nobody');
 });
