@@ -4,7 +4,17 @@ import { pathToFileURL } from 'node:url';
 import { fromPromise } from 'xstate';
 import type * as ConfigModule from '../src/config/index.js';
 import type * as LoggerModule from '../src/log/logger.js';
-import type { ClaimInput, ClaimOutput, DisownInput, ReadWorldInput, RecordInput, RecordOutput, UnmapInput, UnmountInput } from '../src/machine/actors.js';
+import type {
+  ClaimInput,
+  ClaimOutput,
+  ComposeDownInput,
+  DisownInput,
+  ReadWorldInput,
+  RecordInput,
+  RecordOutput,
+  UnmapInput,
+  UnmountInput,
+} from '../src/machine/actors.js';
 import type { FilesystemProbe, ImageObservation, NodeActors, OwnershipView, WorldSnapshot } from '../src/machine/index.js';
 import type * as ServiceModule from '../src/runtime/service.js';
 
@@ -67,7 +77,7 @@ const actors: Partial<NodeActors> = {
     w.mounted = true;
   }),
   composeUp: step<void, Record<string, never>>(() => void (w.composeRunning = true)),
-  composeDown: step<void, Record<string, never>>(() => void (w.composeRunning = false)),
+  composeDown: step<void, ComposeDownInput>(() => void (w.composeRunning = false)),
   unmount: step<void, UnmountInput>(() => void (w.mounted = false)),
   unmap: step<void, UnmapInput>(() => void (w.device = null)),
 };

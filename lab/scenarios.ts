@@ -191,3 +191,34 @@ export async function inspectImageAfterRelease(lab: Lab, serving: NodeName, mapp
   await lab.startEngine(serving);
   await lab.waitOneServing(90_000);
 }
+
+/** One pull of the client loop (`Lab.startPullLoop`): when it started and ended (epoch ms), and whether it worked. */
+export interface PullAttempt {
+  start: number;
+  end: number;
+  ok: boolean;
+}
+
+/**
+ * What clients saw: the longest stretch from a failed pull's start to the next pull that worked
+ * (its end), and how many pulls failed. A stretch still failing when the loop stopped counts to
+ * the last attempt's end.
+ */
+export function unavailability(attempts: readonly PullAttempt[]): { longestMs: number; failed: number; outages: number } {
+  const sorted = [...attempts].sort((x, y) => x.start - y.start);
+  let longestMs = 0;
+  let outages = 0;
+  let since: number | null = null;
+  for (const a of sorted) {
+    if (!a.ok && since === null) {
+      since = a.start;
+      outages += 1;
+    } else if (a.ok && since !== null) {
+      longestMs = Math.max(longestMs, a.end - since);
+      since = null;
+    }
+  }
+  const last = sorted.at(-1);
+  if (since !== null && last) longestMs = Math.max(longestMs, last.end - since);
+  return { longestMs, failed: sorted.filter((a) => !a.ok).length, outages };
+}

@@ -156,11 +156,12 @@ export class HarborInstaller {
 }
 
 /** compose down; when the compose file is damaged or gone, stop Harbor's containers by name. Data is never deleted. */
-export async function stopHarbor(runner: Runner, compose: Compose, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export async function stopHarbor(runner: Runner, compose: Compose, timeoutMs: number, signal?: AbortSignal, kill = false): Promise<void> {
   try {
-    await compose.down(signal);
+    await compose.down(signal, kill);
   } catch (error) {
     if (!(error instanceof CommandError) || error.failure !== 'exit') throw error;
-    await runner.run({ what: 'docker stop (compose file unusable)', argv: ['docker', 'stop', ...HARBOR_CONTAINERS], timeoutMs, signal, okExitCodes: [1] });
+    const argv = kill ? ['docker', 'kill', ...HARBOR_CONTAINERS] : ['docker', 'stop', ...HARBOR_CONTAINERS];
+    await runner.run({ what: `docker ${kill ? 'kill' : 'stop'} (compose file unusable)`, argv, timeoutMs, signal, okExitCodes: [1] });
   }
 }

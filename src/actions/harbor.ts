@@ -69,8 +69,13 @@ export class Compose {
     await this.runner.run({ what: 'compose up', argv: composeArgv(this.options, 'up', '-d'), timeoutMs: this.options.timeouts.up, signal });
   }
 
-  async down(signal?: AbortSignal): Promise<void> {
-    await this.runner.run({ what: 'compose down', argv: composeArgv(this.options, 'down'), timeoutMs: this.options.timeouts.down, signal });
+  /**
+   * `kill`: no stop grace (`--timeout 0`: SIGKILL at once), for a node whose data path is dead:
+   * containers cannot flush to a fenced or unreachable image, and each would wait out its grace.
+   */
+  async down(signal?: AbortSignal, kill = false): Promise<void> {
+    const argv = kill ? composeArgv(this.options, 'down', '--timeout', '0') : composeArgv(this.options, 'down');
+    await this.runner.run({ what: kill ? 'compose down (kill)' : 'compose down', argv, timeoutMs: this.options.timeouts.down, signal });
   }
 
   /** What `service` logged since `sinceMs` (ms epoch), the last `max` lines: its start-up after a takeover. */

@@ -52,6 +52,19 @@ export interface RecordOutput {
 /** What the machine knows it started: a survey may skip asking (compose down is harmless when nothing runs). */
 export interface ReadWorldInput {
   composeKnownRunning?: boolean;
+  /**
+   * What is held only, not who owns the image: a release gives back what this node holds whoever
+   * Ceph says owns it, so its survey asks Ceph nothing (a node that lost Ceph would wait out the
+   * calls' timeouts while it still draws the clients).
+   */
+  heldOnly?: boolean;
+}
+export interface ComposeDownInput {
+  /**
+   * The data path is dead (fenced, lost Ceph): no graceful stop, containers are killed at once.
+   * Stuck in uninterruptible I/O they may outlive it; the step's deadline gives up on them.
+   */
+  dead: boolean;
 }
 export interface DisownInput {
   generation: number;
@@ -75,7 +88,7 @@ export const actorPlaceholders = {
   fsck: notProvided<void, DeviceInput>('fsck'),
   mount: notProvided<void, DeviceInput>('mount'),
   composeUp: notProvided<void, Record<string, never>>('composeUp'),
-  composeDown: notProvided<void, Record<string, never>>('composeDown'),
+  composeDown: notProvided<void, ComposeDownInput>('composeDown'),
   unmount: notProvided<void, UnmountInput>('unmount'),
   unmap: notProvided<void, UnmapInput>('unmap'),
   disown: notProvided<void, DisownInput>('disown'),

@@ -343,6 +343,9 @@ export const nodeMachine = nodeSetup.createMachine({
       states: {
         surveying: step('readWorld', {
           description: 'Wait for aborted commands to die, then read what is really held (map, mount, Harbor; Harbor this run started is taken as running).',
+          // the watchdog keeps running through the release: a hand-over that loses Ceph or is
+          // fenced midway stops being graceful (unfit at once), whatever the reason it began
+          tags: ['watchdog'],
           input: from.survey,
           onDone: [
             { guard: { type: 'composeRunning', params: output.world }, ...surveyed('#node.releasing.stopping-harbor') },
@@ -353,19 +356,22 @@ export const nodeMachine = nodeSetup.createMachine({
           onFail: giveUp.release('readWorld'),
         }),
         'stopping-harbor': step('composeDown', {
-          description: 'compose down.',
-          input: from.nothing,
+          description: 'compose down; on a dead data path (fenced, lost Ceph) the containers are killed, not stopped.',
+          tags: ['watchdog'],
+          input: ({ context }: { context: NodeContext }) => ({ dead: releasingAsDead(context) }),
           onDone: { target: '#node.releasing.unmounting', actions: 'markComposeDown' },
           onFail: giveUp.release('composeDown'),
         }),
         unmounting: step('unmount', {
           description: 'umount; processes holding the mount are killed TERM then KILL within the timeout.',
+          tags: ['ceph-watch'],
           input: ({ context }: { context: NodeContext }) => ({ device: context.holdings.device, fenced: releasingAsDead(context) }),
           onDone: { target: '#node.releasing.unmapping', actions: 'markUnmounted' },
           onFail: giveUp.release('unmount'),
         }),
         unmapping: step('unmap', {
           description: 'Unmap the image; force-unmap only as the last attempt, never while mounted.',
+          tags: ['ceph-watch'],
           input: ({ context }: { context: NodeContext }) => ({
             device: context.holdings.device,
             // force only as the last attempt: it can lose writes a normal unmap would flush

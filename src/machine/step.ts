@@ -103,7 +103,7 @@ export const from = {
   nothing: {} as Record<string, never>,
   device: ({ context }: ContextOnly) => ({ device: context.holdings.device ?? '' }),
   /** A release's survey: Harbor this run started is known to run (saves `compose ps`, a second or two). */
-  survey: ({ context }: ContextOnly) => ({ composeKnownRunning: context.holdings.composeRunning }),
+  survey: ({ context }: ContextOnly) => ({ composeKnownRunning: context.holdings.composeRunning, heldOnly: true }),
 };
 
 /** `releasing` leaves for `exit`; `reason` is what status and the journal say. */

@@ -23,6 +23,11 @@ export const NODE_TAGS = [
   'harbor-starting',
   /** The I/O watchdog writes through the mount and reads the owner record. */
   'watchdog',
+  /**
+   * The owner record is read on the watchdog's clock without writes through the mount (a release
+   * unmounting or unmapping: a probe would hold the mount); silence past the deadline is lost Ceph.
+   */
+  'ceph-watch',
   /** The standby polls the image's watchers and owner record. */
   'standby-poll',
   /** The node acts as VRRP MASTER: a VIP found on the interface confirms it, even before keepalived speaks. */

@@ -17,15 +17,20 @@ export interface HolderWatchOptions {
   intervalMs: number;
   deadlineMs: number;
   readOwnership: (signal: AbortSignal) => Promise<OwnershipView>;
-  /** Is the node holding the mounted image under a generation of its own right now? */
-  holding: () => { active: boolean; mounted: boolean; generation: number | null };
+  /**
+   * Is the node holding the image under a generation of its own right now? `active`: the watch
+   * runs; `writes` false: the owner record only (a release unmounting: a probe would hold the mount).
+   */
+  holding: () => { active: boolean; mounted: boolean; generation: number | null; writes?: boolean };
   send: (event: NodeEvent) => void;
   now?: () => number;
 }
 
 /**
  * While this node holds the mounted image: writes through it (a fence shows as EIO) every
- * interval; from its claim on, reads the owner record (a takeover shows as another node's record). Deadlines are timers,
+ * interval; from its claim on, reads the owner record (a takeover shows as another node's record).
+ * It runs through a release too, up to the unmap, so a release that loses Ceph or is fenced midway
+ * says so and the node turns unfit instead of finishing a hand-over it cannot finish. Deadlines are timers,
  * not waits: when neither has answered for the deadline — a write stuck in uninterruptible I/O,
  * a Ceph read that hangs — the node has lost Ceph and says so at once, whatever the stuck
  * processes do afterwards. After a freeze it looks at the record before anything else.
@@ -36,7 +41,12 @@ export function startHolderWatch(o: HolderWatchOptions): { stop(): void; checkRe
   let reported = false;
   const watching = () => {
     const h = o.holding();
-    return h.active && h.mounted && h.generation !== null;
+    return h.active && h.writes !== false && h.mounted && h.generation !== null;
+  };
+  // unmounting and unmapping: no writes, but Ceph silence past the deadline is still lost Ceph
+  const recordOnly = () => {
+    const h = o.holding();
+    return h.active && h.writes === false && h.generation !== null;
   };
   // the record needs no mount: from the claim on, a node another one replaced must stop even
   // while it maps, formats or checks (a mkfs stuck on a fenced client would hold it for minutes)
@@ -79,7 +89,7 @@ export function startHolderWatch(o: HolderWatchOptions): { stop(): void; checkRe
     const t = now();
     const gap = t - lastTick;
     lastTick = t;
-    if (!watching()) {
+    if (!watching() && !recordOnly()) {
       // a new hold starts with a fresh clock and may report again
       answeredAt = t;
       reported = false;

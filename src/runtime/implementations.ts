@@ -10,6 +10,7 @@ import type {
   DisownInput,
   FenceInput,
   ReadWorldInput,
+  ComposeDownInput,
   RecordInput,
   RecordOutput,
   UnmapInput,
@@ -89,7 +90,8 @@ export async function readWorldNow(
   const mounted = mountedAt !== null && device !== null && mountedAt.source === device;
   const foreignMount = mountedAt !== null && !mounted ? `${mountedAt.source} (${mountedAt.fstype || 'unknown type'})` : null;
   const holdings = { device, mounted, composeRunning };
-  const { verdict, owner } = isHolding(holdings) ? await ownershipOf(world, identity, device, signal) : { verdict: 'unknown' as const, owner: null };
+  const { verdict, owner } =
+    isHolding(holdings) && known.heldOnly !== true ? await ownershipOf(world, identity, device, signal) : { verdict: 'unknown' as const, owner: null };
   const markers = readMarkers(config);
   return {
     vipHere,
@@ -187,9 +189,9 @@ export function realActors(
       await world.fs.markSynchronous(signal);
       await world.compose.up(signal);
     }),
-    composeDown: fromPromise<void, Record<string, never>>(async ({ signal }) => {
+    composeDown: fromPromise<void, ComposeDownInput>(async ({ input, signal }) => {
       await lastWords?.journal(signal);
-      await stopHarbor(world.runner, world.compose, config.file.timeouts.composeDown, signal);
+      await stopHarbor(world.runner, world.compose, config.file.timeouts.composeDown, signal, input.dead);
     }),
     unmount: fromPromise<void, UnmountInput>(async ({ input, signal }) => {
       const device = input.device ?? (await world.mapper.current(signal));

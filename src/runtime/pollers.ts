@@ -113,7 +113,8 @@ export function startPollers(d: PollerDeps): { stop(): void } {
     readOwnership: d.readOwnership,
     holding: () => {
       const snap = snapshot();
-      return { active: snap.hasTag('watchdog'), mounted: snap.context.holdings.mounted, generation: snap.context.generation };
+      const writes = snap.hasTag('watchdog');
+      return { active: writes || snap.hasTag('ceph-watch'), writes, mounted: snap.context.holdings.mounted, generation: snap.context.generation };
     },
     send: d.send,
   });

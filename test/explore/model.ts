@@ -219,18 +219,24 @@ export class Model {
         }
         const snap = e.snap;
         const c = snap.context;
-        // the holder watch: EIO through the mount, or the owner record names someone else
-        if (snap.hasTag('watchdog') && c.holdings.mounted && c.generation !== null && h.client !== null && h.mounted) {
+        // the holder watch reports once per hold (the runtime's `reported`): an event that would
+        // change nothing (a release already escalated to the same end) is not offered again
+        const watchdog = (label: string, event: AnyEventObject) => {
+          const r = this.engine.send(e, event);
+          if (engineKey(r.engine) !== engineKey(e)) add(`${n}: watchdog ${label}`, false, (t) => this.put(t, n, r));
+        };
+        const dataPath = snap.hasTag('watchdog') && c.holdings.mounted && h.mounted;
+        // on the record alone while a release unmounts or unmaps: no probe writes, so no EIO
+        const recordOnly = snap.hasTag('ceph-watch');
+        if ((dataPath || recordOnly) && c.generation !== null && h.client !== null) {
           if (!h.cut) {
             const r = w.image.record;
-            const blocked = isBlocklisted(w, h.client.addr);
+            const blocked = dataPath && isBlocklisted(w, h.client.addr);
             if (blocked || r === null || r.node !== n || r.generation !== c.generation) {
-              add(`${n}: watchdog io.fenced${blocked ? ' (EIO)' : ' (record names another)'}`, false, (t) =>
-                this.send(t, n, { type: 'io.fenced', detail: 'model' }),
-              );
+              watchdog(`io.fenced${blocked ? ' (EIO)' : ' (record names another)'}`, { type: 'io.fenced', detail: 'model' });
             }
           } else {
-            add(`${n}: watchdog ceph.lost`, false, (t) => this.send(t, n, { type: 'ceph.lost', detail: 'model' }));
+            watchdog('ceph.lost', { type: 'ceph.lost', detail: 'model' });
           }
         }
         // the health prober (only changes of verdict)

@@ -410,3 +410,43 @@ test('a failure no retry can fix (no rbd kernel module) gives up at once, with t
   const transient = await run([...events.slice(0, -1), { type: 'xstate.error.actor.map', error: new Error('rbd: map timed out') }]);
   assert.equal(transient.finalState, 'active.mounting.mapping.backoff');
 });
+
+test('a hand-over that loses Ceph or is fenced midway stops being graceful: unfit at once, Harbor killed, the rest released as dead', async () => {
+  const { fitnessOf } = await import('../../src/guards/fitness.js');
+  const serving: ModelEvent[] = [
+    done('readWorld', world({ vipHere: true })),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
+    ...serveAfterMap,
+  ];
+  const surveyed = done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true }));
+  const fitAfter = (events: ModelEvent[]) => fitnessOf(fitnessInputOf(pathFromEvents(events).state), null, 0, 1);
+  const composeDownInput = (events: ModelEvent[]) =>
+    (pathFromEvents(events).state.children.composeDown?.getSnapshot() as { input?: unknown } | undefined)?.input;
+  const tagsAt = (events: ModelEvent[]) => [...pathFromEvents(events).state.tags];
+
+  // a graceful hand-over (Harbor went down) keeps the VIP while it can finish, Harbor stopped gracefully
+  const handOver = [...serving, { type: 'health.down' }, surveyed] as ModelEvent[];
+  assert.equal(fitAfter(handOver).fit, true);
+  assert.deepEqual(composeDownInput(handOver), { dead: false });
+  // the watchdog runs through the release: the survey and compose down with writes, unmount and unmap on the record alone
+  assert.ok(tagsAt(handOver).includes('watchdog'));
+  assert.ok(tagsAt([...handOver, done('composeDown')]).includes('ceph-watch'));
+  assert.ok(!tagsAt([...handOver, done('composeDown')]).includes('watchdog'), 'no probe writes while unmounting');
+
+  for (const [lost, exit] of [
+    [{ type: 'ceph.lost', detail: 'the I/O probe missed its deadline' }, 'standing-down'],
+    [{ type: 'io.fenced', detail: 'EIO' }, 'fenced'],
+  ] as const) {
+    // it loses its data path while compose down waits on containers stuck on it
+    const midway = [...handOver, lost];
+    const fitness = fitAfter(midway);
+    assert.equal(fitness.fit, false, `${lost.type} midway: unfit at once (${fitness.why})`);
+    // a release that begins on a dead path kills Harbor instead of waiting out the stop grace
+    assert.deepEqual(composeDownInput([...serving, lost, surveyed]), { dead: true });
+    const r = await run([...midway, done('composeDown'), done('unmount'), done('unmap')]);
+    assert.deepEqual(r.violations, []);
+    assert.equal(r.finalState, exit);
+    assert.ok(!r.calls.includes('disown'), 'a dead client does not disown: the peer fences it');
+  }
+});

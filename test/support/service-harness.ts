@@ -6,7 +6,16 @@ import { fromPromise } from 'xstate';
 import { buildConfig, type Config } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { FilesystemProbe, ImageObservation, NodeActors, OwnershipView, WorldSnapshot } from '../../src/machine/index.js';
-import type { ClaimInput, ClaimOutput, DisownInput, ReadWorldInput, RecordInput, RecordOutput, UnmountInput } from '../../src/machine/actors.js';
+import type {
+  ClaimInput,
+  ClaimOutput,
+  ComposeDownInput,
+  DisownInput,
+  ReadWorldInput,
+  RecordInput,
+  RecordOutput,
+  UnmountInput,
+} from '../../src/machine/actors.js';
 import { runService } from '../../src/runtime/service.js';
 import { readMarkers } from '../../src/runtime/state-files.js';
 import { controlRequest } from '../../src/cli/control-client.js';
@@ -134,7 +143,7 @@ export function instantService(
       fsck: step<{ device: string }, void>('fsck', () => undefined),
       mount: step<{ device: string }, void>('mount', () => void (w.mounted = true)),
       composeUp: step<Record<string, never>, void>('composeUp', () => void (w.composeRunning = true)),
-      composeDown: step<Record<string, never>, void>('composeDown', () => void (w.composeRunning = false)),
+      composeDown: step<ComposeDownInput, void>('composeDown', () => void (w.composeRunning = false)),
       unmount: step<UnmountInput, void>('unmount', () => void (w.mounted = false)),
       unmap: step<{ device: string | null; force: boolean; fenced: boolean }, void>('unmap', () => void (w.device = null)),
     };

@@ -59,6 +59,14 @@ test('harbor stop: compose down; with a damaged compose file, Harbor containers 
   const fine = new ScriptedRunner(() => ({ stdout: '' }));
   await stopHarbor(fine, new Compose(fine, opts), 1000);
   assert.equal(fine.calls.length, 1);
+  assert.ok(!fine.calls[0]?.includes('--timeout'), 'a live data path: the containers get their stop grace');
+  // a dead data path: no grace to wait out (containers cannot flush to a fenced image)
+  const dead = new ScriptedRunner(() => ({ stdout: '' }));
+  await stopHarbor(dead, new Compose(dead, opts), 1000, undefined, true);
+  assert.deepEqual(dead.calls[0]?.slice(-3), ['down', '--timeout', '0']);
+  const deadDamaged = new ScriptedRunner((argv) => (argv.includes('down') ? { fail: { exitCode: 15, stderr: 'yaml: bad' } } : { stdout: '' }));
+  await stopHarbor(deadDamaged, new Compose(deadDamaged, opts), 1000, undefined, true);
+  assert.deepEqual(deadDamaged.calls[1], ['docker', 'kill', ...HARBOR_CONTAINERS]);
 });
 
 test('compose ps with docker-compose v1 (no --format: usage on stderr, exit 0) falls back to the running services', async () => {

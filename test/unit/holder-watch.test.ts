@@ -163,3 +163,62 @@ test('checkRecordNow reads the record at once instead of at the next interval (a
     w.stop();
   }
 });
+
+test('a release unmounting or unmapping (record only, no writes): Ceph silence past the deadline is lost Ceph; no probe write is made', async () => {
+  const events: NodeEvent[] = [];
+  let writes = 0;
+  const started = Date.now();
+  const w = startHolderWatch({
+    runner: runner(() => {
+      writes += 1;
+      return okWrite();
+    }),
+    logger: silentLogger(),
+    nodeName: 'a',
+    mountPoint: '/nonexistent',
+    intervalMs: 50,
+    deadlineMs: 400,
+    readOwnership: never,
+    holding: () => ({ active: true, writes: false, mounted: true, generation: 7 }),
+    send: (e) => events.push(e),
+  });
+  try {
+    while (events.length === 0 && Date.now() - started < 3_000) await sleep(20);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['ceph.lost'],
+    );
+    assert.ok(Date.now() - started >= 400);
+    assert.equal(writes, 0, 'a probe would hold the mount the release is unmounting');
+  } finally {
+    w.stop();
+  }
+});
+
+test('record only, Ceph answering: our record keeps the release quiet; the peer’s record says fenced', async () => {
+  const events: NodeEvent[] = [];
+  let view = ours(7);
+  const w = startHolderWatch({
+    runner: runner(okWrite),
+    logger: silentLogger(),
+    nodeName: 'a',
+    mountPoint: '/nonexistent',
+    intervalMs: 50,
+    deadlineMs: 400,
+    readOwnership: () => Promise.resolve(view),
+    holding: () => ({ active: true, writes: false, mounted: false, generation: 7 }),
+    send: (e) => events.push(e),
+  });
+  try {
+    await sleep(700);
+    assert.equal(events.length, 0, 'our own record answering in time: nothing to report');
+    view = theirs;
+    await sleep(300);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['io.fenced'],
+    );
+  } finally {
+    w.stop();
+  }
+});
