@@ -7,19 +7,27 @@ import { silentLogger } from '../../src/log/logger.js';
 
 // The session's own plumbing against a stand-in helper (the real one is tested against the lab's
 // Ceph in test/lab/ceph-session.test.ts): which failures kill it, which leave it serving.
+// Answers go out whole under a lock, as ceph-session.py's do: print() from threads writes the line
+// and its newline separately, and two answers interleaved into one line were lost (a call timed out).
 const FAKE_HELPER = `
 import json, os, sys, threading, time
+out = threading.Lock()
+def reply(answer):
+    line = json.dumps(answer) + "\\n"
+    with out:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 sys.stdin.readline()
-print(json.dumps({"ready": True, "address": "127.0.0.1:0/1"}), flush=True)
+reply({"ready": True, "address": "127.0.0.1:0/1"})
 def serve(r):
     if r.get("hang"):
         time.sleep(60)
     if r.get("crash"):
         os._exit(7)
     if r.get("errno"):
-        print(json.dumps({"id": r["id"], "ok": False, "errno": r["errno"], "error": "rbd: failed: (%d) x" % r["errno"]}), flush=True)
+        reply({"id": r["id"], "ok": False, "errno": r["errno"], "error": "rbd: failed: (%d) x" % r["errno"]})
         return
-    print(json.dumps({"id": r["id"], "ok": True, "result": {"pid": os.getpid()}}), flush=True)
+    reply({"id": r["id"], "ok": True, "result": {"pid": os.getpid()}})
 for line in sys.stdin:
     threading.Thread(target=serve, args=(json.loads(line),), daemon=True).start()
 `;
