@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { forwardIntoNamespace } from '../../lab/forward.js';
 import { LAB, Lab, type NodeName } from '../../lab/lab.js';
-import { crashMaster, inspectImageAfterRelease, other, pushSome, runScenario, type ScenarioResult } from '../../lab/scenarios.js';
+import { crashMaster, inspectImageAfterRelease, other, pushSome, runScenario, unavailability, type ScenarioResult } from '../../lab/scenarios.js';
 import { currentPackage, nextPackage } from '../support/packages.js';
 import { sample } from '../support/http-probe.js';
 
@@ -165,10 +165,14 @@ test('7 the crashed master comes back: it stays standby (fenced, then idle), no 
   });
 });
 
-test('6 split brain: VRRP cut on the standby; the old master is fenced, gets I/O errors and leaves; one serves after the heal; no fencing war; fsck clean', async () => {
+test('6 split brain: VRRP cut on the standby; the old master is fenced, gets I/O errors and leaves; one serves after the heal; no fencing war; fsck clean; unavailability within the bound', async () => {
+  let loop: ReturnType<Lab['startPullLoop']> | null = null;
   await scenario(
     'split brain',
     async (lab, serving) => {
+      const probe = lab.pushed[0];
+      assert.ok(probe);
+      loop = lab.startPullLoop(probe.ref);
       lab.cutVrrp(other(serving));
       // both are MASTER now; clients may reach either until the fenced one gives the VIP up
       await lab.waitFor(
@@ -187,9 +191,12 @@ test('6 split brain: VRRP cut on the standby; the old master is fenced, gets I/O
       return other(serving);
     },
     {
-      after: async (lab, next) => {
+      after: async (lab, next, result) => {
         const old = other(next);
         const fencedReason = (await lab.status(old)).reason;
+        const outage = unavailability((await loop?.stop()) ?? []);
+        result.measured = { ...result.measured, unavailabilityMs: outage.longestMs, pullsFailed: outage.failed, outages: outage.outages };
+        assert.ok(outage.longestMs <= UNAVAILABILITY_BOUND_MS, `pulls through the VIP failed for ${outage.longestMs} ms (bound ${UNAVAILABILITY_BOUND_MS})`);
         lab.healVrrp(next);
         await new Promise((r) => setTimeout(r, 10_000));
         const s = await lab.states();
@@ -215,6 +222,9 @@ test('6 split brain: VRRP cut on the standby; the old master is fenced, gets I/O
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Any single fault: clients fail for at most detection plus one takeover. */
+const UNAVAILABILITY_BOUND_MS = 10_000;
 
 /** When the node's status says unfit, polled every 100 ms: ms since `since`. */
 async function unfitAfter(lab: Lab, n: 'a' | 'b', since: number, timeoutMs: number): Promise<number> {
@@ -655,4 +665,51 @@ test('18 rolling upgrade: both nodes on N, the standby upgraded, one switchover,
     },
   );
   assert.equal(r.fences, 0, 'a rolling upgrade fences nobody');
+});
+
+test('19 Ceph cut during a hand-over: the master releases because Harbor went down, then loses Ceph; it turns unfit at once and the peer serves within the bound', async () => {
+  let loop: ReturnType<Lab['startPullLoop']> | null = null;
+  let cutAt = 0;
+  await scenario(
+    'ceph cut during hand-over',
+    async (lab, serving, result) => {
+      const probe = lab.pushed[0];
+      assert.ok(probe);
+      loop = lab.startPullLoop(probe.ref);
+      // Harbor down: a graceful hand-over begins
+      lab.stopRegistry(serving);
+      await lab.waitFor(`${serving} releasing`, async () => (await lab.status(serving).catch(() => null))?.state.startsWith('releasing') ?? false, 30_000);
+      // and its storage goes while it hands over
+      lab.cutCeph(serving);
+      cutAt = Date.now();
+      const unfitMs = await unfitAfter(lab, serving, cutAt, 30_000);
+      result.measured = { ...result.measured, unfitAfterCutMs: unfitMs, unfitWhy: (await lab.status(serving).catch(() => null))?.fitness.why ?? '' };
+      return other(serving);
+    },
+    {
+      after: async (lab, next, result) => {
+        const old = other(next);
+        const servedAt = lab.transitions(next, cutAt).find((t) => t.to.startsWith('active.serving'))?.at ?? Date.now();
+        const outage = unavailability((await loop?.stop()) ?? []);
+        result.measured = {
+          ...result.measured,
+          peerServingAfterCutMs: servedAt - cutAt,
+          unavailabilityMs: outage.longestMs,
+          pullsFailed: outage.failed,
+          oldMasterState: (await lab.status(old).catch(() => null))?.state ?? 'down',
+        };
+        assert.ok(servedAt - cutAt <= UNAVAILABILITY_BOUND_MS, `${next} served ${servedAt - cutAt} ms after the cut (bound ${UNAVAILABILITY_BOUND_MS})`);
+        // unfit because its hand-over lost its data path, not because a step timed out
+        assert.match(String(result.measured.unfitWhy), /lost Ceph|fenced/, 'the old master escalated its hand-over to a dead release');
+        lab.healCeph(old);
+        // it was fenced by the peer meanwhile: it stays out, never takes the image back
+        await lab.waitFor(
+          `${old} out of the release`,
+          async () => !((await lab.status(old).catch(() => null))?.state ?? 'releasing').startsWith('releasing'),
+          120_000,
+        );
+        assert.ok((await lab.status(next)).state.startsWith('active.serving'));
+      },
+    },
+  );
 });
