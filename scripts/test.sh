@@ -24,3 +24,6 @@ npm run -s package -- --version "${version}+next1" --out dist/package/next
 
 files=(test/unit/*.test.ts test/integration/*.test.ts test/browser/*.test.ts test/model/*.test.ts test/package/*.test.ts test/lab/*.test.ts)
 node --import tsx --test "${files[@]}"
+
+# the short fault campaign: fixed seeds on the lab (the long one: npm run campaign)
+node --import tsx lab/campaign/main.ts --short --out reports/campaign-short.json
