@@ -191,6 +191,9 @@ export function realActors(
     }),
     composeDown: fromPromise<void, ComposeDownInput>(async ({ input, signal }) => {
       await lastWords?.journal(signal);
+      // a dead path first: I/O blocked on it must fail, or the killed containers cannot exit
+      // (best effort: the kill below has its own deadline either way; the mapper logs what it did)
+      if (input.dead) await world.mapper.abortDataPath(signal).catch(() => false);
       await stopHarbor(world.runner, world.compose, config.file.timeouts.composeDown, signal, input.dead);
     }),
     unmount: fromPromise<void, UnmountInput>(async ({ input, signal }) => {

@@ -215,3 +215,42 @@ test('fuse mapper: a fenced release records "not mounted" from umount -l as ok, 
     umount.restore();
   }
 });
+
+test('fuse mapper: a dead data path kills our rbd-fuse (pending FUSE requests then fail); nothing else is touched', async () => {
+  const { spawn } = await import('node:child_process');
+  const { isRunning } = await import('../../src/actions/processes.js');
+  const d = dirs();
+  mkdirSync(d.stateDir, { recursive: true });
+  const fuse = new FuseMapper(new ScriptedRunner(() => ({ stdout: '' })), conn, { ...d, timeoutMs: 5000 }, silentLogger());
+  assert.equal(await fuse.abortDataPath(), false, 'no rbd-fuse recorded: nothing to abort');
+  // a stand-in whose command line is rbd-fuse's on our directory
+  const bin = mkdtempSync(join(tmpdir(), 'ha-fuse-daemon-'));
+  writeFileSync(join(bin, 'rbd-fuse'), '#!/bin/sh\nwhile :; do sleep 1; done\n');
+  chmodSync(join(bin, 'rbd-fuse'), 0o755);
+  const start = (argv: string[]) => {
+    const child = spawn(argv[0] ?? '', argv.slice(1), { stdio: 'ignore', detached: true });
+    child.unref();
+    assert.ok(child.pid !== undefined);
+    return child.pid;
+  };
+  const other = start(['sleep', '30']);
+  const daemon = start([join(bin, 'rbd-fuse'), '-f', d.fuseDir]);
+  try {
+    // a recorded pid that is not rbd-fuse on our directory is never killed
+    writeFileSync(join(d.stateDir, 'rbd-fuse.pid'), `${other}\n`);
+    assert.equal(await fuse.abortDataPath(), false);
+    assert.equal(isRunning(other), true);
+    await new Promise((r) => setTimeout(r, 100));
+    writeFileSync(join(d.stateDir, 'rbd-fuse.pid'), `${daemon}\n`);
+    assert.equal(await fuse.abortDataPath(), true);
+    assert.equal(isRunning(daemon), false, 'rbd-fuse is gone');
+  } finally {
+    for (const pid of [other, daemon]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+});

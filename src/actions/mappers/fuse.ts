@@ -162,6 +162,19 @@ export class FuseMapper implements Mapper {
     return pid;
   }
 
+  /**
+   * rbd-fuse is the FUSE connection's daemon: killed, the kernel aborts the connection and every
+   * request pending on it (the loop device's reads and writes) fails instead of waiting for an
+   * OSD that will not answer. Only for a dead client: its queued writes are lost, and they must
+   * be (the peer fences this client before it maps).
+   */
+  async abortDataPath(signal?: AbortSignal): Promise<boolean> {
+    const pid = this.fusePid();
+    if (pid === null) return false;
+    this.logger.warn('dead data path: killing rbd-fuse so I/O blocked on the image fails', { pid });
+    return terminate(pid, 0, signal);
+  }
+
   async unmap(device: string, options: UnmapOptions, signal?: AbortSignal): Promise<void> {
     if (device.startsWith('/dev/')) {
       await this.runner.run({ what: 'losetup detach', argv: ['losetup', '-d', device], timeoutMs: this.options.timeoutMs, signal });

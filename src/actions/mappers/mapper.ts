@@ -24,6 +24,12 @@ export interface Mapper {
    * so a takeover can fence exactly them even after their watch has timed out.
    */
   clients(device: string, ownIps: readonly string[], signal?: AbortSignal): Promise<string[]>;
+  /**
+   * The data path is dead (fenced, lost Ceph) and Harbor is about to be killed: make I/O blocked
+   * on the device fail now instead of hanging, so the processes stuck on it can exit. True when
+   * something was aborted. Never on a live path: it drops writes a flush would keep.
+   */
+  abortDataPath(signal?: AbortSignal): Promise<boolean>;
 }
 
 /**

@@ -103,6 +103,14 @@ export class RbdDeviceMapper implements Mapper {
     }
   }
 
+  /**
+   * krbd: a blocklisted client's I/O already fails (ESHUTDOWN within ~30 ms of the fence), and a
+   * mounted device cannot be force-unmapped; rbd-nbd's daemon is not aborted here yet. Nothing to do.
+   */
+  abortDataPath(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
   async unmap(device: string, options: UnmapOptions, signal?: AbortSignal): Promise<void> {
     await this.runner.run({ what: `rbd device unmap (${this.kind})`, argv: unmapArgv(this.type, device, options.force), timeoutMs: this.timeoutMs, signal });
   }
