@@ -72,6 +72,31 @@ export function labDeb(): string {
   return deb;
 }
 
+/** A client's POST of a Harbor project through the VIP, from the client namespace (curl prints the HTTP code). */
+export function createProjectArgv(name: string): string[] {
+  return [
+    'nsenter',
+    `--net=/run/netns/${LAB.prefix}-client`,
+    '--',
+    'curl',
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '--max-time',
+    '5',
+    '-H',
+    'Content-Type: application/json',
+    '--data-binary',
+    JSON.stringify({ project_name: name }),
+    `http://${LAB.vip}/api/v2.0/projects`,
+  ];
+}
+
+/** The row is committed only when Harbor answered 201. */
+export const createProjectCommitted = (exitCode: number | null, stdout: string): boolean => exitCode === 0 && stdout.trim() === '201';
+
 /** Where Ceph's mon and OSD listen (one address): what a storage partition cuts. */
 export const CEPH_IP = `${LAB.subnet}.10`;
 
@@ -887,28 +912,9 @@ poll().then((t) => process.stdout.write(String(t)));`;
 
   /** POST a project through the VIP (nginx, core, PostgreSQL): true only when Harbor answered 201, i.e. the row is committed. */
   createProject(name: string): boolean {
-    const r = spawnSync(
-      'nsenter',
-      [
-        `--net=/run/netns/${LAB.prefix}-client`,
-        '--',
-        'curl',
-        '-sS',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        '--max-time',
-        '5',
-        '-H',
-        'Content-Type: application/json',
-        '--data-binary',
-        JSON.stringify({ project_name: name }),
-        `http://${LAB.vip}/api/v2.0/projects`,
-      ],
-      { encoding: 'utf8', timeout: 10_000 },
-    );
-    return r.status === 0 && r.stdout.trim() === '201';
+    const [cmd = '', ...args] = createProjectArgv(name);
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
+    return createProjectCommitted(r.status, r.stdout);
   }
 
   /** Every project name Harbor has, read through the VIP. */

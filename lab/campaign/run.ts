@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { LAB, Lab, type NodeName } from '../lab.js';
+import { createProjectArgv, createProjectCommitted, LAB, Lab, type NodeName } from '../lab.js';
 import { makeOciImage } from '../oci.js';
 import { inspectImageAfterRelease, other, pushSome, type PullAttempt, type ScenarioResult } from '../scenarios.js';
 import { describeSchedule, scheduleFor, type Fault, type FaultKind, type Role, type Schedule } from './schedule.js';
@@ -215,27 +215,10 @@ async function pushAsync(lab: Lab, tag: string): Promise<boolean> {
   return r.code === 0;
 }
 
-/** As `Lab.createProject`: true only when Harbor answered 201, i.e. the row is committed. */
+/** As `Lab.createProject`, without blocking the fault timers: true only when the row is committed. */
 async function createProjectAsync(name: string): Promise<boolean> {
-  const r = await runAsync(
-    inClient([
-      'curl',
-      '-sS',
-      '-o',
-      '/dev/null',
-      '-w',
-      '%{http_code}',
-      '--max-time',
-      '5',
-      '-H',
-      'Content-Type: application/json',
-      '--data-binary',
-      JSON.stringify({ project_name: name }),
-      `http://${LAB.vip}/api/v2.0/projects`,
-    ]),
-    10_000,
-  );
-  return r.code === 0 && r.out.trim() === '201';
+  const r = await runAsync(createProjectArgv(name), 10_000);
+  return createProjectCommitted(r.code, r.out);
 }
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
