@@ -35,7 +35,7 @@ export interface HolderWatchOptions {
  * a Ceph read that hangs — the node has lost Ceph and says so at once, whatever the stuck
  * processes do afterwards. After a freeze it looks at the record before anything else.
  */
-export function startHolderWatch(o: HolderWatchOptions): { stop(): void; checkRecordNow(): void } {
+export function startHolderWatch(o: HolderWatchOptions): { stop(): void; checkRecordNow(): void; checkNow(): void } {
   const now = o.now ?? Date.now;
   let answeredAt = now();
   let reported = false;
@@ -120,6 +120,11 @@ export function startHolderWatch(o: HolderWatchOptions): { stop(): void; checkRe
     },
     /** A step failed while claimed: was it because another node took the image? Ask Ceph now. */
     checkRecordNow() {
+      records.poke();
+    },
+    /** Harbor went down: is it the storage? Probe the image and ask Ceph now, not an interval later. */
+    checkNow() {
+      writes.poke();
       records.poke();
     },
   };

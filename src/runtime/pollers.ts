@@ -81,6 +81,9 @@ export function startPollers(d: PollerDeps): { stop(): void } {
       if (changed) {
         d.logger.info('harbor health', { verdict: changed, detail: report.detail });
         d.send({ type: HEALTH_EVENTS[changed] });
+        // Harbor down may be its storage gone: the watchdog looks now, so a hand-over on a dead
+        // path turns into a dead release (unfit at once) without waiting for its next tick
+        if (changed === 'down') watchdog.checkNow();
       }
     },
     onError('health probe'),

@@ -222,3 +222,36 @@ test('record only, Ceph answering: our record keeps the release quiet; the peerâ
     w.stop();
   }
 });
+
+test('Harbor went down: checkNow probes the image at once, so a fenced path shows now, not an interval later', async () => {
+  const { CommandError } = await import('../../src/actions/exec.js');
+  const events: NodeEvent[] = [];
+  let eio = false;
+  const w = startHolderWatch({
+    runner: runner(() =>
+      eio ? Promise.reject(new CommandError('io watchdog', 'dd â€¦', 1, 'dd: error writing: Input/output error', '', 3, 'exit')) : okWrite(),
+    ),
+    logger: silentLogger(),
+    nodeName: 'a',
+    mountPoint: '/nonexistent',
+    intervalMs: 10_000,
+    deadlineMs: 60_000,
+    readOwnership: () => Promise.resolve(ours(7)),
+    holding: () => ({ active: true, mounted: true, generation: 7 }),
+    send: (e) => events.push(e),
+  });
+  try {
+    await sleep(100);
+    eio = true;
+    await sleep(100);
+    assert.equal(events.length, 0, 'the next regular probe is 10 s away');
+    w.checkNow();
+    await sleep(100);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['io.fenced'],
+    );
+  } finally {
+    w.stop();
+  }
+});
