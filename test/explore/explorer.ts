@@ -23,6 +23,17 @@ export interface ExploreOptions extends ModelOptions {
   roots: readonly RootName[];
   /** Stop at the first violation matching this (mutation tests); otherwise at `maxViolations`. */
   stopOn?: RegExp;
+  /**
+   * Bounded unavailability: the faults stay (nothing heals, nothing resumes) and the fault-free
+   * continuation may let at most this much model time pass while no node serves.
+   */
+  availability?: Availability;
+}
+
+/** The availability bound, checked from the states `when` accepts (all when unset). */
+export interface Availability {
+  maxOutageMs: number;
+  when?: (w: State['world']) => boolean;
 }
 
 export type RootName = 'cold' | 'steady';
@@ -92,30 +103,39 @@ const PRIORITY: Array<[RegExp, number]> = [
 ];
 const rank = (label: string): number => PRIORITY.find(([re]) => re.test(label))?.[1] ?? 5;
 
+const HEALS = /resumes|heals|healthy again|restart/;
+const elapsedMs = (label: string): number => Number(/\+(\d+) ms/.exec(label)?.[1] ?? 0);
+
 export class Liveness {
   private readonly memo = new Map<string, string | null>();
   constructor(
     private readonly model: Model,
     private readonly maxSteps: number,
+    private readonly availability: Availability | null = null,
   ) {}
 
   /** Null when exactly one node serves at the end of the fault-free continuation; else why not, with the continuation. */
   check(start: State): { error: string; continuation: string[] } | null {
+    if (this.availability?.when && !this.availability.when(start.world)) return null;
     const keys: string[] = [];
     const labels: string[] = [];
     let s = start;
     let verdict: string | null = 'continuation stopped';
+    // with the availability bound the verdict depends on the time already spent: no memo
+    const memo = this.availability === null ? this.memo : new Map<string, string | null>();
+    let outageMs = 0;
     for (let i = 0; ; i += 1) {
       const key = this.model.key(s);
-      const known = this.memo.get(key);
+      const known = memo.get(key);
       if (known !== undefined) {
         verdict = known;
         break;
       }
       keys.push(key);
-      const steps = this.model.successors(s, false).filter((x) => !x.fault);
+      let steps = this.model.successors(s, false).filter((x) => !x.fault);
       // the VIP reconciler runs while faults have stopped, like every other reaction
       steps.push(...this.model.reconcile(s));
+      if (this.availability !== null) steps = steps.filter((x) => !HEALS.test(x.label));
       if (steps.length === 0) {
         const servers = NODES.filter((n) => serving(this.model, s, n));
         verdict = servers.length === 1 ? null : `at rest with ${servers.length} nodes serving`;
@@ -129,10 +149,17 @@ export class Liveness {
       for (const x of steps) if (best === undefined || rank(x.label) < rank(best.label)) best = x;
       if (best === undefined) break;
       labels.push(best.label);
+      if (this.availability !== null && !NODES.some((n) => serving(this.model, s, n))) {
+        outageMs += elapsedMs(best.label);
+        if (outageMs > this.availability.maxOutageMs) {
+          verdict = `nobody served for ${outageMs} ms of model time (bound ${this.availability.maxOutageMs} ms)`;
+          break;
+        }
+      }
       s = best.next;
     }
     const v = verdict;
-    for (const k of keys) this.memo.set(k, v);
+    for (const k of keys) memo.set(k, v);
     return v === null ? null : { error: v, continuation: labels };
   }
 }
@@ -140,7 +167,7 @@ export class Liveness {
 export function explore(o: ExploreOptions): ExploreResult {
   const started = Date.now();
   const model = new Model(o);
-  const liveness = new Liveness(model, o.livenessSteps);
+  const liveness = new Liveness(model, o.livenessSteps, o.availability ?? null);
   const visited = new Map<string, Visit>();
   const violations: Violation[] = [];
   let frontier: Array<[string, State]> = [];

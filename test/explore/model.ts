@@ -62,6 +62,11 @@ export interface ModelOptions {
   trustRunningKeepalived: boolean;
   /** Only faults whose label matches (a hunt for one named scenario); all faults when unset. */
   onlyFaults?: RegExp;
+  /**
+   * The holder watch keeps running through a release (the service's rule). false: it stops when
+   * the release begins, as it once did, so a hand-over on a dead path waits out its steps' timeouts.
+   */
+  watchdogInRelease: boolean;
 }
 
 const LATE: ReadonlySet<string> = new Set<LateStep>(['map', 'unmount', 'unmap']);
@@ -228,7 +233,8 @@ export class Model {
         const dataPath = snap.hasTag('watchdog') && c.holdings.mounted && h.mounted;
         // on the record alone while a release unmounts or unmaps: no probe writes, so no EIO
         const recordOnly = snap.hasTag('ceph-watch');
-        if ((dataPath || recordOnly) && c.generation !== null && h.client !== null) {
+        const watching = this.o.watchdogInRelease || !snap.hasTag('release');
+        if (watching && (dataPath || recordOnly) && c.generation !== null && h.client !== null) {
           if (!h.cut) {
             const r = w.image.record;
             const blocked = dataPath && isBlocklisted(w, h.client.addr);
@@ -443,6 +449,7 @@ export const defaultModelOptions = (machine: Machine, timing: Timing, maxFaults:
   maxFaults,
   cooldownMs: timing.fencedCooldownMs,
   trustRunningKeepalived: true,
+  watchdogInRelease: true,
   world: { ...DEFAULT_WORLD_OPTIONS, ...world },
 });
 
