@@ -1,5 +1,5 @@
 import type { NodeTag } from '../machine/tags.js';
-import type { ReleaseExit } from '../machine/types.js';
+import type { DeadPath, ReleaseExit } from '../machine/types.js';
 
 /** What keepalived's track_script asks: may this node hold (or win) the VIP right now? */
 export interface Fitness {
@@ -23,6 +23,8 @@ export interface FitnessInput {
   exitTo: ReleaseExit;
   /** A release step failed once: no clean hand-over any more, the peer takes the VIP and fences. */
   releaseStalled: boolean;
+  /** The release runs on a dead data path (fenced, lost Ceph), whatever it began for. */
+  deadPath: DeadPath | null;
 }
 
 /**
@@ -36,8 +38,8 @@ export interface FitnessInput {
 export function fitnessOf(node: FitnessInput, readiness: StandbyReadiness | null, now: number, readinessMaxAgeMs: number): Fitness {
   const has = (tag: NodeTag) => node.tags.includes(tag);
   if (has('fit-unless-dead')) {
-    if (node.exitTo === 'fenced') return { fit: false, why: 'fenced by the peer: releasing, the VIP goes to the peer now' };
-    if (node.exitTo === 'lostCeph') return { fit: false, why: 'lost Ceph: releasing, the VIP goes to the peer now' };
+    if (node.deadPath === 'fenced') return { fit: false, why: 'fenced by the peer: releasing, the VIP goes to the peer now' };
+    if (node.deadPath === 'lostCeph') return { fit: false, why: 'lost Ceph: releasing, the VIP goes to the peer now' };
     if (node.releaseStalled) return { fit: false, why: 'release stalled (a step failed): the VIP goes to the peer, which fences this node' };
     return { fit: true, why: 'releasing: keeping the VIP until everything is given back' };
   }

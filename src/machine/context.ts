@@ -1,6 +1,6 @@
 import type { FenceScope, KnownClaim } from '../guards/ownership.js';
 import type { Timing } from './timing.js';
-import type { HealthVerdict, Holder, Holdings, KnownHolder, OwnershipView, ReleaseExit, VrrpState } from './types.js';
+import type { DeadPath, HealthVerdict, Holder, Holdings, KnownHolder, OwnershipView, ReleaseExit, VrrpState } from './types.js';
 
 export interface NodeInput {
   timing: Timing;
@@ -51,6 +51,11 @@ export interface NodeContext {
    * any more, so the VIP goes to the peer now, which fences this node before it maps.
    */
   releaseStalled: boolean;
+  /**
+   * The current release runs on a dead data path (this node was fenced or lost Ceph), whatever
+   * it began for: nothing on the device is waited on, nothing is flushed, nothing is disowned.
+   */
+  deadPath: DeadPath | null;
 }
 
 export function initialContext(input: NodeInput): NodeContext {
@@ -76,5 +81,6 @@ export function initialContext(input: NodeInput): NodeContext {
     lastError: null,
     releaseFailed: false,
     releaseStalled: false,
+    deadPath: null,
   };
 }

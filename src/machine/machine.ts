@@ -332,8 +332,24 @@ export const nodeMachine = nodeSetup.createMachine({
       entry: 'clearReleaseStall',
       initial: 'surveying',
       on: {
-        'io.fenced': { actions: { type: 'escalateRelease', params: { exit: 'fenced', reason: 'fenced by the peer while releasing' } } },
-        'ceph.lost': { actions: { type: 'escalateRelease', params: { exit: 'lostCeph', reason: 'lost Ceph while releasing' } } },
+        // a graceful release whose data path dies starts over on the dead path: the command in
+        // flight (a graceful compose down, a Ceph call) is aborted, not waited out
+        'io.fenced': [
+          {
+            guard: 'releaseStillGraceful',
+            target: '.surveying',
+            actions: { type: 'escalateRelease', params: { exit: 'fenced', reason: 'fenced by the peer while releasing' } },
+          },
+          { actions: { type: 'escalateRelease', params: { exit: 'fenced', reason: 'fenced by the peer while releasing' } } },
+        ],
+        'ceph.lost': [
+          {
+            guard: 'releaseStillGraceful',
+            target: '.surveying',
+            actions: { type: 'escalateRelease', params: { exit: 'lostCeph', reason: 'lost Ceph while releasing' } },
+          },
+          { actions: { type: 'escalateRelease', params: { exit: 'lostCeph', reason: 'lost Ceph while releasing' } } },
+        ],
         'maintenance.on': { actions: { type: 'escalateRelease', params: { exit: 'maintenance', reason: 'operator maintenance' } } },
         shutdown: [
           { guard: 'shutdownReleases', actions: { type: 'escalateRelease', params: { exit: 'stopped', reason: 'service stopping' } } },

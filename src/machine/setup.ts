@@ -23,10 +23,10 @@ import { actorPlaceholders, type ClaimInput, type ClaimOutput } from './actors.j
 import type { NodeContext, NodeInput } from './context.js';
 import type { NodeEvent } from './events.js';
 
-import { timeoutDelay, type TimeoutDelay } from './step.js';
+import { releasingAsDead, timeoutDelay, type TimeoutDelay } from './step.js';
 import type { NodeTag } from './tags.js';
 import { backoffDelay, STEP_TIMEOUT_NAMES, type StepName } from './timing.js';
-import type { FilesystemProbe, HolderObservation, ImageObservation, ReleaseExit, WorldSnapshot } from './types.js';
+import { deadPathOf, type FilesystemProbe, type HolderObservation, type ImageObservation, type ReleaseExit, type WorldSnapshot } from './types.js';
 
 function errorText(error: unknown): string {
   const text = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
@@ -104,7 +104,8 @@ export const nodeSetup = setup({
         context.timing.holderGraceMs,
       ),
     claimTaken: (_, p: { claim: ClaimOutput }) => p.claim.claimed,
-    holdsGeneration: ({ context }) => context.generation !== null && context.exitTo !== 'fenced' && context.exitTo !== 'lostCeph',
+    holdsGeneration: ({ context }) => context.generation !== null && !releasingAsDead(context),
+    releaseStillGraceful: ({ context }) => !releasingAsDead(context),
     hasFilesystem: (_, p: { probe: FilesystemProbe }) => p.probe.fsType !== null,
     neverFormatted: (_, p: { probe: FilesystemProbe }) => p.probe.fsType === null && !p.probe.formattedBefore,
     worldHasFailedMarker: (_, p: { world: WorldSnapshot }) => p.world.failedMarker !== null,
@@ -154,7 +155,7 @@ export const nodeSetup = setup({
       reason: `lost the ownership race: ${p.claim.holder ? `lock ${p.claim.holder.id} taken by ${p.claim.holder.locker}` : 'the image lock was taken first'}; yielding, fencing nobody for the cool-down`,
     })),
     acceptClaim: assign((_, p: { generation: number }) => ({ generation: p.generation })),
-    forgetGeneration: assign({ generation: null }),
+    forgetGeneration: assign({ generation: null, deadPath: null }),
     adoptOwnedWorld: assign(({ context }, p: { world: WorldSnapshot }) => ({
       generation: p.world.owner?.node === context.nodeName ? p.world.owner.generation : context.generation,
       // the record names this node and the VIP is here: keepalived will not repeat its MASTER notification
@@ -196,10 +197,12 @@ export const nodeSetup = setup({
         reason: exhausted ? `failure budget exhausted (${context.timing.failureBudget}): ${why}` : `handing over: ${why}`,
       };
     }),
-    beginRelease: assign((_, p: { exit: ReleaseExit; reason: string }) => ({ exitTo: p.exit, reason: p.reason })),
+    beginRelease: assign((_, p: { exit: ReleaseExit; reason: string }) => ({ exitTo: p.exit, reason: p.reason, deadPath: deadPathOf(p.exit) })),
+    // the exit keeps the stronger destination (a stop stays a stop); a dead path is recorded whatever the exit
     escalateRelease: assign(({ context }, p: { exit: ReleaseExit; reason: string }) => {
       const exitTo = strongerExit(context.exitTo, p.exit);
-      return exitTo === context.exitTo ? {} : { exitTo, reason: p.reason };
+      const deadPath = context.deadPath ?? deadPathOf(p.exit);
+      return exitTo === context.exitTo && deadPath === context.deadPath ? {} : { exitTo, deadPath, reason: p.reason };
     }),
     refuseToFormat: assign({
       exitTo: 'failed',

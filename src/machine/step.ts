@@ -110,4 +110,4 @@ export const from = {
 export const releaseFor = (exit: ReleaseExit, reason: string) => ({ type: 'beginRelease', params: { exit, reason } }) as const;
 
 /** A node that was fenced or lost Ceph treats its own client as dead (no flush, no disown). */
-export const releasingAsDead = (context: NodeContext): boolean => context.exitTo === 'fenced' || context.exitTo === 'lostCeph';
+export const releasingAsDead = (context: NodeContext): boolean => context.deadPath !== null;

@@ -98,3 +98,6 @@ export interface FilesystemProbe {
 /** Where `releasing` goes when it is done; higher in this list wins when several apply. */
 export const RELEASE_EXITS = ['stopped', 'failed', 'fenced', 'maintenance', 'lostCeph', 'standDown', 'idle'] as const;
 export type ReleaseExit = (typeof RELEASE_EXITS)[number];
+/** Why a release's data path is dead: the exits that say this node's client can no longer write. */
+export type DeadPath = Extract<ReleaseExit, 'fenced' | 'lostCeph'>;
+export const deadPathOf = (exit: ReleaseExit): DeadPath | null => (exit === 'fenced' || exit === 'lostCeph' ? exit : null);

@@ -50,8 +50,8 @@ export function viewOf(snapshot: NodeSnapshot): StateView {
 /** What keepalived's fitness is decided from: the state's view and the release's context. */
 export function fitnessInputOf(snapshot: NodeSnapshot): FitnessInput {
   const view = viewOf(snapshot);
-  const { reason, exitTo, releaseStalled } = snapshot.context;
-  return { tags: view.tags, state: view.name, reason, exitTo, releaseStalled };
+  const { reason, exitTo, releaseStalled, deadPath } = snapshot.context;
+  return { tags: view.tags, state: view.name, reason, exitTo, releaseStalled, deadPath };
 }
 
 /**

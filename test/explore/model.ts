@@ -151,6 +151,7 @@ export class Model {
         reason: e.snap.context.reason,
         exitTo: e.snap.context.exitTo,
         releaseStalled: e.snap.context.releaseStalled,
+        deadPath: e.snap.context.deadPath,
       },
       { ok: ready, checkedAt: NOW, error: ready ? null : 'Ceph unreachable' },
       NOW,

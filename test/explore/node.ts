@@ -103,6 +103,7 @@ export function contextKey(c: NodeContext): unknown[] {
     c.exitTo,
     c.releaseFailed,
     c.releaseStalled,
+    c.deadPath,
   ];
 }
 

@@ -442,11 +442,40 @@ test('a hand-over that loses Ceph or is fenced midway stops being graceful: unfi
     const midway = [...handOver, lost];
     const fitness = fitAfter(midway);
     assert.equal(fitness.fit, false, `${lost.type} midway: unfit at once (${fitness.why})`);
+    // the graceful compose down is not waited out: the release starts over on the dead path
+    assert.equal(flatValue(pathFromEvents(midway).state.value), 'releasing.surveying.running');
+    assert.deepEqual(composeDownInput([...midway, surveyed]), { dead: true }, 'Harbor is killed, not stopped');
     // a release that begins on a dead path kills Harbor instead of waiting out the stop grace
     assert.deepEqual(composeDownInput([...serving, lost, surveyed]), { dead: true });
-    const r = await run([...midway, done('composeDown'), done('unmount'), done('unmap')]);
+    const r = await run([...midway, surveyed, done('composeDown'), done('unmount'), done('unmap')]);
     assert.deepEqual(r.violations, []);
     assert.equal(r.finalState, exit);
+    assert.deepEqual(
+      r.calls.filter((c) => c === 'composeDown'),
+      ['composeDown', 'composeDown'],
+      'the graceful stop was aborted and a kill started',
+    );
     assert.ok(!r.calls.includes('disown'), 'a dead client does not disown: the peer fences it');
+
+    // a graceful release past Harbor (unmounting, unmapping, disowning) starts over too: the
+    // survey finds what is still held and the rest is released as dead, with no Ceph call
+    const unmapped = [...handOver, done('composeDown'), done('unmount'), done('unmap')];
+    assert.equal(flatValue(pathFromEvents(unmapped).state.value), 'releasing.disowning.running', 'a graceful release disowns');
+    const lateLoss = await run([...unmapped, lost, done('readWorld', world({ vipHere: true }))]);
+    assert.deepEqual(lateLoss.violations, []);
+    assert.equal(lateLoss.finalState, exit, 'the disown in flight is abandoned');
   }
+
+  // a service stop keeps its destination, but its release stops waiting on the dead path
+  const stop = [...serving, { type: 'shutdown', release: true }, surveyed] as ModelEvent[];
+  assert.deepEqual(composeDownInput(stop), { dead: false });
+  const stopLost = [...stop, { type: 'ceph.lost', detail: 'the I/O probe missed its deadline' }, surveyed] as ModelEvent[];
+  assert.deepEqual(composeDownInput(stopLost), { dead: true });
+  assert.equal(fitAfter(stopLost).fit, false);
+  const stopped = await run([...stopLost, done('composeDown'), done('unmount'), done('unmap')]);
+  assert.deepEqual(stopped.violations, []);
+  assert.equal(stopped.finalState, 'stopped');
+  // a second loss on an already dead path changes nothing and restarts nothing
+  const twice = [...stopLost, { type: 'io.fenced', detail: 'EIO' }] as ModelEvent[];
+  assert.equal(flatValue(pathFromEvents(twice).state.value), 'releasing.stopping-harbor.running');
 });

@@ -52,8 +52,11 @@ test('fitness: taking over, serving and starting up keep the VIP; vip-lost keeps
 test('fitness: releasing keeps the VIP unless the node was fenced or lost Ceph', () => {
   assert.equal(fitnessOf(fitnessInputAt('releasing.unmounting.running', { exitTo: 'standDown' }), null, 0, 1).fit, true);
   assert.equal(fitnessOf(fitnessInputAt('releasing.unmounting.running', { exitTo: 'maintenance' }), null, 0, 1).fit, true);
-  assert.equal(fitnessOf(fitnessInputAt('releasing.unmounting.running', { exitTo: 'fenced' }), null, 0, 1).fit, false);
-  assert.equal(fitnessOf(fitnessInputAt('releasing.stopping-harbor.running', { exitTo: 'lostCeph' }), null, 0, 1).fit, false);
+  assert.equal(fitnessOf(fitnessInputAt('releasing.unmounting.running', { exitTo: 'fenced', deadPath: 'fenced' }), null, 0, 1).fit, false);
+  assert.equal(fitnessOf(fitnessInputAt('releasing.stopping-harbor.running', { exitTo: 'lostCeph', deadPath: 'lostCeph' }), null, 0, 1).fit, false);
+  // a service stop's release keeps its exit, but on a dead path it holds the VIP no longer
+  const stopping = fitnessOf(fitnessInputAt('releasing.stopping-harbor.running', { exitTo: 'stopped', deadPath: 'lostCeph' }), null, 0, 1);
+  assert.deepEqual(stopping, { fit: false, why: 'lost Ceph: releasing, the VIP goes to the peer now' });
 });
 
 test('fitness: a release whose step failed once gives the VIP up (the peer fences), whatever its exit', () => {
@@ -81,7 +84,7 @@ test('fitness: a standby is fit only with a fresh, good look at Ceph', () => {
 });
 
 test('fitness: a state without a fitness tag is unfit (never the VIP on a guess)', () => {
-  assert.equal(fitnessOf({ tags: [], state: 'new-state', reason: 'r', exitTo: 'idle', releaseStalled: false }, ready, 1_000, 10_000).fit, false);
+  assert.equal(fitnessOf({ tags: [], state: 'new-state', reason: 'r', exitTo: 'idle', releaseStalled: false, deadPath: null }, ready, 1_000, 10_000).fit, false);
 });
 
 test('a state known only by its name (an old status file) gets the same tags as the running chart', async () => {
