@@ -84,7 +84,10 @@ test('fitness: a standby is fit only with a fresh, good look at Ceph', () => {
 });
 
 test('fitness: a state without a fitness tag is unfit (never the VIP on a guess)', () => {
-  assert.equal(fitnessOf({ tags: [], state: 'new-state', reason: 'r', exitTo: 'idle', releaseStalled: false, deadPath: null }, ready, 1_000, 10_000).fit, false);
+  assert.equal(
+    fitnessOf({ tags: [], state: 'new-state', reason: 'r', exitTo: 'idle', releaseStalled: false, deadPath: null }, ready, 1_000, 10_000).fit,
+    false,
+  );
 });
 
 test('a state known only by its name (an old status file) gets the same tags as the running chart', async () => {
