@@ -86,7 +86,7 @@ async function bundle(appDir: string, version: string): Promise<string[]> {
     metafile: true,
     logLevel: 'error',
   });
-  copy(join(repo, 'src', 'actions', 'ceph-session.py'), join(appDir, 'ceph-session.py'));
+  copy(join(repo, 'src', 'actions', 'ceph', 'ceph-session.py'), join(appDir, 'ceph-session.py'));
   // the entries keep main.ts's `#!/usr/bin/env node`: the wrappers in bin/ run them on the bundled runtime, never `node` from PATH
   for (const name of readdirSync(appDir).filter((f) => f.endsWith('.mjs'))) {
     const file = join(appDir, name);

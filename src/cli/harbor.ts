@@ -1,7 +1,7 @@
 import type { Config } from '../config/index.js';
 import { createRunner } from '../actions/exec.js';
-import { probeHealth } from '../actions/harbor.js';
-import { stopHarbor } from '../actions/harbor-installer.js';
+import { probeHealth } from '../actions/harbor/compose.js';
+import { stopHarbor } from '../actions/harbor/installer.js';
 import { silentLogger } from '../log/logger.js';
 import { composeCommandOf, createWorld } from '../runtime/world.js';
 import { detectCompose, detectOwnAddresses } from '../runtime/detect.js';

@@ -8,8 +8,8 @@ import {
   scriptSecurityProblems,
   validateKeepalivedConf,
   type KeepalivedSettings,
-} from '../actions/keepalived-conf.js';
-import { Vip } from '../actions/keepalived.js';
+} from '../actions/keepalived/conf.js';
+import { Vip } from '../actions/keepalived/vip.js';
 import { cmdlineOf, isRunning, terminate } from '../actions/processes.js';
 import { silentLogger } from '../log/logger.js';
 import { writeFileAtomic } from '../runtime/state-files.js';

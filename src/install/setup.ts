@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CommandError, createRunner, type Runner } from '../actions/exec.js';
-import { renderKeepalivedConf, scriptSecurityProblems, validateKeepalivedConf } from '../actions/keepalived-conf.js';
+import { renderKeepalivedConf, scriptSecurityProblems, validateKeepalivedConf } from '../actions/keepalived/conf.js';
 import type { Finding } from '../cli/doctor.js';
 import { keepalivedSettings } from '../cli/keepalived.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_ENV_PATH, type Config } from '../config/index.js';

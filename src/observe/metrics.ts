@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CommandRecord } from '../actions/exec.js';
-import type { ComponentHealth } from '../actions/harbor.js';
+import type { ComponentHealth } from '../actions/harbor/compose.js';
 import type { Chart, ChartNode } from '../chart/walk.js';
 import type { OperationSummary } from './phases.js';
 

@@ -1,5 +1,5 @@
 import type { HealthVerdict } from '../machine/types.js';
-import type { HealthReport } from '../actions/harbor.js';
+import type { HealthReport } from '../actions/harbor/compose.js';
 
 /**
  * Rise/fall hysteresis over raw probe verdicts: `healthy` after `rise` good probes in a row,

@@ -1,5 +1,5 @@
 import type { Runner } from '../actions/exec.js';
-import { probeImageWrite } from '../actions/io-watchdog.js';
+import { probeImageWrite } from '../actions/host/io-watchdog.js';
 import { isOwnRecord } from '../guards/index.js';
 import type { Logger } from '../log/logger.js';
 import type { NodeEvent, OwnershipView } from '../machine/index.js';

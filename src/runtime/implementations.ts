@@ -19,7 +19,7 @@ import type {
 import type { FilesystemProbe, HolderObservation, ImageObservation, OwnerRecord, OwnershipVerdict, WorldSnapshot } from '../machine/types.js';
 import { isHolding, isOwnRecord, ownLockId, survivesFence } from '../guards/index.js';
 import { CommandError } from '../actions/exec.js';
-import { stopHarbor } from '../actions/harbor-installer.js';
+import { stopHarbor } from '../actions/harbor/installer.js';
 import { sleep } from '../actions/sleep.js';
 import type { HarborLastWords } from './last-words.js';
 import { readMarkers } from './state-files.js';

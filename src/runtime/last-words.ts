@@ -1,6 +1,6 @@
-import { containerLogTail, suspectContainers } from '../actions/container-logs.js';
+import { containerLogTail, suspectContainers } from '../actions/harbor/container-logs.js';
 import type { Runner } from '../actions/exec.js';
-import type { HealthReport } from '../actions/harbor.js';
+import type { HealthReport } from '../actions/harbor/compose.js';
 import type { Logger } from '../log/logger.js';
 import type { HealthVerdict } from '../machine/types.js';
 

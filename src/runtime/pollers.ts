@@ -1,7 +1,7 @@
 import type { Actor } from 'xstate';
 import type { Runner } from '../actions/exec.js';
-import { probeHealth } from '../actions/harbor.js';
-import { keepalivedVrrpRunning } from '../actions/keepalived-process.js';
+import { probeHealth } from '../actions/harbor/compose.js';
+import { keepalivedVrrpRunning } from '../actions/keepalived/process.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { HEALTH_EVENTS } from '../machine/events.js';

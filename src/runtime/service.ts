@@ -1,6 +1,6 @@
 import { createActor, type Actor } from 'xstate';
 import { createRunner } from '../actions/exec.js';
-import { NotifyFifoReader } from '../actions/keepalived-fifo.js';
+import { NotifyFifoReader } from '../actions/keepalived/fifo.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { nodeMachine, type NodeActors, type NodeEvent, type NodeMachine, type OwnershipView } from '../machine/index.js';

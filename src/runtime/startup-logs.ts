@@ -1,4 +1,4 @@
-import type { Compose } from '../actions/harbor.js';
+import type { Compose } from '../actions/harbor/compose.js';
 import type { Logger } from '../log/logger.js';
 import type { Observability } from '../observe/observability.js';
 

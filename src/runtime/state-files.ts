@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { cephConfText, keyringText } from '../actions/ceph-connection.js';
+import { cephConfText, keyringText } from '../actions/ceph/connection.js';
 import type { Config } from '../config/index.js';
 
 /** Write a file atomically with a mode (tmp + rename), so readers never see half a file. */

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Actor } from 'xstate';
-import type { ComponentHealth } from '../actions/harbor.js';
+import type { ComponentHealth } from '../actions/harbor/compose.js';
 import type { Config } from '../config/index.js';
 import { fitnessOf, type Fitness, type StandbyReadiness } from '../guards/fitness.js';
 import type { Logger } from '../log/logger.js';

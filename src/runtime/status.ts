@@ -1,7 +1,7 @@
 import type { OwnerRecord } from '../machine/types.js';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { activeStateIds, stateName, viewOf, type NodeSnapshot, type NodeTag, type StateView } from '../machine/index.js';
-import type { ComponentHealth } from '../actions/harbor.js';
+import type { ComponentHealth } from '../actions/harbor/compose.js';
 import type { Fitness } from '../guards/fitness.js';
 
 export { stateName, type NodeSnapshot };

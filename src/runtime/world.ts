@@ -1,19 +1,19 @@
 import type { Config } from '../config/index.js';
 import type { Runner } from '../actions/exec.js';
-import { CephBlocklist } from '../actions/ceph.js';
-import { Compose } from '../actions/harbor.js';
-import { HarborInstaller } from '../actions/harbor-installer.js';
-import { Filesystem } from '../actions/filesystem.js';
-import { Rbd } from '../actions/rbd.js';
-import { Ownership } from '../actions/ownership.js';
-import { Vip } from '../actions/keepalived.js';
-import { FuseMapper } from '../actions/mappers/fuse.js';
-import { RbdDeviceMapper } from '../actions/mappers/rbd-device.js';
-import type { Mapper } from '../actions/mappers/mapper.js';
-import type { CephConnection } from '../actions/ceph-connection.js';
+import { CephBlocklist } from '../actions/ceph/blocklist.js';
+import { Compose } from '../actions/harbor/compose.js';
+import { HarborInstaller } from '../actions/harbor/installer.js';
+import { Filesystem } from '../actions/host/filesystem.js';
+import { Rbd } from '../actions/ceph/rbd.js';
+import { Ownership } from '../actions/ceph/ownership.js';
+import { Vip } from '../actions/keepalived/vip.js';
+import { FuseMapper } from '../actions/ceph/mappers/fuse.js';
+import { RbdDeviceMapper } from '../actions/ceph/mappers/rbd-device.js';
+import type { Mapper } from '../actions/ceph/mappers/mapper.js';
+import type { CephConnection } from '../actions/ceph/connection.js';
 import type { Logger } from '../log/logger.js';
 import type { CommandObserver } from '../actions/exec.js';
-import { CephSession } from '../actions/ceph-session.js';
+import { CephSession } from '../actions/ceph/session.js';
 
 /** Every outside system, built once from the configuration. */
 export interface World {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createRunner, type CommandRecord } from '../../src/actions/exec.js';
-import { Filesystem } from '../../src/actions/filesystem.js';
+import { Filesystem } from '../../src/actions/host/filesystem.js';
 import { isRunning } from '../../src/actions/processes.js';
 import { silentLogger } from '../../src/log/logger.js';
 
@@ -167,7 +167,7 @@ test('e2fsck failures (exit ≥ 4) are errors naming the command and device', as
 });
 
 test('the I/O watchdog writes through a live mount; EIO texts count as fenced', async () => {
-  const { probeImageWrite, looksFenced } = await import('../../src/actions/io-watchdog.js');
+  const { probeImageWrite, looksFenced } = await import('../../src/actions/host/io-watchdog.js');
   const fs = fsFor('auto');
   await fs.mount(device);
   assert.deepEqual(await probeImageWrite(runner, mountPoint, 5_000), { kind: 'ok' });

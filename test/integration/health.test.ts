@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { probeHealth } from '../../src/actions/harbor.js';
+import { probeHealth } from '../../src/actions/harbor/compose.js';
 import { HealthHysteresis } from '../../src/runtime/health-prober.js';
 import { HEALTHY, PORTAL_DOWN, REGISTRY_DOWN, startHealthServer } from '../support/harbor-health-server.js';
 

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createRunner } from '../../src/actions/exec.js';
-import { HarborInstaller } from '../../src/actions/harbor-installer.js';
+import { HarborInstaller } from '../../src/actions/harbor/installer.js';
 import { buildConfig } from '../../src/config/index.js';
-import { Filesystem } from '../../src/actions/filesystem.js';
+import { Filesystem } from '../../src/actions/host/filesystem.js';
 import { e2fsckVersion, exposureFindings, kernelVersion, mountPointFinding, runDoctor } from '../../src/cli/doctor.js';
 import { silentLogger } from '../../src/log/logger.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createRunner } from '../../src/actions/exec.js';
-import { NotifyFifoReader, type VrrpNotification } from '../../src/actions/keepalived-fifo.js';
+import { NotifyFifoReader, type VrrpNotification } from '../../src/actions/keepalived/fifo.js';
 import {
   keepalivedPids,
   keepalivedStartArgv,
@@ -13,8 +13,8 @@ import {
   renderKeepalivedConf,
   scriptSecurityProblems,
   type KeepalivedSettings,
-} from '../../src/actions/keepalived-conf.js';
-import { Vip } from '../../src/actions/keepalived.js';
+} from '../../src/actions/keepalived/conf.js';
+import { Vip } from '../../src/actions/keepalived/vip.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createNetns, deleteNetns } from '../support/netns.js';
 

@@ -10,7 +10,7 @@ import { defaultModelOptions } from '../explore/model.js';
  * engine restarted while its keepalived is MASTER, before it held anything, booted into idle with
  * VRRP UNKNOWN, kept the VIP and never took over, and the peer stayed BACKUP. The VIP reconciler
  * promoted only an engine keepalived had spoken to since its start. It now also trusts a VIP while
- * our keepalived's VRRP process runs (src/actions/keepalived-process.ts).
+ * our keepalived's VRRP process runs (src/actions/keepalived/process.ts).
  */
 const bound = { maxDepth: 4, livenessEvery: 1, livenessSteps: 80, maxViolations: 1, timeLimitMs: 60_000, roots: ['cold' as const] };
 

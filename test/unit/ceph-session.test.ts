@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CephSession, SESSION_PYTHON, viaSession } from '../../src/actions/ceph-session.js';
+import { CephSession, SESSION_PYTHON, viaSession } from '../../src/actions/ceph/session.js';
 import { CommandError, type CommandRecord } from '../../src/actions/exec.js';
 import { isRunning } from '../../src/actions/processes.js';
 import { silentLogger } from '../../src/log/logger.js';

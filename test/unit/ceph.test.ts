@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { blocklistAddArgv, CephBlocklist, parseBlocklist } from '../../src/actions/ceph.js';
-import { cephConfText, keyringText, type CephConnection } from '../../src/actions/ceph-connection.js';
+import { blocklistAddArgv, CephBlocklist, parseBlocklist } from '../../src/actions/ceph/blocklist.js';
+import { cephConfText, keyringText, type CephConnection } from '../../src/actions/ceph/connection.js';
 import { ScriptedRunner } from '../support/fake-runner.js';
 
 const conn: CephConnection = {
@@ -86,7 +86,7 @@ test('blocklist ls on 16.2.15 prints the entries and the ranges back to back: th
 });
 
 test('S6: the blocklist offers no way to remove an entry', async () => {
-  const { CephBlocklist } = await import('../../src/actions/ceph.js');
+  const { CephBlocklist } = await import('../../src/actions/ceph/blocklist.js');
   const methods = Object.getOwnPropertyNames(CephBlocklist.prototype);
   assert.ok(methods.includes('add') && methods.includes('ls'), methods.join(','));
   assert.deepEqual(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classifyHealth, composeArgv, parseComposePs } from '../../src/actions/harbor.js';
-import { ipAddrArgv, parseVipPresent } from '../../src/actions/keepalived.js';
+import { classifyHealth, composeArgv, parseComposePs } from '../../src/actions/harbor/compose.js';
+import { ipAddrArgv, parseVipPresent } from '../../src/actions/keepalived/vip.js';
 
 test('Harbor health: HTTP 200 with "unhealthy" is read from the body', () => {
   const healthy = '{"status":"healthy","components":[{"name":"core","status":"healthy"},{"name":"registry","status":"healthy"}]}';
@@ -46,8 +46,8 @@ test('the VIP is found among the interface addresses from ip -j', () => {
 });
 
 test('harbor stop: compose down; with a damaged compose file, Harbor containers are stopped by name (data untouched)', async () => {
-  const { stopHarbor, HARBOR_CONTAINERS } = await import('../../src/actions/harbor-installer.js');
-  const { Compose } = await import('../../src/actions/harbor.js');
+  const { stopHarbor, HARBOR_CONTAINERS } = await import('../../src/actions/harbor/installer.js');
+  const { Compose } = await import('../../src/actions/harbor/compose.js');
   const { ScriptedRunner } = await import('../support/fake-runner.js');
   const damaged = new ScriptedRunner((argv) =>
     argv.includes('down') ? { fail: { exitCode: 15, stderr: 'yaml: line 3: mapping values are not allowed in this context' } } : { stdout: '' },
@@ -70,7 +70,7 @@ test('harbor stop: compose down; with a damaged compose file, Harbor containers 
 });
 
 test('compose ps with docker-compose v1 (no --format: usage on stderr, exit 0) falls back to the running services', async () => {
-  const { Compose } = await import('../../src/actions/harbor.js');
+  const { Compose } = await import('../../src/actions/harbor/compose.js');
   const { ScriptedRunner } = await import('../support/fake-runner.js');
   const options = { command: ['docker-compose'], projectDir: '/data/harbor/installer', projectName: 'harbor', timeouts: { up: 1, down: 1, ps: 1 } };
   const v1Usage = 'List containers.\n\nUsage: ps [options] [--] [SERVICE...]\n\nOptions:\n    -q, --quiet          Only display IDs\n';
@@ -93,7 +93,7 @@ test('compose ps with docker-compose v1 (no --format: usage on stderr, exit 0) f
 });
 
 test('compose logs: the start-up lines since the takeover began, container prefix and timestamp stripped, the last max only', async () => {
-  const { parseComposeLogs, Compose } = await import('../../src/actions/harbor.js');
+  const { parseComposeLogs, Compose } = await import('../../src/actions/harbor/compose.js');
   const { ScriptedRunner } = await import('../support/fake-runner.js');
   const since = Date.parse('2026-11-26T18:05:00.000Z');
   const text = [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parseDocument } from 'yaml';
-import { patchHarborYml } from '../../src/actions/harbor-installer.js';
+import { patchHarborYml } from '../../src/actions/harbor/installer.js';
 
 const dir = new URL('../fixtures/harbor-yml/', import.meta.url);
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.yml'));
@@ -48,7 +48,7 @@ test('a harbor.yml without the keys gets them appended; a quoted value stays val
 });
 
 test('a compose file is usable only when it parses and has services: a damaged one makes prepare run again', async () => {
-  const { isUsableComposeFile } = await import('../../src/actions/harbor-installer.js');
+  const { isUsableComposeFile } = await import('../../src/actions/harbor/installer.js');
   assert.equal(isUsableComposeFile("version: '2.3'\nservices:\n  registry:\n    image: goharbor/registry-photon:v2.11.0\n"), true);
   assert.equal(isUsableComposeFile('services: [this is not: a compose file\n'), false, 'YAML errors');
   assert.equal(isUsableComposeFile("version: '2.3'\nservices:\n  registry:\n    image: x\n\u0000\u0000\u0000"), false, 'a tail of zero bytes');

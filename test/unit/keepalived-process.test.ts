@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { keepalivedVrrpRunning, runningKeepalivedPid } from '../../src/actions/keepalived-process.js';
+import { keepalivedVrrpRunning, runningKeepalivedPid } from '../../src/actions/keepalived/process.js';
 import { cmdlineOf } from '../../src/actions/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ha-kp-'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mergeTimestampedLogs, suspectContainers } from '../../src/actions/container-logs.js';
-import type { HealthReport } from '../../src/actions/harbor.js';
+import { mergeTimestampedLogs, suspectContainers } from '../../src/actions/harbor/container-logs.js';
+import type { HealthReport } from '../../src/actions/harbor/compose.js';
 import type { Logger } from '../../src/log/logger.js';
 import { HarborLastWords } from '../../src/runtime/last-words.js';
 import { ScriptedRunner } from '../support/fake-runner.js';

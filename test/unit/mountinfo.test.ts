@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { canonicalMountPoint, mountedAtPath, parseMountinfo, unescapeMountinfo } from '../../src/actions/mountinfo.js';
+import { canonicalMountPoint, mountedAtPath, parseMountinfo, unescapeMountinfo } from '../../src/actions/host/mountinfo.js';
 
 const MOUNTINFO = [
   '22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CommandError } from '../../src/actions/exec.js';
-import type { CephConnection } from '../../src/actions/ceph-connection.js';
+import type { CephConnection } from '../../src/actions/ceph/connection.js';
 import {
   GENERATION_META_KEY,
   OWNER_META_KEY,
@@ -25,11 +25,11 @@ import {
   parseLockId,
   parseLockList,
   parseOwnerRecord,
-} from '../../src/actions/ownership.js';
-import { parseRbdStatus } from '../../src/actions/rbd.js';
-import { FuseMapper } from '../../src/actions/mappers/fuse.js';
-import { ownWatcherAddresses } from '../../src/actions/mappers/mapper.js';
-import { RbdDeviceMapper, krbdDeviceId, parseKrbdClientAddr } from '../../src/actions/mappers/rbd-device.js';
+} from '../../src/actions/ceph/ownership.js';
+import { parseRbdStatus } from '../../src/actions/ceph/rbd.js';
+import { FuseMapper } from '../../src/actions/ceph/mappers/fuse.js';
+import { ownWatcherAddresses } from '../../src/actions/ceph/mappers/mapper.js';
+import { RbdDeviceMapper, krbdDeviceId, parseKrbdClientAddr } from '../../src/actions/ceph/mappers/rbd-device.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { ImageLock, OwnerRecord } from '../../src/machine/types.js';
 import { ScriptedRunner } from '../support/fake-runner.js';

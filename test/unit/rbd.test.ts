@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CommandError } from '../../src/actions/exec.js';
-import { imageMetaSetArgv, parseImageMeta, parseRbdInfo, parseRbdStatus, rbdStatusArgv, FORMATTED_META_KEY } from '../../src/actions/rbd.js';
-import { deviceListArgv, mapArgv, parseDeviceList, RbdDeviceMapper, unmapArgv } from '../../src/actions/mappers/rbd-device.js';
-import { explainMapFailure } from '../../src/actions/mappers/mapper.js';
-import { losetupAttachArgv, rbdFuseArgv, rbdFuseEnv } from '../../src/actions/mappers/fuse.js';
-import type { CephConnection } from '../../src/actions/ceph-connection.js';
+import { imageMetaSetArgv, parseImageMeta, parseRbdInfo, parseRbdStatus, rbdStatusArgv, FORMATTED_META_KEY } from '../../src/actions/ceph/rbd.js';
+import { deviceListArgv, mapArgv, parseDeviceList, RbdDeviceMapper, unmapArgv } from '../../src/actions/ceph/mappers/rbd-device.js';
+import { explainMapFailure } from '../../src/actions/ceph/mappers/mapper.js';
+import { losetupAttachArgv, rbdFuseArgv, rbdFuseEnv } from '../../src/actions/ceph/mappers/fuse.js';
+import type { CephConnection } from '../../src/actions/ceph/connection.js';
 import { ScriptedRunner } from '../support/fake-runner.js';
 
 const conn: CephConnection = { user: 'harbor', keyringPath: '/k', confPath: '/c', pool: 'kubernetes', image: 'harbor_data' };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Compose } from '../../src/actions/harbor.js';
+import type { Compose } from '../../src/actions/harbor/compose.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { Observability } from '../../src/observe/observability.js';
 import type { OperationSummary } from '../../src/observe/phases.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fsckReason, parseExtSuperblock, parseHexBytes, superblockReadArgv, type ExtSuperblock } from '../../src/actions/superblock.js';
+import { fsckReason, parseExtSuperblock, parseHexBytes, superblockReadArgv, type ExtSuperblock } from '../../src/actions/host/superblock.js';
 
 function superblock(fields: {
   state?: number;

@@ -1,8 +1,8 @@
-import type { Holder } from '../machine/types.js';
-import type { Runner } from './exec.js';
-import { cephClientArgs, imageSpec, type CephConnection } from './ceph-connection.js';
-import { viaSession, type CephSession } from './ceph-session.js';
-import { asArray, isRecord, parseJson } from './json.js';
+import type { Holder } from '../../machine/types.js';
+import type { Runner } from '../exec.js';
+import { cephClientArgs, imageSpec, type CephConnection } from './connection.js';
+import { viaSession, type CephSession } from './session.js';
+import { asArray, isRecord, parseJson } from '../json.js';
 
 /** Image metadata key recording that harbor-assistant formatted the image (mkfs only once, ever). */
 export const FORMATTED_META_KEY = 'harbor-assistant.formatted';

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isMap, isScalar, parseDocument, stringify } from 'yaml';
-import { writeFileAtomic } from '../runtime/state-files.js';
-import { CommandError, type Runner } from './exec.js';
-import type { Compose } from './harbor.js';
+import { writeFileAtomic } from '../../runtime/state-files.js';
+import { CommandError, type Runner } from '../exec.js';
+import type { Compose } from './compose.js';
 
 /**
  * The user's harbor.yml with `hostname` and `data_volume` set. The yaml Document API finds the

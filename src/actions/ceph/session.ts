@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { Logger } from '../log/logger.js';
-import { CommandError, type CommandObserver } from './exec.js';
-import type { CephConnection } from './ceph-connection.js';
-import { isRecord } from './json.js';
+import type { Logger } from '../../log/logger.js';
+import { CommandError, type CommandObserver } from '../exec.js';
+import type { CephConnection } from './connection.js';
+import { isRecord } from '../json.js';
 
 /** Debian's interpreter: python3-rados and python3-rbd are built for it (another python3 on PATH may have neither). */
 export const SESSION_PYTHON = '/usr/bin/python3';

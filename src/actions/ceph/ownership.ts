@@ -1,9 +1,9 @@
-import type { ImageLock, OwnerRecord, OwnershipView } from '../machine/types.js';
-import { CommandError, type Runner } from './exec.js';
-import { cephClientArgs, imageSpec, type CephConnection } from './ceph-connection.js';
-import { isRecord, parseJson } from './json.js';
+import type { ImageLock, OwnerRecord, OwnershipView } from '../../machine/types.js';
+import { CommandError, type Runner } from '../exec.js';
+import { cephClientArgs, imageSpec, type CephConnection } from './connection.js';
+import { isRecord, parseJson } from '../json.js';
 import { imageMetaListArgv, imageMetaSetArgv, parseImageMeta, Rbd } from './rbd.js';
-import { viaSession, type CephSession } from './ceph-session.js';
+import { viaSession, type CephSession } from './session.js';
 
 export { imageMetaListArgv, imageMetaSetArgv, parseImageMeta };
 

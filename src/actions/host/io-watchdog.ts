@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CommandError, type Runner } from './exec.js';
+import { CommandError, type Runner } from '../exec.js';
 
 export function watchdogArgv(mountPoint: string): string[] {
   // a synchronous 4 KiB write through the filesystem to the image: fails (EIO) or hangs once fenced

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { keepalivedPids } from './keepalived-conf.js';
-import { cmdlineOf, isRunning } from './processes.js';
+import { keepalivedPids } from './conf.js';
+import { cmdlineOf, isRunning } from '../processes.js';
 
 function pidIn(file: string): number | null {
   if (!existsSync(file)) return null;

@@ -1,16 +1,16 @@
 import { mkdirSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandError, type Runner } from './exec.js';
-import { terminate } from './processes.js';
-import type { Logger } from '../log/logger.js';
+import { CommandError, type Runner } from '../exec.js';
+import { terminate } from '../processes.js';
+import type { Logger } from '../../log/logger.js';
 import { mountedAtPath, type MountedFilesystem } from './mountinfo.js';
 
 export type { MountedFilesystem } from './mountinfo.js';
 import { fsckReason, parseExtSuperblock, parseHexBytes, superblockReadArgv, type ExtSuperblock } from './superblock.js';
 
-import type { FsckPolicy } from './kinds.js';
+import type { FsckPolicy } from '../kinds.js';
 
-export { FSCK_POLICIES, type FsckPolicy } from './kinds.js';
+export { FSCK_POLICIES, type FsckPolicy } from '../kinds.js';
 
 export interface FilesystemOptions {
   mountPoint: string;

@@ -1,5 +1,5 @@
-import type { Runner } from './exec.js';
-import type { HealthReport } from './harbor.js';
+import type { Runner } from '../exec.js';
+import type { HealthReport } from './compose.js';
 
 /** Harbor's health components and the containers its compose file gives them. */
 const COMPONENT_CONTAINERS: Readonly<Record<string, string>> = {

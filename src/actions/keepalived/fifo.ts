@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
-import type { VrrpState } from '../machine/types.js';
-import type { Runner } from './exec.js';
+import type { VrrpState } from '../../machine/types.js';
+import type { Runner } from '../exec.js';
 
 export type VrrpNotification =
   | { kind: 'state'; instance: string; state: VrrpState; priority: number | null }

@@ -1,5 +1,5 @@
-import type { Runner } from './exec.js';
-import { asArray, isRecord, parseJson } from './json.js';
+import type { Runner } from '../exec.js';
+import { asArray, isRecord, parseJson } from '../json.js';
 
 export function ipAddrArgv(iface: string): string[] {
   return ['ip', '-j', 'addr', 'show', 'dev', iface];

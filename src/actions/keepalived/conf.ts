@@ -1,6 +1,6 @@
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Runner } from './exec.js';
+import type { Runner } from '../exec.js';
 
 export interface KeepalivedSettings {
   role: 'master' | 'backup';

@@ -1,7 +1,7 @@
-import { CommandError, type Runner } from './exec.js';
-import { cephClientArgs, type CephConnection } from './ceph-connection.js';
-import { asArray, isRecord, parseFirstJson } from './json.js';
-import { viaSession, type CephSession } from './ceph-session.js';
+import { CommandError, type Runner } from '../exec.js';
+import { cephClientArgs, type CephConnection } from './connection.js';
+import { asArray, isRecord, parseFirstJson } from '../json.js';
+import { viaSession, type CephSession } from './session.js';
 
 /** Pacific renamed `blacklist` to `blocklist`; Nautilus only knows the old word. */
 export type BlocklistVerb = 'blocklist' | 'blacklist';

@@ -1,7 +1,7 @@
-import type { HealthVerdict } from '../machine/types.js';
-import type { Runner } from './exec.js';
-import { getText } from './http-get.js';
-import { isRecord, parseJson } from './json.js';
+import type { HealthVerdict } from '../../machine/types.js';
+import type { Runner } from '../exec.js';
+import { getText } from '../http-get.js';
+import { isRecord, parseJson } from '../json.js';
 
 export interface ComposeOptions {
   /** The compose program as argv, e.g. ['docker', 'compose'] or ['docker-compose']. */

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandError, type Runner } from '../exec.js';
-import { cephClientArgs, imageSpec, type CephConnection } from '../ceph-connection.js';
-import { asArray, isRecord, parseJson } from '../json.js';
+import { CommandError, type Runner } from '../../exec.js';
+import { cephClientArgs, imageSpec, type CephConnection } from '../connection.js';
+import { asArray, isRecord, parseJson } from '../../json.js';
 import { Rbd } from '../rbd.js';
-import type { CephSession } from '../ceph-session.js';
+import type { CephSession } from '../session.js';
 import { explainMapFailure, ownWatcherAddresses, type Mapper, type MapperKind, type UnmapOptions } from './mapper.js';
 
 /** Where the kernel lists krbd devices: `<dir>/<id>/` belongs to `/dev/rbd<id>`. */

@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../log/logger.js';
-import { logTail, type Runner } from '../exec.js';
-import type { CephConnection } from '../ceph-connection.js';
-import { cmdlineOf, isRunning, terminate, waitExit } from '../processes.js';
+import type { Logger } from '../../../log/logger.js';
+import { logTail, type Runner } from '../../exec.js';
+import type { CephConnection } from '../connection.js';
+import { cmdlineOf, isRunning, terminate, waitExit } from '../../processes.js';
 import { Rbd } from '../rbd.js';
-import type { CephSession } from '../ceph-session.js';
+import type { CephSession } from '../session.js';
 import { ownWatcherAddresses, type Mapper, type UnmapOptions } from './mapper.js';
-import { sleep } from '../sleep.js';
+import { sleep } from '../../sleep.js';
 
 export interface FuseMapperOptions {
   /** Where rbd-fuse exposes the pool's images as files. */
