@@ -41,7 +41,8 @@ export class CommandError extends Error {
     readonly stderr: string,
     readonly stdout: string,
     readonly durationMs: number,
-    readonly failure: 'exit' | 'timeout' | 'aborted' | 'spawn',
+    /** `unreachable`: never sent, the node already knows Ceph does not answer (see ceph/reachability.ts). */
+    readonly failure: 'exit' | 'timeout' | 'aborted' | 'spawn' | 'unreachable',
     /** Set when the runner stopped waiting for a process that outlived SIGKILL: why it is still there. */
     readonly abandoned: string | null = null,
   ) {
@@ -53,7 +54,9 @@ export class CommandError extends Error {
           ? 'was aborted'
           : failure === 'spawn'
             ? `could not be started${exitCode === null ? '' : ` (exited with code ${exitCode})`}`
-            : `exited with code ${String(exitCode)}`;
+            : failure === 'unreachable'
+              ? 'was not sent (Ceph unreachable)'
+              : `exited with code ${String(exitCode)}`;
     const left = abandoned === null ? '' : `; ${abandoned}: abandoned`;
     super(`${what} (${command}) ${how}${left}${printed ? `: ${printed}` : ''}`);
     this.name = 'CommandError';

@@ -144,7 +144,11 @@ export async function runService(config: Config, logger: Logger, options: Servic
     },
   );
   actor.start();
-  const send = (event: NodeEvent) => actor.send(event);
+  const send = (event: NodeEvent) => {
+    // from now on Ceph calls fail fast instead of each waiting out its timeout, until Ceph answers one
+    if (event.type === 'ceph.lost') world.reachability.markLost(event.detail);
+    actor.send(event);
+  };
 
   let heardKeepalived = false;
   const fifo = new NotifyFifoReader(f.keepalived.fifoPath, (n, line) => {

@@ -14,13 +14,20 @@ import type { CephConnection } from '../actions/ceph/connection.js';
 import type { Logger } from '../log/logger.js';
 import type { CommandObserver } from '../actions/exec.js';
 import { CephSession } from '../actions/ceph/session.js';
+import type { CephClient } from '../actions/ceph/client.js';
+import { cephClientFor } from '../actions/ceph/session-client.js';
+import { CephReachability } from '../actions/ceph/reachability.js';
 
 /** Every outside system, built once from the configuration. */
 export interface World {
   runner: Runner;
   conn: CephConnection;
-  /** The long-lived Ceph client (ceph.session: auto), or null: the CLI for everything. */
+  /** The long-lived librados helper (ceph.session: auto), or null: the CLIs for everything. */
   session: CephSession | null;
+  /** Every Ceph call of this node: the session or the CLIs, chosen here once; fails fast while Ceph is lost. */
+  ceph: CephClient;
+  /** Whether this node takes Ceph as reachable (its watchdog says when it is lost). */
+  reachability: CephReachability;
   rbd: Rbd;
   ownership: Ownership;
   blocklist: CephBlocklist;
@@ -60,7 +67,9 @@ export function createWorld(
     service !== null && f.ceph.session === 'auto'
       ? new CephSession(conn, logger, service.observe, { opTimeoutSeconds: Math.max(1, Math.ceil(f.ceph.commandTimeoutMs / 1000)) })
       : null;
-  const rbd = new Rbd(runner, conn, f.ceph.commandTimeoutMs, session);
+  const reachability = new CephReachability(logger);
+  const ceph = reachability.guard(cephClientFor(runner, conn, f.ceph.commandTimeoutMs, session));
+  const rbd = new Rbd(ceph);
   const wantExclusive = async (signal?: AbortSignal) =>
     f.ceph.exclusiveMap === 'always' || (f.ceph.exclusiveMap === 'auto' && (await rbd.info(signal)).features.includes('exclusive-lock'));
   const mapper: Mapper =
@@ -68,17 +77,19 @@ export function createWorld(
       ? new FuseMapper(
           runner,
           conn,
-          { fuseDir: f.ceph.fuseDir, stateDir: f.node.stateDir, timeoutMs: f.timeouts.map, session, monConfig: f.ceph.fuseMonConfig },
+          { fuseDir: f.ceph.fuseDir, stateDir: f.node.stateDir, timeoutMs: f.timeouts.map, ceph, monConfig: f.ceph.fuseMonConfig },
           logger,
         )
-      : new RbdDeviceMapper(f.ceph.mapper, runner, conn, f.timeouts.map, wantExclusive, undefined, session);
+      : new RbdDeviceMapper(f.ceph.mapper, runner, conn, f.timeouts.map, wantExclusive, undefined, ceph);
   return {
     runner,
     conn,
     session,
+    ceph,
+    reachability,
     rbd,
-    ownership: new Ownership(runner, conn, f.ceph.commandTimeoutMs, session),
-    blocklist: new CephBlocklist(runner, conn, f.ceph.commandTimeoutMs, session),
+    ownership: new Ownership(ceph),
+    blocklist: new CephBlocklist(ceph),
     mapper,
     fs: new Filesystem(
       runner,

@@ -12,6 +12,7 @@ import { Rbd } from '../../src/actions/ceph/rbd.js';
 import { isRunning } from '../../src/actions/processes.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { CEPH_IP, LAB, Lab } from '../../lab/lab.js';
+import { cephClientFor } from '../../src/actions/ceph/session-client.js';
 
 // The long-lived Ceph client against the lab's real cluster: it must read and write exactly what the
 // rbd and ceph CLIs do, fail with the same codes, and keep the deadline and kill of a CLI command.
@@ -53,8 +54,8 @@ test('the session reads and writes the same owner record, locks and metadata as 
   const s = session();
   try {
     const cli = nsRunner();
-    const viaSession = new Ownership(cli, conn, 10_000, s);
-    const viaCli = new Ownership(cli, conn, 10_000);
+    const viaSession = new Ownership(cephClientFor(cli, conn, 10_000, s));
+    const viaCli = new Ownership(cephClientFor(cli, conn, 10_000));
     assert.deepEqual(await viaSession.locks(), []);
 
     // lock through the session, seen by the CLI; a second claim is refused on both paths
@@ -88,8 +89,8 @@ test('the session reads and writes the same owner record, locks and metadata as 
     assert.equal(after.lastGeneration, 1, 'the generation key outlives the record');
 
     // the formatted mark and the image info
-    const rbdSession = new Rbd(cli, conn, 10_000, s);
-    const rbdCli = new Rbd(cli, conn, 10_000);
+    const rbdSession = new Rbd(cephClientFor(cli, conn, 10_000, s));
+    const rbdCli = new Rbd(cephClientFor(cli, conn, 10_000));
     assert.equal(await rbdSession.wasFormatted(), false);
     await rbdSession.recordFormatted(new Date('2026-11-27T01:00:00Z'));
     assert.equal(await rbdCli.wasFormatted(), true);
@@ -117,8 +118,8 @@ test('a watcher seen through the session is fenced through the session: the bloc
   );
   try {
     const cli = nsRunner();
-    const rbdSession = new Rbd(cli, conn, 10_000, s);
-    const rbdCli = new Rbd(cli, conn, 10_000);
+    const rbdSession = new Rbd(cephClientFor(cli, conn, 10_000, s));
+    const rbdCli = new Rbd(cephClientFor(cli, conn, 10_000));
     let holders = await rbdSession.status();
     for (let i = 0; i < 50 && holders.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 200));
@@ -129,11 +130,11 @@ test('a watcher seen through the session is fenced through the session: the bloc
     const address = holders[0]?.address ?? '';
     assert.match(address, /^10\.213\.77\.11:0\/\d+$/);
 
-    const blocklist = new CephBlocklist(cli, conn, 10_000, s);
+    const blocklist = new CephBlocklist(cephClientFor(cli, conn, 10_000, s));
     await blocklist.add(address, 900);
     assert.equal(blocklist.spokenVerb, 'blocklist');
     assert.ok(
-      (await new CephBlocklist(cli, conn, 10_000).ls()).some((e) => e.addr === address),
+      (await new CephBlocklist(cephClientFor(cli, conn, 10_000)).ls()).some((e) => e.addr === address),
       '`ceph osd blocklist ls` shows the entry the session added',
     );
     assert.ok((await blocklist.ls()).some((e) => e.addr === address));
@@ -158,19 +159,19 @@ test('session errors carry the CLI codes: a missing image is not "already gone",
   const other = session({ connection: { ...conn, image: 'no_such_image' } });
   try {
     const cli = nsRunner();
-    const missing = await new Rbd(cli, { ...conn, image: 'no_such_image' }, 10_000, other).info().catch((e: unknown) => e);
+    const missing = await new Rbd(cephClientFor(cli, { ...conn, image: 'no_such_image' }, 10_000, other)).info().catch((e: unknown) => e);
     assert.ok(missing instanceof CommandError, String(missing));
     assert.equal(missing.exitCode, 2);
     assert.match(missing.message, /rbd info \(ceph-session info .*\) exited with code 2: rbd: error opening image harbor\/no_such_image/);
     assert.equal(isMissing(missing), false, 'a missing image must not read as an already released lock');
 
     // fence the session's own client instance: its next call fails as blocklisted (108), the one after works again
-    const rbdSession = new Rbd(cli, conn, 10_000, s);
+    const rbdSession = new Rbd(cephClientFor(cli, conn, 10_000, s));
     await rbdSession.info();
     const own = s.address;
     assert.match(own ?? '', /^10\.213\.77\.11:0\/\d+$/);
     const pidBefore = s.pid;
-    await new CephBlocklist(cli, conn, 10_000).add(own ?? '', 600);
+    await new CephBlocklist(cephClientFor(cli, conn, 10_000)).add(own ?? '', 600);
     let fenced: unknown = null;
     for (let i = 0; i < 50 && fenced === null; i++) {
       fenced = await rbdSession.info().then(
@@ -195,7 +196,7 @@ test('a session call that hangs times out, and its helper is killed (it does not
   writeFileSync(confPath, '[global]\n\tmon host = 10.213.77.99\n');
   const s = session({ connection: { ...conn, confPath }, opTimeoutSeconds: 60 });
   const started = Date.now();
-  const error = await new Rbd(nsRunner(), conn, 1_500, s).status().catch((e: unknown) => e);
+  const error = await new Rbd(cephClientFor(nsRunner(), conn, 1_500, s)).status().catch((e: unknown) => e);
   const tookMs = Date.now() - started;
   assert.ok(error instanceof CommandError, String(error));
   assert.equal(error.failure, 'timeout');
@@ -209,12 +210,12 @@ test('a session call that hangs times out, and its helper is killed (it does not
 test('without python3-rados the CLI does everything, and the key is never on a command line', async () => {
   const noBindings = session({ command: [SESSION_PYTHON, '-c', 'import sys; print(\'{"ready": false, "error": "no rados"}\', flush=True); sys.exit(3)'] });
   const cli = nsRunner();
-  const rbd = new Rbd(cli, conn, 10_000, noBindings);
+  const rbd = new Rbd(cephClientFor(cli, conn, 10_000, noBindings));
   assert.equal((await rbd.info()).name, LAB.image, 'answered by `rbd info`');
   assert.match(noBindings.unavailable ?? '', /no rados/);
   const s = session();
   try {
-    await new Rbd(cli, conn, 10_000, s).info();
+    await new Rbd(cephClientFor(cli, conn, 10_000, s)).info();
     const pid = s.pid;
     assert.ok(pid !== null && isRunning(pid));
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');

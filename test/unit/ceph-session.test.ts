@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CephSession, SESSION_PYTHON, viaSession } from '../../src/actions/ceph/session.js';
+import { CephSession, SESSION_PYTHON } from '../../src/actions/ceph/session.js';
+import { SessionCephClient, sessionOrCli } from '../../src/actions/ceph/session-client.js';
+import type { CephClient } from '../../src/actions/ceph/client.js';
 import { CommandError, type CommandRecord } from '../../src/actions/exec.js';
 import { isRunning } from '../../src/actions/processes.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -123,15 +125,38 @@ test('a timeout kills the helper at the deadline; a helper that dies fails its c
 test('a helper that cannot run here sends every call to the CLI, for good', async () => {
   const s = new CephSession(conn, silentLogger(), () => undefined, { command: ['/nonexistent/python3'], opTimeoutSeconds: 5 });
   let cliCalls = 0;
-  const viaCli = () => {
-    cliCalls++;
-    return Promise.resolve('cli');
-  };
-  assert.equal(await viaSession(s, () => call(s, {}).then(() => 'session'), viaCli), 'cli');
+  const viaCli = {
+    info: () => Promise.resolve({ name: 'cli', size: 1, features: [] }),
+    watchers: () => Promise.reject(new Error('CLI refused')),
+  } as unknown as CephClient;
+  const ceph = sessionOrCli(s, new SessionCephClient(s, conn, 30_000), {
+    ...viaCli,
+    info: () => {
+      cliCalls++;
+      return viaCli.info();
+    },
+  });
+  assert.equal((await ceph.info()).name, 'cli');
   assert.match(s.unavailable ?? '', /cannot be started/);
-  assert.equal(await viaSession(s, () => call(s, {}).then(() => 'session'), viaCli), 'cli');
+  assert.equal((await ceph.info()).name, 'cli');
   assert.equal(cliCalls, 2);
-  assert.equal(await viaSession(null, () => Promise.resolve('session'), viaCli), 'cli');
+  // the CLI's own failure is the call's: not retried anywhere else
+  await assert.rejects(ceph.watchers(), /CLI refused/);
+});
+
+test('a session failure that is not "unavailable" is the call\'s own: thrown, never retried on the CLI', async () => {
+  const s = fakeSession();
+  try {
+    let cliCalls = 0;
+    const cli = { watchers: () => (cliCalls++, Promise.resolve([])) } as unknown as CephClient;
+    // the stand-in helper answers errno 16 for any call carrying it: a session client asking for watchers gets a result
+    const ceph = sessionOrCli(s, new SessionCephClient(s, conn, 30_000), cli);
+    const holders = await ceph.watchers().catch((e: unknown) => e);
+    assert.ok(holders instanceof Error, 'the stand-in answers {pid}, not a watcher list: a parse error of the session path');
+    assert.equal(cliCalls, 0);
+  } finally {
+    s.close();
+  }
 });
 
 test('doctor says whether the session can be used: ok, a warning with the package to install, or off by choice', async () => {

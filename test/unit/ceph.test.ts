@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { blocklistAddArgv, CephBlocklist, parseBlocklist } from '../../src/actions/ceph/blocklist.js';
 import { cephConfText, keyringText, type CephConnection } from '../../src/actions/ceph/connection.js';
 import { ScriptedRunner } from '../support/fake-runner.js';
+import { cephClientFor } from '../../src/actions/ceph/session-client.js';
 
 const conn: CephConnection = {
   user: 'harbor',
@@ -48,7 +49,7 @@ test('a Nautilus cluster answers `blocklist` with EINVAL: fall back to `blacklis
         }
       : { stdout: '' },
   );
-  const bl = new CephBlocklist(runner, conn, 5000);
+  const bl = new CephBlocklist(cephClientFor(runner, conn, 5000));
   await bl.add('10.0.0.2:0/1', 600);
   await bl.add('10.0.0.2:0/2', 600);
   assert.equal(bl.spokenVerb, 'blacklist');
@@ -60,11 +61,11 @@ test('a Nautilus cluster answers `blocklist` with EINVAL: fall back to `blacklis
 
 test('Pacific speaks blocklist; other errors are not mistaken for an old cluster', async () => {
   const ok = new ScriptedRunner(() => ({ stdout: '' }));
-  const bl = new CephBlocklist(ok, conn, 5000);
+  const bl = new CephBlocklist(cephClientFor(ok, conn, 5000));
   await bl.add('10.0.0.2:0/1', 600);
   assert.equal(bl.spokenVerb, 'blocklist');
   const denied = new ScriptedRunner(() => ({ fail: { exitCode: 13, stderr: 'Error EACCES: access denied' } }));
-  await assert.rejects(new CephBlocklist(denied, conn, 5000).add('10.0.0.2:0/1', 600), /EACCES/);
+  await assert.rejects(new CephBlocklist(cephClientFor(denied, conn, 5000)).add('10.0.0.2:0/1', 600), /EACCES/);
   assert.equal(denied.calls.length, 1);
 });
 

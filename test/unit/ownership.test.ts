@@ -33,6 +33,7 @@ import { RbdDeviceMapper, krbdDeviceId, parseKrbdClientAddr } from '../../src/ac
 import { silentLogger } from '../../src/log/logger.js';
 import type { ImageLock, OwnerRecord } from '../../src/machine/types.js';
 import { ScriptedRunner } from '../support/fake-runner.js';
+import { cephClientFor } from '../../src/actions/ceph/session-client.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/ceph/', import.meta.url));
 /** Exact stdout of a command (`.json`, `.out`). */
@@ -244,7 +245,7 @@ function fakeCeph() {
 
 test('Ownership: take, refuse the second, record, release; gone is fine', async () => {
   const ceph = fakeCeph();
-  const o = new Ownership(ceph.runner, conn, 5000);
+  const o = new Ownership(cephClientFor(ceph.runner, conn, 5000));
   assert.deepEqual(await o.read(), { record: null, lock: null, lastGeneration: 0 });
   assert.deepEqual(await o.tryLock('harbor-assistant/a/1'), { taken: true });
   assert.deepEqual(await o.tryLock('harbor-assistant/b/2'), {
@@ -269,7 +270,7 @@ test('Ownership: take, refuse the second, record, release; gone is fine', async 
 
 test('Ownership: break a foreign lock, also when someone broke it first; other failures surface', async () => {
   const ceph = fakeCeph();
-  const o = new Ownership(ceph.runner, conn, 5000);
+  const o = new Ownership(cephClientFor(ceph.runner, conn, 5000));
   const theirs: ImageLock = { id: 'harbor-assistant/b/4', locker: 'client.5000', address: '10.213.77.12:0/1' };
   ceph.take(theirs);
   assert.deepEqual(await o.tryLock('harbor-assistant/a/5'), { taken: false, holder: theirs });
@@ -278,9 +279,9 @@ test('Ownership: break a foreign lock, also when someone broke it first; other f
   assert.deepEqual(ceph.runner.calls.at(-1)?.slice(0, 6), ['rbd', 'lock', 'rm', 'harbor/harbor_data', 'harbor-assistant/b/4', 'client.5000']);
   assert.deepEqual(await o.tryLock('harbor-assistant/a/5'), { taken: true });
 
-  const fenced = new Ownership(new ScriptedRunner(() => ({ fail: outcome('lock-add-blocklisted-host.txt') })), conn, 5000);
+  const fenced = new Ownership(cephClientFor(new ScriptedRunner(() => ({ fail: outcome('lock-add-blocklisted-host.txt') })), conn, 5000));
   await assert.rejects(fenced.tryLock('harbor-assistant/a/6'), (e: unknown) => isBlocklisted(e));
-  const noImage = new Ownership(new ScriptedRunner(() => ({ fail: outcome('lock-rm-no-image.txt') })), conn, 5000);
+  const noImage = new Ownership(cephClientFor(new ScriptedRunner(() => ({ fail: outcome('lock-rm-no-image.txt') })), conn, 5000));
   await assert.rejects(noImage.breakLock(theirs), /error opening image/);
   await assert.rejects(noImage.removeRecord(), /error opening image/);
 });

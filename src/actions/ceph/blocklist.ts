@@ -1,7 +1,7 @@
-import { CommandError, type Runner } from '../exec.js';
+import { CommandError } from '../exec.js';
+import type { CephClient } from './client.js';
 import { cephClientArgs, type CephConnection } from './connection.js';
 import { asArray, isRecord, parseFirstJson } from '../json.js';
-import { viaSession, type CephSession } from './session.js';
 
 /** Pacific renamed `blacklist` to `blocklist`; Nautilus only knows the old word. */
 export type BlocklistVerb = 'blocklist' | 'blacklist';
@@ -49,15 +49,11 @@ export function isUnknownCommand(error: unknown): boolean {
   return error instanceof CommandError && (error.exitCode === 22 || /EINVAL|no valid command found|unrecognized command/i.test(error.stderr));
 }
 
+/** Fencing: the cluster's blocklist, in whichever word the cluster speaks. */
 export class CephBlocklist {
   private verb: BlocklistVerb | null = null;
 
-  constructor(
-    private readonly runner: Runner,
-    private readonly conn: CephConnection,
-    private readonly timeoutMs: number,
-    private readonly session: CephSession | null = null,
-  ) {}
+  constructor(private readonly ceph: CephClient) {}
 
   /** Which word this cluster speaks, once known. */
   get spokenVerb(): BlocklistVerb | null {
@@ -80,45 +76,10 @@ export class CephBlocklist {
 
   /** Fence one client instance (`ip:0/nonce`) for `expirySeconds`; the entry expires by itself (S6). */
   add(addr: string, expirySeconds: number, signal?: AbortSignal): Promise<void> {
-    return this.withVerb(async (verb) => {
-      const what = `ceph osd ${verb} add`;
-      await viaSession(
-        this.session,
-        (s) =>
-          s.call({
-            what,
-            op: 'mon',
-            args: { cmd: blocklistAddCommand(verb, addr, expirySeconds) },
-            describe: `mon osd ${verb} add ${addr} ${expirySeconds}`,
-            timeoutMs: this.timeoutMs,
-            signal,
-            mutates: true,
-          }),
-        () => this.runner.run({ what, argv: blocklistAddArgv(this.conn, verb, addr, expirySeconds), timeoutMs: this.timeoutMs, signal }),
-      );
-    });
+    return this.withVerb((verb) => this.ceph.blocklistAdd(verb, addr, expirySeconds, signal));
   }
 
   ls(signal?: AbortSignal): Promise<BlocklistEntry[]> {
-    return this.withVerb(async (verb) => {
-      const what = `ceph osd ${verb} ls`;
-      const text = await viaSession(
-        this.session,
-        async (s) =>
-          monOutput(
-            await s.call({
-              what,
-              op: 'mon',
-              args: { cmd: { prefix: `osd ${verb} ls`, format: 'json' } },
-              describe: `mon osd ${verb} ls`,
-              timeoutMs: this.timeoutMs,
-              signal,
-              mutates: false,
-            }),
-          ),
-        async () => (await this.runner.run({ what, argv: blocklistLsArgv(this.conn, verb), timeoutMs: this.timeoutMs, signal })).stdout,
-      );
-      return parseBlocklist(text);
-    });
+    return this.withVerb((verb) => this.ceph.blocklistList(verb, signal));
   }
 }

@@ -1,9 +1,9 @@
 import type { ImageLock, OwnerRecord, OwnershipView } from '../../machine/types.js';
-import { CommandError, type Runner } from '../exec.js';
+import { CommandError } from '../exec.js';
 import { cephClientArgs, imageSpec, type CephConnection } from './connection.js';
 import { isRecord, parseJson } from '../json.js';
-import { imageMetaListArgv, imageMetaSetArgv, parseImageMeta, Rbd } from './rbd.js';
-import { viaSession, type CephSession } from './session.js';
+import type { CephClient } from './client.js';
+import { imageMetaListArgv, imageMetaSetArgv, parseImageMeta } from './rbd.js';
 
 export { imageMetaListArgv, imageMetaSetArgv, parseImageMeta };
 
@@ -185,32 +185,14 @@ export type TryLockResult = { taken: true } | { taken: false; holder: ImageLock 
 
 /** The ownership evidence in Ceph: the advisory lock and the owner record in the image metadata. */
 export class Ownership {
-  private readonly rbd: Rbd;
+  constructor(private readonly ceph: CephClient) {}
 
-  constructor(
-    private readonly runner: Runner,
-    private readonly conn: CephConnection,
-    private readonly timeoutMs: number,
-    private readonly session: CephSession | null = null,
-  ) {
-    this.rbd = new Rbd(runner, conn, timeoutMs, session);
-  }
-
-  private get spec(): string {
-    return imageSpec(this.conn);
-  }
-
-  async locks(signal?: AbortSignal): Promise<ImageLock[]> {
-    return viaSession(
-      this.session,
-      async (s) =>
-        locksFrom(await s.call({ what: 'rbd lock ls', op: 'lockers', describe: `lockers ${this.spec}`, timeoutMs: this.timeoutMs, signal, mutates: false })),
-      async () => parseLockList((await this.runner.run({ what: 'rbd lock ls', argv: lockListArgv(this.conn), timeoutMs: this.timeoutMs, signal })).stdout),
-    );
+  locks(signal?: AbortSignal): Promise<ImageLock[]> {
+    return this.ceph.locks(signal);
   }
 
   meta(signal?: AbortSignal): Promise<Record<string, string>> {
-    return this.rbd.meta(signal);
+    return this.ceph.metaList(signal);
   }
 
   async read(signal?: AbortSignal): Promise<OwnershipView> {
@@ -222,20 +204,7 @@ export class Ownership {
   async tryLock(id: string, signal?: AbortSignal): Promise<TryLockResult> {
     try {
       assertPositional('lock id', id);
-      await viaSession(
-        this.session,
-        (s) =>
-          s.call({
-            what: 'rbd lock add',
-            op: 'lock_add',
-            args: { cookie: id },
-            describe: `lock_add ${this.spec} ${id}`,
-            timeoutMs: this.timeoutMs,
-            signal,
-            mutates: true,
-          }),
-        () => this.runner.run({ what: 'rbd lock add', argv: lockAddArgv(this.conn, id), timeoutMs: this.timeoutMs, signal }),
-      );
+      await this.ceph.lockAdd(id, signal);
       return { taken: true };
     } catch (error) {
       if (!isBusy(error)) throw error;
@@ -248,20 +217,7 @@ export class Ownership {
   /** Only after its holder is fenced (the lock itself stops nobody from writing). */
   async breakLock(lock: ImageLock, signal?: AbortSignal): Promise<void> {
     try {
-      await viaSession(
-        this.session,
-        (s) =>
-          s.call({
-            what: 'rbd lock rm',
-            op: 'lock_rm',
-            args: { cookie: lock.id, locker: lock.locker },
-            describe: `lock_rm ${this.spec} ${lock.id} ${lock.locker}`,
-            timeoutMs: this.timeoutMs,
-            signal,
-            mutates: true,
-          }),
-        () => this.runner.run({ what: 'rbd lock rm', argv: lockRmArgv(this.conn, lock.id, lock.locker), timeoutMs: this.timeoutMs, signal }),
-      );
+      await this.ceph.lockRemove(lock.id, lock.locker, signal);
     } catch (error) {
       // someone else broke or released it first: the goal is reached
       if (!isMissing(error)) throw error;
@@ -269,40 +225,24 @@ export class Ownership {
   }
 
   /**
-   * Generation first: if the record write then fails, the next takeover still counts past it.
-   * Validated before writing, so this node never leaves a record it would itself refuse to read.
-   */
-  /**
    * The owner record, and the generation key with it unless told it is already there (the record
    * step after the map only adds clients). Both at once: `read()` takes the highest generation
-   * of the key, the record and the lock, so either landing first is safe.
+   * of the key, the record and the lock, so either landing first is safe. Validated before
+   * writing, so this node never leaves a record it would itself refuse to read.
    */
   async writeRecord(record: OwnerRecord, signal?: AbortSignal, options: { generationKey: boolean } = { generationKey: true }): Promise<void> {
     const value = ownerRecordValue(record);
     parseOwnerRecord(value);
     await Promise.all([
-      options.generationKey ? this.rbd.setMeta(GENERATION_META_KEY, String(record.generation), signal) : Promise.resolve(),
-      this.rbd.setMeta(OWNER_META_KEY, value, signal),
+      options.generationKey ? this.ceph.metaSet(GENERATION_META_KEY, String(record.generation), signal) : Promise.resolve(),
+      this.ceph.metaSet(OWNER_META_KEY, value, signal),
     ]);
   }
 
   /** The generation key stays behind on purpose: generations are never reused. */
   async removeRecord(signal?: AbortSignal): Promise<void> {
     try {
-      await viaSession(
-        this.session,
-        (s) =>
-          s.call({
-            what: 'rbd image-meta remove',
-            op: 'meta_remove',
-            args: { key: OWNER_META_KEY },
-            describe: `meta_remove ${this.spec} ${OWNER_META_KEY}`,
-            timeoutMs: this.timeoutMs,
-            signal,
-            mutates: true,
-          }),
-        () => this.runner.run({ what: 'rbd image-meta remove', argv: imageMetaRemoveArgv(this.conn, OWNER_META_KEY), timeoutMs: this.timeoutMs, signal }),
-      );
+      await this.ceph.metaRemove(OWNER_META_KEY, signal);
     } catch (error) {
       if (!isMissing(error)) throw error;
     }

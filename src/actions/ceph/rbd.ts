@@ -1,7 +1,6 @@
 import type { Holder } from '../../machine/types.js';
-import type { Runner } from '../exec.js';
+import type { CephClient } from './client.js';
 import { cephClientArgs, imageSpec, type CephConnection } from './connection.js';
-import { viaSession, type CephSession } from './session.js';
 import { asArray, isRecord, parseJson } from '../json.js';
 
 /** Image metadata key recording that harbor-assistant formatted the image (mkfs only once, ever). */
@@ -70,65 +69,25 @@ export function imageMetaFrom(doc: unknown): Record<string, string> {
   return Object.fromEntries(Object.entries(doc).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
-/** The image's watchers, info and metadata: through the Ceph session when there is one, else the rbd CLI. */
+/** The image's watchers, info and metadata, and the formatted mark. */
 export class Rbd {
-  constructor(
-    private readonly runner: Runner,
-    private readonly conn: CephConnection,
-    private readonly timeoutMs: number,
-    private readonly session: CephSession | null = null,
-  ) {}
+  constructor(private readonly ceph: CephClient) {}
 
-  private get spec(): string {
-    return imageSpec(this.conn);
+  status(signal?: AbortSignal): Promise<Holder[]> {
+    return this.ceph.watchers(signal);
   }
 
-  async status(signal?: AbortSignal): Promise<Holder[]> {
-    return viaSession(
-      this.session,
-      async (s) =>
-        holdersFrom(await s.call({ what: 'rbd status', op: 'watchers', describe: `watchers ${this.spec}`, timeoutMs: this.timeoutMs, signal, mutates: false })),
-      async () => parseRbdStatus((await this.runner.run({ what: 'rbd status', argv: rbdStatusArgv(this.conn), timeoutMs: this.timeoutMs, signal })).stdout),
-    );
-  }
-
-  async info(signal?: AbortSignal): Promise<ImageInfo> {
-    return viaSession(
-      this.session,
-      async (s) =>
-        imageInfoFrom(await s.call({ what: 'rbd info', op: 'info', describe: `info ${this.spec}`, timeoutMs: this.timeoutMs, signal, mutates: false })),
-      async () => parseRbdInfo((await this.runner.run({ what: 'rbd info', argv: rbdInfoArgv(this.conn), timeoutMs: this.timeoutMs, signal })).stdout),
-    );
+  info(signal?: AbortSignal): Promise<ImageInfo> {
+    return this.ceph.info(signal);
   }
 
   /** Every image metadata key (the owner record, the generation, the formatted mark). */
-  async meta(signal?: AbortSignal): Promise<Record<string, string>> {
-    return viaSession(
-      this.session,
-      async (s) =>
-        imageMetaFrom(
-          await s.call({ what: 'rbd image-meta list', op: 'meta_list', describe: `meta_list ${this.spec}`, timeoutMs: this.timeoutMs, signal, mutates: false }),
-        ),
-      async () =>
-        parseImageMeta((await this.runner.run({ what: 'rbd image-meta list', argv: imageMetaListArgv(this.conn), timeoutMs: this.timeoutMs, signal })).stdout),
-    );
+  meta(signal?: AbortSignal): Promise<Record<string, string>> {
+    return this.ceph.metaList(signal);
   }
 
-  async setMeta(key: string, value: string, signal?: AbortSignal): Promise<void> {
-    await viaSession(
-      this.session,
-      (s) =>
-        s.call({
-          what: 'rbd image-meta set',
-          op: 'meta_set',
-          args: { key, value },
-          describe: `meta_set ${this.spec} ${key}`,
-          timeoutMs: this.timeoutMs,
-          signal,
-          mutates: true,
-        }),
-      () => this.runner.run({ what: 'rbd image-meta set', argv: imageMetaSetArgv(this.conn, key, value), timeoutMs: this.timeoutMs, signal }),
-    );
+  setMeta(key: string, value: string, signal?: AbortSignal): Promise<void> {
+    return this.ceph.metaSet(key, value, signal);
   }
 
   async wasFormatted(signal?: AbortSignal): Promise<boolean> {

@@ -312,17 +312,3 @@ export class CephSession {
     }
   }
 }
-
-/**
- * The session when it can be used, else the CLI: a host without python3-rados falls back for good
- * (SessionUnavailable), any other failure is the call's own and is thrown like the CLI's.
- */
-export async function viaSession<T>(session: CephSession | null, bySession: (s: CephSession) => Promise<T>, byCli: () => Promise<T>): Promise<T> {
-  if (session === null || session.unavailable !== null) return byCli();
-  try {
-    return await bySession(session);
-  } catch (error) {
-    if (error instanceof SessionUnavailable) return byCli();
-    throw error;
-  }
-}

@@ -4,8 +4,8 @@ import type { Logger } from '../../../log/logger.js';
 import { logTail, type Runner } from '../../exec.js';
 import type { CephConnection } from '../connection.js';
 import { cmdlineOf, isRunning, terminate, waitExit } from '../../processes.js';
-import { Rbd } from '../rbd.js';
-import type { CephSession } from '../session.js';
+import type { CephClient } from '../client.js';
+import { CliCephClient } from '../cli-client.js';
 import { ownWatcherAddresses, type Mapper, type UnmapOptions } from './mapper.js';
 import { sleep } from '../../sleep.js';
 
@@ -15,8 +15,8 @@ export interface FuseMapperOptions {
   /** State directory: rbd-fuse's pid file and log. */
   stateDir: string;
   timeoutMs: number;
-  /** The long-lived Ceph client for the watcher list, if there is one (else `rbd status`). */
-  session?: CephSession | null;
+  /** The node's Ceph client for the watcher list (default: the rbd CLI). */
+  ceph?: CephClient;
   /** Where the kernel lists block devices (tests point it elsewhere). */
   sysBlockDir?: string;
   /** rbd-fuse also fetches the central configuration from the monitors (`ceph.fuseMonConfig`). */
@@ -213,7 +213,8 @@ export class FuseMapper implements Mapper {
 
   /** rbd-fuse is one client per image whatever the device: its watch, from this node's IPs. */
   async clients(_device: string, ownIps: readonly string[], signal?: AbortSignal): Promise<string[]> {
-    const watchers = await new Rbd(this.runner, this.conn, this.options.timeoutMs, this.options.session ?? null).status(signal);
+    const ceph = this.options.ceph ?? new CliCephClient(this.runner, this.conn, this.options.timeoutMs);
+    const watchers = await ceph.watchers(signal);
     return ownWatcherAddresses(watchers, ownIps);
   }
 

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { CommandError, type Runner } from '../../exec.js';
 import { cephClientArgs, imageSpec, type CephConnection } from '../connection.js';
 import { asArray, isRecord, parseJson } from '../../json.js';
-import { Rbd } from '../rbd.js';
-import type { CephSession } from '../session.js';
+import type { CephClient } from '../client.js';
+import { CliCephClient } from '../cli-client.js';
 import { explainMapFailure, ownWatcherAddresses, type Mapper, type MapperKind, type UnmapOptions } from './mapper.js';
 
 /** Where the kernel lists krbd devices: `<dir>/<id>/` belongs to `/dev/rbd<id>`. */
@@ -75,8 +75,8 @@ export class RbdDeviceMapper implements Mapper {
     /** Decides `-o exclusive` at map time (krbd, image has exclusive-lock). */
     private readonly wantExclusive: (signal?: AbortSignal) => Promise<boolean>,
     private readonly sysfsDir: string = KRBD_SYSFS_DIR,
-    /** The long-lived Ceph client for the watcher list, if there is one (else `rbd status`). */
-    private readonly session: CephSession | null = null,
+    /** The node's Ceph client for the watcher list (default: the rbd CLI). */
+    private readonly ceph: CephClient = new CliCephClient(runner, conn, timeoutMs),
   ) {
     this.kind = kind;
     this.type = kind === 'krbd' ? 'krbd' : 'nbd';
@@ -129,7 +129,7 @@ export class RbdDeviceMapper implements Mapper {
       const fromSysfs = this.krbdClient(device);
       if (fromSysfs !== null) return [fromSysfs];
     }
-    const watchers = await new Rbd(this.runner, this.conn, this.timeoutMs, this.session).status(signal);
+    const watchers = await this.ceph.watchers(signal);
     return ownWatcherAddresses(watchers, ownIps);
   }
 

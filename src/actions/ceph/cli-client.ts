@@ -1,0 +1,60 @@
+import type { Holder, ImageLock } from '../../machine/types.js';
+import type { Runner } from '../exec.js';
+import { blocklistAddArgv, blocklistLsArgv, parseBlocklist, type BlocklistEntry, type BlocklistVerb } from './blocklist.js';
+import type { CephClient } from './client.js';
+import type { CephConnection } from './connection.js';
+import { imageMetaRemoveArgv, lockAddArgv, lockListArgv, lockRmArgv, parseLockList } from './ownership.js';
+import { imageMetaListArgv, imageMetaSetArgv, parseImageMeta, parseRbdInfo, parseRbdStatus, rbdInfoArgv, rbdStatusArgv, type ImageInfo } from './rbd.js';
+
+/** Ceph through the `rbd` and `ceph` CLIs: one process per call, the key by file (never argv). */
+export class CliCephClient implements CephClient {
+  constructor(
+    private readonly runner: Runner,
+    private readonly conn: CephConnection,
+    private readonly timeoutMs: number,
+  ) {}
+
+  private async stdout(what: string, argv: string[], signal?: AbortSignal): Promise<string> {
+    return (await this.runner.run({ what, argv, timeoutMs: this.timeoutMs, signal })).stdout;
+  }
+
+  async watchers(signal?: AbortSignal): Promise<Holder[]> {
+    return parseRbdStatus(await this.stdout('rbd status', rbdStatusArgv(this.conn), signal));
+  }
+
+  async info(signal?: AbortSignal): Promise<ImageInfo> {
+    return parseRbdInfo(await this.stdout('rbd info', rbdInfoArgv(this.conn), signal));
+  }
+
+  async metaList(signal?: AbortSignal): Promise<Record<string, string>> {
+    return parseImageMeta(await this.stdout('rbd image-meta list', imageMetaListArgv(this.conn), signal));
+  }
+
+  async metaSet(key: string, value: string, signal?: AbortSignal): Promise<void> {
+    await this.stdout('rbd image-meta set', imageMetaSetArgv(this.conn, key, value), signal);
+  }
+
+  async metaRemove(key: string, signal?: AbortSignal): Promise<void> {
+    await this.stdout('rbd image-meta remove', imageMetaRemoveArgv(this.conn, key), signal);
+  }
+
+  async locks(signal?: AbortSignal): Promise<ImageLock[]> {
+    return parseLockList(await this.stdout('rbd lock ls', lockListArgv(this.conn), signal));
+  }
+
+  async lockAdd(id: string, signal?: AbortSignal): Promise<void> {
+    await this.stdout('rbd lock add', lockAddArgv(this.conn, id), signal);
+  }
+
+  async lockRemove(id: string, locker: string, signal?: AbortSignal): Promise<void> {
+    await this.stdout('rbd lock rm', lockRmArgv(this.conn, id, locker), signal);
+  }
+
+  async blocklistAdd(verb: BlocklistVerb, addr: string, expirySeconds: number, signal?: AbortSignal): Promise<void> {
+    await this.stdout(`ceph osd ${verb} add`, blocklistAddArgv(this.conn, verb, addr, expirySeconds), signal);
+  }
+
+  async blocklistList(verb: BlocklistVerb, signal?: AbortSignal): Promise<BlocklistEntry[]> {
+    return parseBlocklist(await this.stdout(`ceph osd ${verb} ls`, blocklistLsArgv(this.conn, verb), signal));
+  }
+}
