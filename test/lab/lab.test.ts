@@ -227,6 +227,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const UNAVAILABILITY_BOUND_MS = 10_000;
 /** A Ceph cut during a hand-over: the watchdog's deadline plus one takeover, with room for a loaded machine. */
 const DEAD_RELEASE_BOUND_MS = 15_000;
+/** The lab's `timeouts.composeDown` (lab/lab.ts): what a graceful compose down on a dead path waits out. */
+const LAB_COMPOSE_DOWN_TIMEOUT_MS = 20_000;
 
 /** When the node's status says unfit, polled every 100 ms: ms since `since`. */
 async function unfitAfter(lab: Lab, n: 'a' | 'b', since: number, timeoutMs: number): Promise<number> {
@@ -708,13 +710,19 @@ test('19 Ceph cut during a hand-over: the master releases because Harbor went do
         assert.ok(servedAt - cutAt <= DEAD_RELEASE_BOUND_MS, `${next} served ${servedAt - cutAt} ms after the cut (bound ${DEAD_RELEASE_BOUND_MS})`);
         // unfit because its hand-over lost its data path, not because a step timed out
         assert.match(String(result.measured.unfitWhy), /lost Ceph|fenced/, 'the old master escalated its hand-over to a dead release');
-        lab.healCeph(old);
-        // it was fenced by the peer meanwhile: it stays out, never takes the image back
+        // the graceful compose down under way when Ceph went is not waited out: the release starts
+        // over on the dead path and kills Harbor (the old rule ran it to its 20 s deadline)
+        const waitUntil = cutAt + LAB_COMPOSE_DOWN_TIMEOUT_MS + 10_000;
         await lab.waitFor(
-          `${old} out of the release`,
+          `${old} out of the release while its storage is still cut`,
           async () => !((await lab.status(old).catch(() => null))?.state ?? 'releasing').startsWith('releasing'),
-          120_000,
+          Math.max(1_000, waitUntil - Date.now()),
         );
+        const releasedAt = lab.transitions(old, cutAt).find((t) => t.from.startsWith('releasing') && !t.to.startsWith('releasing'))?.at ?? Date.now();
+        result.measured.oldReleaseEndedAfterCutMs = releasedAt - cutAt;
+        assert.ok(releasedAt - cutAt < LAB_COMPOSE_DOWN_TIMEOUT_MS, `the dead release took ${releasedAt - cutAt} ms after the cut`);
+        lab.healCeph(old);
+        // it was fenced by the peer meanwhile: once healed it stays out, never takes the image back
         assert.ok((await lab.status(next)).state.startsWith('active.serving'));
       },
     },
