@@ -11,8 +11,11 @@ npx tsc -p test/tsconfig.json --noEmit
 # lint (typescript-eslint strict, type-checked) and formatting (Prettier) are part of passing
 npm run -s lint
 npm run -s format:check
-# lintian for the package, man-db for the man pages' check, promtool for the alert rules
-bash scripts/install-deps.sh lintian man-db groff-base
+# lintian for the package, man-db for the man pages' check, promtool for the alert rules,
+# pyflakes3 and mypy for the Ceph session helper (Python, run by the service)
+bash scripts/install-deps.sh lintian man-db groff-base pyflakes3 mypy
+pyflakes3 src/actions/ceph/ceph-session.py
+mypy --strict --cache-dir=/dev/null src/actions/ceph/ceph-session.py
 bash scripts/install-promtool.sh
 bash scripts/lab-deps.sh chromium
 

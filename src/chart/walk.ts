@@ -19,7 +19,7 @@ export interface ChartNode {
   key: string;
   type: string;
   description: string | null;
-  /** What the state means to the world around the chart (`src/machine/tags.ts`). */
+  /** What the state means to the world around the chart (`src/domain/tags.ts`). */
   tags: string[];
   /** The step this state runs (its `meta.step`, set by `step()` in src/machine): drawn as one box. */
   step: string | null;

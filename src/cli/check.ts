@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { NodeTag } from '../machine/tags.js';
+import type { NodeTag } from '../domain/tags.js';
 import type { StoredStatus } from '../runtime/status.js';
 import { controlRequest } from './control-client.js';
 

@@ -12,7 +12,7 @@ import {
 import { Vip } from '../actions/keepalived/vip.js';
 import { cmdlineOf, isRunning, terminate } from '../actions/processes.js';
 import { silentLogger } from '../log/logger.js';
-import { writeFileAtomic } from '../runtime/state-files.js';
+import { writeFileAtomic } from '../actions/host/atomic-file.js';
 import type { Io } from './operator.js';
 
 export function keepalivedSettings(config: Config): KeepalivedSettings {

@@ -1,4 +1,4 @@
-import { FSCK_POLICIES, MAPPER_KINDS } from '../actions/kinds.js';
+import { FSCK_POLICIES, MAPPER_KINDS } from '../domain/kinds.js';
 import { absolutePath, bool, command, commandOrAuto, decimal, httpUrl, int, ipList, listen, oneOf, optionalIp, word, words } from './fields.js';
 
 const SECOND = 1_000;

@@ -1,5 +1,5 @@
-import type { NodeTag } from '../machine/tags.js';
-import type { DeadPath, ReleaseExit } from '../machine/types.js';
+import type { NodeTag } from '../domain/tags.js';
+import type { DeadPath, ReleaseExit } from '../domain/types.js';
 
 /** What keepalived's track_script asks: may this node hold (or win) the VIP right now? */
 export interface Fitness {

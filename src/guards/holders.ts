@@ -1,4 +1,4 @@
-import type { Holder, HolderObservation, KnownHolder } from '../machine/types.js';
+import type { Holder, HolderObservation, KnownHolder } from '../domain/types.js';
 
 /**
  * The IP of a Ceph client instance address: `10.0.0.1:0/4225036114` → `10.0.0.1`,

@@ -1,4 +1,4 @@
-import type { Holder, ImageLock, OwnerRecord, OwnershipView } from '../machine/types.js';
+import type { Holder, ImageLock, OwnerRecord, OwnershipView } from '../domain/types.js';
 import { addressIp, isForeignHolder } from './holders.js';
 
 /** Fence a recorded owner's client instances (default), or its whole hosts. */

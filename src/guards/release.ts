@@ -1,4 +1,4 @@
-import { RELEASE_EXITS, type ReleaseExit } from '../machine/types.js';
+import { RELEASE_EXITS, type ReleaseExit } from '../domain/types.js';
 
 /** Several reasons to release can pile up; the one that constrains the node most wins. */
 export function strongerExit(current: ReleaseExit, wanted: ReleaseExit): ReleaseExit {

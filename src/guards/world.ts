@@ -1,4 +1,4 @@
-import type { Holdings, WorldSnapshot } from '../machine/types.js';
+import type { Holdings, WorldSnapshot } from '../domain/types.js';
 
 /** The node holds anything that must be released before another node may take the image. */
 export function isHolding(h: Holdings): boolean {

@@ -1,6 +1,6 @@
 import { chmodSync, lstatSync, type Stats, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../runtime/state-files.js';
+import { writeFileAtomic } from '../actions/host/atomic-file.js';
 
 /** What setup did to one place on disk; `fixed` is a mode put right on an otherwise equal file. */
 export interface Step {

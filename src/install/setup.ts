@@ -6,7 +6,7 @@ import type { Finding } from '../cli/doctor.js';
 import { keepalivedSettings } from '../cli/keepalived.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_ENV_PATH, type Config } from '../config/index.js';
 import { silentLogger } from '../log/logger.js';
-import { writeFileAtomic } from '../runtime/state-files.js';
+import { writeFileAtomic } from '../actions/host/atomic-file.js';
 import type { SetupFlags } from './answers.js';
 import { ensureDirectory, placeLink, readOrNull, writeIfDifferent, type Step } from './files.js';
 import { installLayout, type InstallLayout } from './layout.js';

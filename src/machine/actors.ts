@@ -1,5 +1,5 @@
 import { fromPromise } from 'xstate';
-import type { FilesystemProbe, HolderObservation, ImageLock, ImageObservation, WorldSnapshot } from './types.js';
+import type { FilesystemProbe, HolderObservation, ImageLock, ImageObservation, WorldSnapshot } from '../domain/types.js';
 
 /**
  * The contract between the statechart and the world: every invoked step by name, with its

@@ -1,6 +1,6 @@
 import type { FenceScope, KnownClaim } from '../guards/ownership.js';
 import type { Timing } from './timing.js';
-import type { DeadPath, HealthVerdict, Holder, Holdings, KnownHolder, OwnershipView, ReleaseExit, VrrpState } from './types.js';
+import type { DeadPath, HealthVerdict, Holder, Holdings, KnownHolder, OwnershipView, ReleaseExit, VrrpState } from '../domain/types.js';
 
 export interface NodeInput {
   timing: Timing;

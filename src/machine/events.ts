@@ -1,4 +1,4 @@
-import type { HealthVerdict, Holder, OwnershipView, VrrpState } from './types.js';
+import type { HealthVerdict, Holder, OwnershipView, VrrpState } from '../domain/types.js';
 
 /** From keepalived's notify fifo (or the VIP reconciler when a notification was missed). */
 export interface VrrpEvent {

@@ -24,9 +24,9 @@ import type { NodeContext, NodeInput } from './context.js';
 import type { NodeEvent } from './events.js';
 
 import { releasingAsDead, timeoutDelay, type TimeoutDelay } from './step.js';
-import type { NodeTag } from './tags.js';
+import type { NodeTag } from '../domain/tags.js';
 import { backoffDelay, STEP_TIMEOUT_NAMES, type StepName } from './timing.js';
-import { deadPathOf, type FilesystemProbe, type HolderObservation, type ImageObservation, type ReleaseExit, type WorldSnapshot } from './types.js';
+import { deadPathOf, type FilesystemProbe, type HolderObservation, type ImageObservation, type ReleaseExit, type WorldSnapshot } from '../domain/types.js';
 
 function errorText(error: unknown): string {
   const text = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);

@@ -1,9 +1,9 @@
 import type { DoneActorEvent, OutputFrom } from 'xstate';
 import type { NodeActors } from './actors.js';
 import type { NodeContext } from './context.js';
-import type { NodeTag } from './tags.js';
+import type { NodeTag } from '../domain/tags.js';
 import type { StepName } from './timing.js';
-import type { ReleaseExit } from './types.js';
+import type { ReleaseExit } from '../domain/types.js';
 
 /** A step is an invoked actor with a timeout; its one name is the actor, the invoke id, the timeout setting. */
 export type Step = StepName & keyof NodeActors;

@@ -1,7 +1,7 @@
 import type { AnyStateNode, SnapshotFrom } from 'xstate';
 import { nodeMachine, type NodeMachine } from './machine.js';
 import type { Step, StepMeta } from './step.js';
-import { NODE_TAGS, type NodeTag } from './tags.js';
+import { NODE_TAGS, type NodeTag } from '../domain/tags.js';
 import type { FitnessInput } from '../guards/fitness.js';
 
 export type NodeSnapshot = SnapshotFrom<NodeMachine>;

@@ -1,4 +1,4 @@
-import type { OwnershipView } from '../machine/types.js';
+import type { OwnershipView } from '../domain/types.js';
 import type { InspectionEvent } from 'xstate';
 import type { CommandRecord } from '../actions/exec.js';
 import { chartOf, type Chart } from '../chart/walk.js';

@@ -1,4 +1,4 @@
-import type { HealthVerdict } from '../machine/types.js';
+import type { HealthVerdict } from '../domain/types.js';
 import type { HealthReport } from '../actions/harbor/compose.js';
 
 /**

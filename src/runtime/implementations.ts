@@ -16,7 +16,7 @@ import type {
   UnmapInput,
   UnmountInput,
 } from '../machine/actors.js';
-import type { FilesystemProbe, HolderObservation, ImageObservation, OwnerRecord, OwnershipVerdict, WorldSnapshot } from '../machine/types.js';
+import type { FilesystemProbe, HolderObservation, ImageObservation, OwnerRecord, OwnershipVerdict, WorldSnapshot } from '../domain/types.js';
 import { isHolding, isOwnRecord, ownLockId, survivesFence } from '../guards/index.js';
 import { CommandError } from '../actions/exec.js';
 import { stopHarbor } from '../actions/harbor/installer.js';

@@ -2,7 +2,7 @@ import { containerLogTail, suspectContainers } from '../actions/harbor/container
 import type { Runner } from '../actions/exec.js';
 import type { HealthReport } from '../actions/harbor/compose.js';
 import type { Logger } from '../log/logger.js';
-import type { HealthVerdict } from '../machine/types.js';
+import type { HealthVerdict } from '../domain/types.js';
 
 export interface LastWordsOptions {
   /** Lines per container; 0: none are read. */

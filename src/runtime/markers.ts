@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
-import { writeFileAtomic } from './state-files.js';
+import { writeFileAtomic } from '../actions/host/atomic-file.js';
 
 /**
  * The marker files as the machine's actions (provided to the chart like its steps): `failed` and

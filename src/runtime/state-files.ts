@@ -1,16 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { cephConfText, keyringText } from '../actions/ceph/connection.js';
 import type { Config } from '../config/index.js';
-
-/** Write a file atomically with a mode (tmp + rename), so readers never see half a file. */
-export function writeFileAtomic(path: string, text: string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
-}
+import { writeFileAtomic } from '../actions/host/atomic-file.js';
 
 /** State and run directories (0700), the keyring (0600, the only place the key is written) and ceph.conf. */
 export function prepareStateFiles(config: Config): void {

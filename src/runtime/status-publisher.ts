@@ -6,7 +6,7 @@ import { fitnessOf, type Fitness, type StandbyReadiness } from '../guards/fitnes
 import type { Logger } from '../log/logger.js';
 import { fitnessInputOf, stateName, type NodeMachine } from '../machine/index.js';
 import type { Observability } from '../observe/observability.js';
-import { writeFileAtomic } from './state-files.js';
+import { writeFileAtomic } from '../actions/host/atomic-file.js';
 import { statusOf, type NodeStatus, type TransitionRecord } from './status.js';
 
 /** A standby polls the image this often: who holds it (for the takeover) and whether Ceph answers (for `check`). */

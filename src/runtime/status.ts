@@ -1,4 +1,4 @@
-import type { OwnerRecord } from '../machine/types.js';
+import type { OwnerRecord } from '../domain/types.js';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { activeStateIds, stateName, viewOf, type NodeSnapshot, type NodeTag, type StateView } from '../machine/index.js';
 import type { ComponentHealth } from '../actions/harbor/compose.js';

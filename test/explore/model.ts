@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AnyEventObject } from 'xstate';
 import { fitnessOf } from '../../src/guards/fitness.js';
-import type { NodeTag } from '../../src/machine/tags.js';
+import type { NodeTag } from '../../src/domain/tags.js';
 import type { Timing } from '../../src/machine/timing.js';
 import { stepViolation } from './invariants.js';
 import { delayName, Engine, engineKey, invokesOf, rebase, type EngineState, type Machine, type Stepped } from './node.js';

@@ -1,5 +1,5 @@
 import { nodeMachine } from '../../src/machine/index.js';
-import type { ImageObservation } from '../../src/machine/types.js';
+import type { ImageObservation } from '../../src/domain/types.js';
 import { allForeignHoldersEstablished, foreignHolders } from '../../src/guards/holders.js';
 import type { Timing } from '../../src/machine/timing.js';
 import type { Machine } from './node.js';

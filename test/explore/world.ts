@@ -1,5 +1,5 @@
 import type { ClaimInput, DisownInput, FenceInput, ReadWorldInput, RecordInput } from '../../src/machine/actors.js';
-import type { Holder, ImageLock, OwnerRecord, OwnershipVerdict, OwnershipView, WorldSnapshot } from '../../src/machine/types.js';
+import type { Holder, ImageLock, OwnerRecord, OwnershipVerdict, OwnershipView, WorldSnapshot } from '../../src/domain/types.js';
 import { addressIp } from '../../src/guards/holders.js';
 import { ownLockId, parseOwnLockId } from '../../src/guards/ownership.js';
 

@@ -31,7 +31,7 @@ import { FuseMapper } from '../../src/actions/ceph/mappers/fuse.js';
 import { ownWatcherAddresses } from '../../src/actions/ceph/mappers/mapper.js';
 import { RbdDeviceMapper, krbdDeviceId, parseKrbdClientAddr } from '../../src/actions/ceph/mappers/rbd-device.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { ImageLock, OwnerRecord } from '../../src/machine/types.js';
+import type { ImageLock, OwnerRecord } from '../../src/domain/types.js';
 import { ScriptedRunner } from '../support/fake-runner.js';
 import { cephClientFor } from '../../src/actions/ceph/session-client.js';
 

@@ -21,10 +21,12 @@ import json
 import os
 import sys
 import threading
+from typing import Any, Callable, TypeVar, cast
 
 try:
-    import rados
-    import rbd
+    # Cython extensions without stubs: everything taken from them is Any
+    import rados  # type: ignore[import]
+    import rbd  # type: ignore[import]
 except ImportError as missing:
     print(json.dumps({"ready": False, "error": f"python3-rados and python3-rbd are needed: {missing}"}), flush=True)
     sys.exit(3)
@@ -43,14 +45,16 @@ FEATURE_NAMES = {
     "non-primary": "RBD_FEATURE_NON_PRIMARY",
 }
 
+T = TypeVar("T")
+
 
 class Failure(Exception):
-    def __init__(self, errno, text):
+    def __init__(self, errno: int, text: str) -> None:
         super().__init__(text)
         self.errno = errno
 
 
-def errno_of(error):
+def errno_of(error: BaseException) -> int:
     if isinstance(error, KeyError):
         # librbd's metadata calls say a missing key with KeyError
         return errnos.ENOENT
@@ -58,15 +62,15 @@ def errno_of(error):
     return e if isinstance(e, int) and e > 0 else errnos.EIO
 
 
-def describe(errno, what):
+def describe(errno: int, what: str) -> str:
     # the rbd CLI's own wording, so one set of error classifiers reads both paths
     return f"rbd: {what}: ({errno}) {os.strerror(errno)}"
 
 
 class Session:
-    def __init__(self, conn):
-        self.pool = conn["pool"]
-        self.image = conn["image"]
+    def __init__(self, conn: dict[str, Any]) -> None:
+        self.pool: str = conn["pool"]
+        self.image: str = conn["image"]
         timeout = str(max(1, int(conn["timeoutSeconds"])))
         self.cluster = rados.Rados(
             conffile=conn["conf"],
@@ -83,20 +87,20 @@ class Session:
         self.cluster.connect(timeout=int(timeout))
         self.ioctx = self.cluster.open_ioctx(self.pool)
 
-    def address(self):
+    def address(self) -> str:
         try:
-            return self.cluster.get_addrs()
+            return cast(str, self.cluster.get_addrs())
         except Exception:  # noqa: BLE001 - only for the log line
             return ""
 
-    def open(self, read_only):
+    def open(self, read_only: bool) -> Any:
         try:
             return rbd.Image(self.ioctx, self.image, read_only=read_only)
         except Exception as error:  # noqa: BLE001 - every librbd error has an errno
             errno = errno_of(error)
             raise Failure(errno, f"rbd: error opening image {self.pool}/{self.image}: ({errno}) {os.strerror(errno)}") from error
 
-    def on_image(self, read_only, what, action):
+    def on_image(self, read_only: bool, what: str, action: Callable[[Any], T]) -> T:
         image = self.open(read_only)
         try:
             return action(image)
@@ -107,7 +111,7 @@ class Session:
         finally:
             image.close()
 
-    def mon(self, request):
+    def mon(self, request: dict[str, Any]) -> dict[str, str]:
         cmd = dict(request["cmd"])
         if "expire" in cmd:
             # a CephFloat argument: the monitor refuses 600 where it wants 600.0 (JSON from Node has no such difference)
@@ -117,49 +121,61 @@ class Session:
             raise Failure(-ret, status or os.strerror(-ret))
         return {"out": out.decode("utf-8", "replace"), "status": status}
 
-    def watchers(self, _request):
+    def watchers(self, _request: dict[str, Any]) -> list[dict[str, Any]]:
         return self.on_image(
             True,
             "listing watchers failed",
             lambda image: [{"address": w["addr"], "client": w["id"], "cookie": w["cookie"]} for w in image.watchers_list()],
         )
 
-    def info(self, _request):
-        def read(image):
+    def info(self, _request: dict[str, Any]) -> dict[str, Any]:
+        def read(image: Any) -> dict[str, Any]:
             bits = image.features()
             features = [name for name, const in FEATURE_NAMES.items() if hasattr(rbd, const) and bits & getattr(rbd, const)]
             return {"name": self.image, "size": image.size(), "features": features}
 
         return self.on_image(True, "info failed", read)
 
-    def lockers(self, _request):
-        def read(image):
+    def lockers(self, _request: dict[str, Any]) -> list[dict[str, Any]]:
+        def read(image: Any) -> list[dict[str, Any]]:
             listed = image.list_lockers()
             lockers = listed.get("lockers", []) if isinstance(listed, dict) else []
             return [{"id": cookie, "locker": client, "address": address} for client, cookie, address in lockers]
 
         return self.on_image(True, "listing locks failed", read)
 
-    def lock_add(self, request):
-        return self.on_image(False, "locking failed", lambda image: image.lock_exclusive(request["cookie"]))
+    def lock_add(self, request: dict[str, Any]) -> object:
+        def lock(image: Any) -> object:
+            return image.lock_exclusive(request["cookie"])
 
-    def lock_rm(self, request):
-        return self.on_image(False, "releasing lock failed", lambda image: image.break_lock(request["locker"], request["cookie"]))
+        return self.on_image(False, "locking failed", lock)
 
-    def meta_list(self, _request):
+    def lock_rm(self, request: dict[str, Any]) -> object:
+        def release(image: Any) -> object:
+            return image.break_lock(request["locker"], request["cookie"])
+
+        return self.on_image(False, "releasing lock failed", release)
+
+    def meta_list(self, _request: dict[str, Any]) -> dict[str, str]:
         return self.on_image(True, "listing metadata failed", lambda image: dict(image.metadata_list()))
 
-    def meta_set(self, request):
-        return self.on_image(False, "setting metadata failed", lambda image: image.metadata_set(request["key"], request["value"]))
+    def meta_set(self, request: dict[str, Any]) -> object:
+        def write(image: Any) -> object:
+            return image.metadata_set(request["key"], request["value"])
 
-    def meta_remove(self, request):
-        return self.on_image(False, "removing metadata failed", lambda image: image.metadata_remove(request["key"]))
+        return self.on_image(False, "setting metadata failed", write)
+
+    def meta_remove(self, request: dict[str, Any]) -> object:
+        def remove(image: Any) -> object:
+            return image.metadata_remove(request["key"])
+
+        return self.on_image(False, "removing metadata failed", remove)
 
 
 OPS = ("mon", "watchers", "info", "lockers", "lock_add", "lock_rm", "meta_list", "meta_set", "meta_remove")
 
 
-def main():
+def main() -> None:
     try:
         conn = json.loads(sys.stdin.readline())
         for field in ("conf", "user", "keyring", "pool", "image", "timeoutSeconds"):
@@ -177,7 +193,7 @@ def main():
 
     out = threading.Lock()
 
-    def reply(answer):
+    def reply(answer: dict[str, Any]) -> None:
         line = json.dumps(answer) + "\n"
         with out:
             sys.stdout.write(line)
@@ -185,7 +201,7 @@ def main():
 
     reply({"ready": True, "address": session.address()})
 
-    def serve(request):
+    def serve(request: dict[str, Any]) -> None:
         rid = request.get("id")
         op = request.get("op")
         try:

@@ -1,4 +1,4 @@
-import type { Holder, ImageLock } from '../../machine/types.js';
+import type { Holder, ImageLock } from '../../domain/types.js';
 import type { BlocklistEntry, BlocklistVerb } from './blocklist.js';
 import type { ImageInfo } from './rbd.js';
 

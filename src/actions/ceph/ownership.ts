@@ -1,4 +1,4 @@
-import type { ImageLock, OwnerRecord, OwnershipView } from '../../machine/types.js';
+import type { ImageLock, OwnerRecord, OwnershipView } from '../../domain/types.js';
 import { CommandError } from '../exec.js';
 import { cephClientArgs, imageSpec, type CephConnection } from './connection.js';
 import { isRecord, parseJson } from '../json.js';

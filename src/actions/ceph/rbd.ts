@@ -1,4 +1,4 @@
-import type { Holder } from '../../machine/types.js';
+import type { Holder } from '../../domain/types.js';
 import type { CephClient } from './client.js';
 import { cephClientArgs, imageSpec, type CephConnection } from './connection.js';
 import { asArray, isRecord, parseJson } from '../json.js';

@@ -1,4 +1,4 @@
-import type { Holder, ImageLock } from '../../machine/types.js';
+import type { Holder, ImageLock } from '../../domain/types.js';
 import type { Runner } from '../exec.js';
 import { blocklistAddCommand, monOutput, parseBlocklist, type BlocklistEntry, type BlocklistVerb } from './blocklist.js';
 import { clientAround, type CephClient } from './client.js';

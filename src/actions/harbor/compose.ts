@@ -1,4 +1,4 @@
-import type { HealthVerdict } from '../../machine/types.js';
+import type { HealthVerdict } from '../../domain/types.js';
 import type { Runner } from '../exec.js';
 import { getText } from '../http-get.js';
 import { isRecord, parseJson } from '../json.js';

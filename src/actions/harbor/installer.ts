@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isMap, isScalar, parseDocument, stringify } from 'yaml';
-import { writeFileAtomic } from '../../runtime/state-files.js';
+import { writeFileAtomic } from '../host/atomic-file.js';
 import { CommandError, type Runner } from '../exec.js';
 import type { Compose } from './compose.js';
 

@@ -8,9 +8,9 @@ import { mountedAtPath, type MountedFilesystem } from './mountinfo.js';
 export type { MountedFilesystem } from './mountinfo.js';
 import { fsckReason, parseExtSuperblock, parseHexBytes, superblockReadArgv, type ExtSuperblock } from './superblock.js';
 
-import type { FsckPolicy } from '../kinds.js';
+import type { FsckPolicy } from '../../domain/kinds.js';
 
-export { FSCK_POLICIES, type FsckPolicy } from '../kinds.js';
+export { FSCK_POLICIES, type FsckPolicy } from '../../domain/kinds.js';
 
 export interface FilesystemOptions {
   mountPoint: string;

@@ -1,6 +1,6 @@
 import { closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
-import type { VrrpState } from '../../machine/types.js';
+import type { VrrpState } from '../../domain/types.js';
 import type { Runner } from '../exec.js';
 
 export type VrrpNotification =

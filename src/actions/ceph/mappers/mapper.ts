@@ -1,8 +1,8 @@
-import type { Holder } from '../../../machine/types.js';
+import type { Holder } from '../../../domain/types.js';
 import { addressIp } from '../../../guards/holders.js';
-import type { MapperKind } from '../../kinds.js';
+import type { MapperKind } from '../../../domain/kinds.js';
 
-export { MAPPER_KINDS, type MapperKind } from '../../kinds.js';
+export { MAPPER_KINDS, type MapperKind } from '../../../domain/kinds.js';
 
 export interface UnmapOptions {
   /** Last resort: `unmap -o force` (may drop writes a normal unmap would flush). */
