@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { $, kill as killTree, type ProcessOutput, type ProcessPromise } from 'zx/core';
 import type { Logger } from '../log/logger.js';
+import { needsOperator, type FailureClass } from '../domain/failure.js';
 
 /**
  * One outside command, as argv. zx runs it as `bash -c` with every element quoted, but the first
@@ -60,18 +61,24 @@ export class CommandError extends Error {
     const left = abandoned === null ? '' : `; ${abandoned}: abandoned`;
     super(`${what} (${command}) ${how}${left}${printed ? `: ${printed}` : ''}`);
     this.name = 'CommandError';
-    // 127/126: the shell found no such program, or cannot execute it
-    this.permanent = failure === 'exit' && (exitCode === 127 || exitCode === 126);
+    // 127/126: the shell found no such program, or cannot execute it; ENOENT: no such program to spawn
+    const missingProgram = (failure === 'exit' && (exitCode === 127 || exitCode === 126)) || (failure === 'spawn' && /ENOENT/.test(stderr));
+    this.failureClass = missingProgram ? 'not-installed' : 'transient';
   }
 
   /** What the operator can do about it, for failures recognised by their text; the message stays what the command said. */
   hint: string | null = null;
-  /** No retry can fix it (a missing program, a missing kernel module): the step gives up at once. */
-  permanent: boolean;
+  /** What the operator does about it; anything but transient gives up at once (no retry can fix it). */
+  failureClass: FailureClass;
 
-  explain(hint: string | null, permanent = false): this {
+  /** No retry can fix it. */
+  get permanent(): boolean {
+    return needsOperator(this.failureClass);
+  }
+
+  explain(hint: string | null, failureClass: FailureClass | null = null): this {
     if (hint !== null) this.hint = hint;
-    if (permanent) this.permanent = true;
+    if (failureClass !== null) this.failureClass = failureClass;
     return this;
   }
 }
@@ -195,7 +202,7 @@ export function createRunner(logger: Logger, secrets: readonly string[] = [], ob
   function refuse(what: string, command: string, problem: string): CommandError {
     logger.warn('command', { what, command, durationMs: 0, result: 'refused' });
     observe({ what, command, durationMs: 0, ok: false, result: 'refused', failure: 'spawn' });
-    return new CommandError(what, command, null, problem, '', 0, 'spawn').explain(null, true);
+    return new CommandError(what, command, null, problem, '', 0, 'spawn').explain(null, 'not-installed');
   }
 
   async function run(spec: CommandSpec): Promise<CommandResult> {

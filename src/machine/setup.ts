@@ -8,6 +8,7 @@ import {
   hasForeignHolders,
   hintOf,
   isPermanentFailure,
+  failureClassOfEvent,
   isConcurrentClaim,
   isHolding,
   isMountedWithVip,
@@ -74,6 +75,7 @@ export const nodeSetup = setup({
   actors: actorPlaceholders,
   guards: {
     // a failure no retry can fix (a missing program or kernel module) gives up at once
+    failureNeedsOperator: ({ event }) => isPermanentFailure(event),
     canRetry: ({ context, event }) => hasAttemptsLeft(context.attempts, context.timing.retry.maxAttempts) && !isPermanentFailure(event),
     // fenceRounds counts completed blocklist rounds; each takeover may fence up to maxAttempts times
     canFenceAgain: ({ context }) => context.fenceRounds < context.timing.retry.maxAttempts,
@@ -188,6 +190,12 @@ export const nodeSetup = setup({
       lastError: stepFailureText(p.step, event, context),
     })),
     /** A takeover step ran out of attempts, or Harbor failed while serving: count it against the budget. */
+    // no retry can fix it: failed at once (not after the failure budget), the fix in the reason
+    stopForOperator: assign(({ context, event }) => ({
+      failures: context.failures + 1,
+      exitTo: 'failed' as const,
+      reason: `needs an operator (${failureClassOfEvent(event)}): ${context.lastError ?? 'unknown error'}`,
+    })),
     abandonTakeover: assign(({ context }, p: { why: string; withError: boolean }) => {
       const exhausted = exhaustsBudget(context.failures, context.timing.failureBudget);
       const why = p.withError && context.lastError ? `${p.why}: ${context.lastError}` : p.why;

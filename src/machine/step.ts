@@ -27,6 +27,8 @@ export const giveUp = {
   takeover: (step: StepName) =>
     [
       retry(step),
+      // not installed or misconfigured: released, then failed with the fix (retrying cannot help)
+      { guard: 'failureNeedsOperator', target: '#node.releasing', actions: [{ type: 'recordStepFailure', params: { step } }, 'stopForOperator'] },
       {
         target: '#node.releasing',
         actions: [
@@ -47,6 +49,11 @@ export const giveUp = {
   bestEffort: <const T extends string>(step: StepName, target: T) =>
     [retry(step), { target, actions: { type: 'recordStepFailure', params: { step } } }] as const,
 };
+
+/** `onFail` without the branches that read the error (a timeout event carries none). */
+function onTimeout<Fail>(onFail: Fail): Fail {
+  return (Array.isArray(onFail) ? onFail.filter((t: { guard?: unknown }) => t.guard !== 'failureNeedsOperator') : onFail) as Fail;
+}
 
 export interface StepSpec<Input, Done, Fail> {
   description: string;
@@ -76,7 +83,8 @@ export function step<const S extends Step, const Input, const Done, const Fail>(
     states: {
       running: {
         invoke: { id: name, src: name, input: spec.input, onDone: spec.onDone, onError: spec.onFail },
-        after: { [timeoutDelay(name)]: spec.onFail } as Record<TimeoutDelay<S>, Fail>,
+        // a timeout is never the operator's kind of failure: the error-only branch is left out
+        after: { [timeoutDelay(name)]: onTimeout(spec.onFail) } as Record<TimeoutDelay<S>, Fail>,
       },
       backoff: { after: { retryBackoff: 'running' } },
     },

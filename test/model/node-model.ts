@@ -167,6 +167,14 @@ export function modelEvents(s: NodeSnapshot): ModelEvent[] {
         events.push({ type: `xstate.done.actor.${inv.id}`, output });
       }
       events.push({ type: `xstate.error.actor.${inv.id}`, error: new Error(`${src} failed (model)`) });
+      // a failure no retry fixes (a program missing, the key refused): failed at once, with the fix;
+      // offered on a takeover's first attempt only (a release or start-up step fails the same way
+      // once its attempts are used up, and the paths are already there)
+      if (s.hasTag('takeover') && s.context.attempts === 0)
+        events.push({
+          type: `xstate.error.actor.${inv.id}`,
+          error: Object.assign(new Error(`${src} cannot work here (model)`), { failureClass: 'not-installed', hint: `install what ${src} needs` }),
+        });
     }
     for (const delayed of node.after) events.push({ type: delayed.eventType as `xstate.after.${string}` });
   }

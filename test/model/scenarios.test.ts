@@ -389,26 +389,81 @@ test('serving, VRRP BACKUP: keep serving for the grace; MASTER again within it m
   assert.equal(gone.finalState, 'releasing.surveying.running');
 });
 
-test('a failure no retry can fix (no rbd kernel module) gives up at once, with the hint in the reason', async () => {
-  const noModule = Object.assign(new Error('rbd device map (krbd) exited with code 2: rbd: failed to load rbd kernel module (2)'), {
-    permanent: true,
-    hint: 'the rbd kernel module is missing: run `modprobe rbd` on the host',
+test('failure classes: on every step, not installed or misconfigured makes the node failed at once with the fix; transient is retried', async () => {
+  const failing = (step: string, failureClass: string, hint: string): ModelEvent => ({
+    type: `xstate.error.actor.${step}`,
+    error: Object.assign(new Error(`${step} exited with code 2: it cannot work here`), { failureClass, hint }),
   });
-  const events: ModelEvent[] = [
-    done('readWorld', world({ vipHere: true })),
-    { type: 'vrrp', state: 'MASTER' },
-    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
-    claimed,
-    { type: 'xstate.error.actor.map', error: noModule },
-  ];
-  const r = await run(events);
+  const master = [done('readWorld', world({ vipHere: true })), { type: 'vrrp', state: 'MASTER' }] as ModelEvent[];
+  const free = done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP });
+  const held = done('readHolders', { holders: [PEER_HOLDER, OWN_HOLDER], observedAt: grace, ownership: NO_OWNERSHIP });
+  const upTo: Record<string, ModelEvent[]> = {
+    readHolders: [...master],
+    fence: [...standbyBecomesMaster, held],
+    verifyFence: [...standbyBecomesMaster, held, done('fence', { fenced: [PEER_HOLDER.address] })],
+    claim: [...master, free],
+    map: [...master, free, claimed],
+    record: [...master, free, claimed, done('map', { device: '/dev/rbd0' })],
+    probeFilesystem: [...master, free, ...serveAfterMap.slice(0, 3)],
+    format: [...master, free, ...serveAfterMap.slice(0, 3), done('probeFilesystem', { fsType: null, formattedBefore: false })],
+    fsck: [...master, free, ...serveAfterMap.slice(0, 4)],
+    mount: [...master, free, ...serveAfterMap.slice(0, 5)],
+    composeUp: [...master, free, ...serveAfterMap.slice(0, 6)],
+  };
+  const classes = [
+    ['not-installed', 'apt-get install rbd-fuse'],
+    ['misconfigured', 'Ceph refused client.harbor: check CEPH_USER and CEPH_USER_KEY'],
+  ] as const;
+  for (const [step, prefix] of Object.entries(upTo)) {
+    assert.equal(flatValue(pathFromEvents(prefix).state.value).split('.').at(-1), 'running', `${step} runs at the end of its prefix`);
+    assert.ok(pathFromEvents(prefix).state.children[step], `${step} is the step running`);
+    for (const [failureClass, hint] of classes) {
+      const events = [...prefix, failing(step, failureClass, hint)];
+      const r = await run(events);
+      assert.deepEqual(r.violations, []);
+      const { context } = pathFromEvents(events).state;
+      assert.match(r.finalState, /^releasing\./, `${step} ${failureClass}: released at once, no backoff`);
+      assert.equal(context.exitTo, 'failed', `${step} ${failureClass}: failed after the release, not back to standby`);
+      assert.ok(context.reason.startsWith(`needs an operator (${failureClass}): ${step}:`), context.reason);
+      assert.ok(context.reason.includes(`hint: ${hint}`), `${step}: the fix is in the reason (status, journal, failed marker)`);
+    }
+    // transient: the same step is tried again after the backoff
+    const transient = await run([...prefix, failing(step, 'transient', 'wait')]);
+    assert.match(transient.finalState, /\.backoff$/, `${step} transient: retried`);
+  }
+
+  // the release from such a failure ends in failed, with the fix kept
+  const mapFailed = [...(upTo.map ?? []), failing('map', 'not-installed', 'the rbd kernel module is missing: run `modprobe rbd` on the host')];
+  const released = [...mapFailed, done('readWorld', world({ vipHere: true })), done('disown')];
+  const r = await run(released);
   assert.deepEqual(r.violations, []);
-  assert.match(r.finalState, /^releasing\./, 'no backoff, no second attempt');
-  const reason = pathFromEvents(events).state.context.reason;
-  assert.match(reason, /map failed: map: .*failed to load rbd kernel module.*\nhint: .*modprobe rbd.*not retried/s);
-  // the same error without the mark is retried after the backoff
-  const transient = await run([...events.slice(0, -1), { type: 'xstate.error.actor.map', error: new Error('rbd: map timed out') }]);
-  assert.equal(transient.finalState, 'active.mounting.mapping.backoff');
+  assert.equal(r.finalState, 'failed');
+  assert.match(pathFromEvents(released).state.context.reason, /needs an operator \(not-installed\): map: .*\nhint: .*modprobe rbd/s);
+
+  // release and start-up steps: failed at once (S4: never map again without an operator), no backoff
+  const serving = [
+    done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true })),
+    { type: 'vrrp', state: 'MASTER' },
+  ] as ModelEvent[];
+  const releasing = [...serving, { type: 'switchover' }] as ModelEvent[];
+  const surveyed = done('readWorld', world({ vipHere: true, device: '/dev/rbd0', mounted: true, composeRunning: true }));
+  const releaseUpTo: Record<string, ModelEvent[]> = {
+    readWorld: releasing,
+    composeDown: [...releasing, surveyed],
+    unmount: [...releasing, surveyed, done('composeDown')],
+    unmap: [...releasing, surveyed, done('composeDown'), done('unmount')],
+  };
+  for (const [step, prefix] of Object.entries(releaseUpTo)) {
+    for (const [failureClass, hint] of classes) {
+      const events = [...prefix, failing(step, failureClass, hint)];
+      assert.equal(flatValue(pathFromEvents(events).state.value), 'failed', `release ${step} ${failureClass}`);
+      assert.match(pathFromEvents(events).state.context.reason, new RegExp(`release failed.*${step}:.*hint: ${hint}`, 's'));
+    }
+  }
+  for (const [failureClass, hint] of classes) {
+    const boot = [failing('readWorld', failureClass, hint)];
+    assert.equal(flatValue(pathFromEvents(boot).state.value), 'failed', `start-up ${failureClass}`);
+  }
 });
 
 test('a hand-over that loses Ceph or is fenced midway stops being graceful: unfit at once, Harbor killed, the rest released as dead', async () => {

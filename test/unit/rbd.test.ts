@@ -81,7 +81,7 @@ const noModuleStderr = [
 
 test('map failures of the original README are recognised by their exact text', () => {
   assert.match(explainMapFailure(noModuleStderr)?.text ?? '', /modprobe rbd/);
-  assert.equal(explainMapFailure(noModuleStderr)?.permanent, true, 'no retry loads a kernel module');
+  assert.equal(explainMapFailure(noModuleStderr)?.failureClass, 'not-installed', 'no retry loads a kernel module');
   const secret =
     'rbd: failed to add secret \'client.admin\' to kernel\nIn some cases useful info is found in syslog - try "dmesg | tail".\nrbd: map failed: (1) Operation not permitted';
   assert.match(explainMapFailure(secret)?.text ?? '', /seccomp=unconfined/);

@@ -3,6 +3,7 @@ import type { Runner } from '../exec.js';
 import { blocklistAddArgv, blocklistLsArgv, parseBlocklist, type BlocklistEntry, type BlocklistVerb } from './blocklist.js';
 import type { CephClient } from './client.js';
 import type { CephConnection } from './connection.js';
+import { classifyCephFailure } from './failures.js';
 import { imageMetaRemoveArgv, lockAddArgv, lockListArgv, lockRmArgv, parseLockList } from './ownership.js';
 import { imageMetaListArgv, imageMetaSetArgv, parseImageMeta, parseRbdInfo, parseRbdStatus, rbdInfoArgv, rbdStatusArgv, type ImageInfo } from './rbd.js';
 
@@ -15,7 +16,11 @@ export class CliCephClient implements CephClient {
   ) {}
 
   private async stdout(what: string, argv: string[], signal?: AbortSignal): Promise<string> {
-    return (await this.runner.run({ what, argv, timeoutMs: this.timeoutMs, signal })).stdout;
+    try {
+      return (await this.runner.run({ what, argv, timeoutMs: this.timeoutMs, signal })).stdout;
+    } catch (error) {
+      throw classifyCephFailure(error, this.conn);
+    }
   }
 
   async watchers(signal?: AbortSignal): Promise<Holder[]> {

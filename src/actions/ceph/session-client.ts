@@ -4,6 +4,7 @@ import { blocklistAddCommand, monOutput, parseBlocklist, type BlocklistEntry, ty
 import { clientAround, type CephClient } from './client.js';
 import { CliCephClient } from './cli-client.js';
 import { imageSpec, type CephConnection } from './connection.js';
+import { classifyCephFailure } from './failures.js';
 import { locksFrom } from './ownership.js';
 import { holdersFrom, imageInfoFrom, imageMetaFrom, type ImageInfo } from './rbd.js';
 import { SessionUnavailable, type CephSession, type SessionCall } from './session.js';
@@ -25,7 +26,9 @@ export class SessionCephClient implements CephClient {
     detail = '',
   ): Promise<unknown> {
     const describe = `${op === 'mon' ? 'mon' : `${op} ${imageSpec(this.conn)}`}${detail === '' ? '' : ` ${detail}`}`;
-    return this.session.call({ what, op, ...(args ? { args } : {}), describe, timeoutMs: this.timeoutMs, signal, mutates });
+    return this.session.call({ what, op, ...(args ? { args } : {}), describe, timeoutMs: this.timeoutMs, signal, mutates }).catch((error: unknown) => {
+      throw classifyCephFailure(error, this.conn);
+    });
   }
 
   async watchers(signal?: AbortSignal): Promise<Holder[]> {

@@ -1,6 +1,7 @@
 import type { Holder } from '../../../domain/types.js';
 import { addressIp } from '../../../guards/holders.js';
 import type { MapperKind } from '../../../domain/kinds.js';
+import type { FailureClass } from '../../../domain/failure.js';
 
 export { MAPPER_KINDS, type MapperKind } from '../../../domain/kinds.js';
 
@@ -51,20 +52,23 @@ export function ownWatcherAddresses(watchers: readonly Holder[], ownIps: readonl
 
 /**
  * Operator hints for the map failures the original README lists, recognised by their exact text.
- * `permanent`: retrying cannot help (the host lacks something), so the step gives up at once.
+ * Each says what the operator does (its class): retrying cannot help, so the step gives up at once.
  */
-export function explainMapFailure(stderr: string): { text: string; permanent: boolean } | null {
+export function explainMapFailure(stderr: string): { text: string; failureClass: FailureClass } | null {
   if (/failed to load rbd kernel module|sysfs write failed[\s\S]*No such file or directory/.test(stderr)) {
-    return { text: 'the rbd kernel module is missing: run `modprobe rbd` on the host, or set ceph.mapper to rbd-nbd or fuse', permanent: true };
+    return { text: 'the rbd kernel module is missing: run `modprobe rbd` on the host, or set ceph.mapper to rbd-nbd or fuse', failureClass: 'not-installed' };
   }
   if (/failed to add secret .* to kernel/.test(stderr)) {
-    return { text: 'the kernel keyring is not reachable (containers: run with --security-opt seccomp=unconfined, or on the host)', permanent: true };
+    return {
+      text: 'the kernel keyring is not reachable (containers: run with --security-opt seccomp=unconfined, or on the host)',
+      failureClass: 'misconfigured',
+    };
   }
   if (/Operation not permitted/.test(stderr)) {
-    return { text: 'mapping needs root (CAP_SYS_ADMIN)', permanent: true };
+    return { text: 'mapping needs root (CAP_SYS_ADMIN)', failureClass: 'misconfigured' };
   }
   if (/image uses unsupported features/.test(stderr)) {
-    return { text: 'the kernel does not support all image features: disable them with `rbd feature disable` or use rbd-nbd', permanent: true };
+    return { text: 'the kernel does not support all image features: disable them with `rbd feature disable` or use rbd-nbd', failureClass: 'misconfigured' };
   }
   return null;
 }

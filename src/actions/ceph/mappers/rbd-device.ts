@@ -97,7 +97,7 @@ export class RbdDeviceMapper implements Mapper {
     } catch (error) {
       if (error instanceof CommandError) {
         const hint = explainMapFailure(error.stderr);
-        throw error.explain(hint?.text ?? null, hint?.permanent ?? false);
+        throw error.explain(hint?.text ?? null, hint?.failureClass ?? null);
       }
       throw error;
     }
