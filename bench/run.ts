@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Lab } from '../lab/lab.js';
-import { crashMaster, runScenario, other, type ScenarioOptions, type ScenarioResult } from '../lab/scenarios.js';
+import { crashMaster, harborUnhealthy, runScenario, other, type ScenarioOptions, type ScenarioResult } from '../lab/scenarios.js';
 import { SERVICE_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { fileSchema } from '../src/config/schema.js';
 import { measureEngine, measureObservedEngine } from './engine.js';
@@ -76,10 +76,7 @@ const KINDS: Kind[] = [
   {
     scenario: 'harbor unhealthy',
     floorBasis: 'health fall × probe interval (detection alone)',
-    fault: (lab, serving) => {
-      lab.stopRegistry(serving);
-      return Promise.resolve(other(serving));
-    },
+    fault: harborUnhealthy,
     floor: () => PROBE.fall * PROBE.intervalMs,
   },
   {

@@ -2,6 +2,7 @@ import type { Server } from 'node:net';
 import { formatEntry } from '../src/observe/journal.js';
 import { forwardIntoNamespace } from './forward.js';
 import { LAB, Lab, type NodeName } from './lab.js';
+import { waitServing } from './scenarios.js';
 
 /**
  * `npm run demo`: the two-node lab with a live failover. Brings the lab up, shows both nodes'
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   say(`killing the master ${serving}: SIGKILL to its engine and keepalived (its Harbor keeps running, fenced by ${standby})`);
   const faultAt = Date.now();
   lab.crashNode(serving);
-  await lab.waitFor(`${standby} serving`, async () => (await lab.status(standby).catch(() => null))?.state.startsWith('active.serving') ?? false, 120_000);
+  await waitServing(lab, standby, 120_000);
   const rto = await lab.waitPullable(60_000).then(() => Date.now() - faultAt);
   say(`takeover by ${standby}: image pullable through the VIP ${rto} ms after the crash`);
   const summary = lab.journal(standby).findLast((e) => e.kind === 'summary' && e.operation === 'takeover');

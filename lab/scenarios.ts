@@ -73,6 +73,35 @@ export const crashMaster = (lab: Lab, serving: NodeName): Promise<NodeName> => {
   return Promise.resolve(other(serving));
 };
 
+/** Harbor unhealthy on the master: its registry stopped; the other node must serve. */
+export const harborUnhealthy = (lab: Lab, serving: NodeName): Promise<NodeName> => {
+  lab.stopRegistry(serving);
+  return Promise.resolve(other(serving));
+};
+
+/** Until the node's engine says it serves (its control socket: active.serving). */
+export const waitServing = (lab: Lab, n: NodeName, timeoutMs: number): Promise<number> =>
+  lab.waitFor(`${n} serving`, async () => (await lab.status(n).catch(() => null))?.state.startsWith('active.serving') ?? false, timeoutMs);
+
+/** Until the VIP is on the node and not on the other: clients reach only it. */
+export const waitVipOnlyOn = (lab: Lab, n: NodeName): Promise<number> =>
+  lab.waitFor(`the VIP only on ${n}`, () => lab.vipOn(n) && !lab.vipOn(other(n)), 60_000);
+
+/**
+ * Steady state before a fault: the standby has known the master's watcher for longer than the
+ * holder grace (2 s in the lab). A master that crashes sooner after its own takeover is given the
+ * grace first (measured: +2.0 s in acquiring-rbd.settling); that is by design.
+ */
+export const waitWatcherKnown = (lab: Lab, master: NodeName): Promise<number> =>
+  lab.waitFor(
+    `${other(master)} to know ${master}'s watcher`,
+    async () => {
+      const holders = (await lab.status(other(master)).catch(() => null))?.imageHolders ?? [];
+      return holders.some((h) => Date.now() - Date.parse(h.firstSeenAt) > 3_000);
+    },
+    30_000,
+  );
+
 /** Push `count` images through the VIP; every push must be acknowledged. */
 export function pushSome(lab: Lab, count: number): void {
   for (let i = 0; i < count; i++) {
@@ -100,23 +129,13 @@ export async function runScenario(
     const first = await lab.waitOneServing(150_000);
     await options.whenFirstServing?.(lab, first, result);
     // clients reach the VIP only on the serving node (after a start with both MASTER, the other drops it)
-    await lab.waitFor(`the VIP only on ${first}`, () => lab.vipOn(first) && !lab.vipOn(other(first)), 60_000);
+    await waitVipOnlyOn(lab, first);
     pushSome(lab, 3);
-    // steady state before the fault: the standby has known the master's watcher for longer than
-    // the holder grace (2 s in the lab). A master that crashes sooner after its own takeover is
-    // given the grace first (measured: +2.0 s in acquiring-rbd.settling); that is by design.
-    if (!options.noSteadyState)
-      await lab.waitFor(
-        `${other(first)} to know ${first}'s watcher`,
-        async () => {
-          const holders = (await lab.status(other(first)).catch(() => null))?.imageHolders ?? [];
-          return holders.some((h) => Date.now() - Date.parse(h.firstSeenAt) > 3_000);
-        },
-        30_000,
-      );
+    // steady state before the fault (unless the scenario's fault comes before it)
+    if (!options.noSteadyState) await waitWatcherKnown(lab, first);
     const faultAt = Date.now();
     const next = await fault(lab, first, result);
-    await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 120_000);
+    await waitServing(lab, next, 120_000);
     result.servingSeenMs = Date.now() - faultAt;
     await lab.waitPullable(60_000);
     result.rto_ms = Date.now() - faultAt;

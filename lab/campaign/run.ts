@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createProjectArgv, createProjectCommitted, LAB, Lab, type NodeName } from '../lab.js';
 import { makeOciImage } from '../oci.js';
-import { inspectImageAfterRelease, other, pushSome, type PullAttempt, type ScenarioResult } from '../scenarios.js';
+import { inspectImageAfterRelease, other, pushSome, waitVipOnlyOn, waitWatcherKnown, type PullAttempt, type ScenarioResult } from '../scenarios.js';
 import { describeSchedule, scheduleFor, type Fault, type FaultKind, type Role, type Schedule } from './schedule.js';
 
 /** What happened to one scheduled fault at run time. */
@@ -623,14 +623,10 @@ export async function runCampaignSeed(seed: number, options: CampaignOptions = {
     await lab.up();
     // a cold start formats the image and initializes PostgreSQL
     const first = await lab.waitOneServing(150_000);
-    await lab.waitFor(`the VIP only on ${first}`, () => lab.vipOn(first) && !lab.vipOn(other(first)), 60_000);
+    await waitVipOnlyOn(lab, first);
     pushSome(lab, 3);
     // steady state, as the scenarios: the standby has known the master's watcher for longer than the holder grace
-    await lab.waitFor(
-      `${other(first)} to know ${first}'s watcher`,
-      async () => ((await lab.status(other(first)).catch(() => null))?.imageHolders ?? []).some((h) => Date.now() - Date.parse(h.firstSeenAt) > 3_000),
-      30_000,
-    );
+    await waitWatcherKnown(lab, first);
     const probe = lab.pushed[0];
     if (!probe) throw new Error('nothing pushed before the faults');
     const writerSince = Date.now();
@@ -676,7 +672,7 @@ export async function runCampaignSeed(seed: number, options: CampaignOptions = {
 
     // the pair settles by itself: exactly one node serves and holds the VIP
     const serving = await lab.waitOneServing(SETTLE_TIMEOUT_MS);
-    await lab.waitFor(`the VIP only on ${serving}`, () => lab.vipOn(serving) && !lab.vipOn(other(serving)), 60_000);
+    await waitVipOnlyOn(lab, serving);
     result.servingAtEnd = serving;
     log(`settled: ${serving} serves`);
     // a few more pulls, so an outage that ended at the settle is closed by a good one

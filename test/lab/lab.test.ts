@@ -4,7 +4,17 @@ import { after, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { forwardIntoNamespace } from '../../lab/forward.js';
 import { LAB, Lab, type NodeName } from '../../lab/lab.js';
-import { crashMaster, inspectImageAfterRelease, other, pushSome, runScenario, unavailability, type ScenarioResult } from '../../lab/scenarios.js';
+import {
+  crashMaster,
+  harborUnhealthy,
+  inspectImageAfterRelease,
+  other,
+  pushSome,
+  runScenario,
+  unavailability,
+  waitServing,
+  type ScenarioResult,
+} from '../../lab/scenarios.js';
 import { currentPackage, nextPackage } from '../support/packages.js';
 import { sample } from '../support/http-probe.js';
 
@@ -110,23 +120,16 @@ test('5 planned switchover: no fencing, the peer serves', async () => {
 });
 
 test("4 Harbor unhealthy on the master (registry stopped): failover within fall × interval plus takeover; the registry's last lines journaled before compose down", async () => {
-  await scenario(
-    'harbor unhealthy',
-    async (lab, serving) => {
-      lab.stopRegistry(serving);
-      return other(serving);
+  await scenario('harbor unhealthy', harborUnhealthy, {
+    after: (lab, next, result) => {
+      // compose down removed the container and its log; the old master kept its last lines
+      const words = lab.journal(other(next)).find((e) => e.kind === 'log' && e.service === 'registry' && /before compose down/.test(e.about ?? ''));
+      assert.ok(words?.kind === 'log', "the old master's journal has the registry's last lines");
+      assert.ok(words.lines.length > 0, 'with lines in it');
+      result.measured = { ...result.measured, registryLastLines: words.lines.length };
+      return Promise.resolve();
     },
-    {
-      after: (lab, next, result) => {
-        // compose down removed the container and its log; the old master kept its last lines
-        const words = lab.journal(other(next)).find((e) => e.kind === 'log' && e.service === 'registry' && /before compose down/.test(e.about ?? ''));
-        assert.ok(words?.kind === 'log', "the old master's journal has the registry's last lines");
-        assert.ok(words.lines.length > 0, 'with lines in it');
-        result.measured = { ...result.measured, registryLastLines: words.lines.length };
-        return Promise.resolve();
-      },
-    },
-  );
+  });
 });
 
 test('8 busy umount: a process holding the master mount is killed within the timeout and the release completes', async () => {
@@ -227,7 +230,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const UNAVAILABILITY_BOUND_MS = 10_000;
 /** A Ceph cut during a hand-over: the watchdog's deadline plus one takeover, with room for a loaded machine. */
 const DEAD_RELEASE_BOUND_MS = 15_000;
-/** The lab's `timeouts.composeDown` (lab/lab.ts): what a graceful compose down on a dead path waits out. */
+/** The lab's `timeouts.composeDown` (lab/config-render.ts): what a graceful compose down on a dead path waits out. */
 const LAB_COMPOSE_DOWN_TIMEOUT_MS = 20_000;
 
 /** When the node's status says unfit, polled every 100 ms: ms since `since`. */
@@ -249,7 +252,7 @@ test('9 storage partition, VIP moves after the watch expired: the new master fen
       await lab.waitFor(`${serving}'s watch to expire`, async () => ((await lab.status(next).catch(() => null))?.imageHolders.length ?? 1) === 0, 90_000);
       result.measured = { ...result.measured, watchExpiredAfterMs: Date.now() - cutAt };
       lab.cutVrrp(serving);
-      await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 60_000);
+      await waitServing(lab, next, 60_000);
       // the path heals: the old master's client comes back, blocklisted; it finds the record names the peer
       lab.healCeph(serving);
       await lab.waitFor(`${serving} to leave`, async () => !((await lab.status(serving).catch(() => null))?.state.startsWith('active') ?? false), 60_000);
@@ -324,7 +327,7 @@ test('11 pause: every process of the master frozen 40 s; one takeover; the resum
       await sleep(1_000);
       const pausedAt = Date.now();
       const pids = lab.pauseNode(serving);
-      await lab.waitFor(`${next} serving`, async () => (await lab.status(next).catch(() => null))?.state.startsWith('active.serving') ?? false, 30_000);
+      await waitServing(lab, next, 30_000);
       result.measured = { ...result.measured, takeoverDuringPauseMs: Date.now() - pausedAt, pausedAt };
       await sleep(Math.max(0, pausedAt + 40_000 - Date.now()));
       const resumedAt = Date.now();

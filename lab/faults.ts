@@ -1,0 +1,143 @@
+/** The faults the lab injects into one node: its processes, its network (VRRP, Ceph), its mount, its Docker stack. */
+
+import { spawn } from 'node:child_process';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRunning } from '../src/actions/processes.js';
+import { docker } from './docker-stack.js';
+import { killPid, readPid, run, tryRun } from './exec.js';
+import type { NodeControl } from './node-control.js';
+import { detachLabLoops } from './teardown.js';
+import { CEPH_IP, dockerDir, dockerState, inNs, LAB, nodeDir, type NodeName } from './topology.js';
+
+/** SIGKILL the engine and keepalived (its VRRP child too): the node's Harbor keeps running. */
+export function crashNode(nodes: NodeControl, n: NodeName): void {
+  const d = nodeDir(n);
+  const pids = [nodes.pids.engine.get(n), readPid(`${d}/keepalived/vrrp.pid`), readPid(`${d}/keepalived/keepalived.pid`), nodes.pids.keepalived.get(n)];
+  for (const pid of pids) {
+    if (pid && isRunning(pid)) process.kill(pid, 'SIGKILL');
+  }
+  nodes.pids.engine.delete(n);
+  nodes.pids.keepalived.delete(n);
+}
+
+/** A process that keeps a file open (and its cwd) on the node's mount: a busy umount. */
+export function holdMount(n: NodeName): number {
+  const mp = join(nodeDir(n), 'mnt');
+  const child = spawn('sh', ['-c', 'exec 3<installer/harbor.yml; exec sleep 600'], { cwd: mp, stdio: 'ignore', detached: true });
+  child.unref();
+  if (child.pid === undefined) throw new Error('holder did not start');
+  writeFileSync(join(nodeDir(n), 'holder.pid'), `${child.pid}\n`);
+  return child.pid;
+}
+
+/** Split brain: drop VRRP (IP protocol 112) in and out of one node; the link stays up. */
+export function cutVrrp(n: NodeName): void {
+  const nft = (...args: string[]) => run(inNs(n, ['nft', ...args]));
+  nft('add', 'table', 'inet', 'halab');
+  nft('add', 'chain', 'inet', 'halab', 'in', '{ type filter hook input priority 0 ; }');
+  nft('add', 'chain', 'inet', 'halab', 'out', '{ type filter hook output priority 0 ; }');
+  nft('add', 'rule', 'inet', 'halab', 'in', 'ip', 'protocol', '112', 'drop');
+  nft('add', 'rule', 'inet', 'halab', 'out', 'ip', 'protocol', '112', 'drop');
+}
+
+export function healVrrp(n: NodeName): void {
+  run(inNs(n, ['nft', 'delete', 'table', 'inet', 'halab']));
+}
+
+/** Storage partition: drop everything to and from Ceph's address in one node; VRRP and clients untouched. */
+export function cutCeph(n: NodeName): void {
+  const nft = (...args: string[]) => run(inNs(n, ['nft', ...args]));
+  nft('add', 'table', 'inet', 'halabceph');
+  nft('add', 'chain', 'inet', 'halabceph', 'in', '{ type filter hook input priority 0 ; }');
+  nft('add', 'chain', 'inet', 'halabceph', 'out', '{ type filter hook output priority 0 ; }');
+  nft('add', 'rule', 'inet', 'halabceph', 'in', 'ip', 'saddr', CEPH_IP, 'drop');
+  nft('add', 'rule', 'inet', 'halabceph', 'out', 'ip', 'daddr', CEPH_IP, 'drop');
+}
+
+export function healCeph(n: NodeName): void {
+  run(inNs(n, ['nft', 'delete', 'table', 'inet', 'halabceph']));
+}
+
+/** Every process in the node's network namespace: its engine, keepalived, rbd-fuse, Harbor, writer. */
+export function nodePids(n: NodeName): number[] {
+  const ns = statSync(`/run/netns/${LAB.prefix}-${n}`).ino;
+  return readdirSync('/proc').flatMap((e) => {
+    const pid = Number(e);
+    if (!Number.isInteger(pid) || pid === process.pid) return [];
+    try {
+      return statSync(`/proc/${pid}/ns/net`).ino === ns ? [pid] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Freeze the whole node (a paused VM): every process of its namespace gets SIGSTOP. */
+export function pauseNode(n: NodeName): number[] {
+  const pids = nodePids(n);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGSTOP');
+    } catch {
+      // gone
+    }
+  }
+  writeFileSync(join(nodeDir(n), 'paused.pids'), pids.join('\n'));
+  return pids;
+}
+
+export function resumeNode(n: NodeName, pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  }
+  rmSync(join(nodeDir(n), 'paused.pids'), { force: true });
+}
+
+/**
+ * Somebody else's filesystem at the node's mount point (an operator's leftover, another
+ * service): a 32 MiB ext4 on a loop device, with a process holding it open.
+ */
+export function mountForeign(n: NodeName): { device: string; holderPid: number } {
+  const img = join(LAB.root, `foreign-${n}.img`);
+  run(['truncate', '-s', '32M', img]);
+  run(['mkfs.ext4', '-q', '-F', img]);
+  const device = run(['losetup', '-f', '--show', img]).trim();
+  const mp = join(nodeDir(n), 'mnt');
+  run(['mount', device, mp]);
+  writeFileSync(join(mp, 'not-harbor.txt'), 'an operator put this here\n');
+  const child = spawn('sh', ['-c', 'exec 3<not-harbor.txt; exec sleep 600'], { cwd: mp, stdio: 'ignore', detached: true });
+  child.unref();
+  if (child.pid === undefined) throw new Error('foreign holder did not start');
+  writeFileSync(join(nodeDir(n), 'foreign-holder.pid'), `${child.pid}\n`);
+  return { device, holderPid: child.pid };
+}
+
+/**
+ * The node's host goes down hard while the other serves, as far as its storage and Docker are
+ * concerned: its daemon stops with its containers still defined (restart: always brings them
+ * back at the next daemon start), its filesystem, loop device and rbd-fuse are gone.
+ */
+export async function hostRebootsStorageAndDocker(n: NodeName): Promise<void> {
+  const d = nodeDir(n);
+  run([join(dockerDir, 'dockerd.sh'), 'stop', n, `${LAB.prefix}-${n}`, dockerState(n), '--keep-containers'], { timeoutMs: 120_000 });
+  tryRun(['umount', '-l', join(d, 'mnt')]);
+  detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
+  const fusePid = readPid(`${d}/state/rbd-fuse.pid`);
+  if (fusePid) await killPid(fusePid, 2_000);
+  tryRun(['umount', '-l', join(d, 'fuse')]);
+}
+
+/** Overwrite Harbor's compose file on the node's mounted image with something compose refuses. */
+export function damageComposeFile(n: NodeName): void {
+  writeFileSync(join(nodeDir(n), 'mnt', 'installer', 'docker-compose.yml'), 'services: [this is not: a compose file\n');
+}
+
+/** Stop the registry behind the node's Harbor (Harbor unhealthy). */
+export function stopRegistry(n: NodeName): void {
+  docker(n, ['stop', 'registry']);
+}

@@ -1,0 +1,78 @@
+/** Taking the lab away: everything a lab (this one or a crashed earlier run) left, found by the PIDs and paths it records. */
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRunning } from '../src/actions/processes.js';
+import { killPid, readPid, tryRun } from './exec.js';
+import { dockerDir, LAB, labDir } from './topology.js';
+
+/** Detach every loop device whose backing file `ours` claims (a deleted file counts by its old name). */
+export function detachLabLoops(ours: (backFile: string) => boolean): void {
+  const loops = spawnSync('losetup', ['-J', '-l'], { encoding: 'utf8' }).stdout;
+  try {
+    for (const l of (JSON.parse(loops || '{"loopdevices":[]}') as { loopdevices: Array<{ name: string; 'back-file': string | null }> }).loopdevices) {
+      if (l['back-file'] && ours(l['back-file'].replace(/ \(deleted\)$/, ''))) tryRun(['losetup', '-d', l.name]);
+    }
+  } catch {
+    // no loops
+  }
+}
+
+/** Remove everything a lab (this one or a crashed earlier run) left: processes by recorded PID, mounts, loops, namespaces. */
+export async function cleanLeftovers(): Promise<void> {
+  // a client pull loop left by a failed scenario: its process group
+  const loopPid = readPid(join(LAB.root, 'pull-loop', 'pid'));
+  if (loopPid && isRunning(loopPid)) {
+    try {
+      process.kill(-loopPid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (const n of ['a', 'b'] as const) {
+    const d = join(LAB.root, n);
+    // a frozen node first: SIGCONT, or nothing below can stop it
+    if (existsSync(`${d}/paused.pids`)) {
+      for (const pid of readFileSync(`${d}/paused.pids`, 'utf8')
+        .split('\n')
+        .map(Number)
+        .filter((p) => Number.isInteger(p) && p > 1)) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // gone
+        }
+      }
+    }
+    for (const f of [
+      `${d}/keepalived.pid`,
+      `${d}/keepalived/keepalived.pid`,
+      `${d}/keepalived/vrrp.pid`,
+      `${d}/engine.pid`,
+      `${d}/holder.pid`,
+      `${d}/writer.pid`,
+      `${d}/foreign-holder.pid`,
+    ]) {
+      const pid = readPid(f);
+      if (pid) await killPid(pid, 2_000);
+    }
+    // containers bind-mount the image's filesystem: they and their daemon go before any umount
+    if (existsSync(join(d, 'docker'))) tryRun([join(dockerDir, 'dockerd.sh'), 'stop', n, `${LAB.prefix}-${n}`, join(d, 'docker')], 120_000);
+    // stacked mounts (a foreign filesystem over ours): unmount until nothing is left
+    for (let i = 0; i < 3 && existsSync(`${d}/mnt`); i++) {
+      if (!tryRun(['umount', `${d}/mnt`]) && !tryRun(['umount', '-l', `${d}/mnt`])) break;
+    }
+    detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
+    const fusePid = readPid(`${d}/state/rbd-fuse.pid`) ?? readPid(`${LAB.root}/fsck/fuse.pid`);
+    if (fusePid) await killPid(fusePid, 2_000);
+    if (existsSync(`${d}/fuse`)) tryRun(['umount', '-l', `${d}/fuse`]);
+  }
+  // a loop whose fuse dir was detached lazily shows its file as `/harbor_data`: sweep those too
+  detachLabLoops((file) => file === `/${LAB.image}` || file.startsWith(`${LAB.root}/`));
+  if (existsSync(join(LAB.root, 'ceph'))) tryRun([join(labDir, 'ceph.sh'), 'down', join(LAB.root, 'ceph')], 30_000);
+  tryRun([join(labDir, 'net.sh'), 'down']);
+  // the engine keeps a bare mount point immutable (its restart-always guard; tmpfs has the flag too)
+  for (const n of ['a', 'b'] as const) if (existsSync(join(LAB.root, n, 'mnt'))) tryRun(['chattr', '-i', join(LAB.root, n, 'mnt')]);
+  rmSync(LAB.root, { recursive: true, force: true });
+}
