@@ -2,7 +2,7 @@
  * V8 flags the long-running `run` service wants, for whoever starts it: the systemd unit puts them
  * on node's command line (config/harbor-assistant.service, `ExecStart=/usr/bin/env node <flags>
  * …`; a unit test keeps the two equal; --no-opt is one Node refuses in NODE_OPTIONS) and the lab
- * does the same (lab/lab.ts engineArgv), so the bench measures what production runs. They cannot
+ * does the same (lab/node-package.ts engineArgv), so the bench measures what production runs. They cannot
  * be set from inside: V8 sizes its heap before any script runs (v8.setFlagsFromString at start
  * changes nothing for the heap, measured, and Node warns it may crash for the rest), and Node 20
  * has no execve to restart itself in place.
