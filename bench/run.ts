@@ -33,8 +33,13 @@ interface LabFigures {
   scenario: string;
   runs: number;
   passed: number;
+  rtoMinMs: number | null;
   rtoMedianMs: number | null;
   rtoMaxMs: number | null;
+  /** The 1-minute load average at the end of each run, in run order. */
+  load1PerRun: number[];
+  /** Runs whose takeover started the stack its host kept (Engine API), not compose up. */
+  keptStackStarts: number;
   floorMs: number;
   floorBasis: string;
   ratioMedian: number | null;
@@ -60,6 +65,11 @@ interface Kind {
   options?: ScenarioOptions;
 }
 
+async function switchover(lab: Lab, serving: 'a' | 'b'): Promise<'a' | 'b'> {
+  await lab.request(serving, { cmd: 'switchover' });
+  return other(serving);
+}
+
 const vrrpFloor = (standby: 'a' | 'b') => Math.round((3 * ADVERT_S + ((256 - PRIORITY[standby]) / 256) * ADVERT_S) * 1000);
 const sum = (xs: Array<number | undefined>) => xs.reduce<number>((a, x) => a + (x ?? 0), 0);
 
@@ -82,42 +92,80 @@ const KINDS: Kind[] = [
   {
     scenario: 'switchover',
     floorBasis: '0 (planned)',
-    fault: async (lab, serving) => {
-      await lab.request(serving, { cmd: 'switchover' });
-      return other(serving);
-    },
+    fault: switchover,
     floor: () => 0,
+  },
+  {
+    // production's usual case: both hosts have served, so the standby keeps Harbor's containers
+    scenario: 'master crash (both served)',
+    floorBasis: 'as master crash',
+    fault: crashMaster,
+    floor: vrrpFloor,
+    options: { bothServedBefore: true },
+  },
+  {
+    scenario: 'switchover (both served)',
+    floorBasis: '0 (planned)',
+    fault: switchover,
+    floor: () => 0,
+    options: { bothServedBefore: true },
   },
 ];
 
 interface Run extends ScenarioResult {
   floor: number;
   healthLagMs: number | null;
+  /** The 1-minute load average as the run ended. */
+  load1: number;
+}
+
+/** One run of a kind: a fresh lab, the fault, the figures. */
+async function runKind(k: Kind): Promise<Run> {
+  let standby: 'a' | 'b' = 'a';
+  let healthy: Promise<number | null> = Promise.resolve(null);
+  let faultAt = 0;
+  const r = await runScenario(
+    k.scenario,
+    async (lab, serving) => {
+      standby = other(serving);
+      healthy = lab.firstHealthy(standby, 20, 120_000);
+      faultAt = Date.now();
+      return k.fault(lab, serving);
+    },
+    {
+      ...k.options,
+      // did the takeover start the stack this host kept, or create it with compose up?
+      after: (lab, next, result) => {
+        const started = lab.journal(next).filter((e) => e.kind === 'command' && Date.parse(e.at) >= faultAt && /^(compose up$|docker start )/.test(e.what));
+        result.measured = { ...result.measured, keptStack: started.length > 0 && started.every((e) => e.kind === 'command' && e.what !== 'compose up') };
+        return Promise.resolve();
+      },
+    },
+  );
+  const firstHealthy = await healthy;
+  const servedAt = r.servingAtMs !== undefined ? faultAt + r.servingAtMs : null;
+  return {
+    ...r,
+    floor: k.floor(standby),
+    healthLagMs: firstHealthy !== null && servedAt !== null ? servedAt - firstHealthy : null,
+    load1: Math.round((loadavg()[0] ?? 0) * 10) / 10,
+  };
 }
 
 async function labFigures(): Promise<LabFigures[]> {
   const out: LabFigures[] = [];
-  for (const k of KINDS.filter((x) => !ONLY || ONLY.includes(x.scenario))) {
-    const results: Run[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      let standby: 'a' | 'b' = 'a';
-      let healthy: Promise<number | null> = Promise.resolve(null);
-      let faultAt = 0;
-      const r = await runScenario(
-        k.scenario,
-        async (lab, serving) => {
-          standby = other(serving);
-          healthy = lab.firstHealthy(standby, 20, 120_000);
-          faultAt = Date.now();
-          return k.fault(lab, serving);
-        },
-        k.options,
-      );
-      const firstHealthy = await healthy;
-      const servedAt = r.servingAtMs !== undefined ? faultAt + r.servingAtMs : null;
-      results.push({ ...r, floor: k.floor(standby), healthLagMs: firstHealthy !== null && servedAt !== null ? servedAt - firstHealthy : null });
-      process.stderr.write(`${k.scenario} run ${i + 1}/${RUNS}: ${r.passed ? `rto ${String(r.rto_ms)} ms` : `FAILED ${r.error ?? ''}`}\n`);
+  const kinds = KINDS.filter((x) => !ONLY || ONLY.includes(x.scenario));
+  // kinds interleaved round by round, so a drift in the machine's load falls on every kind alike
+  const runs = new Map<string, Run[]>(kinds.map((k) => [k.scenario, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const k of kinds) {
+      const r = await runKind(k);
+      runs.get(k.scenario)?.push(r);
+      process.stderr.write(`${k.scenario} run ${i + 1}/${RUNS}: ${r.passed ? `rto ${String(r.rto_ms)} ms` : `FAILED ${r.error ?? ''}`} (load ${r.load1})\n`);
     }
+  }
+  for (const k of kinds) {
+    const results = runs.get(k.scenario) ?? [];
     const ok = results.filter((r) => r.passed && r.rto_ms !== null);
     const rtos = ok.map((r) => r.rto_ms ?? 0);
     const floor = median(results.map((r) => r.floor)) ?? 0;
@@ -133,8 +181,11 @@ async function labFigures(): Promise<LabFigures[]> {
       scenario: k.scenario,
       runs: results.length,
       passed: ok.length,
+      rtoMinMs: rtos.length ? Math.min(...rtos) : null,
       rtoMedianMs: median(rtos),
       rtoMaxMs: rtos.length ? Math.max(...rtos) : null,
+      load1PerRun: results.map((r) => r.load1),
+      keptStackStarts: ok.filter((r) => r.measured?.keptStack === true).length,
       floorMs: floor,
       floorBasis: k.floorBasis,
       ratioMedian: floor > 0 ? Math.round((median(ok.map((r) => (r.rto_ms ?? 0) / r.floor)) ?? 0) * 10) / 10 : null,
@@ -329,6 +380,9 @@ async function main(): Promise<void> {
     switchoverOverheadMs: by('switchover')?.overheadMedianMs ?? null,
     crashFreshMasterMs: by('fresh master crash')?.rtoMedianMs ?? null,
     crashSteadyMs: by('master crash')?.rtoMedianMs ?? null,
+    /** Both hosts have served before (the standby keeps Harbor's containers): production's usual case. */
+    crashBothServedMs: by('master crash (both served)')?.rtoMedianMs ?? null,
+    switchoverBothServedMs: by('switchover (both served)')?.rtoMedianMs ?? null,
     serviceRssMeasuredAt,
     serviceRssMiB: rss
       ? { start: rss.startMiB, after30min: rss.endMiB, max: rss.maxMiB, minutes: rss.minutes, samples: rss.samplesMiB, sessionHelper: rss.sessionHelperMiB }
@@ -381,11 +435,11 @@ async function main(): Promise<void> {
   writeReport();
   const lines = [
     'lab recovery (fault → the new master serving and a pull through the VIP):',
-    'scenario            runs  median ms  max ms  floor ms  ratio  detect  fence  map  probe  fsck  mount     up  healthy  engine  lag  overhead  lost',
+    'scenario                          runs  min ms  median ms  max ms  floor ms  ratio  detect  fence  map  probe  fsck  mount     up  healthy  engine  lag  overhead  lost',
     ...lab.map((l) => {
       const p = (k: string) => String(l.phaseMediansMs[k] ?? '-').padStart(5);
       const f = (x: number | null, w: number) => String(x ?? '-').padStart(w);
-      return `${l.scenario.padEnd(19)} ${String(l.passed).padStart(2)}/${l.runs} ${f(l.rtoMedianMs, 9)} ${f(l.rtoMaxMs, 7)} ${String(l.floorMs).padStart(9)} ${f(l.ratioMedian, 6)} ${p('detect')} ${p('fence')} ${p('map')} ${p('probe')} ${p('fsck')} ${p('mount')} ${p('composeUp')} ${p('healthy')} ${f(l.engineAddedMedianMs, 7)} ${f(l.healthLagMedianMs, 4)} ${f(l.overheadMedianMs, 9)} ${String(l.lost).padStart(5)}`;
+      return `${l.scenario.padEnd(33)} ${String(l.passed).padStart(2)}/${l.runs} ${f(l.rtoMinMs, 7)} ${f(l.rtoMedianMs, 9)} ${f(l.rtoMaxMs, 7)} ${String(l.floorMs).padStart(9)} ${f(l.ratioMedian, 6)} ${p('detect')} ${p('fence')} ${p('map')} ${p('probe')} ${p('fsck')} ${p('mount')} ${p('composeUp')} ${p('healthy')} ${f(l.engineAddedMedianMs, 7)} ${f(l.healthLagMedianMs, 4)} ${f(l.overheadMedianMs, 9)} ${String(l.lost).padStart(5)}`;
     }),
     '',
     `goals: engineAddedMs ${String(report.engineAddedMs)} (≤ 300), healthLagMs ${String(report.healthLagMs)} (≤ 100), switchoverOverheadMs ${String(report.switchoverOverheadMs)} (≤ 1000), crashFreshMasterMs ${String(report.crashFreshMasterMs)} vs crashSteadyMs ${String(report.crashSteadyMs)}`,

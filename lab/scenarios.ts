@@ -59,6 +59,11 @@ export interface ScenarioOptions {
   /** The fault comes before the standby has settled into polling the image (e.g. it is not idle at all). */
   noSteadyState?: boolean;
   /**
+   * Production's steady state once both hosts have served: a switchover there and back before the
+   * fault, so the standby keeps Harbor's containers from its own tenure (harbor.keepContainers).
+   */
+  bothServedBefore?: boolean;
+  /**
    * Runs as soon as the first node serves, before any client push: for faults present from the
    * start (VRRP cut) that must be checked and healed while the other node is still cooling down.
    */
@@ -131,6 +136,16 @@ export async function runScenario(
     // clients reach the VIP only on the serving node (after a start with both MASTER, the other drops it)
     await waitVipOnlyOn(lab, first);
     pushSome(lab, 3);
+    if (options.bothServedBefore) {
+      for (const n of [other(first), first]) {
+        const ack = await lab.request(other(n), { cmd: 'switchover' });
+        if (!ack.ok) throw new Error(`switchover to ${n} refused: ${JSON.stringify(ack)}`);
+        await waitServing(lab, n, 120_000);
+        await waitVipOnlyOn(lab, n);
+        // the hand-over back waits until the standby is fit again (its readiness after the release)
+        if (n !== first) await lab.waitFor(`${other(n)} fit`, async () => (await lab.status(other(n)).catch(() => null))?.fitness.fit === true, 60_000);
+      }
+    }
     // steady state before the fault (unless the scenario's fault comes before it)
     if (!options.noSteadyState) await waitWatcherKnown(lab, first);
     const faultAt = Date.now();

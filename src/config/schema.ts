@@ -71,6 +71,10 @@ export const fileSchema = {
     ),
     projectDir: absolutePath('/data/harbor/installer', "directory with Harbor's docker-compose.yml (on the image)"),
     projectName: word('harbor', /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a compose project name (lowercase letters, digits, _ -)', 'compose project name'),
+    keepContainers: bool(
+      true,
+      "a release stops Harbor's containers (restart policy no first, so no daemon restart or reboot starts them here) and keeps them; the next takeover on this host starts them through the Docker Engine API in dependency order when the compose file is unchanged (no docker-compose on that path), else compose up. false: compose up and compose down every time",
+    ),
     harborYml: absolutePath(
       '/etc/harbor-assistant/harbor.yml',
       'your own harbor.yml: copied to the installer on the image with hostname and data_volume patched',

@@ -194,7 +194,8 @@ export function realActors(
       // a dead path first: I/O blocked on it must fail, or the killed containers cannot exit
       // (best effort: the kill below has its own deadline either way; the mapper logs what it did)
       if (input.dead) await world.mapper.abortDataPath(signal).catch(() => false);
-      await stopHarbor(world.runner, world.compose, config.file.timeouts.composeDown, signal, input.dead);
+      // a live path keeps the containers for this host's next takeover; a dead one kills and removes them
+      await stopHarbor(world.runner, world.compose, config.file.timeouts.composeDown, signal, input.dead, !input.dead);
     }),
     unmount: fromPromise<void, UnmountInput>(async ({ input, signal }) => {
       const device = input.device ?? (await world.mapper.current(signal));

@@ -2,6 +2,8 @@ import type { Config } from '../config/index.js';
 import type { Runner } from '../actions/exec.js';
 import { CephBlocklist } from '../actions/ceph/blocklist.js';
 import { Compose } from '../actions/harbor/compose.js';
+import { DockerEngine, dockerSocketPath } from '../actions/harbor/docker-engine.js';
+import { join } from 'node:path';
 import { HarborInstaller } from '../actions/harbor/installer.js';
 import { Filesystem } from '../actions/host/filesystem.js';
 import { Rbd } from '../actions/ceph/rbd.js';
@@ -42,6 +44,18 @@ export function composeCommandOf(config: Config, detected: string[] | null): str
   const configured = config.file.harbor.composeCommand;
   if (configured !== 'auto') return [...configured];
   return detected ?? ['docker', 'compose'];
+}
+
+/** Where the kept stack's fingerprint lives (this host's state, not the image) and the Engine to start it with. */
+function keptStackOptions(config: Config, logger: Logger, observe?: CommandObserver) {
+  let socket: string;
+  try {
+    socket = dockerSocketPath();
+  } catch (error) {
+    logger.warn('Harbor containers are not kept between tenures', { why: error instanceof Error ? error.message : String(error) });
+    return null;
+  }
+  return { engine: new DockerEngine(socket, logger, observe), fingerprintFile: join(config.file.node.stateDir, 'compose-fingerprint'), logger };
 }
 
 /**
@@ -108,6 +122,7 @@ export function createWorld(
       projectDir: f.harbor.projectDir,
       projectName: f.harbor.projectName,
       timeouts: { up: f.timeouts.composeUp, down: f.timeouts.composeDown, ps: f.timeouts.readWorld },
+      keep: f.harbor.keepContainers ? keptStackOptions(config, logger, service?.observe) : null,
     }),
     installer: new HarborInstaller(runner, {
       projectDir: f.harbor.projectDir,

@@ -731,3 +731,66 @@ test('19 Ceph cut during a hand-over: the master releases because Harbor went do
     },
   );
 });
+
+test('20 standby host reboot with Harbor kept: a switchover leaves the old master its stopped containers (restart policy no); its daemon restarts and none runs; the switchover back starts them without docker-compose', async () => {
+  await scenario(
+    'standby reboot, kept stack',
+    async (lab, serving) => {
+      const ack = await lab.request(serving, { cmd: 'switchover' });
+      assert.ok(ack.ok, JSON.stringify(ack));
+      return other(serving);
+    },
+    {
+      after: async (lab, next, result) => {
+        const standby = other(next);
+        await lab.waitFor(
+          `${standby} released`,
+          async () => ((await lab.status(standby).catch(() => null))?.state ?? '').match(/^(idle|standing-down)/) !== null,
+          60_000,
+        );
+        const kept = lab.harborContainers(standby);
+        assert.ok(kept.length >= 5, `the release kept Harbor's containers on ${standby}: ${JSON.stringify(kept)}`);
+        assert.deepEqual(
+          kept.filter((c) => c.state === 'running' || c.restartPolicy !== 'no'),
+          [],
+          'stopped, restart policy no, before anything else',
+        );
+        // the standby host reboots: its daemon comes back first, as at boot
+        await lab.hostRebootsStorageAndDocker(standby);
+        lab.startDockerd(standby);
+        const runningSeen = new Set<string>();
+        for (const end = Date.now() + 10_000; Date.now() < end;) {
+          for (const c of lab.harborContainers(standby)) if (c.state === 'running' || c.state === 'restarting') runningSeen.add(c.name);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        assert.deepEqual([...runningSeen], [], `Harbor ran on ${standby}, which does not hold the image`);
+        assert.ok((await lab.status(next)).state.startsWith('active.serving'), `${next} kept serving`);
+        await lab.restartNode(standby);
+        await lab.waitFor(`${standby} ready`, async () => (await lab.status(standby).catch(() => null))?.fitness.fit === true, 90_000);
+        // the switchover back: the kept stack is started through the Engine API, no compose up
+        const backAt = Date.now();
+        const ack = await lab.request(next, { cmd: 'switchover' });
+        assert.ok(ack.ok, JSON.stringify(ack));
+        await waitServing(lab, standby, 120_000);
+        await lab.waitPullable(60_000);
+        const commands = lab.journal(standby).filter((e) => e.kind === 'command' && Date.parse(e.at) >= backAt);
+        const composeUps = commands.filter((e) => e.kind === 'command' && e.what === 'compose up');
+        const starts = commands.filter((e) => e.kind === 'command' && e.what.startsWith('docker start ') && e.ok);
+        assert.deepEqual(composeUps, [], 'no docker-compose on the way back');
+        assert.ok(starts.length >= 5, `the kept containers were started: ${starts.length}`);
+        const running = lab.harborContainers(standby).filter((c) => c.state === 'running');
+        assert.ok(running.length >= 5 && running.every((c) => c.restartPolicy === 'always'), `restart: always back on: ${JSON.stringify(running)}`);
+        const steps = lab
+          .journal(standby)
+          .filter((e) => e.kind === 'summary' && e.operation === 'takeover' && Date.parse(e.at) >= backAt)
+          .at(0);
+        result.measured = {
+          ...result.measured,
+          switchoverBackToPullMs: Date.now() - backAt,
+          keptStarts: starts.length,
+          startingMs: steps?.kind === 'summary' ? steps.steps.filter((s) => s.phase.startsWith('starting')).reduce((a, s) => a + s.durationMs, 0) : -1,
+        };
+      },
+    },
+  );
+});

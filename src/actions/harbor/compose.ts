@@ -1,5 +1,11 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { HealthVerdict } from '../../domain/types.js';
+import type { Logger } from '../../log/logger.js';
+import { writeFileAtomic } from '../host/atomic-file.js';
 import type { Runner } from '../exec.js';
+import type { DockerEngine, EngineContainer } from './docker-engine.js';
+import { composeFingerprint, composeServices, keptStack, startLevels, type ComposeService } from './kept-stack.js';
 import { getText } from '../http-get.js';
 import { isRecord, parseJson } from '../json.js';
 
@@ -10,7 +16,17 @@ export interface ComposeOptions {
   projectDir: string;
   projectName: string;
   timeouts: { up: number; down: number; ps: number };
+  /**
+   * Harbor's containers are kept between tenures: a release stops them through the Docker Engine
+   * API (restart policy `no` first) and the next takeover on this host starts them again in
+   * dependency order, without docker-compose, when the compose file is the one they were created
+   * from (`fingerprintFile`, written at each compose up). Null: compose up and down only.
+   */
+  keep?: { engine: DockerEngine; fingerprintFile: string; logger: Logger } | null;
 }
+
+/** compose's own default stop grace (SIGTERM, then SIGKILL), kept for a release that stops Harbor. */
+export const STOP_GRACE_SECONDS = 10;
 
 export function composeArgv(o: ComposeOptions, ...verb: string[]): string[] {
   return [...o.command, '--project-directory', o.projectDir, '-p', o.projectName, ...verb];
@@ -65,8 +81,110 @@ export class Compose {
     private readonly options: ComposeOptions,
   ) {}
 
-  async up(signal?: AbortSignal): Promise<void> {
+  /** Harbor up: the containers kept from this host's last tenure when they fit, else compose up. */
+  async up(signal?: AbortSignal): Promise<'kept' | 'compose up'> {
+    if (await this.startKept(signal)) return 'kept';
     await this.runner.run({ what: 'compose up', argv: composeArgv(this.options, 'up', '-d'), timeoutMs: this.options.timeouts.up, signal });
+    const keep = this.options.keep;
+    if (keep) {
+      const text = this.composeText();
+      writeFileAtomic(keep.fingerprintFile, `${this.fingerprint(text)}\n`, 0o600);
+      await this.restoreRestartPolicies(text, signal);
+    }
+    return 'compose up';
+  }
+
+  /**
+   * compose up starts an unchanged container as it is, with the `no` a release gave it: the compose
+   * file's policy goes back on, so the daemon restarts a crashed container while this host serves.
+   */
+  private async restoreRestartPolicies(text: string, signal?: AbortSignal): Promise<void> {
+    const keep = this.options.keep;
+    if (!keep) return;
+    try {
+      const policy = new Map(composeServices(text).map((s): [string, ComposeService['restart']] => [s.name, s.restart]));
+      const stack = await keep.engine.containersOf(this.options.projectName, this.options.timeouts.ps, signal);
+      await Promise.all(
+        stack
+          .filter((c) => !c.oneoff && c.service !== null && policy.has(c.service))
+          .map((c) => keep.engine.setRestartPolicy(c, policy.get(c.service ?? '') ?? 'no', this.options.timeouts.ps, signal)),
+      );
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      keep.logger.warn("Harbor's restart policies could not be restored after compose up", { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private composeText(): string {
+    return readFileSync(join(this.options.projectDir, 'docker-compose.yml'), 'utf8');
+  }
+
+  private fingerprint(text: string): string {
+    return composeFingerprint(text, this.options.command, this.options.projectName);
+  }
+
+  /**
+   * Start the kept stack through the Engine API, level by level (each level's containers at once),
+   * each with the compose file's restart policy back. False: nothing kept that fits (or the API
+   * failed): compose up does it, and reconciles whatever was started here.
+   */
+  private async startKept(signal?: AbortSignal): Promise<boolean> {
+    const keep = this.options.keep;
+    if (!keep) return false;
+    try {
+      const text = this.composeText();
+      const services = composeServices(text);
+      const levels = startLevels(services);
+      const recorded = existsSync(keep.fingerprintFile) ? readFileSync(keep.fingerprintFile, 'utf8').trim() : null;
+      const containers = await keep.engine.containersOf(this.options.projectName, this.options.timeouts.ps, signal);
+      const kept = keptStack(services, containers, this.fingerprint(text), recorded);
+      if ('why' in kept) {
+        keep.logger.info('compose up: no kept stack to start', { why: kept.why });
+        return false;
+      }
+      const deadline = Date.now() + this.options.timeouts.up;
+      const left = () => Math.max(1_000, deadline - Date.now());
+      const policy = new Map(services.map((s): [string, ComposeService['restart']] => [s.name, s.restart]));
+      for (const level of levels) {
+        await Promise.all(
+          level.map(async (name) => {
+            const c = kept.containers.get(name) as EngineContainer;
+            await keep.engine.setRestartPolicy(c, policy.get(name) ?? 'no', left(), signal);
+            await keep.engine.start(c, left(), signal);
+          }),
+        );
+      }
+      return true;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      keep.logger.warn('kept Harbor containers could not be started: compose up instead', { error: error instanceof Error ? error.message : String(error) });
+      return false;
+    }
+  }
+
+  /**
+   * A release's stop that keeps the containers: restart policy `no` on every one first (a daemon
+   * restart or a host reboot never starts Harbor on a host that no longer holds the image), then
+   * stopped in reverse dependency order with compose's grace. Throws when the Engine API fails:
+   * the caller falls back to compose down.
+   */
+  async stopKeeping(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const keep = this.options.keep;
+    if (!keep) throw new Error('containers are not kept on this host');
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(1_000, deadline - Date.now());
+    // a compose file that cannot be read throws here: compose down (or stopping by name) handles that case
+    const levels = startLevels(composeServices(this.composeText())).reverse();
+    const stack = (await keep.engine.containersOf(this.options.projectName, left(), signal)).filter((c) => !c.oneoff && c.service !== null);
+    await Promise.all(stack.map((c) => keep.engine.setRestartPolicy(c, 'no', left(), signal)));
+    for (const level of levels) {
+      const running = stack.filter((c) => level.includes(c.service ?? '') && c.state !== 'exited' && c.state !== 'created');
+      await Promise.all(running.map((c) => keep.engine.stop(c, STOP_GRACE_SECONDS, Math.min(left(), STOP_GRACE_SECONDS * 1_000 + 10_000), signal)));
+    }
+  }
+
+  get keepsContainers(): boolean {
+    return this.options.keep != null;
   }
 
   /**

@@ -155,8 +155,20 @@ export class HarborInstaller {
   }
 }
 
-/** compose down; when the compose file is damaged or gone, stop Harbor's containers by name. Data is never deleted. */
-export async function stopHarbor(runner: Runner, compose: Compose, timeoutMs: number, signal?: AbortSignal, kill = false): Promise<void> {
+/**
+ * Stop Harbor. A graceful release on a host that keeps its containers stops them through the
+ * Engine API (kept for the next takeover here); otherwise, or when that fails, compose down, and
+ * when the compose file is damaged or gone, Harbor's containers by name. Data is never deleted.
+ */
+export async function stopHarbor(runner: Runner, compose: Compose, timeoutMs: number, signal?: AbortSignal, kill = false, keep = false): Promise<void> {
+  if (keep && !kill && compose.keepsContainers) {
+    try {
+      await compose.stopKeeping(timeoutMs, signal);
+      return;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+    }
+  }
   try {
     await compose.down(signal, kill);
   } catch (error) {
