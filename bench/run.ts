@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Lab } from '../lab/lab.js';
@@ -19,6 +19,12 @@ const PRIORITY = { a: 150, b: 100 } as const;
 /** BENCH_ONLY=master crash,switchover: only these lab kinds (the others are left out of the report). */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((x) => x.trim());
 const SOAK_MIN = Number(process.env.BENCH_SOAK_MIN ?? 30);
+/**
+ * BENCH_LOAD=N: N processes spinning on the CPU beside each lab run (started before the lab,
+ * stopped by PID after it), so recovery is measured on a busy machine; the report goes to
+ * reports/bench-load.json and each run records the load average it saw.
+ */
+const BACKGROUND_LOAD = Number(process.env.BENCH_LOAD ?? 0);
 const PUSH_MIB = 200;
 const PUSH_RUNS = Number(process.env.BENCH_PUSH_RUNS ?? 3);
 
@@ -119,8 +125,22 @@ interface Run extends ScenarioResult {
   load1: number;
 }
 
-/** One run of a kind: a fresh lab, the fault, the figures. */
+/** `n` busy loops at normal priority, bounded by a timeout of their own in case this process dies first. */
+function startBackgroundLoad(n: number): ChildProcess[] {
+  return Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'const end = Date.now() + 600000; while (Date.now() < end) {}'], { stdio: 'ignore' }));
+}
+
+/** One run of a kind: a fresh lab, the fault, the figures (with BENCH_LOAD busy loops beside it). */
 async function runKind(k: Kind): Promise<Run> {
+  const load = startBackgroundLoad(BACKGROUND_LOAD);
+  try {
+    return await runKindNow(k);
+  } finally {
+    for (const p of load) p.kill('SIGKILL');
+  }
+}
+
+async function runKindNow(k: Kind): Promise<Run> {
   let standby: 'a' | 'b' = 'a';
   let healthy: Promise<number | null> = Promise.resolve(null);
   let faultAt = 0;
@@ -374,6 +394,8 @@ async function main(): Promise<void> {
     /** 1/5/15-minute load averages before and after: the figures mean little on a busy machine. */
     load: { before: loadBefore, after: loadavg().map((x) => Math.round(x * 100) / 100) },
     advertIntS: ADVERT_S,
+    /** Busy loops beside each lab run (BENCH_LOAD); 0: an otherwise idle machine. */
+    backgroundLoadProcesses: BACKGROUND_LOAD,
     probe: PROBE,
     engineAddedMs: by('master crash')?.engineAddedMedianMs ?? null,
     healthLagMs: by('master crash')?.healthLagMedianMs ?? null,
@@ -407,7 +429,13 @@ async function main(): Promise<void> {
   mkdirSync('reports', { recursive: true });
   // an engine-only run must not replace the committed report with one that has no lab figures
   const pushOnly = Boolean(process.env.BENCH_PUSH_ONLY);
-  const reportPath = process.env.BENCH_SKIP_LAB ? 'reports/bench-engine-only.json' : pushOnly ? 'reports/bench-push-only.json' : 'reports/bench.json';
+  const reportPath = process.env.BENCH_SKIP_LAB
+    ? 'reports/bench-engine-only.json'
+    : pushOnly
+      ? 'reports/bench-push-only.json'
+      : BACKGROUND_LOAD > 0
+        ? 'reports/bench-load.json'
+        : 'reports/bench.json';
   // written after every phase: a phase that fails late must not throw away the half hour before it
   const writeReport = () => writeFileSync(reportPath, `${JSON.stringify(buildReport(), null, 2)}\n`);
   // the push figures first: two short labs, and a broken push shows within minutes
