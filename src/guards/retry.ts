@@ -1,4 +1,4 @@
-import { failureClassOf, fixOf, needsOperator, type FailureClass } from '../domain/failure.js';
+import { failureClassOf, needsOperator, type FailureClass } from '../domain/failure.js';
 
 /** One more attempt of the current step is allowed (attempts counts the failures so far). */
 export function hasAttemptsLeft(failedAttempts: number, maxAttempts: number): boolean {
@@ -14,9 +14,6 @@ export function failureClassOfEvent(event: unknown): FailureClass {
 export function isPermanentFailure(event: unknown): boolean {
   return needsOperator(failureClassOfEvent(event));
 }
-
-/** The hint a step's error carries for the operator, if any. */
-export const hintOf = fixOf;
 
 /** This failure would use up the failure budget: the node must stop trying and ask for an operator. */
 export function exhaustsBudget(failuresSoFar: number, budget: number): boolean {

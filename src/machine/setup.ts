@@ -6,7 +6,6 @@ import {
   foreignClaim,
   hasAttemptsLeft,
   hasForeignHolders,
-  hintOf,
   isPermanentFailure,
   failureClassOfEvent,
   isConcurrentClaim,
@@ -28,10 +27,11 @@ import { releasingAsDead, timeoutDelay, type TimeoutDelay } from './step.js';
 import type { NodeTag } from '../domain/tags.js';
 import { backoffDelay, STEP_TIMEOUT_NAMES, type StepName } from './timing.js';
 import { deadPathOf, type FilesystemProbe, type HolderObservation, type ImageObservation, type ReleaseExit, type WorldSnapshot } from '../domain/types.js';
+import { fixOf } from '../domain/failure.js';
 
 function errorText(error: unknown): string {
   const text = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
-  const hint = hintOf(error);
+  const hint = fixOf(error);
   return hint === null ? text : `${text}\nhint: ${hint}`;
 }
 
