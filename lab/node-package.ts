@@ -1,6 +1,6 @@
 /** The package on the lab's nodes: which .deb, installing it into a node's root, and the command lines it provides. */
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DEB_PREFIX } from '../src/install/layout.js';
 import { defaultDebPath } from '../scripts/package/build.js';
@@ -23,7 +23,7 @@ export function labDeb(): string {
  * Install `deb` on node `n` the way dpkg leaves it on a host: unpacked into a root of its own
  * (nodeDir/pkg/<deb>), then the node's `root` link moved onto it in one rename, so a running
  * service keeps the files it started from. Writes the node's track_script (keepalived's
- * script security: root-owned, nobody else can write it) for the installed program.
+ * script security: root-owned, nobody else can write it): the package's own.
  */
 export function installPackage(n: NodeName, deb: string): void {
   const into = join(nodeDir(n), 'pkg', basename(deb, '.deb'));
@@ -37,8 +37,11 @@ export function installPackage(n: NodeName, deb: string): void {
   renameSync(next, link);
   mkdirSync(join(LAB.root, 'bin'), { recursive: true, mode: 0o755 });
   const check = checkScriptPath(n);
-  writeFileSync(check, `#!/bin/sh\nexec ${installed(n, 'runtime/node')} ${installed(n, 'app/main.mjs')} "$@"\n`);
-  chmodSync(check, 0o755);
+  // the package's own track_script, in a path keepalived's script security accepts
+  // (renamed into place: keepalived may be running the old one this moment)
+  copyFileSync(installed(n, 'bin/harbor-assistant-check'), `${check}.new`);
+  chmodSync(`${check}.new`, 0o755);
+  renameSync(`${check}.new`, check);
 }
 
 /** A path of the installed package's tree on node `n`. */

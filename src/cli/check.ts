@@ -1,11 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { NodeTag } from '../domain/tags.js';
+import { staysFitWhileRestarting } from '../guards/restart-grace.js';
 import type { StoredStatus } from '../runtime/status.js';
 import { controlRequest } from './control-client.js';
 
-// keepalived runs this every second and counts a run that outlives its timeout as a failure at
-// once: only node built-ins and the socket client load here (no xstate, no config).
+// What an operator (or a monitoring system) asks; keepalived itself runs the shell track_script
+// over the service's heartbeat (config/harbor-assistant-check) and reaches the same verdict. Only
+// node built-ins and the socket client load here (no xstate, no config): it answers fast.
 
 export interface CheckPaths {
   socket: string;
@@ -36,14 +38,8 @@ export async function checkFitness(p: CheckPaths, io: CheckIo, now = Date.now())
     const detachedAt = s.detachedAt ? Date.parse(s.detachedAt) : NaN;
     if (now - detachedAt < p.graceMs) {
       const tags = s.tags ?? (await tagsOfOldStatus(s.state));
-      if (tags.includes('serving')) {
-        io.out('fit: serving; the service is restarting\n');
-        return 0;
-      }
-      // a ready standby being restarted stays a candidate: if the master dies meanwhile, the VIP
-      // comes here and the returning service takes over (its VIP reconciler), instead of nowhere
-      if (tags.includes('fit-when-ready') && s.fitness?.fit === true) {
-        io.out('fit: ready standby; the service is restarting\n');
+      if (staysFitWhileRestarting(tags, s.fitness?.fit === true)) {
+        io.out(`fit: ${tags.includes('serving') ? 'serving' : 'ready standby'}; the service is restarting\n`);
         return 0;
       }
     }

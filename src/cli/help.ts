@@ -187,12 +187,13 @@ const VERB_HELP: Readonly<Record<Verb, VerbHelp>> = {
   },
   check: {
     name: 'check',
-    summary: "keepalived's track_script: exit 0 only when this node is fit",
+    summary: 'exit 0 only when this node is fit to hold the VIP, with the reason',
     synopsis: ['harbor-assistant check [--config PATH] [--env PATH]', 'harbor-assistant check --socket PATH --status-file PATH --grace MS'],
     description: [
-      'Asks the service whether this node should hold the VIP and prints `fit` or `unfit` with the reason. keepalived runs it every `keepalived.checkIntervalSeconds` through the check script (`keepalived.checkScript`) as its track_script; an unfit node goes FAULT and gives the VIP up.',
-      "The configuration written by `harbor-assistant keepalived render` uses the second form: with the paths given, the check reads no configuration and loads nothing but the socket client, so it answers within keepalived's timeout on a loaded host. It gives up on a silent service after 2 seconds.",
-      'When the service does not answer (it is being restarted), a node that was serving, or a standby that was ready, stays fit for `keepalived.restartGraceMs` after the service detached; otherwise the node is unfit.',
+      'Asks the service whether this node should hold the VIP and prints `fit` or `unfit` with the reason: the verdict keepalived acts on, for operators and monitoring. An unfit node goes FAULT and gives the VIP up.',
+      "keepalived itself does not start this program: the service writes its fitness into the track file (`keepalived.fitnessFile`) the moment it changes, and keepalived's track_script (`keepalived.checkScript`, a shell script using built-ins only) runs every `keepalived.checkIntervalSeconds` to see the service's heartbeat, touched every 500 ms beside the track file (`<fitnessFile>.heartbeat`). After `keepalived.checkFall` runs without a new heartbeat the node goes FAULT.",
+      'With the paths given (the second form), the check reads no configuration and loads nothing but the socket client. It gives up on a silent service after 2 seconds.',
+      'When the service does not answer (it is being restarted), a node that was serving, or a standby that was ready, stays fit for `keepalived.restartGraceMs` after the service detached; otherwise the node is unfit. The track_script follows the same rule: a service that detaches fit leaves the epoch second its grace ends in `<fitnessFile>.grace`.',
     ],
     options: [
       { flag: '--socket PATH', text: "the service's control socket (with --status-file and --grace: no configuration is read)" },
@@ -328,7 +329,7 @@ const VERB_HELP: Readonly<Record<Verb, VerbHelp>> = {
       'keepalivedctl start|stop|status [--config PATH] [--env PATH]',
     ],
     description: [
-      "`render` writes keepalived's configuration for this node's role to `keepalived.confPath`: one VRRP instance with the VIP on INTERFACE, the priority of KEEPALIVED_ROLE, both hosts BACKUP with nopreempt (a host that comes back never takes the VIP back by itself), the track_script running `harbor-assistant check` with explicit paths, the track file and the notify fifo the service reads. It refuses when keepalived's script security would silently disable the check script (it must be root's, not writable by others, in directories that are root's and not writable by others). It writes `<confPath>.new` first and puts it in place only when `keepalived -t` accepts it.",
+      "`render` writes keepalived's configuration for this node's role to `keepalived.confPath`: one VRRP instance with the VIP on INTERFACE, the priority of KEEPALIVED_ROLE, both hosts BACKUP with nopreempt (a host that comes back never takes the VIP back by itself), the track_script (the check script over the service's heartbeat file), the track file and the notify fifo the service reads. It refuses when keepalived's script security would silently disable the check script (it must be root's, not writable by others, in directories that are root's and not writable by others). It writes `<confPath>.new` first and puts it in place only when `keepalived -t` accepts it.",
       '`start` starts keepalived on that configuration, with pid files of its own in `keepalived.pidDir`; `stop` stops the keepalived running that configuration (and no other), waiting up to 10 seconds; `status` says whether it runs and whether the VIP is on INTERFACE. Without a verb, `status`. Normally systemd runs keepalived (harbor-assistant-keepalived.service); these are for an operator working by hand.',
       '`keepalivedctl VERB` is the same as `harbor-assistant keepalived VERB` (`render` too).',
     ],

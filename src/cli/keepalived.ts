@@ -9,6 +9,7 @@ import {
   validateKeepalivedConf,
   type KeepalivedSettings,
 } from '../actions/keepalived/conf.js';
+import { livenessFiles } from '../actions/keepalived/liveness.js';
 import { Vip } from '../actions/keepalived/vip.js';
 import { cmdlineOf, isRunning, terminate } from '../actions/processes.js';
 import { silentLogger } from '../log/logger.js';
@@ -17,6 +18,7 @@ import type { Io } from './operator.js';
 
 export function keepalivedSettings(config: Config): KeepalivedSettings {
   const k = config.file.keepalived;
+  const files = livenessFiles(k.fitnessFile);
   return {
     role: config.env.role,
     nodeName: config.nodeName,
@@ -31,8 +33,8 @@ export function keepalivedSettings(config: Config): KeepalivedSettings {
     unicastSrcIp: k.unicastSrcIp,
     unicastPeers: k.unicastPeers,
     checkScript: k.checkScript,
-    // explicit paths: the check then loads no configuration (see src/cli/main.ts)
-    checkArgs: ['check', '--socket', config.paths.controlSocket, '--status-file', config.paths.statusFile, '--grace', String(k.restartGraceMs)],
+    // a shell script over the service's heartbeat: no Node start every second
+    checkArgs: [files.heartbeat, files.seen, files.grace],
     checkIntervalSeconds: k.checkIntervalSeconds,
     checkFall: k.checkFall,
     checkRise: k.checkRise,

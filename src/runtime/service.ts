@@ -14,6 +14,8 @@ import { startPollers } from './pollers.js';
 import { HarborLastWords } from './last-words.js';
 import { journalStartupLogs } from './startup-logs.js';
 import { prepareStateFiles } from './state-files.js';
+import { Heartbeat, livenessFiles } from '../actions/keepalived/liveness.js';
+import { staysFitWhileRestarting } from '../guards/restart-grace.js';
 import { inheritedReadiness, readPreviousStatus, StatusPublisher } from './status-publisher.js';
 import { watchTransitions, type TransitionRecord } from './status.js';
 import { composeCommandOf, createWorld } from './world.js';
@@ -166,6 +168,10 @@ export async function runService(config: Config, logger: Logger, options: Servic
       return () => transitionListeners.delete(listener);
     },
   });
+  // keepalived's track_script reads this heartbeat: no process start a second to learn we are alive
+  const heartbeat = new Heartbeat(livenessFiles(f.keepalived.fitnessFile), (error) => logger.warn('cannot touch the heartbeat file', { error: String(error) }));
+  publisher.publish();
+  heartbeat.start();
   const readOwnership = options.ownershipReader ?? ((signal: AbortSignal) => world.ownership.read(signal));
   const pollers = startPollers({
     config,
@@ -185,11 +191,14 @@ export async function runService(config: Config, logger: Logger, options: Servic
   const stopSignals = onStopSignals((signal) => {
     logger.info('signal: detaching (Harbor and the image stay as they are; the next start reconciles)', { signal });
     run.detached = true;
-    publisher.detach();
+    const last = publisher.detach();
+    if (staysFitWhileRestarting(last.tags, last.fitness.fit)) heartbeat.leaveGrace(Date.now() + f.keepalived.restartGraceMs);
+    else heartbeat.stop();
     send({ type: 'shutdown', release: false });
   });
 
   await finished(actor);
+  heartbeat.stop();
   stopping.abort();
   pollers.stop();
   fifo.stop();

@@ -102,14 +102,16 @@ export class StatusPublisher {
     }
   };
 
-  /** The last status stays as it was, marked detached: `check` trusts it for the restart grace. */
-  detach(): void {
+  /** The last status stays as it was, marked detached: `check` trusts it for the restart grace. Returns it. */
+  detach(): NodeStatus {
     this.publishing = false;
+    const status = this.status();
     try {
-      writeFileAtomic(this.config.paths.statusFile, `${JSON.stringify({ ...this.status(), detachedAt: new Date().toISOString() }, null, 2)}\n`, 0o600);
+      writeFileAtomic(this.config.paths.statusFile, `${JSON.stringify({ ...status, detachedAt: new Date().toISOString() }, null, 2)}\n`, 0o600);
     } catch {
       // best effort: without it `check` reports unfit during the restart, which is safe
     }
+    return status;
   }
 
   // keepalived's track_file: written in place (inotify), only when it changes

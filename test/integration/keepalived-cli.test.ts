@@ -41,7 +41,7 @@ test('keepalived render --stdout: backup role, its priority, the check with our 
   assert.match(r.stdout, /advert_int 0.5\n/);
   assert.match(
     r.stdout,
-    /script "\/usr\/lib\/harbor-assistant\/bin\/harbor-assistant-check check --socket \/run\/harbor-assistant\/control.sock --status-file \/run\/harbor-assistant\/status.json --grace 20000"/,
+    /script "\/usr\/lib\/harbor-assistant\/bin\/harbor-assistant-check \/run\/harbor-assistant\/fitness.heartbeat \/run\/harbor-assistant\/fitness.seen \/run\/harbor-assistant\/fitness.grace"/,
   );
   assert.doesNotMatch(r.stdout, /AQBsSHhj/);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -58,7 +58,20 @@ test('the tree: programs on PATH, units, check script, conffile modes, man pages
   assert.match(unit, new RegExp(`^ExecStart=${DEB_PREFIX}/runtime/node (--\\S+ )+${DEB_PREFIX}/app/main\\.mjs run$`, 'm'), 'the unit runs the bundled runtime');
   assert.doesNotMatch(unit, /@PREFIX@/);
   const check = readFileSync(join(unpacked, DEB_PREFIX, 'bin/harbor-assistant-check'), 'utf8');
-  assert.match(check, new RegExp(`exec ${DEB_PREFIX}/runtime/node ${DEB_PREFIX}/app/main\\.mjs check "\\$@"`));
+  // keepalived runs it every second: a shell script over the service's heartbeat, no Node start
+  assert.match(check, /^#!\/bin\/sh\n/);
+  assert.doesNotMatch(check, /@PREFIX@/);
+  // a keepalived.conf rendered by an earlier version (`check --socket …`) still reaches the Node check
+  assert.match(check, new RegExp(`exec ${DEB_PREFIX}/runtime/node ${DEB_PREFIX}/app/main\\.mjs "\\$@"`));
+  writeFileSync(join(scratch, 'hb'), '');
+  const alive = spawnSync(join(unpacked, DEB_PREFIX, 'bin/harbor-assistant-check'), [join(scratch, 'hb'), join(scratch, 'seen'), join(scratch, 'grace')], {
+    encoding: 'utf8',
+  });
+  assert.equal(alive.status, 0, 'a heartbeat it has not seen yet: alive');
+  const stale = spawnSync(join(unpacked, DEB_PREFIX, 'bin/harbor-assistant-check'), [join(scratch, 'hb'), join(scratch, 'seen'), join(scratch, 'grace')], {
+    encoding: 'utf8',
+  });
+  assert.equal(stale.status, 1, 'the same heartbeat again: not alive');
 });
 
 test('the bundled runtime is Node.js 24 and runs the bundled program, whatever node the host has', () => {

@@ -1,0 +1,64 @@
+import { rmSync, utimes, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../host/atomic-file.js';
+
+/**
+ * The files keepalived's track_script (config/harbor-assistant-check) reads, beside the track_file:
+ * the service's heartbeat, the script's own last look, and the restart grace a service leaves
+ * when it detaches fit.
+ */
+export interface LivenessFiles {
+  heartbeat: string;
+  seen: string;
+  grace: string;
+}
+
+export function livenessFiles(fitnessFile: string): LivenessFiles {
+  return { heartbeat: `${fitnessFile}.heartbeat`, seen: `${fitnessFile}.seen`, grace: `${fitnessFile}.grace` };
+}
+
+/** Twice per check interval at the smallest (1 s): one late tick never reads as a stuck loop. */
+export const HEARTBEAT_MS = 500;
+
+/**
+ * Touches the heartbeat from the event loop: a loop that stops turning (or a process that is gone)
+ * stops it, and the check fails after `checkFall` runs.
+ */
+export class Heartbeat {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly files: LivenessFiles,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    // alive now: a grace left by an earlier detach must not outlive this run
+    rmSync(this.files.grace, { force: true });
+    this.beat();
+    this.timer = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Detaching fit: keepalived keeps this node fit until `untilMs` while no service runs. */
+  leaveGrace(untilMs: number): void {
+    this.stop();
+    writeFileAtomic(this.files.grace, `${String(Math.floor(untilMs / 1000))}\n`, 0o600);
+  }
+
+  private beat(): void {
+    const now = new Date();
+    utimes(this.files.heartbeat, now, now, (error) => {
+      if (!error) return;
+      try {
+        writeFileSync(this.files.heartbeat, '', { mode: 0o600 });
+      } catch (e) {
+        this.onError(e);
+      }
+    });
+  }
+}
