@@ -2,10 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Lab } from '../lab/lab.js';
-import { crashMaster, harborUnhealthy, runScenario, other, type ScenarioOptions, type ScenarioResult } from '../lab/scenarios.js';
+import { crashMaster, harborUnhealthy, runScenario, other, waitServing, type ScenarioOptions, type ScenarioResult } from '../lab/scenarios.js';
 import { SERVICE_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { fileSchema } from '../src/config/schema.js';
 import { measureEngine, measureObservedEngine } from './engine.js';
+import { DOCKER_WORK, splitRecovery, type RecoverySplit, type RecoveryTimes } from './phase-split.js';
 
 /**
  * `npm run bench`: lab recovery times against their VRRP floor, engine overhead per takeover +
@@ -14,6 +15,8 @@ import { measureEngine, measureObservedEngine } from './engine.js';
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 10_000);
 const ADVERT_S = 0.1;
+/** keepalived.advertInt as shipped (config/harbor-assistant.example.yaml): the figure operators see. */
+const SHIPPED_ADVERT_S = fileSchema.keepalived.advertInt.default;
 const PROBE = { intervalMs: 500, fall: 3 };
 const PRIORITY = { a: 150, b: 100 } as const;
 /** BENCH_ONLY=master crash,switchover: only these lab kinds (the others are left out of the report). */
@@ -58,6 +61,10 @@ interface LabFigures {
   overheadMedianMs: number | null;
   composeUpMedianMs: number | null;
   composeDownMedianMs: number | null;
+  /** The recovery by part (engine, VRRP, Docker, Harbor's readiness, the measurement), adding up to the total. */
+  phaseTable: ReturnType<typeof phaseTable>;
+  /** Per run: the engine's own share (release + takeover), ms. */
+  engineShareMs: ReturnType<typeof stats>;
   lost: number;
 }
 
@@ -71,12 +78,17 @@ interface Kind {
   options?: ScenarioOptions;
 }
 
+const CRASH_BOTH_SERVED = 'master crash (both served)';
+const SWITCHOVER_BOTH_SERVED = 'switchover (both served)';
+const CRASH_SHIPPED_TIMING = 'master crash (both served; shipped VRRP timing)';
+
 async function switchover(lab: Lab, serving: 'a' | 'b'): Promise<'a' | 'b'> {
   await lab.request(serving, { cmd: 'switchover' });
   return other(serving);
 }
 
-const vrrpFloor = (standby: 'a' | 'b') => Math.round((3 * ADVERT_S + ((256 - PRIORITY[standby]) / 256) * ADVERT_S) * 1000);
+const vrrpFloorAt = (advertS: number) => (standby: 'a' | 'b') => Math.round((3 * advertS + ((256 - PRIORITY[standby]) / 256) * advertS) * 1000);
+const vrrpFloor = vrrpFloorAt(ADVERT_S);
 const sum = (xs: Array<number | undefined>) => xs.reduce<number>((a, x) => a + (x ?? 0), 0);
 
 const KINDS: Kind[] = [
@@ -103,24 +115,34 @@ const KINDS: Kind[] = [
   },
   {
     // production's usual case: both hosts have served, so the standby keeps Harbor's containers
-    scenario: 'master crash (both served)',
+    scenario: CRASH_BOTH_SERVED,
     floorBasis: 'as master crash',
     fault: crashMaster,
     floor: vrrpFloor,
     options: { bothServedBefore: true },
   },
   {
-    scenario: 'switchover (both served)',
+    scenario: SWITCHOVER_BOTH_SERVED,
     floorBasis: '0 (planned)',
     fault: switchover,
     floor: () => 0,
     options: { bothServedBefore: true },
+  },
+  {
+    // the same crash with keepalived.advertInt as shipped: what an operator sees without tuning
+    scenario: CRASH_SHIPPED_TIMING,
+    floorBasis: `as master crash, advert_int ${String(SHIPPED_ADVERT_S)} s`,
+    fault: crashMaster,
+    floor: vrrpFloorAt(SHIPPED_ADVERT_S),
+    options: { bothServedBefore: true, lab: { advertInt: SHIPPED_ADVERT_S } },
   },
 ];
 
 interface Run extends ScenarioResult {
   floor: number;
   healthLagMs: number | null;
+  /** The recovery cut into parts that add up to it (null: the run failed before it could be read). */
+  split: RecoverySplit | null;
   /** The 1-minute load average as the run ended. */
   load1: number;
 }
@@ -144,6 +166,8 @@ async function runKindNow(k: Kind): Promise<Run> {
   let standby: 'a' | 'b' = 'a';
   let healthy: Promise<number | null> = Promise.resolve(null);
   let faultAt = 0;
+  // set in the scenario's `after`, while the lab's journals are still there
+  const captured: { times: Omit<RecoveryTimes, 'pullOkAt' | 'firstHealthyAt'> | null } = { times: null };
   const r = await runScenario(
     k.scenario,
     async (lab, serving) => {
@@ -158,18 +182,54 @@ async function runKindNow(k: Kind): Promise<Run> {
       after: (lab, next, result) => {
         const started = lab.journal(next).filter((e) => e.kind === 'command' && Date.parse(e.at) >= faultAt && /^(compose up$|docker start )/.test(e.what));
         result.measured = { ...result.measured, keptStack: started.length > 0 && started.every((e) => e.kind === 'command' && e.what !== 'compose up') };
+        captured.times = recoveryTimes(lab, next, other(next), faultAt);
         return Promise.resolve();
       },
     },
   );
   const firstHealthy = await healthy;
   const servedAt = r.servingAtMs !== undefined ? faultAt + r.servingAtMs : null;
+  const split =
+    captured.times !== null && r.rto_ms !== null ? splitRecovery({ ...captured.times, pullOkAt: faultAt + r.rto_ms, firstHealthyAt: firstHealthy }) : null;
   return {
     ...r,
     floor: k.floor(standby),
+    split,
     healthLagMs: firstHealthy !== null && servedAt !== null ? servedAt - firstHealthy : null,
     load1: Math.round((loadavg()[0] ?? 0) * 10) / 10,
   };
+}
+
+/** From both nodes' logs and journals: when each part of the recovery after `faultAt` began and ended. */
+function recoveryTimes(lab: Lab, next: 'a' | 'b', old: 'a' | 'b', faultAt: number): Omit<RecoveryTimes, 'pullOkAt' | 'firstHealthyAt'> | null {
+  const moves = lab.transitions(next, faultAt);
+  const takeoverAt = moves.find((t) => t.to.startsWith('active.acquiring-rbd'))?.at;
+  const servingAt = moves.find((t) => t.to.startsWith('active.serving'))?.at;
+  if (takeoverAt === undefined || servingAt === undefined) return null;
+  const dockerWork = (n: 'a' | 'b') =>
+    lab.journal(n).flatMap((e) => {
+      if (e.kind !== 'command' || !DOCKER_WORK.test(e.what)) return [];
+      const end = Date.parse(e.at);
+      return end >= faultAt ? [{ start: end - e.durationMs, end }] : [];
+    });
+  const release = lab
+    .journal(old)
+    .find((e) => e.kind === 'summary' && e.operation === 'release' && Date.parse(e.at) >= faultAt && Date.parse(e.at) <= takeoverAt);
+  return { faultAt, takeoverAt, servingAt, oldReleaseEndAt: release ? Date.parse(release.at) : null, newDocker: dockerWork(next), oldDocker: dockerWork(old) };
+}
+
+/** A kind's recovery as the goals state it: min, median, max and the runs that passed. */
+const figuresOf = (l: LabFigures | undefined) => (l ? { min: l.rtoMinMs, median: l.rtoMedianMs, max: l.rtoMaxMs, runs: l.passed } : null);
+
+const stats = (xs: number[]) => ({ min: xs.length ? Math.min(...xs) : null, median: median(xs), max: xs.length ? Math.max(...xs) : null, runs: xs.length });
+
+/** Each part's mean over the runs (means add up, medians do not), and the run with the median total, whole. */
+function phaseTable(splits: RecoverySplit[]): { meanMs: Record<keyof RecoverySplit, number>; medianRunMs: RecoverySplit } | null {
+  if (splits.length === 0) return null;
+  const keys = Object.keys(splits[0] ?? {}) as Array<keyof RecoverySplit>;
+  const meanMs = Object.fromEntries(keys.map((k) => [k, Math.round(sum(splits.map((x) => x[k])) / splits.length)])) as Record<keyof RecoverySplit, number>;
+  const sorted = [...splits].sort((a, b) => a.total - b.total);
+  return { meanMs, medianRunMs: sorted[Math.floor((sorted.length - 1) / 2)] ?? (splits[0] as RecoverySplit) };
 }
 
 async function labFigures(): Promise<LabFigures[]> {
@@ -215,56 +275,133 @@ async function labFigures(): Promise<LabFigures[]> {
       overheadMedianMs: median(overhead),
       composeUpMedianMs: median(ok.flatMap((r) => r.compose?.up ?? [])),
       composeDownMedianMs: median(ok.flatMap((r) => r.compose?.down ?? [])),
+      phaseTable: phaseTable(ok.flatMap((r) => (r.split ? [r.split] : []))),
+      engineShareMs: stats(ok.flatMap((r) => (r.split ? [r.split.engine] : []))),
       lost: results.reduce((a, r) => a + r.lost, 0),
     });
   }
   return out;
 }
 
-/** The serving engine's resident memory, sampled every minute for `minutes` while a push a minute keeps Harbor busy. */
-async function serviceRss(
-  minutes: number,
-): Promise<{ startMiB: number; endMiB: number; maxMiB: number; minutes: number; samplesMiB: number[]; sessionHelperMiB: number[] }> {
-  /** The engine's Ceph session helper (a child running ceph-session.py): its own process, reported apart. */
-  const helperRss = (enginePid: number): number => {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-        if (new RegExp(`^PPid:\\s+${String(enginePid)}$`, 'm').test(status) && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('ceph-session.py')) {
-          return rssMiB(Number(entry));
-        }
-      } catch {
-        // gone meanwhile
-      }
+/** A process's memory from /proc: RSS and PSS (its share of pages it shares with others), MiB. */
+function memoryOf(pid: number): { rss: number; pss: number } {
+  const kB = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  const mib = (k: number) => Math.round((k / 1024) * 10) / 10;
+  const rollup = readFileSync(`/proc/${String(pid)}/smaps_rollup`, 'utf8');
+  return { rss: mib(kB(rollup, 'Rss')), pss: mib(kB(rollup, 'Pss')) };
+}
+
+/** The engine's Ceph session helper (a child running ceph-session.py): its own process, measured apart. */
+function helperPid(enginePid: number): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (new RegExp(`^PPid:\\s+${String(enginePid)}$`, 'm').test(status) && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('ceph-session.py'))
+        return Number(entry);
+    } catch {
+      // gone meanwhile
     }
-    return 0;
-  };
-  const rssMiB = (pid: number) => {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return Math.round((Number(m?.[1] ?? 0) / 1024) * 10) / 10;
-  };
+  }
+  return null;
+}
+
+interface MemorySample {
+  minute: number;
+  node: 'a' | 'b';
+  state: string;
+  rssMiB: number;
+  pssMiB: number;
+  helperPssMiB: number;
+}
+
+/** A switchover every this many minutes of the soak: takeovers and releases on both services. */
+const SOAK_SWITCHOVER_EVERY_MIN = 3;
+
+/**
+ * Both services' memory over `minutes`, sampled every minute, while a push a minute keeps Harbor
+ * busy and a switchover every few minutes makes each service take over and release in turn.
+ * The figures are the highest seen on either node; the samples are all there.
+ */
+async function serviceMemory(minutes: number): Promise<{
+  rssMiB: number;
+  pssMiB: number;
+  helperPssMiB: number;
+  servicePlusHelperPssMiB: number;
+  minutes: number;
+  takeovers: number;
+  samples: MemorySample[];
+}> {
   const lab = new Lab({ advertInt: ADVERT_S });
+  const samples: MemorySample[] = [];
+  let takeovers = 0;
   try {
     await lab.up();
-    const serving = await lab.waitOneServing(90_000);
-    const pid = lab.enginePid(serving);
-    if (pid === null) throw new Error('no engine pid');
-    const samples = [rssMiB(pid)];
-    const helper = [helperRss(pid)];
+    let serving = await lab.waitOneServing(150_000);
+    const sample = async (minute: number) => {
+      for (const n of ['a', 'b'] as const) {
+        const pid = lab.enginePid(n);
+        if (pid === null) throw new Error(`${n}: no engine pid`);
+        const helper = helperPid(pid);
+        const m = memoryOf(pid);
+        samples.push({
+          minute,
+          node: n,
+          state: (await lab.status(n)).state,
+          rssMiB: m.rss,
+          pssMiB: m.pss,
+          helperPssMiB: helper === null ? 0 : memoryOf(helper).pss,
+        });
+      }
+    };
+    await sample(0);
     for (let m = 1; m <= minutes; m++) {
       await new Promise((r) => setTimeout(r, 60_000));
       lab.push();
-      const state = (await lab.status(serving)).state;
-      if (!state.startsWith('active.serving')) throw new Error(`${serving} left serving during the soak: ${state}`);
-      samples.push(rssMiB(pid));
-      helper.push(helperRss(pid));
-      process.stderr.write(`rss soak ${m}/${minutes} min: ${String(samples.at(-1))} MiB, session helper ${String(helper.at(-1))} MiB\n`);
+      if (m % SOAK_SWITCHOVER_EVERY_MIN === 0) {
+        const next = await switchover(lab, serving);
+        await waitServing(lab, next, 120_000);
+        await lab.waitFor(`${serving} fit again`, async () => (await lab.status(serving).catch(() => null))?.fitness.fit === true, 60_000);
+        serving = next;
+        takeovers++;
+      }
+      if (!(await lab.status(serving)).state.startsWith('active.serving')) throw new Error(`${serving} left serving during the soak`);
+      await sample(m);
+      const last = samples.slice(-2);
+      process.stderr.write(
+        `memory soak ${String(m)}/${String(minutes)} min (${String(takeovers)} takeovers): ${last.map((x) => `${x.node} rss ${String(x.rssMiB)} pss ${String(x.pssMiB)} helper pss ${String(x.helperPssMiB)} MiB`).join('; ')}\n`,
+      );
     }
-    return { startMiB: samples[0] ?? 0, endMiB: samples.at(-1) ?? 0, maxMiB: Math.max(...samples), minutes, samplesMiB: samples, sessionHelperMiB: helper };
   } finally {
     await lab.down();
   }
+  const max = (f: (x: MemorySample) => number) => Math.max(...samples.map(f));
+  return {
+    rssMiB: max((x) => x.rssMiB),
+    pssMiB: max((x) => x.pssMiB),
+    helperPssMiB: max((x) => x.helperPssMiB),
+    servicePlusHelperPssMiB: Math.round(max((x) => x.pssMiB + x.helperPssMiB) * 10) / 10,
+    minutes,
+    takeovers,
+    samples,
+  };
+}
+
+/** The viewer's chart laid out in a fresh `node` with `flags`, `runs` times: layout time and the longest event-loop block (medians). */
+function chartLayout(flags: readonly string[], runs: number): { flags: readonly string[]; layoutMedianMs: number | null; maxLoopBlockMedianMs: number | null } {
+  const layout: number[] = [];
+  const block: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', 'bench/chart-layout.ts'], { encoding: 'utf8', timeout: 120_000 });
+    try {
+      const doc = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as { layoutMs: number; maxLoopBlockMs: number };
+      layout.push(doc.layoutMs);
+      block.push(doc.maxLoopBlockMs);
+    } catch {
+      process.stderr.write(`chart layout (${flags.join(' ')}): no figures (exit ${String(r.status)}): ${r.stderr.slice(-400)}\n`);
+    }
+  }
+  return { flags, layoutMedianMs: median(layout), maxLoopBlockMedianMs: median(block) };
 }
 
 /** A 200 MiB push through the VIP with the filesystem mounted `mountOptions`: MB/s (median of `runs`), then the lost-push check after a crash. */
@@ -371,22 +508,23 @@ async function main(): Promise<void> {
       }
     }
   }
-  let rss: Awaited<ReturnType<typeof serviceRss>> | null = null;
-  type RssFigures = { start: number; after30min: number; max: number; minutes: number; samples: number[]; sessionHelper: number[] };
-  /** When the RSS soak ran: BENCH_SOAK_MIN=0 keeps the previous report's figures, dated, like the push's. */
-  let serviceRssMeasuredAt: string | null = null;
-  let previousRss: RssFigures | null = null;
+  type MemoryFigures = Awaited<ReturnType<typeof serviceMemory>>;
+  let memory: MemoryFigures | null = null;
+  /** When the memory soak ran: BENCH_SOAK_MIN=0 keeps the previous report's figures, dated, like the push's. */
+  let serviceMemoryMeasuredAt: string | null = null;
   if (SOAK_MIN === 0 && existsSync('reports/bench.json')) {
     const previous = JSON.parse(readFileSync('reports/bench.json', 'utf8')) as {
       date?: string;
-      serviceRssMeasuredAt?: string | null;
-      serviceRssMiB?: RssFigures | null;
+      serviceMemoryMeasuredAt?: string | null;
+      serviceMemory?: MemoryFigures | null;
     };
-    if (previous.serviceRssMiB) {
-      previousRss = previous.serviceRssMiB;
-      serviceRssMeasuredAt = previous.serviceRssMeasuredAt ?? previous.date ?? null;
+    if (previous.serviceMemory) {
+      memory = previous.serviceMemory;
+      serviceMemoryMeasuredAt = previous.serviceMemoryMeasuredAt ?? previous.date ?? null;
     }
   }
+  const chart = { serviceFlags: chartLayout(SERVICE_NODE_FLAGS, 5), defaultFlags: chartLayout([], 5) };
+  process.stderr.write(`chart layout: ${JSON.stringify(chart)}\n`);
   const by = (name: string) => lab.find((l) => l.scenario === name);
   const buildReport = () => ({
     machine: `${String(cpus().length)} cores, ${String(Math.round(totalmem() / 2 ** 30))} GiB (this workplace kind "node")`,
@@ -405,10 +543,18 @@ async function main(): Promise<void> {
     /** Both hosts have served before (the standby keeps Harbor's containers): production's usual case. */
     crashBothServedMs: by('master crash (both served)')?.rtoMedianMs ?? null,
     switchoverBothServedMs: by('switchover (both served)')?.rtoMedianMs ?? null,
-    serviceRssMeasuredAt,
-    serviceRssMiB: rss
-      ? { start: rss.startMiB, after30min: rss.endMiB, max: rss.maxMiB, minutes: rss.minutes, samples: rss.samplesMiB, sessionHelper: rss.sessionHelperMiB }
-      : previousRss,
+    /** The goals' figures: production's usual case (both hosts have served), min/median/max over the runs. */
+    crashRecoveryMs: figuresOf(by(CRASH_BOTH_SERVED)),
+    switchoverMs: figuresOf(by(SWITCHOVER_BOTH_SERVED)),
+    crashRecoveryShippedDefaultsMs: figuresOf(by(CRASH_SHIPPED_TIMING)),
+    shippedAdvertIntS: SHIPPED_ADVERT_S,
+    /** What the engine itself spent (release + takeover), per run: neither VRRP, nor Docker, nor Harbor's readiness, nor the measurement. */
+    engineShareMs: { crash: by(CRASH_BOTH_SERVED)?.engineShareMs ?? null, switchover: by(SWITCHOVER_BOTH_SERVED)?.engineShareMs ?? null },
+    /** Highest over both services during the soak (a switchover every few minutes, a push a minute). */
+    serviceMemoryMeasuredAt,
+    serviceMemory: memory,
+    /** The viewer's chart laid out in a fresh process under the service's V8 flags and V8's defaults. */
+    chartLayout: chart,
     // the engine's default mount options are what ships: `chosen` is their figure
     pushMeasuredAt,
     pushMBps: push
@@ -457,8 +603,10 @@ async function main(): Promise<void> {
     lab = await labFigures();
     writeReport();
   }
-  rss = skipLab || SOAK_MIN === 0 ? null : await serviceRss(SOAK_MIN);
-  if (rss) serviceRssMeasuredAt = new Date().toISOString();
+  if (!skipLab && SOAK_MIN > 0) {
+    memory = await serviceMemory(SOAK_MIN);
+    serviceMemoryMeasuredAt = new Date().toISOString();
+  }
   const report = buildReport();
   writeReport();
   const lines = [
@@ -470,8 +618,19 @@ async function main(): Promise<void> {
       return `${l.scenario.padEnd(33)} ${String(l.passed).padStart(2)}/${l.runs} ${f(l.rtoMinMs, 7)} ${f(l.rtoMedianMs, 9)} ${f(l.rtoMaxMs, 7)} ${String(l.floorMs).padStart(9)} ${f(l.ratioMedian, 6)} ${p('detect')} ${p('fence')} ${p('map')} ${p('probe')} ${p('fsck')} ${p('mount')} ${p('composeUp')} ${p('healthy')} ${f(l.engineAddedMedianMs, 7)} ${f(l.healthLagMedianMs, 4)} ${f(l.overheadMedianMs, 9)} ${String(l.lost).padStart(5)}`;
     }),
     '',
+    'recovery by part (mean ms over the passed runs: the parts add up to the total), and the engine share per run:',
+    'scenario                                          total   vrrp  eng.release  docker.stop  eng.takeover  docker.start  harbor.ready  measurement   engine min/median/max',
+    ...lab.map((l) => {
+      const t = l.phaseTable?.meanMs;
+      const c = (x: number | undefined, w: number) => String(x ?? '-').padStart(w);
+      const e = l.engineShareMs;
+      return `${l.scenario.padEnd(48)} ${c(t?.total, 6)} ${c(t?.vrrp, 6)} ${c(t?.engineRelease, 12)} ${c(t?.dockerStop, 12)} ${c(t?.engineTakeover, 13)} ${c(t?.dockerStart, 13)} ${c(t?.harborReady, 13)} ${c(t?.measurement, 12)}   ${String(e.min ?? '-')}/${String(e.median ?? '-')}/${String(e.max ?? '-')}`;
+    }),
+    '',
+    `goals (min/median/max ms): crash ${JSON.stringify(report.crashRecoveryMs)} (median ≤ 2000), switchover ${JSON.stringify(report.switchoverMs)} (≤ 3000), engine share ${JSON.stringify(report.engineShareMs)} (≤ 300); crash at the shipped advert_int ${String(SHIPPED_ADVERT_S)} s ${JSON.stringify(report.crashRecoveryShippedDefaultsMs)}`,
+    `chart layout (median of 5 fresh processes): ${JSON.stringify(report.chartLayout)}`,
     `goals: engineAddedMs ${String(report.engineAddedMs)} (≤ 300), healthLagMs ${String(report.healthLagMs)} (≤ 100), switchoverOverheadMs ${String(report.switchoverOverheadMs)} (≤ 1000), crashFreshMasterMs ${String(report.crashFreshMasterMs)} vs crashSteadyMs ${String(report.crashSteadyMs)}`,
-    `push ${PUSH_MIB} MiB through the VIP: ${JSON.stringify(report.pushMBps)} MB/s; service RSS ${JSON.stringify(report.serviceRssMiB && { start: report.serviceRssMiB.start, end: report.serviceRssMiB.after30min, max: report.serviceRssMiB.max, minutes: report.serviceRssMiB.minutes })} MiB; load ${JSON.stringify(report.load)}`,
+    `push ${PUSH_MIB} MiB through the VIP: ${JSON.stringify(report.pushMBps)} MB/s; service memory ${JSON.stringify(report.serviceMemory && { rssMiB: report.serviceMemory.rssMiB, pssMiB: report.serviceMemory.pssMiB, helperPssMiB: report.serviceMemory.helperPssMiB, minutes: report.serviceMemory.minutes, takeovers: report.serviceMemory.takeovers })}; load ${JSON.stringify(report.load)}`,
     '',
     `engine (instant actions, ${engine.cycles} takeover + release cycles): median ${engine.cycleMedianUs} µs per cycle, p99 ${engine.cycleP99Us} µs, ${engine.eventsPerSecond} events/s`,
     `with the journal + metrics on every transition: median ${observed.figures.cycleMedianUs} µs per cycle (×${observed.ratio} the bare engine), ${observed.journalBytesPerCycle} journal bytes per cycle`,
