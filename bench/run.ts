@@ -47,6 +47,8 @@ interface LabFigures {
   rtoMaxMs: number | null;
   /** The 1-minute load average at the end of each run, in run order. */
   load1PerRun: number[];
+  /** keepalived entering MASTER beyond the run's expected hand-overs, over all runs: false failovers (VRRP timing under this load). */
+  unexpectedMasterEntries: number;
   /** Runs whose takeover started the stack its host kept (Engine API), not compose up. */
   keptStackStarts: number;
   floorMs: number;
@@ -183,6 +185,10 @@ async function runKindNow(k: Kind): Promise<Run> {
         const started = lab.journal(next).filter((e) => e.kind === 'command' && Date.parse(e.at) >= faultAt && /^(compose up$|docker start )/.test(e.what));
         result.measured = { ...result.measured, keptStack: started.length > 0 && started.every((e) => e.kind === 'command' && e.what !== 'compose up') };
         captured.times = recoveryTimes(lab, next, other(next), faultAt);
+        // the cold start's MASTER, the two switchovers of a both-served run, the fault's: any more is a false failover
+        const expected = 2 + (k.options?.bothServedBefore ? 2 : 0);
+        const entered = (['a', 'b'] as const).reduce((n, x) => n + (lab.keepalivedLog(x).match(/Entering MASTER STATE/g)?.length ?? 0), 0);
+        result.measured = { ...result.measured, unexpectedMasterEntries: entered - expected };
         return Promise.resolve();
       },
     },
@@ -266,6 +272,10 @@ async function labFigures(): Promise<LabFigures[]> {
       rtoMaxMs: rtos.length ? Math.max(...rtos) : null,
       load1PerRun: results.map((r) => r.load1),
       keptStackStarts: ok.filter((r) => r.measured?.keptStack === true).length,
+      unexpectedMasterEntries: results.reduce(
+        (n, r) => n + (typeof r.measured?.unexpectedMasterEntries === 'number' ? r.measured.unexpectedMasterEntries : 0),
+        0,
+      ),
       floorMs: floor,
       floorBasis: k.floorBasis,
       ratioMedian: floor > 0 ? Math.round((median(ok.map((r) => (r.rto_ms ?? 0) / r.floor)) ?? 0) * 10) / 10 : null,
@@ -628,6 +638,7 @@ async function main(): Promise<void> {
     }),
     '',
     `goals (min/median/max ms): crash ${JSON.stringify(report.crashRecoveryMs)} (median ≤ 2000), switchover ${JSON.stringify(report.switchoverMs)} (≤ 3000), engine share ${JSON.stringify(report.engineShareMs)} (≤ 300); crash at the shipped advert_int ${String(SHIPPED_ADVERT_S)} s ${JSON.stringify(report.crashRecoveryShippedDefaultsMs)}`,
+    `keepalived entering MASTER beyond the expected hand-overs (false failovers), per kind: ${lab.map((l) => `${l.scenario} ${String(l.unexpectedMasterEntries)}`).join(', ')}`,
     `chart layout (median of 5 fresh processes): ${JSON.stringify(report.chartLayout)}`,
     `goals: engineAddedMs ${String(report.engineAddedMs)} (≤ 300), healthLagMs ${String(report.healthLagMs)} (≤ 100), switchoverOverheadMs ${String(report.switchoverOverheadMs)} (≤ 1000), crashFreshMasterMs ${String(report.crashFreshMasterMs)} vs crashSteadyMs ${String(report.crashSteadyMs)}`,
     `push ${PUSH_MIB} MiB through the VIP: ${JSON.stringify(report.pushMBps)} MB/s; service memory ${JSON.stringify(report.serviceMemory && { rssMiB: report.serviceMemory.rssMiB, pssMiB: report.serviceMemory.pssMiB, helperPssMiB: report.serviceMemory.helperPssMiB, minutes: report.serviceMemory.minutes, takeovers: report.serviceMemory.takeovers })}; load ${JSON.stringify(report.load)}`,
