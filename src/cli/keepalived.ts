@@ -110,7 +110,7 @@ export async function keepalivedCommand(verb: string, config: Config, options: {
     }
     case 'status': {
       const pid = mainPid(config);
-      const vipHere = await new Vip(runner, config.env.interface, config.env.vip, 5_000).present().catch(() => null);
+      const vipHere = await new Vip(config.env.interface, config.env.vip).present().catch(() => null);
       io.out(
         `keepalived ${pid !== null ? `running (pid ${pid})` : 'not running'}; VIP ${config.env.vip} ${vipHere === null ? 'unknown' : vipHere ? 'is on' : 'is not on'} ${config.env.interface}\n`,
       );

@@ -81,7 +81,7 @@ export async function readWorldNow(
   // taken as running without asking (the release's compose down is harmless if it stopped since)
   const hasProject = existsSync(join(config.file.harbor.projectDir, 'docker-compose.yml'));
   const [vipHere, device, mountedAt, composeRunning] = await Promise.all([
-    world.vip.present(signal),
+    world.vip.present(),
     world.mapper.current(signal),
     world.fs.mountedAt(signal),
     !hasProject ? Promise.resolve(false) : known.composeKnownRunning === true ? Promise.resolve(true) : composeRunningOrAssumed(world, signal),

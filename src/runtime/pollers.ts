@@ -42,8 +42,8 @@ export function startPollers(d: PollerDeps): { stop(): void } {
   let vipDisagreement = 0;
   const vip = every(
     f.keepalived.vipPollMs,
-    async (signal) => {
-      const here = await d.world.vip.present(signal);
+    async () => {
+      const here = await d.world.vip.present();
       const snap = snapshot();
       const believesMaster = snap.context.vrrp === 'MASTER';
       // a VIP is not ownership: it only promotes a node whose keepalived is known to run (it spoke to

@@ -133,6 +133,6 @@ export function createWorld(
       prepareCommand: f.harbor.prepareCommand,
       timeoutMs: f.timeouts.composeUp,
     }),
-    vip: new Vip(runner, config.env.interface, config.env.vip, f.timeouts.readWorld),
+    vip: new Vip(config.env.interface, config.env.vip),
   };
 }

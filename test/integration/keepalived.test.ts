@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createRunner } from '../../src/actions/exec.js';
@@ -108,18 +108,14 @@ test('the fifo reader follows a real keepalived: MASTER, FAULT when unfit, and s
   const seen: VrrpNotification[] = [];
   const reader = new NotifyFifoReader(settings('master').fifoPath, (n) => seen.push(n));
   await reader.start(runner);
-  const vip = new Vip(
-    {
-      run: (spec) => runner.run({ ...spec, argv: ['ip', 'netns', 'exec', ns, ...spec.argv] }),
-      spawnDaemon: () => Promise.reject(new Error('no daemons here')),
-      settled: () => runner.settled(),
-      inFlight: 0,
-      abandoned: [],
-    },
-    'eth0',
-    VIP,
-    5_000,
-  );
+  // the in-process read (getifaddrs) as the service does it, from a process inside the namespace
+  const vip = new Vip('eth0', VIP, () => {
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', 'process.stdout.write(JSON.stringify(require("node:os").networkInterfaces()))'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    return Promise.resolve(JSON.parse(r.stdout) as NodeJS.Dict<NetworkInterfaceInfo[]>);
+  });
   const startKeepalived = () => {
     const argv = keepalivedStartArgv(conf, keepalivedPids(pidDir));
     const child = spawn('ip', ['netns', 'exec', ns, ...argv, '--dont-fork', '--log-console'], { stdio: 'ignore' });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { classifyHealth, composeArgv, parseComposePs } from '../../src/actions/harbor/compose.js';
-import { ipAddrArgv, parseVipPresent } from '../../src/actions/keepalived/vip.js';
+import type { NetworkInterfaceInfo } from 'node:os';
+import { Vip, vipOn } from '../../src/actions/keepalived/vip.js';
 
 test('Harbor health: HTTP 200 with "unhealthy" is read from the body', () => {
   const healthy = '{"status":"healthy","components":[{"name":"core","status":"healthy"},{"name":"registry","status":"healthy"}]}';
@@ -36,13 +37,22 @@ test('compose commands and ps JSON in both shapes', () => {
   assert.equal(parseComposePs(''), false);
 });
 
-test('the VIP is found among the interface addresses from ip -j', () => {
-  assert.deepEqual(ipAddrArgv('eth0'), ['ip', '-j', 'addr', 'show', 'dev', 'eth0']);
-  const out =
-    '[{"ifindex":2,"ifname":"eth0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"operstate":"UP","addr_info":[{"family":"inet","local":"10.0.0.11","prefixlen":24,"scope":"global","label":"eth0"},{"family":"inet","local":"10.0.0.100","prefixlen":32,"scope":"global","secondary":true,"label":"eth0"}]}]';
-  assert.equal(parseVipPresent(out, '10.0.0.100'), true);
-  assert.equal(parseVipPresent(out, '10.0.0.101'), false);
-  assert.equal(parseVipPresent(out, '10.0.0.1'), false);
+test('the VIP is found among the interface addresses (getifaddrs), a labelled one too, and only on our interface', async () => {
+  const address = (a: string): NetworkInterfaceInfo => ({
+    address: a,
+    netmask: '255.255.255.0',
+    family: 'IPv4',
+    mac: '02:00:00:00:00:01',
+    internal: false,
+    cidr: `${a}/24`,
+  });
+  const interfaces = { lo: [address('127.0.0.1')], eth0: [address('10.0.0.11'), address('10.0.0.100')], eth1: [address('10.0.1.100')] };
+  assert.equal(vipOn(interfaces, 'eth0', '10.0.0.100'), true);
+  assert.equal(vipOn(interfaces, 'eth0', '10.0.0.101'), false);
+  assert.equal(vipOn(interfaces, 'eth0', '10.0.1.100'), false, 'on another interface: not ours');
+  assert.equal(vipOn({ 'eth0:vip': [address('10.0.0.100')] }, 'eth0', '10.0.0.100'), true);
+  assert.equal(vipOn({ eth00: [address('10.0.0.100')] }, 'eth0', '10.0.0.100'), false, 'a longer name is another interface');
+  assert.equal(await new Vip('eth0', '10.0.0.100', () => Promise.resolve(interfaces)).present(), true);
 });
 
 test('harbor stop: compose down; with a damaged compose file, Harbor containers are stopped by name (data untouched)', async () => {

@@ -1,26 +1,32 @@
-import type { Runner } from '../exec.js';
-import { asArray, isRecord, parseJson } from '../json.js';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 
-export function ipAddrArgv(iface: string): string[] {
-  return ['ip', '-j', 'addr', 'show', 'dev', iface];
+/** The host's addresses by interface name, as getifaddrs(3) reports them (one syscall, no process). */
+export type InterfaceAddresses = () => Promise<NodeJS.Dict<NetworkInterfaceInfo[]>>;
+
+const hostInterfaces: InterfaceAddresses = () => Promise.resolve(networkInterfaces());
+
+/**
+ * Is `vip` among `iface`'s addresses? keepalived adds it as a secondary address; with a label
+ * (`eth0:vip`) getifaddrs names the label, which counts as the interface too.
+ */
+export function vipOn(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>, iface: string, vip: string): boolean {
+  return Object.entries(interfaces).some(
+    ([name, addresses]) => (name === iface || name.startsWith(`${iface}:`)) && (addresses ?? []).some((a) => a.address === vip),
+  );
 }
 
-/** `ip -j addr show dev IF` → is `vip` among the interface's addresses (keepalived adds it as secondary). */
-export function parseVipPresent(text: string, vip: string): boolean {
-  const links = asArray('ip -j addr', parseJson('ip -j addr', text));
-  return links.some((link) => isRecord(link) && Array.isArray(link.addr_info) && link.addr_info.some((a) => isRecord(a) && a.local === vip));
-}
-
+/**
+ * The VIP on this host's interface, read in-process every poll: the kernel's address list is
+ * never stuck behind a device, so it needs no process of its own (an `ip addr` a second was one).
+ */
 export class Vip {
   constructor(
-    private readonly runner: Runner,
     private readonly iface: string,
     private readonly vip: string,
-    private readonly timeoutMs: number,
+    private readonly interfaces: InterfaceAddresses = hostInterfaces,
   ) {}
 
-  async present(signal?: AbortSignal): Promise<boolean> {
-    const r = await this.runner.run({ what: 'ip addr show', argv: ipAddrArgv(this.iface), timeoutMs: this.timeoutMs, signal });
-    return parseVipPresent(r.stdout, this.vip);
+  async present(): Promise<boolean> {
+    return vipOn(await this.interfaces(), this.iface, this.vip);
   }
 }
