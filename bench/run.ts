@@ -12,7 +12,7 @@ import { DOCKER_WORK, splitRecovery, type RecoverySplit, type RecoveryTimes } fr
  * `npm run bench`: lab recovery times against their VRRP floor, engine overhead per takeover +
  * release cycle with instant actions, and memory after 10,000 cycles. Writes reports/bench.json.
  */
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 10_000);
 const ADVERT_S = 0.1;
 /** keepalived.advertInt as shipped (config/harbor-assistant.example.yaml): the figure operators see. */
