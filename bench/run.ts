@@ -67,6 +67,8 @@ interface LabFigures {
   phaseTable: ReturnType<typeof phaseTable>;
   /** Per run: the engine's own share (release + takeover), ms. */
   engineShareMs: ReturnType<typeof stats>;
+  /** Per run: Harbor's prepare and the flush after it on the new master, inside its engine share (lab only: per-node mount points). */
+  prepareAndFlushMs: ReturnType<typeof stats>;
   lost: number;
 }
 
@@ -185,6 +187,21 @@ async function runKindNow(k: Kind): Promise<Run> {
         const started = lab.journal(next).filter((e) => e.kind === 'command' && Date.parse(e.at) >= faultAt && /^(compose up$|docker start )/.test(e.what));
         result.measured = { ...result.measured, keptStack: started.length > 0 && started.every((e) => e.kind === 'command' && e.what !== 'compose up') };
         captured.times = recoveryTimes(lab, next, other(next), faultAt);
+        // the lab's nodes mount at different paths, so each tenure's harbor.yml differs and prepare runs (production: one path, skipped)
+        const served = captured.times?.servingAt ?? Infinity;
+        result.measured = {
+          ...result.measured,
+          prepareAndFlushMs: lab
+            .journal(next)
+            .filter(
+              (e) =>
+                e.kind === 'command' &&
+                (e.what === 'harbor prepare' || e.what === 'sync installer') &&
+                Date.parse(e.at) >= faultAt &&
+                Date.parse(e.at) <= served,
+            )
+            .reduce((n, e) => n + (e.kind === 'command' ? e.durationMs : 0), 0),
+        };
         // the cold start's MASTER, the two switchovers of a both-served run, the fault's: any more is a false failover
         const expected = 2 + (k.options?.bothServedBefore ? 2 : 0);
         const entered = (['a', 'b'] as const).reduce((n, x) => n + (lab.keepalivedLog(x).match(/Entering MASTER STATE/g)?.length ?? 0), 0);
@@ -287,6 +304,7 @@ async function labFigures(): Promise<LabFigures[]> {
       composeDownMedianMs: median(ok.flatMap((r) => r.compose?.down ?? [])),
       phaseTable: phaseTable(ok.flatMap((r) => (r.split ? [r.split] : []))),
       engineShareMs: stats(ok.flatMap((r) => (r.split ? [r.split.engine] : []))),
+      prepareAndFlushMs: stats(ok.flatMap((r) => (typeof r.measured?.prepareAndFlushMs === 'number' ? [r.measured.prepareAndFlushMs] : []))),
       lost: results.reduce((a, r) => a + r.lost, 0),
     });
   }
@@ -395,6 +413,30 @@ async function serviceMemory(minutes: number): Promise<{
     takeovers,
     samples,
   };
+}
+
+/** The first engine cycle in a fresh `node` with `flags`, `runs` times (median, µs): the service's first takeover is on cold code. */
+function coldCycle(
+  flags: readonly string[],
+  runs: number,
+): { flags: readonly string[]; firstCycleMedianUs: number | null; observedFirstCycleMedianUs: number | null } {
+  const bare: number[] = [];
+  const observed: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, [...flags, '--expose-gc', '--import', 'tsx', 'bench/engine-only.ts'], {
+      encoding: 'utf8',
+      env: { ...process.env, BENCH_CYCLES: '20' },
+      timeout: 120_000,
+    });
+    try {
+      const doc = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as { bareFirstCycleUs: number; observedFirstCycleUs: number };
+      bare.push(doc.bareFirstCycleUs);
+      observed.push(doc.observedFirstCycleUs);
+    } catch {
+      process.stderr.write(`cold cycle (${flags.join(' ')}): no figures (exit ${String(r.status)}): ${r.stderr.slice(-400)}\n`);
+    }
+  }
+  return { flags, firstCycleMedianUs: median(bare), observedFirstCycleMedianUs: median(observed) };
 }
 
 /** The viewer's chart laid out in a fresh `node` with `flags`, `runs` times: layout time and the longest event-loop block (medians). */
@@ -534,6 +576,8 @@ async function main(): Promise<void> {
     }
   }
   const chart = { serviceFlags: chartLayout(SERVICE_NODE_FLAGS, 5), defaultFlags: chartLayout([], 5) };
+  const coldTakeover = { serviceFlags: coldCycle(SERVICE_NODE_FLAGS, 5), defaultFlags: coldCycle([], 5) };
+  process.stderr.write(`cold takeover + release: ${JSON.stringify(coldTakeover)}\n`);
   process.stderr.write(`chart layout: ${JSON.stringify(chart)}\n`);
   const by = (name: string) => lab.find((l) => l.scenario === name);
   const buildReport = () => ({
@@ -565,6 +609,8 @@ async function main(): Promise<void> {
     serviceMemory: memory,
     /** The viewer's chart laid out in a fresh process under the service's V8 flags and V8's defaults. */
     chartLayout: chart,
+    /** The first takeover + release cycle of a fresh process (bare engine, instant actions) under each flag set: what --no-opt costs a cold takeover. */
+    coldTakeoverUs: coldTakeover,
     // the engine's default mount options are what ships: `chosen` is their figure
     pushMeasuredAt,
     pushMBps: push
@@ -640,6 +686,7 @@ async function main(): Promise<void> {
     `goals (min/median/max ms): crash ${JSON.stringify(report.crashRecoveryMs)} (median ≤ 2000), switchover ${JSON.stringify(report.switchoverMs)} (≤ 3000), engine share ${JSON.stringify(report.engineShareMs)} (≤ 300); crash at the shipped advert_int ${String(SHIPPED_ADVERT_S)} s ${JSON.stringify(report.crashRecoveryShippedDefaultsMs)}`,
     `keepalived entering MASTER beyond the expected hand-overs (false failovers), per kind: ${lab.map((l) => `${l.scenario} ${String(l.unexpectedMasterEntries)}`).join(', ')}`,
     `chart layout (median of 5 fresh processes): ${JSON.stringify(report.chartLayout)}`,
+    `first takeover + release of a fresh process (median of 5): ${JSON.stringify(report.coldTakeoverUs)}`,
     `goals: engineAddedMs ${String(report.engineAddedMs)} (≤ 300), healthLagMs ${String(report.healthLagMs)} (≤ 100), switchoverOverheadMs ${String(report.switchoverOverheadMs)} (≤ 1000), crashFreshMasterMs ${String(report.crashFreshMasterMs)} vs crashSteadyMs ${String(report.crashSteadyMs)}`,
     `push ${PUSH_MIB} MiB through the VIP: ${JSON.stringify(report.pushMBps)} MB/s; service memory ${JSON.stringify(report.serviceMemory && { rssMiB: report.serviceMemory.rssMiB, pssMiB: report.serviceMemory.pssMiB, helperPssMiB: report.serviceMemory.helperPssMiB, minutes: report.serviceMemory.minutes, takeovers: report.serviceMemory.takeovers })}; load ${JSON.stringify(report.load)}`,
     '',

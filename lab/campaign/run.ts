@@ -725,7 +725,8 @@ export async function runCampaignSeed(seed: number, options: CampaignOptions = {
     if (problems.length > 0) result.error = problems.join('; ');
     result.passed =
       problems.length === 0 && result.lost === 0 && result.lostRows === 0 && result.lateWrites === 0 && result.fsck === 0 && result.servingAtEnd !== null;
-    if (!result.passed) {
+    // a passing seed's journals too with HALAB_KEEP_EVIDENCE=1 (timing work, slow recoveries)
+    if (!result.passed || process.env.HALAB_KEEP_EVIDENCE === '1') {
       try {
         keepEvidence(seed);
       } catch {

@@ -109,7 +109,7 @@ export const fileSchema = {
     probe: {
       intervalMs: ms(2 * SECOND, 'health probe interval'),
       startingIntervalMs: ms(
-        50,
+        25,
         'health probe interval while Harbor starts (compose is up, the takeover waits for healthy; the first probe goes out as compose up returns, and one healthy answer ends the wait): the health lag of a takeover',
       ),
       timeoutMs: ms(1500, 'health probe timeout'),

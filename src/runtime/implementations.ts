@@ -19,6 +19,7 @@ import type {
 import type { FilesystemProbe, HolderObservation, ImageObservation, OwnerRecord, OwnershipVerdict, WorldSnapshot } from '../domain/types.js';
 import { isHolding, isOwnRecord, ownLockId, survivesFence } from '../guards/index.js';
 import { CommandError } from '../actions/exec.js';
+import { together } from '../actions/together.js';
 import { stopHarbor } from '../actions/harbor/installer.js';
 import { sleep } from '../actions/sleep.js';
 import type { HarborLastWords } from './last-words.js';
@@ -185,8 +186,13 @@ export function realActors(
     fsck: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.check(input.device, signal)),
     mount: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.mount(input.device, signal)),
     composeUp: fromPromise<void, Record<string, never>>(async ({ signal }) => {
-      await world.installer.ensureInstalled(signal);
-      await world.fs.markSynchronous(signal);
+      // the installer (harbor.yml, prepare, its flush) and the synchronous data directories are
+      // independent: side by side, so the slower one alone stands before Harbor's start
+      await together(
+        signal,
+        (s) => world.installer.ensureInstalled(s),
+        (s) => world.fs.markSynchronous(s),
+      );
       await world.compose.up(signal);
     }),
     composeDown: fromPromise<void, ComposeDownInput>(async ({ input, signal }) => {
