@@ -71,5 +71,7 @@ export function engineArgv(n: NodeName, ...args: string[]): string[] {
     .trim()
     .split(/\s+/)
     .map((word) => (word.startsWith(`${DEB_PREFIX}/`) ? join(packageRoot(n), word) : word));
-  return [...argv, ...args.slice(1), ...options];
+  // the unit's scheduling priority, as systemd would set it
+  const nice = /^Nice=(-?\d+)$/m.exec(unit)?.[1];
+  return [...(nice !== undefined ? ['nice', '-n', nice] : []), ...argv, ...args.slice(1), ...options];
 }
