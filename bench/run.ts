@@ -29,6 +29,8 @@ const SOAK_MIN = Number(process.env.BENCH_SOAK_MIN ?? 30);
  */
 const BACKGROUND_LOAD = Number(process.env.BENCH_LOAD ?? 0);
 const PUSH_MIB = 200;
+const git = (...args: string[]) => spawnSync('git', args, { encoding: 'utf8', timeout: 10_000 }).stdout.trim();
+const COMMIT = `${git('rev-parse', '--short', 'HEAD') || 'unknown'}${git('status', '--porcelain', '--untracked-files=no') ? '+dirty' : ''}`;
 const PUSH_RUNS = Number(process.env.BENCH_PUSH_RUNS ?? 3);
 
 const median = (xs: number[]) => {
@@ -581,6 +583,8 @@ async function main(): Promise<void> {
   process.stderr.write(`chart layout: ${JSON.stringify(chart)}\n`);
   const by = (name: string) => lab.find((l) => l.scenario === name);
   const buildReport = () => ({
+    /** The commit the bench ran (its figures are this code's), with `+dirty` when the tree had changes. */
+    commit: COMMIT,
     machine: `${String(cpus().length)} cores, ${String(Math.round(totalmem() / 2 ** 30))} GiB (this workplace kind "node")`,
     date: new Date().toISOString(),
     /** 1/5/15-minute load averages before and after: the figures mean little on a busy machine. */
