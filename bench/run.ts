@@ -135,6 +135,14 @@ const KINDS: Kind[] = [
     options: { bothServedBefore: true },
   },
   {
+    // the health probe while Harbor starts at the engine's earlier 50 ms: its cost to a starting Harbor under load
+    scenario: 'master crash (both served; starting probe 50 ms)',
+    floorBasis: 'as master crash',
+    fault: crashMaster,
+    floor: vrrpFloor,
+    options: { bothServedBefore: true, lab: { startingProbeMs: 50 } },
+  },
+  {
     // the same crash with keepalived.advertInt as shipped: what an operator sees without tuning
     scenario: CRASH_SHIPPED_TIMING,
     floorBasis: `as master crash, advert_int ${String(SHIPPED_ADVERT_S)} s`,
@@ -417,45 +425,40 @@ async function serviceMemory(minutes: number): Promise<{
   };
 }
 
+/** `script` in `runs` fresh `node` processes with `flags`: the JSON line each printed last (a run without one is reported and left out). */
+function childFigures<T>(what: string, flags: readonly string[], script: string, runs: number, env: NodeJS.ProcessEnv = process.env): T[] {
+  const docs: T[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, [...flags, '--expose-gc', '--import', 'tsx', script], { encoding: 'utf8', env, timeout: 120_000 });
+    try {
+      docs.push(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as T);
+    } catch {
+      process.stderr.write(`${what} (${flags.join(' ')}): no figures (exit ${String(r.status)}): ${r.stderr.slice(-400)}\n`);
+    }
+  }
+  return docs;
+}
+
 /** The first engine cycle in a fresh `node` with `flags`, `runs` times (median, µs): the service's first takeover is on cold code. */
 function coldCycle(
   flags: readonly string[],
   runs: number,
 ): { flags: readonly string[]; firstCycleMedianUs: number | null; observedFirstCycleMedianUs: number | null } {
-  const bare: number[] = [];
-  const observed: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = spawnSync(process.execPath, [...flags, '--expose-gc', '--import', 'tsx', 'bench/engine-only.ts'], {
-      encoding: 'utf8',
-      env: { ...process.env, BENCH_CYCLES: '20' },
-      timeout: 120_000,
-    });
-    try {
-      const doc = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as { bareFirstCycleUs: number; observedFirstCycleUs: number };
-      bare.push(doc.bareFirstCycleUs);
-      observed.push(doc.observedFirstCycleUs);
-    } catch {
-      process.stderr.write(`cold cycle (${flags.join(' ')}): no figures (exit ${String(r.status)}): ${r.stderr.slice(-400)}\n`);
-    }
-  }
-  return { flags, firstCycleMedianUs: median(bare), observedFirstCycleMedianUs: median(observed) };
+  const docs = childFigures<{ bareFirstCycleUs: number; observedFirstCycleUs: number }>('cold cycle', flags, 'bench/engine-only.ts', runs, {
+    ...process.env,
+    BENCH_CYCLES: '20',
+  });
+  return {
+    flags,
+    firstCycleMedianUs: median(docs.map((d) => d.bareFirstCycleUs)),
+    observedFirstCycleMedianUs: median(docs.map((d) => d.observedFirstCycleUs)),
+  };
 }
 
 /** The viewer's chart laid out in a fresh `node` with `flags`, `runs` times: layout time and the longest event-loop block (medians). */
 function chartLayout(flags: readonly string[], runs: number): { flags: readonly string[]; layoutMedianMs: number | null; maxLoopBlockMedianMs: number | null } {
-  const layout: number[] = [];
-  const block: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', 'bench/chart-layout.ts'], { encoding: 'utf8', timeout: 120_000 });
-    try {
-      const doc = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as { layoutMs: number; maxLoopBlockMs: number };
-      layout.push(doc.layoutMs);
-      block.push(doc.maxLoopBlockMs);
-    } catch {
-      process.stderr.write(`chart layout (${flags.join(' ')}): no figures (exit ${String(r.status)}): ${r.stderr.slice(-400)}\n`);
-    }
-  }
-  return { flags, layoutMedianMs: median(layout), maxLoopBlockMedianMs: median(block) };
+  const docs = childFigures<{ layoutMs: number; maxLoopBlockMs: number }>('chart layout', flags, 'bench/chart-layout.ts', runs);
+  return { flags, layoutMedianMs: median(docs.map((d) => d.layoutMs)), maxLoopBlockMedianMs: median(docs.map((d) => d.maxLoopBlockMs)) };
 }
 
 /** A 200 MiB push through the VIP with the filesystem mounted `mountOptions`: MB/s (median of `runs`), then the lost-push check after a crash. */

@@ -4,7 +4,10 @@ import type { LabOptions } from './lab.js';
 import { checkScriptPath, configPath, envPath, LAB, labDir, NODES, nodeDir, type NodeName } from './topology.js';
 
 /** A node's directories, its environment file (the installer's env) and its engine configuration, as the lab runs them. */
-export function writeNodeConfig(n: NodeName, options: Pick<LabOptions, 'advertInt' | 'extraYaml' | 'mountOptions' | 'synchronousDirs'>): void {
+export function writeNodeConfig(
+  n: NodeName,
+  options: Pick<LabOptions, 'advertInt' | 'extraYaml' | 'mountOptions' | 'synchronousDirs' | 'startingProbeMs'>,
+): void {
   const d = nodeDir(n);
   for (const sub of ['state', 'run', 'mnt', 'fuse', 'keepalived']) mkdirSync(join(d, sub), { recursive: true });
   const key = readFileSync(join(LAB.root, 'ceph', `client.${LAB.user}.key`), 'utf8').trim();
@@ -47,7 +50,7 @@ export function writeNodeConfig(n: NodeName, options: Pick<LabOptions, 'advertIn
     `  harborYml: ${join(labDir, 'harbor.yml')}`,
     `  installerTgz: ${join(LAB.root, 'harbor-offline-installer-lab.tgz')}`,
     '  healthUrl: http://127.0.0.1:80/api/v2.0/health',
-    '  probe: { intervalMs: 500, timeoutMs: 400, rise: 1, fall: 3 }',
+    `  probe: { intervalMs: 500, timeoutMs: 400, rise: 1, fall: 3${options.startingProbeMs !== undefined ? `, startingIntervalMs: ${String(options.startingProbeMs)}` : ''} }`,
     'keepalived:',
     '  vrrpVersion: 3',
     `  advertInt: ${options.advertInt}`,

@@ -43,6 +43,8 @@ export interface LabOptions {
   mountOptions?: string[];
   /** filesystem.synchronousDirs of both engines (default: the engine's own, data/redis). */
   synchronousDirs?: string[];
+  /** harbor.probe.startingIntervalMs for both nodes (absent: the engine's default). */
+  startingProbeMs?: number;
   log?: (line: string) => void;
   /** Runs after Ceph and the node directories exist, before any engine starts. */
   beforeEngines?: (lab: Lab) => void;

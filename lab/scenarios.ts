@@ -55,7 +55,7 @@ export interface ScenarioOptions {
   extraYaml?: string[];
   after?: (lab: Lab, serving: NodeName, result: ScenarioResult) => Promise<void>;
   /** Lab set-up hooks (foreign mount, VRRP cut at start). */
-  lab?: Pick<LabOptions, 'beforeEngines' | 'vrrpCutAtStart' | 'mountOptions'> & Partial<Pick<LabOptions, 'advertInt'>>;
+  lab?: Pick<LabOptions, 'beforeEngines' | 'vrrpCutAtStart' | 'mountOptions' | 'startingProbeMs'> & Partial<Pick<LabOptions, 'advertInt'>>;
   /** The fault comes before the standby has settled into polling the image (e.g. it is not idle at all). */
   noSteadyState?: boolean;
   /**
