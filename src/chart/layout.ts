@@ -1,7 +1,7 @@
 import elkModule, { type ElkExtendedEdge, type ElkLabel, type ElkNode } from 'elkjs/lib/elk.bundled.js';
 import { compose, rowsBlock, type Route } from './compose.js';
 import { FONT, LABEL_LINE, LABEL_PAD, packLines, textWidth } from './text.js';
-import { operatorView, type ViewEdge, type ViewNode, type ViewOptions } from './view.js';
+import { isHolding, operatorView, type ViewEdge, type ViewNode, type ViewOptions } from './view.js';
 import type { Chart, TransitionKind } from './walk.js';
 
 // a CommonJS module whose constructor is both module.exports and its `default`
@@ -101,6 +101,9 @@ function labelOf(e: ViewEdge): ElkLabel & { lines: string[] } {
  */
 const directionAt = (depth: number) => (depth % 2 === 0 ? 'DOWN' : 'RIGHT');
 
+/** A holding state with steps of its own (`yielding`) sits in a column of one-line boxes: it runs across, not down. */
+const directionOf = (n: ViewNode) => (isHolding(n) && n.depth === 0 ? 'RIGHT' : directionAt(n.depth));
+
 /** A phase with many steps (mounting) wraps its chain into rows, in reading order. */
 function wrapping(n: ViewNode): Record<string, string> {
   if (n.depth < 1 || n.children.length <= 4) return {};
@@ -111,7 +114,7 @@ function containerOptions(n: ViewNode): Record<string, string> {
   const top = n.depth < 0 ? 16 : COMPOUND_TOP;
   return {
     'elk.algorithm': 'layered',
-    'elk.direction': directionAt(n.depth),
+    'elk.direction': directionOf(n),
     // the machine is written in takeover order: keep it, and break cycles against it
     'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
     'elk.layered.cycleBreaking.strategy': 'MODEL_ORDER',
@@ -130,6 +133,15 @@ function containerOptions(n: ViewNode): Record<string, string> {
     'elk.padding': `[top=${top},left=14,bottom=14,right=14]`,
     'elk.nodeSize.minimum': `(${textWidth(n.key, FONT.title, true) + 30}, 40)`,
     ...wrapping(n),
+    // a holding state's steps sit at the chart's right edge, where every pixel widens the drawing
+    ...(isHolding(n)
+      ? {
+          'elk.layered.spacing.nodeNodeBetweenLayers': '8',
+          'elk.layered.spacing.edgeNodeBetweenLayers': '4',
+          'elk.spacing.labelNode': '0',
+          'elk.padding': `[top=${top},left=8,bottom=14,right=8]`,
+        }
+      : {}),
   };
 }
 

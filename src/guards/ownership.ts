@@ -71,6 +71,25 @@ export function isConcurrentClaim(claim: ForeignClaim, known: KnownClaim | null,
 }
 
 /**
+ * The claim this node yielded to shows no life: it is gone, or it has been known for at least the
+ * grace and no watcher on the image is its (its owner never mapped, or the mapper's watch is gone).
+ * A claimant that is taking over holds a watch from its map on, so this never ends a yield to a
+ * live peer: that one is waited out for the whole cool-down (S5).
+ */
+export function isAbandonedClaim(
+  claim: ForeignClaim | null,
+  known: KnownClaim | null,
+  holders: readonly Holder[],
+  observedAt: number,
+  graceMs: number,
+): boolean {
+  if (claim === null) return true;
+  if (known === null || !isKnownClaim(claim, known)) return false;
+  if (observedAt - known.firstSeenAt < graceMs) return false;
+  return !holders.some((h) => isExplainedBy(h, claim));
+}
+
+/**
  * What to blocklist for a claim: its client instances; its whole hosts when no instance is known
  * yet (the owner claimed but had not recorded its map) or when the operator chose host scope.
  */

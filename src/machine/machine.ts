@@ -434,17 +434,34 @@ export const nodeMachine = nodeSetup.createMachine({
 
     yielding: {
       description:
-        'A peer claimed the image while this node was taking over too (both MASTER) and won the atomic lock: unfit, fence nobody for the cool-down (S5), then standby.',
+        'A peer claimed the image while this node was taking over too (both MASTER) and won: unfit, fence nobody. A claimant that shows life (its watch on the image) is waited out for the cool-down (S5); one that never mapped, or whose watch is gone, is given up on and the node stands by again.',
       tags: ['unfit'],
-      after: { fencedCooldown: 'idle' },
+      initial: 'waiting',
+      after: { cooldown: 'idle' },
       on: { resume: { target: 'booting', actions: 'clearFailure' }, ...holdOrStop },
+      states: {
+        waiting: {
+          description: 'The claimant gets the holder grace to map the image before this node looks again.',
+          after: { holderGrace: 'looking' },
+        },
+        looking: step('readHolders', {
+          description: 'rbd status and the owner record: does the claim this node yielded to show life?',
+          input: from.nothing,
+          onDone: [
+            // a takeover from idle fences it: the claim is known now, so no longer concurrent
+            { guard: { type: 'claimDead', params: output.observation }, ...looked('#node.idle') },
+            looked('#node.yielding.waiting'),
+          ],
+          onFail: giveUp.bestEffort('readHolders', '#node.yielding.waiting'),
+        }),
+      },
     },
 
     fenced: {
       description: 'The peer fenced this node: stay out and fence nobody for the cool-down (S5).',
       tags: ['unfit'],
       entry: { type: 'setReason', params: { reason: 'fenced by the peer: cooling down, unfit for the VIP' } },
-      after: { fencedCooldown: 'idle' },
+      after: { cooldown: 'idle' },
       on: { resume: { target: 'booting', actions: 'clearFailure' }, ...holdOrStop },
     },
 

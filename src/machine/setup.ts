@@ -8,6 +8,7 @@ import {
   hasForeignHolders,
   isPermanentFailure,
   failureClassOfEvent,
+  isAbandonedClaim,
   isConcurrentClaim,
   isHolding,
   isMountedWithVip,
@@ -92,6 +93,14 @@ export const nodeSetup = setup({
       const claim = foreignClaim(p.observation.ownership, context.nodeName);
       return claim !== null && isConcurrentClaim(claim, context.knownClaim, p.observation.observedAt, context.timing.holderGraceMs);
     },
+    claimDead: ({ context }, p: { observation: ImageObservation }) =>
+      isAbandonedClaim(
+        foreignClaim(p.observation.ownership, context.nodeName),
+        context.knownClaim,
+        p.observation.holders,
+        p.observation.observedAt,
+        context.timing.holderGraceMs,
+      ),
     nothingToFence: ({ context }, p: { observation: ImageObservation }) =>
       fenceTargets(p.observation.holders, p.observation.ownership, context.nodeName, context.ownAddresses, context.fenceScope).length === 0,
     // watchers the owner record accounts for are fenced at once; only unexplained ones wait the grace
@@ -240,7 +249,7 @@ export const nodeSetup = setup({
     vipLossGrace: ({ context }) => context.timing.vipLossGraceMs,
     retryBackoff: ({ context }) => backoffDelay(context.timing, context.attempts),
     holderGrace: ({ context }) => context.timing.holderGraceMs,
-    fencedCooldown: ({ context }) => context.timing.fencedCooldownMs,
+    cooldown: ({ context }) => context.timing.fencedCooldownMs,
     standDown: ({ context }) => context.timing.standDownMs,
   },
 });

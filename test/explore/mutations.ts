@@ -43,7 +43,7 @@ export const withoutAtomicLock: Mutation = {
 /** No fenced cool-down: a fenced node may take over (and fence back) at once. */
 export const withoutFencedCooldown: Mutation = {
   name: 'fenced cool-down removed',
-  machine: nodeMachine.provide({ delays: { fencedCooldown: 0 } }),
+  machine: nodeMachine.provide({ delays: { cooldown: 0 } }),
   world: {},
   expect: /^G3 /,
 };

@@ -375,7 +375,7 @@ test('12 both MASTER at cold start (VRRP cut before the engines start): one node
         const mapped = (['a', 'b'] as const).filter((n) => lab.mappedAt(n, 0) !== null);
         const loserStatus = await lab.status(loser);
         const fences = lab.fenceCount('a') + lab.fenceCount('b');
-        const wentThrough = (state: string): boolean => lab.transitions(loser, 0).some((t) => t.to === state);
+        const wentThrough = (state: string): boolean => lab.transitions(loser, 0).some((t) => t.to === state || t.to.startsWith(`${state}.`));
         assert.ok(!loserStatus.state.startsWith('active'), `${loser} is not active beside ${serving}: ${loserStatus.state}`);
         result.measured = { ...result.measured, loserState: loserStatus.state, loserReason: loserStatus.reason, mapped: mapped.join(','), fences };
         if (mapped.length === 1) {

@@ -40,3 +40,40 @@ test('availability: with the holder watch stopping when a release begins (the ol
   assert.match(v.path.join(' → '), /storage link cut/);
   console.log(`old rule found: ${v.path.join(' → ')}\n  ${v.message.slice(0, 600)}`);
 });
+
+/*
+ * Bounded unavailability after a yield: at a cold start both nodes are MASTER, a claims the image
+ * and b yields to that claim; then a's engine and keepalived die before a mapped anything. Nobody
+ * serves until b gives up on the claim, so the bound is the holder grace plus one look, not the
+ * fenced cool-down. A claimant whose watch is on the image is a live peer and is waited out.
+ */
+const yieldBound = {
+  maxDepth: 18,
+  livenessEvery: 1,
+  livenessSteps: 200,
+  maxViolations: 1,
+  timeLimitMs: 120_000,
+  roots: ['cold' as const],
+  onlyFaults: /^a: engine and keepalived crash$/,
+  availability: {
+    maxOutageMs: 2 * testTiming.holderGraceMs - 1,
+    when: (w: { hosts: { a: { keepalived: boolean; client: unknown } } }) => !w.hosts.a.keepalived && w.hosts.a.client === null,
+  },
+};
+
+test('availability: a claimant that dies before it maps is given up on after the holder grace; the yielding peer serves', () => {
+  assert.ok(2 * testTiming.holderGraceMs < testTiming.fencedCooldownMs);
+  const r = explore({ ...defaultModelOptions(nodeMachine, testTiming, 1), ...yieldBound });
+  const v = r.violations[0];
+  assert.equal(r.violations.length, 0, v ? `${v.path.join(' → ')}\n  ${v.message}` : '');
+  assert.ok(r.complete && r.livenessChecked > 100, `continuations checked: ${r.livenessChecked}`);
+});
+
+test('availability: a yield that waits out the whole cool-down (the old rule) leaves nobody serving after the claimant died', () => {
+  const waitsOut = nodeMachine.provide({ guards: { claimDead: () => false } });
+  const r = explore({ ...defaultModelOptions(waitsOut, testTiming, 1), ...yieldBound });
+  const v = r.violations[0];
+  assert.ok(v, 'the explorer must find the wait');
+  assert.match(v.message, /nobody served for \d+ ms of model time/);
+  assert.match(v.path.join(' → '), /a: claim done \(claimed\) → a: engine and keepalived crash/);
+});

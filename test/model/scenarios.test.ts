@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fitnessInputOf, nodeMachine } from '../../src/machine/index.js';
 import { fitnessInputAt } from '../support/views.js';
-import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, PEER_HOLDER, peerOwnership, peerRecord, testTiming } from '../support/timing.js';
+import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, PEER_HOLDER, PEER_IP, peerOwnership, peerRecord, testTiming } from '../support/timing.js';
 import { drivePath, flatValue, pathFromEvents } from './drive.js';
 import { world, type ModelEvent } from './node-model.js';
 
@@ -306,7 +306,7 @@ test('both MASTER: a claim that appeared during our own takeover is a winner, no
   ];
   const r = await run(events);
   assert.deepEqual(r.violations, []);
-  assert.equal(r.finalState, 'yielding');
+  assert.equal(r.finalState, 'yielding.waiting');
   assert.ok(!r.calls.includes('fence') && !r.calls.includes('claim'));
   const { fitnessOf } = await import('../../src/guards/fitness.js');
   assert.equal(fitnessOf(fitnessInputAt('yielding'), null, 0, 1).fit, false);
@@ -317,7 +317,7 @@ test('both MASTER: a claim that appeared during our own takeover is a winner, no
     done('readHolders', { holders: [], observedAt: 5, ownership: NO_OWNERSHIP }),
     done('claim', { claimed: false, holder: null }),
   ]);
-  assert.equal(lost.finalState, 'yielding');
+  assert.equal(lost.finalState, 'yielding.waiting');
   assert.ok(!lost.calls.includes('map'));
   // and the checker catches a machine that fences such a winner
   const warring = nodeMachine.provide({ guards: { concurrentClaim: () => false, readyToFence: () => true } });
@@ -354,6 +354,43 @@ test('a foreign filesystem at the mount point at start-up: failed with the mount
   assert.equal(r.finalState, 'failed');
   assert.deepEqual(r.calls, ['readWorld']);
   assert.match(pathFromEvents(events).state.context.reason, /\/dev\/sdz1 \(ext4\) is mounted at the mount point/);
+});
+
+test('yielded to a claim: a claimant that shows life is waited out; one that never mapped is fenced after the grace, not after the cool-down', async () => {
+  const yielded: ModelEvent[] = [
+    done('readWorld', world()),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 5, ownership: peerOwnership(6, 0, []) }),
+    after('holderGrace', 'yielding.waiting'),
+  ];
+  // the winner mapped: its watch is on the image, so this node keeps out (S5)
+  const alive = await run([...yielded, done('readHolders', { holders: [PEER_HOLDER], observedAt: 5 + grace, ownership: peerOwnership(6, 0) })]);
+  assert.deepEqual(alive.violations, []);
+  assert.equal(alive.finalState, 'yielding.waiting');
+  assert.ok(!alive.calls.includes('fence'));
+  // too early to judge: looked again later, not given up on
+  const early = await run([...yielded, done('readHolders', { holders: [], observedAt: 5 + grace - 1, ownership: peerOwnership(6, 0, []) })]);
+  assert.equal(early.finalState, 'yielding.waiting');
+  // a Ceph read that fails keeps it out as well
+  const unreadable = await run([...yielded, fail('readHolders')]);
+  assert.equal(unreadable.finalState, 'yielding.looking.backoff');
+  // the winner died between its claim and its map: no watch of its own after the grace; still MASTER,
+  // so this node takes over at once and fences the recorded owner's host
+  const dead = await run([
+    ...yielded,
+    done('readHolders', { holders: [], observedAt: 5 + grace, ownership: peerOwnership(6, 0, []) }),
+    done('readHolders', { holders: [], observedAt: 6 + grace, ownership: peerOwnership(6, 0, []) }),
+    done('fence', { fenced: [PEER_IP] }),
+    done('verifyFence', { holders: [], observedAt: 7 + grace }),
+    claimed,
+    ...serveAfterMap.slice(1),
+  ]);
+  assert.deepEqual(dead.violations, []);
+  assert.equal(dead.finalState, 'active.serving.healthy');
+  assert.deepEqual(
+    dead.calls.filter((c) => c === 'fence' || c === 'claim'),
+    ['fence', 'claim'],
+  );
 });
 
 test('lost Ceph while serving: unfit at once (not after the release), released as lostCeph, then stands down (no new takeover while MASTER)', async () => {

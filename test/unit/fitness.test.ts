@@ -68,7 +68,7 @@ test('fitness: a release whose step failed once gives the VIP up (the peer fence
 });
 
 test('fitness: the holding states give the VIP up and say why with their reason', () => {
-  for (const name of ['yielding', 'standing-down', 'fenced', 'failed', 'maintenance', 'stopped']) {
+  for (const name of ['yielding.waiting', 'yielding.looking.running', 'standing-down', 'fenced', 'failed', 'maintenance', 'stopped']) {
     const f = fitnessOf(fitnessInputAt(name, { reason: `reason of ${name}` }), ready, 1_000, 10_000);
     assert.equal(f.fit, false, name);
     assert.equal(f.why, `${name}: reason of ${name}`);

@@ -4,6 +4,7 @@ import {
   claimTargets,
   fenceTargets,
   foreignClaim,
+  isAbandonedClaim,
   isConcurrentClaim,
   lockToBreak,
   mergeKnownClaim,
@@ -91,6 +92,23 @@ test("concurrent claims: new to this node and younger than the grace, or a bare 
   assert.deepEqual(known, { node: 'b', generation: 9, firstSeenAt: 42 });
   assert.equal(mergeKnownClaim(known, bare, 99), known, 'first-seen is kept');
   assert.equal(mergeKnownClaim(known, null, 99), null);
+});
+
+test('a yielded-to claim is abandoned when gone, or when known for the grace with no watcher of its own; a live claimant never is', () => {
+  const claim = foreignClaim(view(record('b', 6, [], '2026-11-26T10:00:00.000Z')), 'a');
+  assert.ok(claim);
+  const known = { node: 'b', generation: 6, firstSeenAt: 1_000 };
+  assert.equal(isAbandonedClaim(null, known, [], 1_500, 2_000), true, 'the claim is gone: nothing to yield to');
+  assert.equal(isAbandonedClaim(claim, known, [], 2_999, 2_000), false, 'younger than the grace: it may still map');
+  assert.equal(isAbandonedClaim(claim, known, [], 3_000, 2_000), true, 'never mapped within the grace');
+  assert.equal(isAbandonedClaim(claim, known, [{ address: '10.0.0.2:0/77' }], 60_000, 2_000), false, 'a watch from its host: alive, wait out the cool-down');
+  assert.equal(isAbandonedClaim(claim, known, [{ address: OTHER }], 60_000, 2_000), true, "a stranger's watch is not the claimant's life");
+  const mapped = foreignClaim(view(record('b', 6, [PEER], '2026-11-26T10:00:00.000Z')), 'a');
+  assert.ok(mapped);
+  assert.equal(isAbandonedClaim(mapped, known, [{ address: PEER }], 60_000, 2_000), false, 'its recorded client still watches');
+  assert.equal(isAbandonedClaim(mapped, known, [], 60_000, 2_000), true, "its recorded client's watch is gone");
+  assert.equal(isAbandonedClaim(claim, { ...known, generation: 5 }, [], 60_000, 2_000), false, 'a new generation is a new claim: it gets its own grace');
+  assert.equal(isAbandonedClaim(claim, null, [], 60_000, 2_000), false, 'never seen before: it gets its grace first');
 });
 
 test('a fenced host or instance still listed survives the fence; the lock to break is any other than ours', () => {
