@@ -64,6 +64,9 @@ test('the service heartbeat keeps the script finding it alive, and its grace out
   const heartbeat = new Heartbeat(f, (e) => errors.push(e));
   heartbeat.start();
   assert.equal(existsSync(f.grace), false, 'a running service clears an old grace');
+  // the first beat is already there when the grace goes: the next run finds the service alive
+  assert.equal(existsSync(f.heartbeat), true, 'beaten before start() returns');
+  assert.equal(check(f), 0, 'the first run after start: alive');
   try {
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 100));

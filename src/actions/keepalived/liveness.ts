@@ -1,4 +1,4 @@
-import { rmSync, utimes, writeFileSync } from 'node:fs';
+import { rmSync, utimes, utimesSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../host/atomic-file.js';
 
 /**
@@ -32,9 +32,10 @@ export class Heartbeat {
   ) {}
 
   start(): void {
+    // the first beat lands before the old grace goes: no track_script run falls between the two
+    this.beatNow();
     // alive now: a grace left by an earlier detach must not outlive this run
     rmSync(this.files.grace, { force: true });
-    this.beat();
     this.timer = setInterval(() => this.beat(), HEARTBEAT_MS);
     this.timer.unref();
   }
@@ -48,6 +49,19 @@ export class Heartbeat {
   leaveGrace(untilMs: number): void {
     this.stop();
     writeFileAtomic(this.files.grace, `${String(Math.floor(untilMs / 1000))}\n`, 0o600);
+  }
+
+  private beatNow(): void {
+    try {
+      const now = new Date();
+      utimesSync(this.files.heartbeat, now, now);
+    } catch {
+      try {
+        writeFileSync(this.files.heartbeat, '', { mode: 0o600 });
+      } catch (e) {
+        this.onError(e);
+      }
+    }
   }
 
   private beat(): void {
