@@ -151,6 +151,10 @@ test('a takeover on a host that kept its stack starts it through the Engine API,
     assert.deepEqual(new Set(starts.slice(1, 4)), new Set(['id-registry', 'id-postgresql', 'id-redis']));
     assert.deepEqual(starts.slice(4, 5), ['id-core']);
     assert.deepEqual(new Set(starts.slice(5)), new Set(['id-proxy', 'id-jobservice']));
+    // every policy is asked for at once: the later levels do not wait for theirs after a level started
+    const lastUpdate = engine.seen.findLastIndex((r) => r.url.endsWith('/update'));
+    const secondLevelStart = engine.seen.findIndex((r) => ['id-registry', 'id-postgresql', 'id-redis'].some((id) => r.url === `/containers/${id}/start`));
+    assert.ok(lastUpdate >= 0 && lastUpdate < secondLevelStart, `updates ${String(lastUpdate)} before the second level ${String(secondLevelStart)}`);
     for (const id of ['id-core', 'id-jobservice']) {
       const update = engine.seen.findIndex((r) => r.url === `/containers/${id}/update`);
       assert.ok(update >= 0 && update < engine.seen.findIndex((r) => r.url === `/containers/${id}/start`), `${id}: policy back before it starts`);

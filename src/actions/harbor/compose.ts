@@ -145,14 +145,34 @@ export class Compose {
       const deadline = Date.now() + this.options.timeouts.up;
       const left = () => Math.max(1_000, deadline - Date.now());
       const policy = new Map(services.map((s): [string, ComposeService['restart']] => [s.name, s.restart]));
-      for (const level of levels) {
-        await Promise.all(
-          level.map(async (name) => {
-            const c = kept.containers.get(name) as EngineContainer;
-            await keep.engine.setRestartPolicy(c, policy.get(name) ?? 'no', left(), signal);
-            await keep.engine.start(c, left(), signal);
-          }),
-        );
+      // every policy goes back at once, each container starts once its own is set: a later level
+      // does not wait for its update after the level before it started
+      const policySet = new Map(
+        levels.flat().map((name): [string, Promise<Error | null>] => {
+          const c = kept.containers.get(name) as EngineContainer;
+          // settled into a value here, thrown where it is awaited: no rejection goes unhandled meanwhile
+          return [
+            name,
+            keep.engine.setRestartPolicy(c, policy.get(name) ?? 'no', left(), signal).then(
+              () => null,
+              (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+            ),
+          ];
+        }),
+      );
+      try {
+        for (const level of levels) {
+          await Promise.all(
+            level.map(async (name) => {
+              const failed = await policySet.get(name);
+              if (failed) throw failed;
+              await keep.engine.start(kept.containers.get(name) as EngineContainer, left(), signal);
+            }),
+          );
+        }
+      } finally {
+        // nothing of this takeover is still talking to the daemon when it returns or falls back
+        await Promise.all(policySet.values());
       }
       return true;
     } catch (error) {
