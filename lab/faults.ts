@@ -8,7 +8,8 @@ import { docker } from './docker-stack.js';
 import { killPid, readPid, run, tryRun } from './exec.js';
 import type { NodeControl } from './node-control.js';
 import { detachLabLoops } from './teardown.js';
-import { CEPH_IP, dockerDir, dockerState, inNs, LAB, nodeDir, type NodeName } from './topology.js';
+import { GENERATION_META_KEY, OWNER_META_KEY, ownerRecordValue } from '../src/actions/ceph/ownership.js';
+import { CEPH_IP, dockerDir, dockerState, inNs, LAB, NODES, nodeDir, type NodeName } from './topology.js';
 
 /** SIGKILL the engine and keepalived (its VRRP child too): the node's Harbor keeps running. */
 export function crashNode(nodes: NodeControl, n: NodeName): void {
@@ -140,4 +141,24 @@ export function damageComposeFile(n: NodeName): void {
 /** Stop the registry behind the node's Harbor (Harbor unhealthy). */
 export function stopRegistry(n: NodeName): void {
   docker(n, ['stop', 'registry']);
+}
+
+/**
+ * What `n` leaves in Ceph when it dies between `rbd lock add` and its map: its lock and an owner
+ * record of the next generation, written now from its host with its Ceph identity; no client
+ * recorded, no watch. The record is written last, so its age is the time since the claim ended.
+ */
+export function leaveDeadClaim(n: NodeName): { generation: number; lockId: string; at: string } {
+  const d = nodeDir(n);
+  const spec = `${LAB.pool}/${LAB.image}`;
+  const rbd = (...args: string[]) =>
+    run(inNs(n, ['rbd', ...args, '--id', LAB.user, '--keyring', join(d, 'state', `ceph.client.${LAB.user}.keyring`), '-c', join(d, 'state', 'ceph.conf')]));
+  const meta = JSON.parse(rbd('image-meta', 'list', spec, '--format', 'json')) as Record<string, string>;
+  const generation = Number(meta[GENERATION_META_KEY] ?? '0') + 1;
+  const lockId = `harbor-assistant/${n}/${String(generation)}`;
+  rbd('lock', 'add', spec, lockId);
+  rbd('image-meta', 'set', spec, GENERATION_META_KEY, String(generation));
+  const at = new Date().toISOString();
+  rbd('image-meta', 'set', spec, OWNER_META_KEY, ownerRecordValue({ node: n, generation, hosts: [NODES[n].ip], clients: [], at }));
+  return { generation, lockId, at };
 }

@@ -18,6 +18,7 @@ import {
   nodePids,
   pauseNode,
   resumeNode,
+  leaveDeadClaim,
   stopRegistry,
 } from './faults.js';
 import { fsckImage, withImageReadOnly } from './image-check.js';
@@ -187,6 +188,7 @@ export class Lab {
   readonly hostRebootsStorageAndDocker = hostRebootsStorageAndDocker;
   readonly damageComposeFile = damageComposeFile;
   readonly stopRegistry = stopRegistry;
+  readonly leaveDeadClaim = leaveDeadClaim;
 
   // --- writer-probe.ts, image-check.ts: writes from two hosts, the image's filesystem
   readonly startWriter = startWriter;

@@ -794,3 +794,36 @@ test('20 standby host reboot with Harbor kept: a switchover leaves the old maste
     },
   );
 });
+
+test('21 a claimant that died before its map: the peer that yielded to its fresh claim looks again after the holder grace, fences it and serves, well inside the cool-down', async () => {
+  await scenario('dead claimant', async (lab, serving, result) => {
+    const next = other(serving);
+    // the standby may become MASTER only once the claim is there (its keepalived waits)
+    await lab.stopKeepalived(next);
+    await lab.stopEngine(serving, true);
+    await lab.stopKeepalived(serving);
+    // right after one of the standby's polls (every 3 s): when it reads as MASTER the claim is new to it
+    const polls = () => lab.journal(next).filter((e) => e.kind === 'command' && e.what === 'rbd status').length;
+    const before = polls();
+    await lab.waitFor(`a standby poll on ${next}`, () => polls() > before, 10_000);
+    const since = Date.now();
+    const claim = lab.leaveDeadClaim(serving);
+    const claimedAt = Date.now();
+    lab.startKeepalived(next);
+    await waitServing(lab, next, 60_000);
+    const servedAfterMs = Date.now() - claimedAt;
+    const seen = lab.transitions(next, since);
+    result.measured = { ...result.measured, claim: claim.lockId, claimWrittenMs: claimedAt - since, servedAfterMs, path: seen.map((t) => t.to).join(' > ') };
+    assert.ok(
+      seen.some((t) => t.to.startsWith('yielding')),
+      `${next} yielded to the fresh claim: ${seen.map((t) => t.to).join(' > ')}`,
+    );
+    const gaveUp = seen.find((t) => t.from.startsWith('yielding.looking') && t.to === 'idle');
+    assert.ok(gaveUp, `the claim was given up after a look, not after the cool-down: ${seen.map((t) => `${t.from}>${t.to}`).join(' ')}`);
+    // the lab's cool-down is 60 s: the old rule served only after it
+    assert.ok(servedAfterMs < 30_000, `served ${String(servedAfterMs)} ms after the claim`);
+    assert.equal(lab.fenceCount(next), 1, 'the dead claim was fenced, once');
+    assert.equal(lab.fenceCount(serving), 0);
+    return next;
+  });
+});
