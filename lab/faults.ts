@@ -127,9 +127,11 @@ export async function hostRebootsStorageAndDocker(n: NodeName): Promise<void> {
   const d = nodeDir(n);
   run([join(dockerDir, 'dockerd.sh'), 'stop', n, `${LAB.prefix}-${n}`, dockerState(n), '--keep-containers'], { timeoutMs: 120_000 });
   tryRun(['umount', '-l', join(d, 'mnt')]);
-  detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
+  // a rebooting host loses rbd-fuse with everything else; ending it first also keeps a fenced
+  // one's rejected writes from holding the loop detach until the fence expires
   const fusePid = readPid(`${d}/state/rbd-fuse.pid`);
   if (fusePid) await killPid(fusePid, 2_000);
+  detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
   tryRun(['umount', '-l', join(d, 'fuse')]);
 }
 

@@ -63,9 +63,11 @@ export async function cleanLeftovers(): Promise<void> {
     for (let i = 0; i < 3 && existsSync(`${d}/mnt`); i++) {
       if (!tryRun(['umount', `${d}/mnt`]) && !tryRun(['umount', '-l', `${d}/mnt`])) break;
     }
-    detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
+    // rbd-fuse before the loops: a fenced one retries its rejected writes until the fence expires,
+    // and a loop detach waits in the kernel for them (a campaign run once hung 15 min on it)
     const fusePid = readPid(`${d}/state/rbd-fuse.pid`) ?? readPid(`${LAB.root}/fsck/fuse.pid`);
     if (fusePid) await killPid(fusePid, 2_000);
+    detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
     if (existsSync(`${d}/fuse`)) tryRun(['umount', '-l', `${d}/fuse`]);
   }
   // a loop whose fuse dir was detached lazily shows its file as `/harbor_data`: sweep those too

@@ -254,3 +254,38 @@ test('fuse mapper: a dead data path kills our rbd-fuse (pending FUSE requests th
     }
   }
 });
+
+test('fuse mapper: a fenced release ends rbd-fuse before the loop detach (its rejected writes would hold the detach until the fence expires); a live one detaches first so it flushes', async () => {
+  const { spawn } = await import('node:child_process');
+  const { isRunning } = await import('../../src/actions/processes.js');
+  const bin = mkdtempSync(join(tmpdir(), 'ha-fuse-daemon-'));
+  writeFileSync(join(bin, 'rbd-fuse'), '#!/bin/sh\ntrap "" TERM\nwhile :; do sleep 1; done\n');
+  chmodSync(join(bin, 'rbd-fuse'), 0o755);
+  for (const fenced of [true, false]) {
+    const d = dirs();
+    mkdirSync(d.stateDir, { recursive: true });
+    const child = spawn(join(bin, 'rbd-fuse'), ['-f', d.fuseDir], { stdio: 'ignore', detached: true });
+    child.unref();
+    const daemon = child.pid ?? assert.fail('no pid');
+    writeFileSync(join(d.stateDir, 'rbd-fuse.pid'), `${daemon}\n`);
+    await new Promise((r) => setTimeout(r, 100));
+    let fuseAliveAtDetach: boolean | null = null;
+    const runner = new ScriptedRunner((argv) => {
+      if (argv[0] === 'losetup') fuseAliveAtDetach = isRunning(daemon);
+      return { stdout: '' };
+    });
+    const fuse = new FuseMapper(runner, conn, { ...d, timeoutMs: 5000 }, silentLogger());
+    try {
+      await fuse.unmap('/dev/loop3', { force: false, fenced });
+      assert.equal(fuseAliveAtDetach, !fenced, fenced ? 'fenced: rbd-fuse gone before losetup -d' : 'live: losetup -d while rbd-fuse still serves it');
+      assert.equal(isRunning(daemon), false, 'rbd-fuse is gone afterwards either way');
+      assert.equal(existsSync(join(d.stateDir, 'rbd-fuse.pid')), false);
+    } finally {
+      try {
+        process.kill(daemon, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+});

@@ -176,10 +176,17 @@ export class FuseMapper implements Mapper {
   }
 
   async unmap(device: string, options: UnmapOptions, signal?: AbortSignal): Promise<void> {
+    let pid = this.fusePid();
+    // a fenced client's rbd-fuse retries its rejected writes until the fence expires, and the loop
+    // detach waits in the kernel for them (measured: 15 min, the lab's blocklist expiry): end
+    // rbd-fuse first, then the loop's writes fail at once and it detaches
+    if (options.fenced && pid !== null) {
+      await this.killFuse(pid, signal);
+      pid = null;
+    }
     if (device.startsWith('/dev/')) {
       await this.runner.run({ what: 'losetup detach', argv: ['losetup', '-d', device], timeoutMs: this.options.timeoutMs, signal });
     }
-    const pid = this.fusePid();
     if (!options.fenced && pid !== null) {
       // a live client: unmount the fuse dir so rbd-fuse flushes and exits by itself
       await this.runner
@@ -190,10 +197,7 @@ export class FuseMapper implements Mapper {
         return;
       }
     }
-    if (pid !== null && !(await terminate(pid, Math.min(3_000, this.options.timeoutMs), signal))) {
-      throw new Error(`rbd-fuse (pid ${pid}) survived SIGKILL`);
-    }
-    rmSync(this.pidFile, { force: true });
+    if (pid !== null) await this.killFuse(pid, signal);
     // the fuse dir of a dead rbd-fuse: detach lazily, never stat it. Usually the mount went with
     // rbd-fuse, so "not mounted" (exit 32) is the expected answer, not a failure; other exit codes
     // stay failed on record, and an exit 32 that says something else gets a warning
@@ -209,6 +213,12 @@ export class FuseMapper implements Mapper {
     if (r !== null && r.exitCode === UMOUNT_NOT_MOUNTED && !/not mounted/.test(r.stderr)) {
       this.logger.warn('umount -l of the fuse dir failed', { dir: this.options.fuseDir, exitCode: r.exitCode, stderr: r.stderr.trim() });
     }
+  }
+
+  /** SIGTERM, then SIGKILL, within a deadline; its pid file goes with it. */
+  private async killFuse(pid: number, signal?: AbortSignal): Promise<void> {
+    if (!(await terminate(pid, Math.min(3_000, this.options.timeoutMs), signal))) throw new Error(`rbd-fuse (pid ${pid}) survived SIGKILL`);
+    rmSync(this.pidFile, { force: true });
   }
 
   /** rbd-fuse is one client per image whatever the device: its watch, from this node's IPs. */
