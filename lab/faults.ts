@@ -145,22 +145,33 @@ export function stopRegistry(n: NodeName): void {
   docker(n, ['stop', 'registry']);
 }
 
+/** The rbd CLI as node `n`'s host runs it: in its namespace, with its Ceph identity. */
+function rbdAs(n: NodeName, ...args: string[]): string {
+  const d = nodeDir(n);
+  return run(
+    inNs(n, ['rbd', ...args, '--id', LAB.user, '--keyring', join(d, 'state', `ceph.client.${LAB.user}.keyring`), '-c', join(d, 'state', 'ceph.conf')]),
+  );
+}
+
+/** The generation the next claim takes (the image's last one plus one), read as `n`. */
+export function nextGeneration(n: NodeName): number {
+  const meta = JSON.parse(rbdAs(n, 'image-meta', 'list', `${LAB.pool}/${LAB.image}`, '--format', 'json')) as Record<string, string>;
+  return Number(meta[GENERATION_META_KEY] ?? '0') + 1;
+}
+
 /**
  * What `n` leaves in Ceph when it dies between `rbd lock add` and its map: its lock and an owner
- * record of the next generation, written now from its host with its Ceph identity; no client
- * recorded, no watch. The record is written last, so its age is the time since the claim ended.
+ * record of `generation`, written from its host with its Ceph identity; no client recorded, no
+ * watch. `afterLock` runs once the lock is taken (the lock alone is already a claim); the record
+ * is written last, so its age is the time since the claim ended.
  */
-export function leaveDeadClaim(n: NodeName): { generation: number; lockId: string; at: string } {
-  const d = nodeDir(n);
+export function leaveDeadClaim(n: NodeName, generation: number, afterLock: () => void = () => undefined): { lockId: string; at: string } {
   const spec = `${LAB.pool}/${LAB.image}`;
-  const rbd = (...args: string[]) =>
-    run(inNs(n, ['rbd', ...args, '--id', LAB.user, '--keyring', join(d, 'state', `ceph.client.${LAB.user}.keyring`), '-c', join(d, 'state', 'ceph.conf')]));
-  const meta = JSON.parse(rbd('image-meta', 'list', spec, '--format', 'json')) as Record<string, string>;
-  const generation = Number(meta[GENERATION_META_KEY] ?? '0') + 1;
   const lockId = `harbor-assistant/${n}/${String(generation)}`;
-  rbd('lock', 'add', spec, lockId);
-  rbd('image-meta', 'set', spec, GENERATION_META_KEY, String(generation));
+  rbdAs(n, 'lock', 'add', spec, lockId);
+  afterLock();
+  rbdAs(n, 'image-meta', 'set', spec, GENERATION_META_KEY, String(generation));
   const at = new Date().toISOString();
-  rbd('image-meta', 'set', spec, OWNER_META_KEY, ownerRecordValue({ node: n, generation, hosts: [NODES[n].ip], clients: [], at }));
-  return { generation, lockId, at };
+  rbdAs(n, 'image-meta', 'set', spec, OWNER_META_KEY, ownerRecordValue({ node: n, generation, hosts: [NODES[n].ip], clients: [], at }));
+  return { lockId, at };
 }

@@ -19,6 +19,7 @@ import {
   pauseNode,
   resumeNode,
   leaveDeadClaim,
+  nextGeneration,
   stopRegistry,
 } from './faults.js';
 import { fsckImage, withImageReadOnly } from './image-check.js';
@@ -189,6 +190,7 @@ export class Lab {
   readonly damageComposeFile = damageComposeFile;
   readonly stopRegistry = stopRegistry;
   readonly leaveDeadClaim = leaveDeadClaim;
+  readonly nextGeneration = nextGeneration;
 
   // --- writer-probe.ts, image-check.ts: writes from two hosts, the image's filesystem
   readonly startWriter = startWriter;

@@ -802,14 +802,15 @@ test('21 a claimant that died before its map: the peer that yielded to its fresh
     await lab.stopKeepalived(next);
     await lab.stopEngine(serving, true);
     await lab.stopKeepalived(serving);
+    const generation = lab.nextGeneration(serving);
     // right after one of the standby's polls (every 3 s): when it reads as MASTER the claim is new to it
     const polls = () => lab.journal(next).filter((e) => e.kind === 'command' && e.what === 'rbd status').length;
     const before = polls();
     await lab.waitFor(`a standby poll on ${next}`, () => polls() > before, 10_000);
     const since = Date.now();
-    const claim = lab.leaveDeadClaim(serving);
+    // the lock is the claim; keepalived starts at once, the record follows
+    const claim = lab.leaveDeadClaim(serving, generation, () => lab.startKeepalived(next));
     const claimedAt = Date.now();
-    lab.startKeepalived(next);
     await waitServing(lab, next, 60_000);
     const servedAfterMs = Date.now() - claimedAt;
     const seen = lab.transitions(next, since);
