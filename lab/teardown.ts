@@ -1,11 +1,11 @@
 /** Taking the lab away: everything a lab (this one or a crashed earlier run) left, found by the PIDs and paths it records. */
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { isRunning } from '../src/actions/processes.js';
+import { cmdlineOf, isRunning } from '../src/actions/processes.js';
 import { killPid, readPid, tryRun } from './exec.js';
-import { dockerDir, LAB, labDir } from './topology.js';
+import { configPath, dockerDir, LAB, labDir } from './topology.js';
 
 /** Detach every loop device whose backing file `ours` claims (a deleted file counts by its old name). */
 export function detachLabLoops(ours: (backFile: string) => boolean): void {
@@ -17,6 +17,20 @@ export function detachLabLoops(ours: (backFile: string) => boolean): void {
   } catch {
     // no loops
   }
+}
+
+/**
+ * Engines of this lab's nodes whose pid file no longer names them (a start that replaced another,
+ * an engine left by an earlier run): found by the node's config path on their command line. Left
+ * running, one keeps writing the node's fitness and status files under the next lab's keepalived
+ * (seen: the next cold start's master went FAULT within a second of becoming MASTER).
+ */
+export function strayEngines(): number[] {
+  const configs = new Set((['a', 'b'] as const).map((n) => configPath(n)));
+  return readdirSync('/proc')
+    .filter((e) => /^[0-9]+$/.test(e))
+    .map(Number)
+    .filter((pid) => pid !== process.pid && (cmdlineOf(pid) ?? []).some((arg, i, argv) => arg === '--config' && configs.has(argv[i + 1] ?? '')));
 }
 
 /** Remove everything a lab (this one or a crashed earlier run) left: processes by recorded PID, mounts, loops, namespaces. */
@@ -57,6 +71,7 @@ export async function cleanLeftovers(): Promise<void> {
       const pid = readPid(f);
       if (pid) await killPid(pid, 2_000);
     }
+    for (const pid of strayEngines()) await killPid(pid, 2_000);
     // containers bind-mount the image's filesystem: they and their daemon go before any umount
     if (existsSync(join(d, 'docker'))) tryRun([join(dockerDir, 'dockerd.sh'), 'stop', n, `${LAB.prefix}-${n}`, join(d, 'docker')], 120_000);
     // stacked mounts (a foreign filesystem over ours): unmount until nothing is left
