@@ -20,17 +20,21 @@ export function detachLabLoops(ours: (backFile: string) => boolean): void {
 }
 
 /**
- * Engines of this lab's nodes whose pid file no longer names them (a start that replaced another,
- * an engine left by an earlier run): found by the node's config path on their command line. Left
- * running, one keeps writing the node's fitness and status files under the next lab's keepalived
- * (seen: the next cold start's master went FAULT within a second of becoming MASTER).
+ * Engines and keepalived daemons of this lab's nodes that no pid file names any more (a start
+ * that replaced a running one, an earlier run's): found by the node's files on their command
+ * line. Left running, a stray engine writes the node's fitness and status files and a stray
+ * keepalived writes the node's notify fifo under the next lab (seen: the next cold start's master
+ * went FAULT within a second of becoming MASTER).
  */
-export function strayEngines(): number[] {
-  const configs = new Set((['a', 'b'] as const).map((n) => configPath(n)));
+export function strayNodeProcesses(): number[] {
+  const engineConfigs = new Set((['a', 'b'] as const).map((n) => configPath(n)));
+  const keepalivedConfs = new Set((['a', 'b'] as const).map((n) => join(LAB.root, n, 'keepalived.conf')));
+  const ours = (argv: string[]) =>
+    argv.some((arg, i) => (arg === '--config' && engineConfigs.has(argv[i + 1] ?? '')) || (arg === '-f' && keepalivedConfs.has(argv[i + 1] ?? '')));
   return readdirSync('/proc')
     .filter((e) => /^[0-9]+$/.test(e))
     .map(Number)
-    .filter((pid) => pid !== process.pid && (cmdlineOf(pid) ?? []).some((arg, i, argv) => arg === '--config' && configs.has(argv[i + 1] ?? '')));
+    .filter((pid) => pid !== process.pid && ours(cmdlineOf(pid) ?? []));
 }
 
 /** Remove everything a lab (this one or a crashed earlier run) left: processes by recorded PID, mounts, loops, namespaces. */
@@ -71,7 +75,7 @@ export async function cleanLeftovers(): Promise<void> {
       const pid = readPid(f);
       if (pid) await killPid(pid, 2_000);
     }
-    for (const pid of strayEngines()) await killPid(pid, 2_000);
+    for (const pid of strayNodeProcesses()) await killPid(pid, 2_000);
     // containers bind-mount the image's filesystem: they and their daemon go before any umount
     if (existsSync(join(d, 'docker'))) tryRun([join(dockerDir, 'dockerd.sh'), 'stop', n, `${LAB.prefix}-${n}`, join(d, 'docker')], 120_000);
     // stacked mounts (a foreign filesystem over ours): unmount until nothing is left

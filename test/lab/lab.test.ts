@@ -755,7 +755,9 @@ test('20 standby host reboot with Harbor kept: a switchover leaves the old maste
           [],
           'stopped, restart policy no, before anything else',
         );
-        // the standby host reboots: its daemon comes back first, as at boot
+        // the standby host reboots: everything on it stops (its engine and keepalived too), its
+        // daemon comes back first, as at boot
+        lab.crashNode(standby);
         await lab.hostRebootsStorageAndDocker(standby);
         lab.startDockerd(standby);
         const runningSeen = new Set<string>();
