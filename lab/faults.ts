@@ -8,6 +8,7 @@ import { docker } from './docker-stack.js';
 import { killPid, readPid, run, tryRun } from './exec.js';
 import type { NodeControl } from './node-control.js';
 import { detachLabLoops } from './teardown.js';
+import { cephClientArgs } from '../src/actions/ceph/connection.js';
 import { GENERATION_META_KEY, OWNER_META_KEY, ownerRecordValue } from '../src/actions/ceph/ownership.js';
 import { CEPH_IP, dockerDir, dockerState, inNs, LAB, NODES, nodeDir, type NodeName } from './topology.js';
 
@@ -147,10 +148,15 @@ export function stopRegistry(n: NodeName): void {
 
 /** The rbd CLI as node `n`'s host runs it: in its namespace, with its Ceph identity. */
 function rbdAs(n: NodeName, ...args: string[]): string {
-  const d = nodeDir(n);
-  return run(
-    inNs(n, ['rbd', ...args, '--id', LAB.user, '--keyring', join(d, 'state', `ceph.client.${LAB.user}.keyring`), '-c', join(d, 'state', 'ceph.conf')]),
-  );
+  const state = join(nodeDir(n), 'state');
+  const conn = {
+    user: LAB.user,
+    keyringPath: join(state, `ceph.client.${LAB.user}.keyring`),
+    confPath: join(state, 'ceph.conf'),
+    pool: LAB.pool,
+    image: LAB.image,
+  };
+  return run(inNs(n, ['rbd', ...args, ...cephClientArgs(conn)]));
 }
 
 /** The generation the next claim takes (the image's last one plus one), read as `n`. */

@@ -56,23 +56,23 @@ export class Heartbeat {
       const now = new Date();
       utimesSync(this.files.heartbeat, now, now);
     } catch {
-      try {
-        writeFileSync(this.files.heartbeat, '', { mode: 0o600 });
-      } catch (e) {
-        this.onError(e);
-      }
+      this.createHeartbeat();
     }
   }
 
   private beat(): void {
     const now = new Date();
     utimes(this.files.heartbeat, now, now, (error) => {
-      if (!error) return;
-      try {
-        writeFileSync(this.files.heartbeat, '', { mode: 0o600 });
-      } catch (e) {
-        this.onError(e);
-      }
+      if (error) this.createHeartbeat();
     });
+  }
+
+  /** The heartbeat file is missing (first start, or removed): create it, which is a beat too. */
+  private createHeartbeat(): void {
+    try {
+      writeFileSync(this.files.heartbeat, '', { mode: 0o600 });
+    } catch (e) {
+      this.onError(e);
+    }
   }
 }
