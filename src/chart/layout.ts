@@ -138,7 +138,6 @@ function containerOptions(n: ViewNode): Record<string, string> {
       ? {
           'elk.layered.spacing.nodeNodeBetweenLayers': '8',
           'elk.layered.spacing.edgeNodeBetweenLayers': '4',
-          'elk.spacing.labelNode': '0',
           'elk.padding': `[top=${top},left=8,bottom=14,right=8]`,
         }
       : {}),
