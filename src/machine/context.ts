@@ -35,6 +35,12 @@ export interface NodeContext {
   knownClaim: KnownClaim | null;
   /** The generation this node holds (claimed in this takeover, or found ours at start-up); null: none. */
   generation: number | null;
+  /**
+   * The generation of a claim this takeover started and has not seen succeed: `rbd lock add` may
+   * have taken our lock in Ceph before the claim was cut short (VRRP, a timeout), with no record
+   * yet. A release removes that lock if it is still ours, or the peer yields to a claim nobody makes.
+   */
+  claimAttempt: number | null;
   /** Client instances this node blocklisted in the current takeover. */
   fencedAddresses: string[];
   /** What this node holds, as last read or changed. */
@@ -74,6 +80,7 @@ export function initialContext(input: NodeInput): NodeContext {
     ownership: { record: null, lock: null, lastGeneration: 0 },
     knownClaim: null,
     generation: null,
+    claimAttempt: null,
     fencedAddresses: [],
     holdings: { device: null, mounted: false, composeRunning: false },
     exitTo: 'idle',

@@ -1,7 +1,7 @@
 import { hasAttemptsLeft } from '../guards/retry.js';
 import type { NodeContext } from './context.js';
 import { initialContext } from './context.js';
-import { claimInputOf, holdersToFence, nodeSetup, ownLockIdOf } from './setup.js';
+import { claimedGenerationOf, claimInputOf, holdersToFence, nodeSetup, ownLockIdOf } from './setup.js';
 import { from, giveUp, output, releaseFor, releasingAsDead, step } from './step.js';
 
 /*
@@ -186,6 +186,7 @@ export const nodeMachine = nodeSetup.createMachine({
           description:
             "Take the image in Ceph: break the fenced owner's (or our own stale) lock, take ours atomically (rbd lock add: of two nodes only one can), record this node as owner with the next generation.",
           tags: ['takeover'],
+          entry: 'beginClaim',
           input: ({ context }: { context: NodeContext }) => claimInputOf(context),
           onDone: [
             {
@@ -366,7 +367,7 @@ export const nodeMachine = nodeSetup.createMachine({
           onDone: [
             { guard: { type: 'composeRunning', params: output.world }, ...surveyed('#node.releasing.stopping-harbor') },
             { guard: { type: 'holdsAnything', params: output.world }, ...surveyed('#node.releasing.unmounting') },
-            { guard: 'holdsGeneration', ...surveyed('#node.releasing.disowning') },
+            { guard: 'holdsClaim', ...surveyed('#node.releasing.disowning') },
             surveyed('#node.releasing.released'),
           ],
           onFail: giveUp.release('readWorld'),
@@ -395,7 +396,7 @@ export const nodeMachine = nodeSetup.createMachine({
             fenced: releasingAsDead(context),
           }),
           onDone: [
-            { guard: 'holdsGeneration', target: '#node.releasing.disowning', actions: 'markUnmapped' },
+            { guard: 'holdsClaim', target: '#node.releasing.disowning', actions: 'markUnmapped' },
             { target: '#node.releasing.released', actions: 'markUnmapped' },
           ],
           onFail: giveUp.release('unmap'),
@@ -403,7 +404,7 @@ export const nodeMachine = nodeSetup.createMachine({
         disowning: step('disown', {
           description:
             'After a clean unmap: remove our owner record and lock (only if they are still ours), so the next takeover needs no fence. Best effort: a record left behind only costs the peer a harmless fence of a dead client.',
-          input: ({ context }: { context: NodeContext }) => ({ generation: context.generation ?? 0, lockId: ownLockIdOf(context) }),
+          input: ({ context }: { context: NodeContext }) => ({ generation: claimedGenerationOf(context), lockId: ownLockIdOf(context) }),
           onDone: { target: '#node.releasing.released' },
           onFail: giveUp.bestEffort('disown', '#node.releasing.released'),
         }),

@@ -115,7 +115,8 @@ export const nodeSetup = setup({
         context.timing.holderGraceMs,
       ),
     claimTaken: (_, p: { claim: ClaimOutput }) => p.claim.claimed,
-    holdsGeneration: ({ context }) => context.generation !== null && !releasingAsDead(context),
+    // a claim cut short counts: its lock may be in Ceph without a record
+    holdsClaim: ({ context }) => (context.generation !== null || context.claimAttempt !== null) && !releasingAsDead(context),
     releaseStillGraceful: ({ context }) => !releasingAsDead(context),
     hasFilesystem: (_, p: { probe: FilesystemProbe }) => p.probe.fsType !== null,
     neverFormatted: (_, p: { probe: FilesystemProbe }) => p.probe.fsType === null && !p.probe.formattedBefore,
@@ -163,10 +164,12 @@ export const nodeSetup = setup({
       };
     }),
     lostClaimRace: assign((_, p: { claim: ClaimOutput }) => ({
+      claimAttempt: null,
       reason: `lost the ownership race: ${p.claim.holder ? `lock ${p.claim.holder.id} taken by ${p.claim.holder.locker}` : 'the image lock was taken first'}; yielding, fencing nobody for the cool-down`,
     })),
-    acceptClaim: assign((_, p: { generation: number }) => ({ generation: p.generation })),
-    forgetGeneration: assign({ generation: null, deadPath: null }),
+    beginClaim: assign(({ context }) => ({ claimAttempt: claimInputOf(context).generation })),
+    acceptClaim: assign((_, p: { generation: number }) => ({ generation: p.generation, claimAttempt: null })),
+    forgetGeneration: assign({ generation: null, claimAttempt: null, deadPath: null }),
     adoptOwnedWorld: assign(({ context }, p: { world: WorldSnapshot }) => ({
       generation: p.world.owner?.node === context.nodeName ? p.world.owner.generation : context.generation,
       // the record names this node and the VIP is here: keepalived will not repeat its MASTER notification
@@ -266,7 +269,12 @@ export function claimInputOf(context: NodeContext): ClaimInput {
   return { generation, lockId, breakLock: lockToBreak(context.ownership.lock, lockId) };
 }
 
-/** Our lock id for the generation this node holds. */
+/** The generation this node holds, or else the one its cut-short claim may hold. */
+export function claimedGenerationOf(context: NodeContext): number {
+  return context.generation ?? context.claimAttempt ?? 0;
+}
+
+/** Our lock id for the generation this node holds (or its cut-short claim may hold). */
 export function ownLockIdOf(context: NodeContext): string {
-  return ownLockId(context.nodeName, context.generation ?? 0);
+  return ownLockId(context.nodeName, claimedGenerationOf(context));
 }

@@ -65,6 +65,8 @@ export interface StepSpec<Input, Done, Fail> {
   tags?: readonly NodeTag[];
   /** False when the step is re-entered within one attempt budget (a poll that settles and looks again). */
   resetsAttempts?: boolean;
+  /** An action run on entry, after the attempts are reset (once per step, not per attempt). */
+  entry?: 'beginClaim';
 }
 
 /**
@@ -79,7 +81,7 @@ export function step<const S extends Step, const Input, const Done, const Fail>(
     tags: spec.tags ?? [],
     meta,
     initial: 'running',
-    entry: spec.resetsAttempts === false ? ([] as const) : (['resetAttempts'] as const),
+    entry: [...(spec.resetsAttempts === false ? [] : (['resetAttempts'] as const)), ...(spec.entry === undefined ? [] : [spec.entry])],
     states: {
       running: {
         invoke: { id: name, src: name, input: spec.input, onDone: spec.onDone, onError: spec.onFail },

@@ -98,6 +98,7 @@ export function contextKey(c: NodeContext): unknown[] {
     c.ownership,
     c.knownClaim === null ? null : [c.knownClaim.node, c.knownClaim.generation, c.knownClaim.firstSeenAt - NOW],
     c.generation,
+    c.claimAttempt,
     c.fencedAddresses,
     c.holdings,
     c.exitTo,

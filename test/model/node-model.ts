@@ -190,7 +190,14 @@ export function modelEvents(s: NodeSnapshot): ModelEvent[] {
 export function serializeModelState(s: NodeSnapshot): string {
   const c = s.context;
   const top = typeof s.value === 'string' ? s.value : Object.keys(s.value)[0];
-  const lasting = [c.failures, c.vrrp === 'MASTER', c.knownHolders.map((k) => k.address), c.knownClaim !== null, c.generation !== null];
+  const lasting = [
+    c.failures,
+    c.vrrp === 'MASTER',
+    c.knownHolders.map((k) => k.address),
+    c.knownClaim !== null,
+    c.generation !== null,
+    c.claimAttempt !== null,
+  ];
   switch (top) {
     case 'stopped':
       return JSON.stringify([s.value]);
@@ -211,7 +218,7 @@ export function serializeModelState(s: NodeSnapshot): string {
         c.releaseFailed,
         c.holdings.composeRunning,
         c.holdings.device !== null || c.holdings.mounted,
-        c.generation !== null,
+        c.generation !== null || c.claimAttempt !== null,
         c.failures,
         c.vrrp === 'MASTER',
       ]);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fitnessInputOf, nodeMachine } from '../../src/machine/index.js';
 import { fitnessInputAt } from '../support/views.js';
-import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, PEER_HOLDER, PEER_IP, peerOwnership, peerRecord, testTiming } from '../support/timing.js';
+import { ownLockId } from '../../src/guards/ownership.js';
+import { NO_OWNERSHIP, OTHER_HOLDER, OWN_HOLDER, OWN_NODE, PEER_HOLDER, PEER_IP, peerOwnership, peerRecord, testTiming } from '../support/timing.js';
 import { drivePath, flatValue, pathFromEvents } from './drive.js';
 import { world, type ModelEvent } from './node-model.js';
 
@@ -326,6 +327,39 @@ test('both MASTER: a claim that appeared during our own takeover is a winner, no
     war.violations.some((v) => /S5: fencing .* a claim made during this takeover/.test(v)),
     war.violations.join('\n'),
   );
+});
+
+test('a claim cut short by VRRP (the lock may be taken, no record yet): the release removes our lock of that generation, or the peer would yield to a claim nobody makes', async () => {
+  const cutShort: ModelEvent[] = [
+    done('readWorld', world()),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
+    { type: 'vrrp', state: 'BACKUP' },
+    done('readWorld', world()),
+  ];
+  const r = await run([...cutShort, done('disown')]);
+  assert.deepEqual(r.violations, []);
+  assert.equal(r.finalState, 'idle');
+  const disown = r.callInputs.find((c) => c.actor === 'disown');
+  assert.deepEqual(disown?.input, { generation: 1, lockId: ownLockId(OWN_NODE, 1) });
+  // the next takeover claims afresh: nothing of the cut-short claim is taken for held
+  const again = await run([
+    ...cutShort,
+    done('disown'),
+    { type: 'vrrp', state: 'MASTER' },
+    done('readHolders', { holders: [], observedAt: 0, ownership: NO_OWNERSHIP }),
+    claimed,
+  ]);
+  assert.equal(again.finalState, 'active.mounting.mapping.running');
+  // a release that only removes what a finished claim holds goes straight to released, leaving the lock
+  const forgetful = nodeMachine.provide({ guards: { holdsClaim: ({ context }) => context.generation !== null } });
+  const left = await run(cutShort, forgetful);
+  assert.equal(left.finalState, 'idle');
+  assert.ok(!left.calls.includes('disown'));
+  // lost the race instead: the lock is the peer's, nothing of ours to remove
+  const lost = await run([...cutShort.slice(0, 3), done('claim', { claimed: false, holder: null })]);
+  assert.equal(lost.finalState, 'yielding.waiting');
+  assert.equal(pathFromEvents([...cutShort.slice(0, 3), done('claim', { claimed: false, holder: null })]).state.context.claimAttempt, null);
 });
 
 test('a VIP left on the interface is not ownership: start-up with only the VIP stays idle', async () => {

@@ -278,6 +278,9 @@ test('Ownership: break a foreign lock, also when someone broke it first; other f
   await o.breakLock(theirs);
   assert.deepEqual(ceph.runner.calls.at(-1)?.slice(0, 6), ['rbd', 'lock', 'rm', 'harbor/harbor_data', 'harbor-assistant/b/4', 'client.5000']);
   assert.deepEqual(await o.tryLock('harbor-assistant/a/5'), { taken: true });
+  // taken again with the same id (a retry after a timeout that came after the lock went in): ours
+  assert.deepEqual(await o.tryLock('harbor-assistant/a/5'), { taken: true });
+  assert.deepEqual(await o.tryLock('harbor-assistant/b/5'), { taken: false, holder: ceph.locks()[0] });
 
   const fenced = new Ownership(cephClientFor(new ScriptedRunner(() => ({ fail: outcome('lock-add-blocklisted-host.txt') })), conn, 5000));
   await assert.rejects(fenced.tryLock('harbor-assistant/a/6'), (e: unknown) => isBlocklisted(e));

@@ -211,6 +211,9 @@ export class Ownership {
     }
     // the holder may have released in between: null then, and the caller simply tries again
     const locks = await this.locks(signal);
+    // our own lock of this very id: an earlier attempt took it and was cut short (a timeout after
+    // `rbd lock add` went through); lock ids name the node and generation, so nobody else made it
+    if (locks.some((l) => l.id === id)) return { taken: true };
     return { taken: false, holder: locks.find((l) => parseLockId(l.id) !== null) ?? locks[0] ?? null };
   }
 
