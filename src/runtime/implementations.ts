@@ -186,14 +186,23 @@ export function realActors(
     fsck: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.check(input.device, signal)),
     mount: fromPromise<void, DeviceInput>(({ input, signal }) => world.fs.mount(input.device, signal)),
     composeUp: fromPromise<void, Record<string, never>>(async ({ signal }) => {
-      // the installer (harbor.yml, prepare, its flush) and the synchronous data directories are
-      // independent: side by side, so the slower one alone stands before Harbor's start
+      // Harbor's installer first (prepare may rewrite the compose file the start reads). The
+      // synchronous data directories need only the mount: marked meanwhile, and only a container
+      // that binds one waits for them. What the installer wrote is flushed beside the start.
+      // (together calls its pieces in order: `marked` is set before the second piece reads it.)
+      let marked: Promise<void> = Promise.resolve();
       await together(
         signal,
-        (s) => world.installer.ensureInstalled(s),
-        (s) => world.fs.markSynchronous(s),
+        (s) => (marked = world.fs.markSynchronous(s)),
+        async (s) => {
+          const wrote = await world.installer.ensureInstalled(s, { flush: false });
+          await together(
+            s,
+            (t) => (wrote ? world.installer.flush(t) : Promise.resolve()),
+            (t) => world.compose.up(t, { paths: world.fs.synchronousPaths(), ready: marked }),
+          );
+        },
       );
-      await world.compose.up(signal);
     }),
     composeDown: fromPromise<void, ComposeDownInput>(async ({ input, signal }) => {
       await lastWords?.journal(signal);

@@ -333,6 +333,9 @@ test('synchronous dirs: created if missing, +S on the dir and what is in it (inh
     );
     await linked.markSynchronous();
     assert.match(flags(join(mountPoint, 'data', 'job_logs'), true), /S/);
+    // a container's bind source may name it either way: both gate its start
+    assert.deepEqual(linked.synchronousPaths(), [join(viaLink, 'mnt', 'data', 'job_logs'), join(mountPoint, 'data', 'job_logs')]);
+    assert.deepEqual(fs.synchronousPaths(), [join(mountPoint, 'data', 'redis')]);
 
     // a link that leads out of the mounted image: refused, nothing outside touched
     const outside = join(dir, 'outside');

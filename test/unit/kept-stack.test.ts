@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Compose } from '../../src/actions/harbor/compose.js';
-import { DockerEngine, dockerSocketPath, type EngineContainer } from '../../src/actions/harbor/docker-engine.js';
-import { composeFingerprint, composeServices, keptStack, startLevels } from '../../src/actions/harbor/kept-stack.js';
+import { DockerEngine, dockerSocketPath, parseContainerList, type EngineContainer } from '../../src/actions/harbor/docker-engine.js';
+import { bindsAny, composeFingerprint, composeServices, keptStack, pathsOverlap, startLevels } from '../../src/actions/harbor/kept-stack.js';
 import { CommandError, type CommandRecord } from '../../src/actions/exec.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ScriptedRunner } from '../support/fake-runner.js';
@@ -30,6 +30,7 @@ const container = (service: string, state = 'exited', extra: Partial<EngineConta
   service,
   state,
   oneoff: false,
+  binds: [],
   ...extra,
 });
 
@@ -107,13 +108,28 @@ async function fakeEngine(reply: (req: IncomingMessage, body: string) => { statu
   };
 }
 
-const engineList = (services: string[], state = 'exited') =>
+const engineList = (services: string[], state = 'exited', binds: Record<string, string[]> = {}) =>
   services.map((s) => ({
     Id: `id-${s}`,
     Names: [`/${s}`],
     State: state,
     Labels: { 'com.docker.compose.project': 'harbor', 'com.docker.compose.service': s, 'com.docker.compose.oneoff': 'False' },
+    Mounts: [
+      ...(binds[s] ?? []).map((Source) => ({ Type: 'bind', Source, Destination: '/x', RW: true })),
+      { Type: 'volume', Name: 'v', Source: '/var/lib/docker/volumes/v/_data', Destination: '/v' },
+    ],
   }));
+
+test('bind sources from the container list; which containers a path concerns', () => {
+  const [redis] = parseContainerList(JSON.stringify(engineList(['redis'], 'exited', { redis: ['/data/redis', '/etc/redis.conf'] })));
+  assert.deepEqual(redis?.binds, ['/data/redis', '/etc/redis.conf'], 'bind mounts only, not volumes');
+  assert.deepEqual(parseContainerList(JSON.stringify([{ Id: 'x', State: 'created' }]))[0]?.binds, []);
+  assert.ok(pathsOverlap('/d/data', '/d/data/redis') && pathsOverlap('/d/data/redis/', '/d/data') && pathsOverlap('/d/data', '/d/data'));
+  assert.ok(!pathsOverlap('/d/data2', '/d/data') && !pathsOverlap('/d/data/registry', '/d/data/redis'));
+  assert.ok(pathsOverlap('/', '/d/data/redis'));
+  assert.ok(bindsAny(container('core', 'exited', { binds: ['/d/data'] }), ['/d/data/redis']));
+  assert.ok(!bindsAny(container('log', 'exited', { binds: ['/var/log/harbor', '/d/installer/common/config/log'] }), ['/d/data/redis']));
+});
 
 test('a takeover on a host that kept its stack starts it through the Engine API, level by level, restart policy back on, no compose', async () => {
   const project = mkdtempSync(join(tmpdir(), 'ha-project-'));
@@ -180,6 +196,48 @@ test('a takeover on a host that kept its stack starts it through the Engine API,
       "compose's stop grace",
     );
     assert.deepEqual(runner.calls, [], 'no compose down: the containers stay');
+  } finally {
+    await engine.close();
+    rmSync(project, { recursive: true, force: true });
+  }
+});
+
+test('a kept start gated on the synchronous dirs: only the containers that bind one wait; a failed gate fails the start, no compose up', async () => {
+  const project = mkdtempSync(join(tmpdir(), 'ha-project-'));
+  writeFileSync(join(project, 'docker-compose.yml'), HARBOR);
+  const services = composeServices(HARBOR).map((s) => s.name);
+  const binds = { log: ['/var/log/harbor', `${project}/common/config/log`], redis: ['/img/data/redis'], core: ['/img/data'], registry: ['/img/data/registry'] };
+  const engine = await fakeEngine((req) =>
+    req.method === 'GET' ? { status: 200, body: engineList(services, 'exited', binds) } : { status: req.url?.endsWith('/update') ? 200 : 204 },
+  );
+  const runner = new ScriptedRunner(() => ({ stdout: '' }));
+  const fingerprintFile = join(project, 'fingerprint');
+  writeFileSync(fingerprintFile, `${composeFingerprint(HARBOR, ['docker-compose'], 'harbor')}\n`);
+  const compose = new Compose(runner, {
+    command: ['docker-compose'],
+    projectDir: project,
+    projectName: 'harbor',
+    timeouts: { up: 10_000, down: 10_000, ps: 5_000 },
+    keep: { engine: new DockerEngine(engine.socket, silentLogger()), fingerprintFile, logger: silentLogger() },
+  });
+  const started = () => engine.seen.filter((r) => r.url.endsWith('/start')).map((r) => r.url.split('/')[2]);
+  try {
+    let open = () => undefined as void;
+    const ready = new Promise<void>((resolve) => (open = resolve));
+    const up = compose.up(undefined, { paths: ['/img/data/redis'], ready });
+    for (let i = 0; i < 100 && !started().includes('id-postgresql'); i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(new Set(started()), new Set(['id-log', 'id-registry', 'id-postgresql']), 'the log and the containers beside redis start; redis waits');
+    open();
+    assert.equal(await up, 'kept');
+    assert.deepEqual(started().slice(3, 4), ['id-redis']);
+    assert.deepEqual(started().slice(4, 5), ['id-core']);
+
+    engine.seen.length = 0;
+    const failed = compose.up(undefined, { paths: ['/img/data/redis'], ready: Promise.reject(new Error('chattr +S: Operation not permitted')) });
+    await assert.rejects(failed, /chattr \+S: Operation not permitted/);
+    assert.ok(!started().includes('id-redis') && !started().includes('id-core'));
+    assert.deepEqual(runner.calls, [], 'no compose up instead');
   } finally {
     await engine.close();
     rmSync(project, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import type { Logger } from '../../log/logger.js';
 import { writeFileAtomic } from '../host/atomic-file.js';
 import type { Runner } from '../exec.js';
 import type { DockerEngine, EngineContainer } from './docker-engine.js';
-import { composeFingerprint, composeServices, keptStack, startLevels, type ComposeService } from './kept-stack.js';
+import { bindsAny, composeFingerprint, composeServices, keptStack, startLevels, type ComposeService } from './kept-stack.js';
 import { getText } from '../http-get.js';
 import { isRecord, parseJson } from '../json.js';
 
@@ -73,6 +73,23 @@ export function parseComposeLogs(text: string, sinceMs: number, max: number): st
   return lines.slice(-max);
 }
 
+/**
+ * Work on the image that some containers must not start before: a container that binds one of
+ * `paths` (or a directory inside or above one) waits for `ready`; the others start meanwhile.
+ * `ready` failing fails the start (it is not a reason to try compose up instead).
+ */
+export interface StartGate {
+  paths: readonly string[];
+  ready: Promise<void>;
+}
+
+/** The gate's failure, carried through the kept stack's fallback to compose up. */
+class GateFailed extends Error {
+  constructor(readonly reason: unknown) {
+    super('the work on the image before the start failed');
+  }
+}
+
 export class Compose {
   private formatJsonRejected = false;
 
@@ -82,8 +99,9 @@ export class Compose {
   ) {}
 
   /** Harbor up: the containers kept from this host's last tenure when they fit, else compose up. */
-  async up(signal?: AbortSignal): Promise<'kept' | 'compose up'> {
-    if (await this.startKept(signal)) return 'kept';
+  async up(signal?: AbortSignal, gate?: StartGate): Promise<'kept' | 'compose up'> {
+    if (await this.startKept(signal, gate)) return 'kept';
+    await gate?.ready;
     await this.runner.run({ what: 'compose up', argv: composeArgv(this.options, 'up', '-d'), timeoutMs: this.options.timeouts.up, signal });
     const keep = this.options.keep;
     if (keep) {
@@ -128,9 +146,14 @@ export class Compose {
    * each with the compose file's restart policy back. False: nothing kept that fits (or the API
    * failed): compose up does it, and reconciles whatever was started here.
    */
-  private async startKept(signal?: AbortSignal): Promise<boolean> {
+  private async startKept(signal?: AbortSignal, gate?: StartGate): Promise<boolean> {
     const keep = this.options.keep;
     if (!keep) return false;
+    // settled into a value: thrown where a gated container awaits it, never unhandled
+    const gateError = gate?.ready.then(
+      () => null,
+      (e: unknown) => new GateFailed(e),
+    );
     try {
       const text = this.composeText();
       const services = composeServices(text);
@@ -164,9 +187,14 @@ export class Compose {
         for (const level of levels) {
           await Promise.all(
             level.map(async (name) => {
+              const c = kept.containers.get(name) as EngineContainer;
               const failed = await policySet.get(name);
               if (failed) throw failed;
-              await keep.engine.start(kept.containers.get(name) as EngineContainer, left(), signal);
+              if (gate && bindsAny(c, gate.paths)) {
+                const gateFailed = await gateError;
+                if (gateFailed) throw gateFailed;
+              }
+              await keep.engine.start(c, left(), signal);
             }),
           );
         }
@@ -176,6 +204,7 @@ export class Compose {
       }
       return true;
     } catch (error) {
+      if (error instanceof GateFailed) throw error.reason;
       if (signal?.aborted) throw error;
       keep.logger.warn('kept Harbor containers could not be started: compose up instead', { error: error instanceof Error ? error.message : String(error) });
       return false;

@@ -24,6 +24,13 @@ export interface EngineContainer {
   state: string;
   /** `com.docker.compose.oneoff`: a `compose run` container, never part of the stack. */
   oneoff: boolean;
+  /** Host paths it bind-mounts (`Mounts[].Source` of type bind). */
+  binds: string[];
+}
+
+function bindSources(mounts: unknown): string[] {
+  if (!Array.isArray(mounts)) return [];
+  return mounts.flatMap((m) => (isRecord(m) && m.Type === 'bind' && typeof m.Source === 'string' ? [m.Source] : []));
 }
 
 /** `GET /containers/json` → the containers, strictly enough that a surprise is an error, not a guess. */
@@ -41,6 +48,7 @@ export function parseContainerList(text: string): EngineContainer[] {
       service: typeof service === 'string' ? service : null,
       state: c.State,
       oneoff: labels['com.docker.compose.oneoff'] === 'True',
+      binds: bindSources(c.Mounts),
     };
   });
 }

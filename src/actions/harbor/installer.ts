@@ -80,14 +80,16 @@ export class HarborInstaller {
 
   /**
    * Unpack if missing, patch harbor.yml, run prepare when it changed or the compose file is not
-   * usable; then flush what was written to the image (`sync -f`). tar, prepare and the files they
+   * usable; then flush what was written to the image (`sync -f`), or, with `flush: false`, leave
+   * that to the caller (the result says whether anything was written). tar, prepare and the files they
    * write are not fsynced: without the flush a crash within the page cache's writeback delay
    * (~30 s) leaves them empty on the image, and the next master finds a `prepare` that prepares
    * nothing. An installer that still yields no usable compose file after prepare is damaged: it is
    * kept aside (`<projectDir>.damaged-<ms>`) and unpacked again from the local installer.
    */
-  async ensureInstalled(signal?: AbortSignal): Promise<void> {
+  async ensureInstalled(signal?: AbortSignal, { flush = true }: { flush?: boolean } = {}): Promise<boolean> {
     let wrote = false;
+    let done = false;
     if (!existsSync(this.o.projectDir)) {
       await this.unpack('unpack Harbor installer', signal);
       wrote = true;
@@ -104,9 +106,12 @@ export class HarborInstaller {
           throw new Error(`prepare in a freshly unpacked ${this.o.projectDir} wrote no usable docker-compose.yml: check ${this.o.installerTgz} and harbor.yml`);
         }
       }
+      done = true;
     } finally {
-      if (wrote) await this.flush(signal);
+      // told not to (the caller flushes beside Harbor's start): only a failure flushes here
+      if (wrote && (flush || !done)) await this.flush(signal);
     }
+    return wrote;
   }
 
   private composeUsable(): boolean {
@@ -149,8 +154,8 @@ export class HarborInstaller {
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  /** syncfs of the image's filesystem: what tar, prepare and harbor.yml wrote is on Ceph before Harbor starts. */
-  private async flush(signal?: AbortSignal): Promise<void> {
+  /** syncfs of the image's filesystem: what tar, prepare and harbor.yml wrote is on Ceph. */
+  async flush(signal?: AbortSignal): Promise<void> {
     await this.runner.run({ what: 'sync installer', argv: ['sync', '-f', this.o.mountPoint], timeoutMs: this.o.timeoutMs, signal });
   }
 }

@@ -85,3 +85,15 @@ export function keptStack(
   if (strangers.length > 0) return { why: `containers of services the compose file no longer has: ${strangers.map((c) => c.name).join(', ')}` };
   return { containers: byService };
 }
+
+/** One path is the other or lies inside it (`/d/data` and `/d/data/redis` overlap; `/d/data2` does not). */
+export function pathsOverlap(a: string, b: string): boolean {
+  const [x, y] = [a.replace(/\/+$/, '') || '/', b.replace(/\/+$/, '') || '/'];
+  const inside = (p: string, dir: string) => p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
+  return inside(x, y) || inside(y, x);
+}
+
+/** A container that binds one of `paths`, a directory inside one, or one holding one. */
+export function bindsAny(c: { binds: readonly string[] }, paths: readonly string[]): boolean {
+  return c.binds.some((b) => paths.some((p) => pathsOverlap(b, p)));
+}

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandError, type Runner } from '../exec.js';
 import { terminate } from '../processes.js';
@@ -228,6 +228,21 @@ export class Filesystem {
       await this.runner.run({ what: 'mkdir (synchronous dir)', argv: ['mkdir', '-p', '--', real], timeoutMs: this.options.timeouts.probe, signal });
       await this.runner.run({ what: 'chattr +S', argv: ['chattr', '-R', '+S', '--', real], timeoutMs: this.options.timeouts.mount, signal });
     }
+  }
+
+  /**
+   * Where `synchronousDirs` are as a container's bind source may name them: under the mount point
+   * as configured and as resolved (a link above it, /data -> /srv/data). No call on the image.
+   */
+  synchronousPaths(): string[] {
+    const mp = this.options.mountPoint;
+    let realMp = mp;
+    try {
+      realMp = realpathSync(mp);
+    } catch {
+      // not there: the configured path is all a bind can name
+    }
+    return [...new Set((this.options.synchronousDirs ?? []).flatMap((dir) => [join(mp, dir), join(realMp, dir)]))];
   }
 
   /** What is mounted at the mount point (the topmost mount), or null: the kernel's mountinfo. */
