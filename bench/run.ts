@@ -69,7 +69,7 @@ interface LabFigures {
   phaseTable: ReturnType<typeof phaseTable>;
   /** Per run: the engine's own share (release + takeover), ms. */
   engineShareMs: ReturnType<typeof stats>;
-  /** Per run: Harbor's prepare and the flush after it on the new master, inside its engine share (lab only: per-node mount points). */
+  /** Per run: Harbor's prepare and the installer's flush on the new master before it served (0 unless harbor.yml changed: both nodes mount at one path). */
   prepareAndFlushMs: ReturnType<typeof stats>;
   lost: number;
 }
@@ -197,7 +197,7 @@ async function runKindNow(k: Kind): Promise<Run> {
         const started = lab.journal(next).filter((e) => e.kind === 'command' && Date.parse(e.at) >= faultAt && /^(compose up$|docker start )/.test(e.what));
         result.measured = { ...result.measured, keptStack: started.length > 0 && started.every((e) => e.kind === 'command' && e.what !== 'compose up') };
         captured.times = recoveryTimes(lab, next, other(next), faultAt);
-        // the lab's nodes mount at different paths, so each tenure's harbor.yml differs and prepare runs (production: one path, skipped)
+        // both nodes mount at one path, as in production: prepare runs only when harbor.yml changed
         const served = captured.times?.servingAt ?? Infinity;
         result.measured = {
           ...result.measured,

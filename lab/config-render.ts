@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabOptions } from './lab.js';
-import { checkScriptPath, configPath, envPath, LAB, labDir, NODES, nodeDir, type NodeName } from './topology.js';
+import { checkScriptPath, configPath, envPath, LAB, labDir, MOUNT_POINT, NODES, nodeDir, type NodeName } from './topology.js';
 
 /** A node's directories, its environment file (the installer's env) and its engine configuration, as the lab runs them. */
 export function writeNodeConfig(
@@ -9,7 +9,8 @@ export function writeNodeConfig(
   options: Pick<LabOptions, 'advertInt' | 'extraYaml' | 'mountOptions' | 'synchronousDirs' | 'startingProbeMs'>,
 ): void {
   const d = nodeDir(n);
-  for (const sub of ['state', 'run', 'mnt', 'fuse', 'keepalived']) mkdirSync(join(d, sub), { recursive: true });
+  for (const sub of ['state', 'run', 'fuse', 'keepalived']) mkdirSync(join(d, sub), { recursive: true });
+  mkdirSync(MOUNT_POINT, { recursive: true });
   const key = readFileSync(join(LAB.root, 'ceph', `client.${LAB.user}.key`), 'utf8').trim();
   writeFileSync(
     envPath(n),
@@ -39,14 +40,14 @@ export function writeNodeConfig(
     '  blocklistExpirySeconds: 900',
     '  commandTimeoutMs: 10000',
     'filesystem:',
-    `  mountPoint: ${d}/mnt`,
+    `  mountPoint: ${MOUNT_POINT}`,
     '  fsck: auto',
     ...(options.mountOptions ? [`  mountOptions: [${options.mountOptions.join(', ')}]`] : []),
     ...(options.synchronousDirs ? [`  synchronousDirs: [${options.synchronousDirs.join(', ')}]`] : []),
     'harbor:',
     // the engine's own detection (docker compose, then docker-compose) against this node's dockerd
     '  composeCommand: auto',
-    `  projectDir: ${d}/mnt/installer`,
+    `  projectDir: ${MOUNT_POINT}/installer`,
     `  harborYml: ${join(labDir, 'harbor.yml')}`,
     `  installerTgz: ${join(LAB.root, 'harbor-offline-installer-lab.tgz')}`,
     '  healthUrl: http://127.0.0.1:80/api/v2.0/health',

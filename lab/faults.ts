@@ -1,16 +1,16 @@
 /** The faults the lab injects into one node: its processes, its network (VRRP, Ceph), its mount, its Docker stack. */
 
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRunning } from '../src/actions/processes.js';
-import { docker } from './docker-stack.js';
+import { docker, dockerdArgv } from './docker-stack.js';
 import { killPid, readPid, run, tryRun } from './exec.js';
 import type { NodeControl } from './node-control.js';
 import { detachLabLoops } from './teardown.js';
 import { cephClientArgs } from '../src/actions/ceph/connection.js';
 import { GENERATION_META_KEY, OWNER_META_KEY, ownerRecordValue } from '../src/actions/ceph/ownership.js';
-import { CEPH_IP, dockerDir, dockerState, inNs, LAB, NODES, nodeDir, type NodeName } from './topology.js';
+import { CEPH_IP, inNodeMounts, inNs, LAB, MOUNT_POINT, NODES, nodeDir, type NodeName } from './topology.js';
 
 /** SIGKILL the engine and keepalived (its VRRP child too): the node's Harbor keeps running. */
 export function crashNode(nodes: NodeControl, n: NodeName): void {
@@ -23,13 +23,27 @@ export function crashNode(nodes: NodeControl, n: NodeName): void {
   nodes.pids.keepalived.delete(n);
 }
 
+/** Wait (up to 5 s) until `pid` holds its file open on the mount (its fd 3), or throw: a fault that did not happen is no test. */
+function waitHolding(pid: number, what: string): void {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 100; i++) {
+    if (existsSync(`/proc/${String(pid)}/fd/3`)) return;
+    if (!isRunning(pid)) break;
+    Atomics.wait(nap, 0, 0, 50);
+  }
+  throw new Error(`${what} (pid ${String(pid)}) does not hold its file on the mount`);
+}
+
 /** A process that keeps a file open (and its cwd) on the node's mount: a busy umount. */
 export function holdMount(n: NodeName): number {
-  const mp = join(nodeDir(n), 'mnt');
-  const child = spawn('sh', ['-c', 'exec 3<installer/harbor.yml; exec sleep 600'], { cwd: mp, stdio: 'ignore', detached: true });
+  // nsenter execs sh (no fork): the pid is the holder's. The cd is sh's: nsenter's --wd opens
+  // its directory before it enters the namespace, which would be the bare mount point
+  const [nsenter = 'nsenter', ...argv] = inNodeMounts(n, ['sh', '-c', 'cd "$1" && exec 3<installer/harbor.yml && exec sleep 600', 'holder', MOUNT_POINT]);
+  const child = spawn(nsenter, argv, { stdio: 'ignore', detached: true });
   child.unref();
   if (child.pid === undefined) throw new Error('holder did not start');
   writeFileSync(join(nodeDir(n), 'holder.pid'), `${child.pid}\n`);
+  waitHolding(child.pid, 'the mount holder');
   return child.pid;
 }
 
@@ -109,13 +123,14 @@ export function mountForeign(n: NodeName): { device: string; holderPid: number }
   run(['truncate', '-s', '32M', img]);
   run(['mkfs.ext4', '-q', '-F', img]);
   const device = run(['losetup', '-f', '--show', img]).trim();
-  const mp = join(nodeDir(n), 'mnt');
-  run(['mount', device, mp]);
-  writeFileSync(join(mp, 'not-harbor.txt'), 'an operator put this here\n');
-  const child = spawn('sh', ['-c', 'exec 3<not-harbor.txt; exec sleep 600'], { cwd: mp, stdio: 'ignore', detached: true });
+  run(inNodeMounts(n, ['mount', device, MOUNT_POINT]));
+  run(inNodeMounts(n, ['tee', join(MOUNT_POINT, 'not-harbor.txt')]), { input: 'an operator put this here\n' });
+  const [nsenter = 'nsenter', ...argv] = inNodeMounts(n, ['sh', '-c', 'cd "$1" && exec 3<not-harbor.txt && exec sleep 600', 'holder', MOUNT_POINT]);
+  const child = spawn(nsenter, argv, { stdio: 'ignore', detached: true });
   child.unref();
   if (child.pid === undefined) throw new Error('foreign holder did not start');
   writeFileSync(join(nodeDir(n), 'foreign-holder.pid'), `${child.pid}\n`);
+  waitHolding(child.pid, 'the foreign filesystem holder');
   return { device, holderPid: child.pid };
 }
 
@@ -126,19 +141,19 @@ export function mountForeign(n: NodeName): { device: string; holderPid: number }
  */
 export async function hostRebootsStorageAndDocker(n: NodeName): Promise<void> {
   const d = nodeDir(n);
-  run([join(dockerDir, 'dockerd.sh'), 'stop', n, `${LAB.prefix}-${n}`, dockerState(n), '--keep-containers'], { timeoutMs: 120_000 });
-  tryRun(['umount', '-l', join(d, 'mnt')]);
+  run(dockerdArgv('stop', n, '--keep-containers'), { timeoutMs: 120_000 });
+  tryRun(inNodeMounts(n, ['umount', '-l', MOUNT_POINT]));
   // a rebooting host loses rbd-fuse with everything else; ending it first also keeps a fenced
   // one's rejected writes from holding the loop detach until the fence expires
   const fusePid = readPid(`${d}/state/rbd-fuse.pid`);
   if (fusePid) await killPid(fusePid, 2_000);
   detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
-  tryRun(['umount', '-l', join(d, 'fuse')]);
+  tryRun(inNodeMounts(n, ['umount', '-l', join(d, 'fuse')]));
 }
 
 /** Overwrite Harbor's compose file on the node's mounted image with something compose refuses. */
 export function damageComposeFile(n: NodeName): void {
-  writeFileSync(join(nodeDir(n), 'mnt', 'installer', 'docker-compose.yml'), 'services: [this is not: a compose file\n');
+  run(inNodeMounts(n, ['tee', join(MOUNT_POINT, 'installer', 'docker-compose.yml')]), { input: 'services: [this is not: a compose file\n' });
 }
 
 /** Stop the registry behind the node's Harbor (Harbor unhealthy). */

@@ -30,6 +30,7 @@ import { composeTimes, fenceCount, journal, keepalivedLog, mappedAt, phases, tra
 import { startPullLoop } from './pull-loop.js';
 import { createProject, projectNames, RegistryClient } from './registry-client.js';
 import { cleanLeftovers, detachLabLoops } from './teardown.js';
+import { createNodeMountNs } from './mount-ns.js';
 import { CEPH_IP, configPath, engineLog, envPath, LAB, labDir, NODES, nodeDir, packageRoot, type NodeName } from './topology.js';
 import { startWriter, stopWriter, writerStamps } from './writer-probe.js';
 
@@ -108,6 +109,7 @@ export class Lab {
     for (const n of ['a', 'b'] as const) {
       installPackage(n, deb);
       writeNodeConfig(n, this.options);
+      createNodeMountNs(n);
     }
     startDockers((line) => this.log(line));
     this.options.beforeEngines?.(this);

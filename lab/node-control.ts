@@ -5,7 +5,7 @@ import { isRunning } from '../src/actions/processes.js';
 import { request, status } from './control.js';
 import { killPid, run, sleep } from './exec.js';
 import { engineArgv, installPackage } from './node-package.js';
-import { dockerSocket, engineLog, inNs, LAB, nodeDir, type NodeName } from './topology.js';
+import { dockerSocket, engineLog, inNs, nodeDir, type NodeName } from './topology.js';
 
 /**
  * Each node's engine (the installed service) and keepalived as the lab starts, stops and upgrades
@@ -27,7 +27,8 @@ export class NodeControl {
 
   async startEngine(n: NodeName): Promise<void> {
     const out = openSync(engineLog(n), 'a');
-    const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', ...engineArgv(n, 'run')], {
+    const [nsenter = 'nsenter', ...nsArgv] = inNs(n, engineArgv(n, 'run'));
+    const child = spawn(nsenter, nsArgv, {
       stdio: ['ignore', out, out],
       detached: true,
       env: { ...process.env, DOCKER_HOST: `unix://${dockerSocket(n)}` },
@@ -78,7 +79,8 @@ export class NodeControl {
       '--dont-fork',
       '--log-console',
     ];
-    const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', ...argv], { stdio: ['ignore', out, out], detached: true });
+    const [nsenter = 'nsenter', ...nsArgv] = inNs(n, argv);
+    const child = spawn(nsenter, nsArgv, { stdio: ['ignore', out, out], detached: true });
     child.unref();
     if (child.pid === undefined) throw new Error(`keepalived ${n} did not start`);
     this.pids.keepalived.set(n, child.pid);

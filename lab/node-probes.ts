@@ -2,10 +2,9 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { docker } from './docker-stack.js';
 import { run } from './exec.js';
-import { HARBOR_PROJECT, LAB, nodeDir, type NodeName } from './topology.js';
+import { HARBOR_PROJECT, inNodeMounts, LAB, MOUNT_POINT, type NodeName } from './topology.js';
 
 /** Is the VIP on the node's interface right now? */
 export function vipOn(n: NodeName): boolean {
@@ -13,19 +12,22 @@ export function vipOn(n: NodeName): boolean {
   return out.includes(`"${LAB.vip}"`);
 }
 
-/** What is mounted at the node's mount point (top of the stack), or null. */
+/** What is mounted at the node's mount point (top of the stack), or null: as the node sees it. */
 export function mountSource(n: NodeName): string | null {
-  const r = spawnSync('findmnt', ['-J', '-M', join(nodeDir(n), 'mnt')], { encoding: 'utf8' });
+  const [nsenter = 'nsenter', ...argv] = inNodeMounts(n, ['findmnt', '-J', '-M', MOUNT_POINT]);
+  const r = spawnSync(nsenter, argv, { encoding: 'utf8' });
   if (r.status !== 0) return null;
   const fs = (JSON.parse(r.stdout) as { filesystems?: Array<{ source: string }> }).filesystems ?? [];
   return fs.at(-1)?.source ?? null;
 }
 
-/** The bare mount-point directory's entries (null while something is mounted there) and its immutable flag. */
+/**
+ * The bare mount-point directory's entries (null while the node has something mounted there) and
+ * its immutable flag. Seen from the host, where nothing is mounted on it: the directory itself.
+ */
 export function bareMountPoint(n: NodeName): { entries: string[] | null; immutable: boolean } {
-  const mp = join(nodeDir(n), 'mnt');
-  const attrs = spawnSync('lsattr', ['-d', mp], { encoding: 'utf8' }).stdout.split(/\s+/)[0] ?? '';
-  return { entries: mountSource(n) === null ? readdirSync(mp) : null, immutable: attrs.includes('i') };
+  const attrs = spawnSync('lsattr', ['-d', MOUNT_POINT], { encoding: 'utf8' }).stdout.split(/\s+/)[0] ?? '';
+  return { entries: mountSource(n) === null ? readdirSync(MOUNT_POINT) : null, immutable: attrs.includes('i') };
 }
 
 /** Every container of the Harbor compose project on the node: name, state, restart policy, last start error. */

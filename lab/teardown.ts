@@ -5,7 +5,9 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cmdlineOf, isRunning } from '../src/actions/processes.js';
 import { killPid, readPid, tryRun } from './exec.js';
-import { configPath, dockerDir, LAB, labDir } from './topology.js';
+import { dockerdArgv } from './docker-stack.js';
+import { dropMountNamespaces, hasNodeMountNs } from './mount-ns.js';
+import { configPath, inNodeMounts, LAB, labDir, MOUNT_POINT } from './topology.js';
 
 /** Detach every loop device whose backing file `ours` claims (a deleted file counts by its old name). */
 export function detachLabLoops(ours: (backFile: string) => boolean): void {
@@ -77,23 +79,29 @@ export async function cleanLeftovers(): Promise<void> {
     }
     for (const pid of strayNodeProcesses()) await killPid(pid, 2_000);
     // containers bind-mount the image's filesystem: they and their daemon go before any umount
-    if (existsSync(join(d, 'docker'))) tryRun([join(dockerDir, 'dockerd.sh'), 'stop', n, `${LAB.prefix}-${n}`, join(d, 'docker')], 120_000);
-    // stacked mounts (a foreign filesystem over ours): unmount until nothing is left
-    for (let i = 0; i < 3 && existsSync(`${d}/mnt`); i++) {
-      if (!tryRun(['umount', `${d}/mnt`]) && !tryRun(['umount', '-l', `${d}/mnt`])) break;
+    if (existsSync(join(d, 'docker'))) tryRun(dockerdArgv('stop', n), 120_000);
+    // stacked mounts (a foreign filesystem over ours): unmount until nothing is left, in the
+    // node's namespace (and on the host, where a lab without them mounted)
+    const inNode = (argv: string[]) => (hasNodeMountNs(n) ? inNodeMounts(n, argv) : argv);
+    for (const mp of [MOUNT_POINT, `${d}/mnt`]) {
+      for (let i = 0; i < 3 && existsSync(mp); i++) {
+        if (!tryRun(inNode(['umount', mp])) && !tryRun(inNode(['umount', '-l', mp]))) break;
+      }
     }
     // rbd-fuse before the loops: a fenced one retries its rejected writes until the fence expires,
     // and a loop detach waits in the kernel for them (a campaign run once hung 15 min on it)
     const fusePid = readPid(`${d}/state/rbd-fuse.pid`) ?? readPid(`${LAB.root}/fsck/fuse.pid`);
     if (fusePid) await killPid(fusePid, 2_000);
     detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
-    if (existsSync(`${d}/fuse`)) tryRun(['umount', '-l', `${d}/fuse`]);
+    if (existsSync(`${d}/fuse`)) tryRun(inNode(['umount', '-l', `${d}/fuse`]));
   }
+  // nothing of the nodes runs any more: their namespaces go, with whatever is still mounted there
+  dropMountNamespaces();
   // a loop whose fuse dir was detached lazily shows its file as `/harbor_data`: sweep those too
   detachLabLoops((file) => file === `/${LAB.image}` || file.startsWith(`${LAB.root}/`));
   if (existsSync(join(LAB.root, 'ceph'))) tryRun([join(labDir, 'ceph.sh'), 'down', join(LAB.root, 'ceph')], 30_000);
   tryRun([join(labDir, 'net.sh'), 'down']);
   // the engine keeps a bare mount point immutable (its restart-always guard; tmpfs has the flag too)
-  for (const n of ['a', 'b'] as const) if (existsSync(join(LAB.root, n, 'mnt'))) tryRun(['chattr', '-i', join(LAB.root, n, 'mnt')]);
+  for (const mp of [MOUNT_POINT, join(LAB.root, 'a', 'mnt'), join(LAB.root, 'b', 'mnt')]) if (existsSync(mp)) tryRun(['chattr', '-i', mp]);
   rmSync(LAB.root, { recursive: true, force: true });
 }

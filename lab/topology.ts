@@ -37,8 +37,34 @@ export const dockerSocket = (n: NodeName) => join(dockerState(n), 'sock', 'docke
 /** Where clients push and pull: nginx on the VIP's port 80, as with Harbor. */
 export const REGISTRY_AT = `${LAB.vip}:80`;
 
-/** `argv` run inside the lab namespace `halab-<ns>` (a node's, or the client's). */
-export const inNs = (ns: string, argv: string[]) => ['nsenter', `--net=/run/netns/${LAB.prefix}-${ns}`, '--', ...argv];
+/**
+ * A node's own mount namespace, as a host has its own mount table: what its engine, rbd-fuse and
+ * dockerd mount there (the image's filesystem, the fuse dir, the containers' layers) only the node
+ * sees. Kept in a file (`unshare --mount=FILE`), entered with `nsenter --mount=FILE`.
+ */
+export const mountNsPath = (n: NodeName) => join(LAB.root, 'mntns', n);
+
+/**
+ * Where both nodes mount the image: one path, as on two hosts with the same configuration (so
+ * harbor.yml and the compose file on the image are the same for both, and prepare runs only when
+ * the operator's harbor.yml changes). Each mount lives in its node's mount namespace; outside
+ * them the directory is the bare mount point both share.
+ */
+export const MOUNT_POINT = join(LAB.root, 'harbor');
+
+const isNode = (ns: string): ns is NodeName => ns === 'a' || ns === 'b';
+
+/** `argv` run inside the lab namespace `halab-<ns>`: a node's (its network and its mounts), or the client's. */
+export const inNs = (ns: string, argv: string[]) => [
+  'nsenter',
+  `--net=/run/netns/${LAB.prefix}-${ns}`,
+  ...(isNode(ns) ? [`--mount=${mountNsPath(ns)}`] : []),
+  '--',
+  ...argv,
+];
+
+/** `argv` run in node `n`'s mount namespace only. */
+export const inNodeMounts = (n: NodeName, argv: string[]) => ['nsenter', `--mount=${mountNsPath(n)}`, '--', ...argv];
 
 export function nodeDir(n: NodeName): string {
   return join(LAB.root, n);

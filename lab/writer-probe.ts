@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { isRunning } from '../src/actions/processes.js';
 import { killPid, readPid, sleep } from './exec.js';
 import { withImageReadOnly } from './image-check.js';
-import { LAB, nodeDir, type NodeName } from './topology.js';
+import { inNs, MOUNT_POINT, nodeDir, type NodeName } from './topology.js';
 
 /**
  * A writer on the node's mount: appends `HAWRITE <ms since epoch>` every 200 ms (synchronous
@@ -14,9 +14,9 @@ import { LAB, nodeDir, type NodeName } from './topology.js';
  * newer than the other node's map is a write from two hosts.
  */
 export function startWriter(n: NodeName): number {
-  const mp = join(nodeDir(n), 'mnt');
-  const script = `while :; do echo "HAWRITE $(date +%s%3N)" >> ${mp}/lab-writer.log; sleep 0.2; done`;
-  const child = spawn('nsenter', [`--net=/run/netns/${LAB.prefix}-${n}`, '--', 'sh', '-c', script], { stdio: 'ignore', detached: true });
+  const script = `while :; do echo "HAWRITE $(date +%s%3N)" >> ${MOUNT_POINT}/lab-writer.log; sleep 0.2; done`;
+  const [nsenter = 'nsenter', ...argv] = inNs(n, ['sh', '-c', script]);
+  const child = spawn(nsenter, argv, { stdio: 'ignore', detached: true });
   child.unref();
   if (child.pid === undefined) throw new Error('writer did not start');
   // nsenter execs sh: the pid is the loop's, its group holds the date/echo children

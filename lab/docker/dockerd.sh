@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # One Docker daemon per lab node, inside that node's network namespace.
-#   dockerd.sh start <node-name> <netns-name> <state-dir>   prints the socket path (DOCKER_HOST=unix://that)
-#   dockerd.sh stop  <node-name> <netns-name> <state-dir> [--keep-containers]
+#   dockerd.sh start <node-name> <netns-name> <state-dir> [--mount-ns=FILE]   prints the socket path (DOCKER_HOST=unix://that)
+#   dockerd.sh stop  <node-name> <netns-name> <state-dir> [--keep-containers] [--mount-ns=FILE]
 #   dockerd.sh status <node-name> <netns-name> <state-dir>  exit 0 and print the socket when running
+#
+# --mount-ns=FILE: the node's mount namespace (nsenter --mount=FILE), where its engine mounts the
+# image: the daemon runs there, so a container's bind source is the node's mount, as on a host.
 #
 # Layout: <state-dir>/exec (exec root), <state-dir>/sock/docker.sock (dir 0700), dockerd.pid,
 # dockerd.log, daemon.json. Data root: $HALAB_DOCKER_DATA_ROOT/<node> (default /var/lib/halab/docker),
 # kept across lab runs so images stay loaded. Containers run with network_mode: host, i.e. in
 # the node's namespace; no bridge, no iptables; cgroup parent halab-<node>.
 #
-# Why nsenter --net and not `ip netns exec`: the latter also gives the daemon a mount namespace
-# of its own, and with / mounted private (as here) a filesystem the engine mounts or unmounts
-# on the host afterwards never reaches the daemon: containers would bind the bare mount point,
-# and an unmount would leave the filesystem pinned in the daemon's namespace. With nsenter
-# --net the daemon shares the host's (and the engine's) mount namespace.
+# Why nsenter and not `ip netns exec`: the latter also gives the daemon a mount namespace of its
+# own, and a filesystem the engine mounts or unmounts afterwards never reaches the daemon:
+# containers would bind the bare mount point, and an unmount would leave the filesystem pinned in
+# the daemon's namespace. With nsenter the daemon shares the engine's mount namespace (the node's
+# with --mount-ns, else the host's).
 #
 # stop: by default removes the node's containers first (their logs saved to
 # <state-dir>/containers/<name>.log), so `restart: always` cannot bring them back at the next
@@ -25,11 +28,21 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-usage() { echo "usage: dockerd.sh start|stop|status <node-name> <netns-name> <state-dir> [--keep-containers]" >&2; exit 2; }
+usage() { echo "usage: dockerd.sh start|stop|status <node-name> <netns-name> <state-dir> [--keep-containers] [--mount-ns=FILE]" >&2; exit 2; }
 [ $# -ge 4 ] || usage
 verb=$1 node=$2 netns=$3 state=$4
+shift 4
 keep=0
-[ "${5:-}" = --keep-containers ] && keep=1
+mntns=''
+for opt in "$@"; do
+  case "$opt" in
+    --keep-containers) keep=1 ;;
+    --mount-ns=/*) mntns=${opt#--mount-ns=} ;;
+    *) usage ;;
+  esac
+done
+# in the daemon's mount namespace: what it mounted (layers, shm) is only visible there
+in_mntns() { if [ -n "$mntns" ] && [ -e "$mntns" ]; then nsenter --mount="$mntns" -- "$@"; else "$@"; fi; }
 [[ "$node" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "dockerd.sh: bad node name: $node" >&2; exit 2; }
 [[ "$netns" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "dockerd.sh: bad netns name: $netns" >&2; exit 2; }
 case "$state" in /*) ;; *) echo "dockerd.sh: state dir must be absolute: $state" >&2; exit 2 ;; esac
@@ -91,7 +104,7 @@ leftover_pids() {
 mounts_under() { # prefix...; deepest first
   local pre
   for pre in "$@"; do
-    findmnt -rn -o TARGET | awk -v p="$pre/" 'index($0, p) == 1 || $0 == substr(p, 1, length(p) - 1)'
+    in_mntns findmnt -rn -o TARGET | awk -v p="$pre/" 'index($0, p) == 1 || $0 == substr(p, 1, length(p) - 1)'
   done | awk '{ print length($0) " " $0 }' | sort -rn | cut -d' ' -f2-
 }
 
@@ -126,7 +139,7 @@ cleanup_leftovers() {
     for m in $socks; do if [ -S "$m" ]; then rm -f -- "$m"; fi; done
   fi
   for m in $(mounts_under "$exec_root" "$data_root"); do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log_ "could not unmount $m"
+    in_mntns umount "$m" 2>/dev/null || in_mntns umount -l "$m" 2>/dev/null || log_ "could not unmount $m"
   done
   for m in /sys/fs/cgroup/*/"$cgparent"; do
     [ -d "$m" ] || continue
@@ -155,6 +168,7 @@ any_daemon() {
 start() {
   local pid
   [ -e "/run/netns/$netns" ] || { echo "dockerd.sh: no network namespace $netns" >&2; exit 1; }
+  [ -z "$mntns" ] || mountpoint -q "$mntns" || { echo "dockerd.sh: no mount namespace at $mntns" >&2; exit 1; }
   if pid=$(daemon_pid); then
     log_ "already running (pid $pid)"
     echo "$sock"
@@ -169,7 +183,9 @@ start() {
   echo '{}' > "$state/daemon.json"   # not /etc/docker/daemon.json
   : >> "$log"
   local t0=$SECONDS
-  setsid nsenter --net="/run/netns/$netns" -- "$DOCKERD" \
+  local enter=(nsenter --net="/run/netns/$netns")
+  if [ -n "$mntns" ]; then enter+=(--mount="$mntns"); fi
+  setsid "${enter[@]}" -- "$DOCKERD" \
     --config-file="$state/daemon.json" \
     --data-root="$data_root" --exec-root="$exec_root" --pidfile="$pidfile" \
     --host="unix://$sock" --containerd-namespace=moby --cgroup-parent="$cgparent" \
