@@ -7,6 +7,7 @@ import type { Runner } from '../exec.js';
 import type { DockerEngine, EngineContainer } from './docker-engine.js';
 import { bindsAny, composeFingerprint, composeServices, keptStack, startLevels, type ComposeService } from './kept-stack.js';
 import { getText } from '../http-get.js';
+import { rememberLast } from '../remember-last.js';
 import { isRecord, parseJson } from '../json.js';
 
 export interface ComposeOptions {
@@ -90,6 +91,12 @@ class GateFailed extends Error {
   }
 }
 
+/** The compose file's services and start order, parsed once per text. */
+const parsedCompose = rememberLast((text): { services: readonly ComposeService[]; levels: readonly (readonly string[])[] } => {
+  const services = composeServices(text);
+  return { services, levels: startLevels(services) };
+});
+
 export class Compose {
   private formatJsonRejected = false;
 
@@ -120,7 +127,7 @@ export class Compose {
     const keep = this.options.keep;
     if (!keep) return;
     try {
-      const policy = new Map(composeServices(text).map((s): [string, ComposeService['restart']] => [s.name, s.restart]));
+      const policy = new Map(parsedCompose(text).services.map((s): [string, ComposeService['restart']] => [s.name, s.restart]));
       const stack = await keep.engine.containersOf(this.options.projectName, this.options.timeouts.ps, signal);
       await Promise.all(
         stack
@@ -156,8 +163,7 @@ export class Compose {
     );
     try {
       const text = this.composeText();
-      const services = composeServices(text);
-      const levels = startLevels(services);
+      const { services, levels } = parsedCompose(text);
       const recorded = existsSync(keep.fingerprintFile) ? readFileSync(keep.fingerprintFile, 'utf8').trim() : null;
       const containers = await keep.engine.containersOf(this.options.projectName, this.options.timeouts.ps, signal);
       const kept = keptStack(services, containers, this.fingerprint(text), recorded);
@@ -223,7 +229,7 @@ export class Compose {
     const deadline = Date.now() + timeoutMs;
     const left = () => Math.max(1_000, deadline - Date.now());
     // a compose file that cannot be read throws here: compose down (or stopping by name) handles that case
-    const levels = startLevels(composeServices(this.composeText())).reverse();
+    const levels = [...parsedCompose(this.composeText()).levels].reverse();
     const stack = (await keep.engine.containersOf(this.options.projectName, left(), signal)).filter((c) => !c.oneoff && c.service !== null);
     await Promise.all(stack.map((c) => keep.engine.setRestartPolicy(c, 'no', left(), signal)));
     for (const level of levels) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isMap, isScalar, parseDocument, stringify } from 'yaml';
+import { rememberLast } from '../remember-last.js';
 import { writeFileAtomic } from '../host/atomic-file.js';
 import { CommandError, type Runner } from '../exec.js';
 import type { Compose } from './compose.js';
@@ -36,6 +37,12 @@ export function patchHarborYml(text: string, values: { hostname: string; dataVol
  * A compose file compose can run: YAML without errors whose `services` is a non-empty mapping. A
  * damaged one (a bad edit, a disk that lost its tail) is rewritten by prepare on the next takeover.
  */
+const usableComposeFile = rememberLast((text) => isUsableComposeFile(text));
+const patchedHarborYml = rememberLast((key) => {
+  const [text, hostname, dataVolume] = JSON.parse(key) as [string, string, string];
+  return patchHarborYml(text, { hostname, dataVolume });
+});
+
 export function isUsableComposeFile(text: string): boolean {
   const doc = parseDocument(text);
   if (doc.errors.length > 0 || !isMap(doc.contents)) return false;
@@ -116,14 +123,14 @@ export class HarborInstaller {
 
   private composeUsable(): boolean {
     const composeFile = join(this.o.projectDir, 'docker-compose.yml');
-    return existsSync(composeFile) && isUsableComposeFile(readFileSync(composeFile, 'utf8'));
+    return existsSync(composeFile) && usableComposeFile(readFileSync(composeFile, 'utf8'));
   }
 
   /** harbor.yml patched; prepare when it changed, when forced or when the compose file is not usable. Whether anything was written. */
   private async prepare(force: boolean, signal?: AbortSignal): Promise<boolean> {
     let wrote = false;
     const userYml = readFileSync(this.o.harborYml, 'utf8');
-    const patched = patchHarborYml(userYml, { hostname: this.o.hostname, dataVolume: join(this.o.mountPoint, 'data') });
+    const patched = patchedHarborYml(JSON.stringify([userYml, this.o.hostname, join(this.o.mountPoint, 'data')]));
     const target = join(this.o.projectDir, 'harbor.yml');
     const current = existsSync(target) ? readFileSync(target, 'utf8') : null;
     if (current !== patched) {
