@@ -1,34 +1,46 @@
 /** The image read by the lab itself once no node holds it: a read-only map for the writer's lines, e2fsck. */
 
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './control.js';
 import { killPid, run, tryRun } from './exec.js';
-import { LAB, nodeDir } from './topology.js';
+import { LAB } from './topology.js';
 
 /**
- * Run `fn` on a fresh read-only view of the image from node a's namespace (the lab's own
- * rbd-fuse + a read-only loop). Only when no node holds the image.
+ * Whether `path` exists, asked of a child that is killed after 2 s: a lookup on a FUSE mount whose
+ * daemon is stuck blocks its caller, and a synchronous call here would stop the lab's own timers.
+ */
+const existsWithin2s = (path: string) =>
+  new Promise<boolean>((resolve) => {
+    execFile('test', ['-e', path], { timeout: 2_000, killSignal: 'SIGKILL' }, (err) => {
+      resolve(err === null);
+    });
+  });
+
+/**
+ * Run `fn` on a fresh read-only view of the image (the lab's own rbd-fuse + a read-only loop).
+ * Only when no node holds the image. rbd-fuse runs in Ceph's own namespace as client.admin: a node's
+ * address may be blocklisted by its peer's fence (a host fence lasts an hour), Ceph's never is.
  */
 export async function withImageReadOnly<T>(fn: (loop: string) => T): Promise<T> {
   const d = join(LAB.root, 'fsck');
   mkdirSync(join(d, 'fuse'), { recursive: true });
-  const a = nodeDir('a');
+  const ceph = join(LAB.root, 'ceph');
   const fuse = spawn(
     'nsenter',
-    [`--net=/run/netns/${LAB.prefix}-a`, '--', 'rbd-fuse', '-c', `${a}/state/ceph.conf`, '-p', LAB.pool, '-r', LAB.image, '-f', join(d, 'fuse')],
+    [`--net=/run/netns/${LAB.prefix}-ceph`, '--', 'rbd-fuse', '-c', join(ceph, 'ceph.conf'), '-p', LAB.pool, '-r', LAB.image, '-f', join(d, 'fuse')],
     {
       stdio: 'ignore',
       detached: true,
-      env: { ...process.env, CEPH_ARGS: `--id ${LAB.user} --keyring ${a}/state/ceph.client.${LAB.user}.keyring` },
+      env: { ...process.env, CEPH_ARGS: `--id admin --keyring ${join(ceph, 'client.admin.keyring')}` },
     },
   );
   fuse.unref();
   writeFileSync(join(d, 'fuse.pid'), `${String(fuse.pid)}\n`);
   let loop = '';
   try {
-    await waitFor('the read-only rbd-fuse', () => existsSync(join(d, 'fuse', LAB.image)), 20_000);
+    await waitFor('the read-only rbd-fuse', () => existsWithin2s(join(d, 'fuse', LAB.image)), 20_000);
     loop = run(['losetup', '-r', '-f', '--show', join(d, 'fuse', LAB.image)]).trim();
     return fn(loop);
   } finally {
