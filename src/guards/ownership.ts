@@ -29,16 +29,33 @@ export interface ForeignClaim {
   clients: string[];
   hosts: string[];
   at: string | null;
+  /**
+   * The Ceph client instance that took the claim's lock: the claimant's Ceph session, never its
+   * mapper. A watch of that instance is a write call it was in (librbd opens the image read-write
+   * for it), and one that outlives a killed session for the OSD's watch timeout is no sign of life.
+   */
+  lockedBy: string | null;
 }
 
 export function foreignClaim(view: OwnershipView, nodeName: string): ForeignClaim | null {
   const r = view.record;
-  if (r !== null) return r.node === nodeName ? null : { node: r.node, generation: r.generation, clients: [...r.clients], hosts: [...r.hosts], at: r.at };
+  const lockId = view.lock ? parseOwnLockId(view.lock.id) : null;
+  if (r !== null) {
+    if (r.node === nodeName) return null;
+    const lockedBy = lockId?.node === r.node && lockId.generation === r.generation ? (view.lock?.address ?? null) : null;
+    return { node: r.node, generation: r.generation, clients: [...r.clients], hosts: [...r.hosts], at: r.at, lockedBy };
+  }
   if (view.lock === null) return null;
-  const id = parseOwnLockId(view.lock.id);
-  if (id?.node === nodeName) return null;
+  if (lockId?.node === nodeName) return null;
   const ip = addressIp(view.lock.address);
-  return { node: id?.node ?? `${view.lock.locker} (lock ${view.lock.id})`, generation: id?.generation ?? 0, clients: [], hosts: ip ? [ip] : [], at: null };
+  return {
+    node: lockId?.node ?? `${view.lock.locker} (lock ${view.lock.id})`,
+    generation: lockId?.generation ?? 0,
+    clients: [],
+    hosts: ip ? [ip] : [],
+    at: null,
+    lockedBy: view.lock.address,
+  };
 }
 
 /** The first time this node saw a claim (standby polls and takeover reads), keyed by node and generation. */
@@ -73,7 +90,8 @@ export function isConcurrentClaim(claim: ForeignClaim, known: KnownClaim | null,
 /**
  * The claim this node yielded to shows no life: it is gone, or it has been known for at least the
  * grace and no watcher on the image is its (its owner never mapped, or the mapper's watch is gone).
- * A claimant that is taking over holds a watch from its map on, so this never ends a yield to a
+ * The watch of the session that took its lock does not count: it only outlives a write call of a
+ * killed claimant (for ~30 s). A claimant that is taking over holds a watch from its map on, so this never ends a yield to a
  * live peer: that one is waited out for the whole cool-down (S5).
  */
 export function isAbandonedClaim(
@@ -86,7 +104,7 @@ export function isAbandonedClaim(
   if (claim === null) return true;
   if (known === null || !isKnownClaim(claim, known)) return false;
   if (observedAt - known.firstSeenAt < graceMs) return false;
-  return !holders.some((h) => isExplainedBy(h, claim));
+  return !holders.some((h) => h.address !== claim.lockedBy && isExplainedBy(h, claim));
 }
 
 /**

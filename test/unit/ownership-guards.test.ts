@@ -64,7 +64,7 @@ test('fence targets: the recorded clients whether they watch or not, foreign wat
     [],
     'a record naming our own address is never a reason to fence ourselves',
   );
-  assert.deepEqual(claimTargets({ node: 'b', generation: 1, clients: [PEER], hosts: ['10.0.0.2'], at: null }, 'host'), ['10.0.0.2']);
+  assert.deepEqual(claimTargets({ node: 'b', generation: 1, clients: [PEER], hosts: ['10.0.0.2'], at: null, lockedBy: null }, 'host'), ['10.0.0.2']);
 });
 
 test('watchers the record explains are not given the holder grace; others are', () => {
@@ -101,7 +101,14 @@ test('a yielded-to claim is abandoned when gone, or when known for the grace wit
   assert.equal(isAbandonedClaim(null, known, [], 1_500, 2_000), true, 'the claim is gone: nothing to yield to');
   assert.equal(isAbandonedClaim(claim, known, [], 2_999, 2_000), false, 'younger than the grace: it may still map');
   assert.equal(isAbandonedClaim(claim, known, [], 3_000, 2_000), true, 'never mapped within the grace');
-  assert.equal(isAbandonedClaim(claim, known, [{ address: '10.0.0.2:0/77' }], 60_000, 2_000), false, 'a watch from its host: alive, wait out the cool-down');
+  assert.equal(isAbandonedClaim(claim, known, [{ address: '10.0.0.2:0/78' }], 60_000, 2_000), false, 'a watch from its host: alive, wait out the cool-down');
+  // the session that took its lock (killed in a write call, its watch lingering until the OSD drops it)
+  assert.equal(claim.lockedBy, '10.0.0.2:0/77');
+  assert.equal(isAbandonedClaim(claim, known, [{ address: '10.0.0.2:0/77' }], 60_000, 2_000), true, "its lock's session watching is no sign of life");
+  const lockOnly = foreignClaim(view(null, 'harbor-assistant/b/7'), 'a');
+  const knownLock = { node: 'b', generation: 7, firstSeenAt: 1_000 };
+  assert.equal(isAbandonedClaim(lockOnly, knownLock, [{ address: '10.0.0.2:0/77' }], 60_000, 2_000), true, 'a lock-only claim: the same');
+  assert.equal(isAbandonedClaim(lockOnly, knownLock, [{ address: '10.0.0.2:0/78' }], 60_000, 2_000), false, 'its mapper (another instance) is life');
   assert.equal(isAbandonedClaim(claim, known, [{ address: OTHER }], 60_000, 2_000), true, "a stranger's watch is not the claimant's life");
   const mapped = foreignClaim(view(record('b', 6, [PEER], '2026-11-26T10:00:00.000Z')), 'a');
   assert.ok(mapped);
