@@ -1,7 +1,7 @@
 /** The lab's process helpers: run a command (throwing or not), stop a process, read a pid file. */
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isRunning } from '../src/actions/processes.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -15,6 +15,19 @@ export function run(argv: string[], opts: { input?: string; timeoutMs?: number; 
     env: opts.env ?? process.env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+}
+
+/**
+ * Start `argv` in its own process group, not waited for (the lab stops it by pid, never by name):
+ * its pid, also written to `pidFile` when given (what teardown reads after a lab that crashed).
+ */
+export function spawnDetached(what: string, argv: string[], options: { pidFile?: string } & Pick<SpawnOptions, 'stdio' | 'env'> = {}): number {
+  const [cmd = '', ...args] = argv;
+  const child = spawn(cmd, args, { stdio: options.stdio ?? 'ignore', detached: true, ...(options.env ? { env: options.env } : {}) });
+  child.unref();
+  if (child.pid === undefined) throw new Error(`${what} did not start`);
+  if (options.pidFile) writeFileSync(options.pidFile, `${String(child.pid)}\n`);
+  return child.pid;
 }
 
 export function tryRun(argv: string[], timeoutMs = 20_000): boolean {

@@ -1,11 +1,10 @@
 /** The faults the lab injects into one node: its processes, its network (VRRP, Ceph), its mount, its Docker stack. */
 
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRunning } from '../src/actions/processes.js';
 import { docker, dockerdArgv } from './docker-stack.js';
-import { killPid, readPid, run, tryRun } from './exec.js';
+import { killPid, readPid, run, spawnDetached, tryRun } from './exec.js';
 import type { NodeControl } from './node-control.js';
 import { detachLabLoops } from './teardown.js';
 import { cephClientArgs } from '../src/actions/ceph/connection.js';
@@ -38,13 +37,15 @@ function waitHolding(pid: number, what: string): void {
 export function holdMount(n: NodeName): number {
   // nsenter execs sh (no fork): the pid is the holder's. The cd is sh's: nsenter's --wd opens
   // its directory before it enters the namespace, which would be the bare mount point
-  const [nsenter = 'nsenter', ...argv] = inNodeMounts(n, ['sh', '-c', 'cd "$1" && exec 3<installer/harbor.yml && exec sleep 600', 'holder', MOUNT_POINT]);
-  const child = spawn(nsenter, argv, { stdio: 'ignore', detached: true });
-  child.unref();
-  if (child.pid === undefined) throw new Error('holder did not start');
-  writeFileSync(join(nodeDir(n), 'holder.pid'), `${child.pid}\n`);
-  waitHolding(child.pid, 'the mount holder');
-  return child.pid;
+  const pid = spawnDetached(
+    'the mount holder',
+    inNodeMounts(n, ['sh', '-c', 'cd "$1" && exec 3<installer/harbor.yml && exec sleep 600', 'holder', MOUNT_POINT]),
+    {
+      pidFile: join(nodeDir(n), 'holder.pid'),
+    },
+  );
+  waitHolding(pid, 'the mount holder');
+  return pid;
 }
 
 /** Split brain: drop VRRP (IP protocol 112) in and out of one node; the link stays up. */
@@ -125,13 +126,15 @@ export function mountForeign(n: NodeName): { device: string; holderPid: number }
   const device = run(['losetup', '-f', '--show', img]).trim();
   run(inNodeMounts(n, ['mount', device, MOUNT_POINT]));
   run(inNodeMounts(n, ['tee', join(MOUNT_POINT, 'not-harbor.txt')]), { input: 'an operator put this here\n' });
-  const [nsenter = 'nsenter', ...argv] = inNodeMounts(n, ['sh', '-c', 'cd "$1" && exec 3<not-harbor.txt && exec sleep 600', 'holder', MOUNT_POINT]);
-  const child = spawn(nsenter, argv, { stdio: 'ignore', detached: true });
-  child.unref();
-  if (child.pid === undefined) throw new Error('foreign holder did not start');
-  writeFileSync(join(nodeDir(n), 'foreign-holder.pid'), `${child.pid}\n`);
-  waitHolding(child.pid, 'the foreign filesystem holder');
-  return { device, holderPid: child.pid };
+  const holderPid = spawnDetached(
+    'the foreign filesystem holder',
+    inNodeMounts(n, ['sh', '-c', 'cd "$1" && exec 3<not-harbor.txt && exec sleep 600', 'holder', MOUNT_POINT]),
+    {
+      pidFile: join(nodeDir(n), 'foreign-holder.pid'),
+    },
+  );
+  waitHolding(holderPid, 'the foreign filesystem holder');
+  return { device, holderPid };
 }
 
 /**

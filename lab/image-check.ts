@@ -1,10 +1,10 @@
 /** The image read by the lab itself once no node holds it: a read-only map for the writer's lines, e2fsck. */
 
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './control.js';
-import { killPid, run, tryRun } from './exec.js';
+import { killPid, run, spawnDetached, tryRun } from './exec.js';
 import { LAB } from './topology.js';
 
 /**
@@ -27,17 +27,11 @@ export async function withImageReadOnly<T>(fn: (loop: string) => T): Promise<T> 
   const d = join(LAB.root, 'fsck');
   mkdirSync(join(d, 'fuse'), { recursive: true });
   const ceph = join(LAB.root, 'ceph');
-  const fuse = spawn(
-    'nsenter',
-    [`--net=/run/netns/${LAB.prefix}-ceph`, '--', 'rbd-fuse', '-c', join(ceph, 'ceph.conf'), '-p', LAB.pool, '-r', LAB.image, '-f', join(d, 'fuse')],
-    {
-      stdio: 'ignore',
-      detached: true,
-      env: { ...process.env, CEPH_ARGS: `--id admin --keyring ${join(ceph, 'client.admin.keyring')}` },
-    },
+  const fusePid = spawnDetached(
+    'the read-only rbd-fuse',
+    ['nsenter', `--net=/run/netns/${LAB.prefix}-ceph`, '--', 'rbd-fuse', '-c', join(ceph, 'ceph.conf'), '-p', LAB.pool, '-r', LAB.image, '-f', join(d, 'fuse')],
+    { env: { ...process.env, CEPH_ARGS: `--id admin --keyring ${join(ceph, 'client.admin.keyring')}` }, pidFile: join(d, 'fuse.pid') },
   );
-  fuse.unref();
-  writeFileSync(join(d, 'fuse.pid'), `${String(fuse.pid)}\n`);
   let loop = '';
   try {
     await waitFor('the read-only rbd-fuse', () => existsWithin2s(join(d, 'fuse', LAB.image)), 20_000);
@@ -46,7 +40,7 @@ export async function withImageReadOnly<T>(fn: (loop: string) => T): Promise<T> 
   } finally {
     if (loop) tryRun(['losetup', '-d', loop]);
     tryRun(['fusermount', '-u', join(d, 'fuse')]);
-    if (fuse.pid) await killPid(fuse.pid, 5_000);
+    await killPid(fusePid, 5_000);
     tryRun(['umount', '-l', join(d, 'fuse')]);
   }
 }

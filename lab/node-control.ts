@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRunning } from '../src/actions/processes.js';
 import { request, status } from './control.js';
-import { killPid, run, sleep } from './exec.js';
+import { killPid, run, sleep, spawnDetached } from './exec.js';
 import { engineArgv, installPackage } from './node-package.js';
 import { dockerSocket, engineLog, inNs, nodeDir, type NodeName } from './topology.js';
 
@@ -27,20 +26,16 @@ export class NodeControl {
 
   async startEngine(n: NodeName): Promise<void> {
     const out = openSync(engineLog(n), 'a');
-    const [nsenter = 'nsenter', ...nsArgv] = inNs(n, engineArgv(n, 'run'));
-    const child = spawn(nsenter, nsArgv, {
+    const pid = spawnDetached(`engine ${n}`, inNs(n, engineArgv(n, 'run')), {
       stdio: ['ignore', out, out],
-      detached: true,
       env: { ...process.env, DOCKER_HOST: `unix://${dockerSocket(n)}` },
+      pidFile: join(nodeDir(n), 'engine.pid'),
     });
-    child.unref();
-    if (child.pid === undefined) throw new Error(`engine ${n} did not start`);
-    this.pids.engine.set(n, child.pid);
-    writeFileSync(join(nodeDir(n), 'engine.pid'), `${child.pid}\n`);
+    this.pids.engine.set(n, pid);
     for (const end = Date.now() + 20_000; Date.now() < end; await sleep(50)) {
       const s = await status(n).catch(() => null);
       if (s && !s.state.startsWith('booting')) return;
-      if (!isRunning(child.pid)) throw new Error(`engine ${n} exited: ${readFileSync(engineLog(n), 'utf8').slice(-2000)}`);
+      if (!isRunning(pid)) throw new Error(`engine ${n} exited: ${readFileSync(engineLog(n), 'utf8').slice(-2000)}`);
     }
     throw new Error(`engine ${n} did not finish booting`);
   }
@@ -79,12 +74,8 @@ export class NodeControl {
       '--dont-fork',
       '--log-console',
     ];
-    const [nsenter = 'nsenter', ...nsArgv] = inNs(n, argv);
-    const child = spawn(nsenter, nsArgv, { stdio: ['ignore', out, out], detached: true });
-    child.unref();
-    if (child.pid === undefined) throw new Error(`keepalived ${n} did not start`);
-    this.pids.keepalived.set(n, child.pid);
-    writeFileSync(join(d, 'keepalived.pid'), `${child.pid}\n`);
+    const pid = spawnDetached(`keepalived ${n}`, inNs(n, argv), { stdio: ['ignore', out, out], pidFile: join(d, 'keepalived.pid') });
+    this.pids.keepalived.set(n, pid);
   }
 
   async stopKeepalived(n: NodeName): Promise<void> {

@@ -1,9 +1,8 @@
 /** Clients pulling through the VIP all along (a shell loop in the client namespace), for the unavailability they saw. */
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { sleep } from './exec.js';
+import { sleep, spawnDetached } from './exec.js';
 import { LAB } from './topology.js';
 
 /**
@@ -26,18 +25,11 @@ export function startPullLoop(ref: string): { stop: () => Promise<Array<{ start:
     '  sleep 0.2',
     'done',
   ].join('\n');
-  const child = spawn(
-    'nsenter',
-    [`--net=/run/netns/${LAB.prefix}-client`, '--', 'sh', '-c', script, 'pull-loop', ref, join(LAB.root, 'policy.json'), dir, log],
-    {
-      stdio: 'ignore',
-      detached: true,
-    },
+  const pid = spawnDetached(
+    'the pull loop',
+    ['nsenter', `--net=/run/netns/${LAB.prefix}-client`, '--', 'sh', '-c', script, 'pull-loop', ref, join(LAB.root, 'policy.json'), dir, log],
+    { pidFile: join(dir, 'pid') },
   );
-  child.unref();
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('the pull loop did not start');
-  writeFileSync(join(dir, 'pid'), `${pid}\n`);
   return {
     stop: async () => {
       // the loop's shell and the skopeo it runs: the process group the lab started

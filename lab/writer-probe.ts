@@ -1,10 +1,10 @@
 /** The writer probe: lines on a node's mount, stopped and then looked for in the whole image (writes from two hosts). */
 
-import { spawn, spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRunning } from '../src/actions/processes.js';
-import { killPid, readPid, sleep } from './exec.js';
+import { killPid, readPid, sleep, spawnDetached } from './exec.js';
 import { withImageReadOnly } from './image-check.js';
 import { inNs, MOUNT_POINT, nodeDir, type NodeName } from './topology.js';
 
@@ -15,13 +15,8 @@ import { inNs, MOUNT_POINT, nodeDir, type NodeName } from './topology.js';
  */
 export function startWriter(n: NodeName): number {
   const script = `while :; do echo "HAWRITE $(date +%s%3N)" >> ${MOUNT_POINT}/lab-writer.log; sleep 0.2; done`;
-  const [nsenter = 'nsenter', ...argv] = inNs(n, ['sh', '-c', script]);
-  const child = spawn(nsenter, argv, { stdio: 'ignore', detached: true });
-  child.unref();
-  if (child.pid === undefined) throw new Error('writer did not start');
   // nsenter execs sh: the pid is the loop's, its group holds the date/echo children
-  writeFileSync(join(nodeDir(n), 'writer.pid'), `${child.pid}\n`);
-  return child.pid;
+  return spawnDetached('the writer', inNs(n, ['sh', '-c', script]), { pidFile: join(nodeDir(n), 'writer.pid') });
 }
 
 /**
