@@ -8,9 +8,6 @@ set -euo pipefail
 NS=${HALAB_PREFIX:-halab}-ceph
 
 in_ns() { nsenter --net="/run/netns/$NS" -- "$@"; }
-# Ceph is another cluster in production, on machines the Harbor hosts' load never reaches: here it
-# shares the CPUs, so its daemons run ahead of the bench's busy loops (which stand for that load).
-CEPH_NICE=-10
 
 up() {
   local dir=$1 mon_ip=$2 pool=$3 image=$4 size=$5 client=$6
@@ -54,7 +51,7 @@ CONF
   ceph-authtool "$dir/mon.keyring" --import-keyring "$dir/client.admin.keyring" >/dev/null
   monmaptool --create --add lab "$mon_ip" --fsid "$fsid" "$dir/monmap" >/dev/null
   in_ns ceph-mon -c "$conf" --mkfs -i lab --monmap "$dir/monmap" --keyring "$dir/mon.keyring" 2>/dev/null
-  nsenter --net="/run/netns/$NS" -- nice -n "$CEPH_NICE" ceph-mon -c "$conf" -i lab -f >/dev/null 2>&1 &
+  nsenter --net="/run/netns/$NS" -- ceph-mon -c "$conf" -i lab -f >/dev/null 2>&1 &
   echo $! > "$dir/pids/mon.pid"
 
   local osd_uuid secret id
@@ -64,12 +61,12 @@ CONF
   mkdir -p "$dir/osd/ceph-$id"
   ceph-authtool --create-keyring "$dir/osd/ceph-$id/keyring" --name "osd.$id" --add-key "$secret" >/dev/null
   in_ns ceph-osd -c "$conf" -i "$id" --mkfs --osd-uuid "$osd_uuid" >/dev/null 2>&1
-  nsenter --net="/run/netns/$NS" -- nice -n "$CEPH_NICE" ceph-osd -c "$conf" -i "$id" -f >/dev/null 2>&1 &
+  nsenter --net="/run/netns/$NS" -- ceph-osd -c "$conf" -i "$id" -f >/dev/null 2>&1 &
   echo $! > "$dir/pids/osd.pid"
 
   mkdir -p "$dir/mgr/ceph-lab"
   in_ns timeout 30 ceph "${admin[@]}" auth get-or-create mgr.lab mon 'allow profile mgr' osd 'allow *' mds 'allow *' > "$dir/mgr/ceph-lab/keyring"
-  nsenter --net="/run/netns/$NS" -- nice -n "$CEPH_NICE" ceph-mgr -c "$conf" -i lab -f >/dev/null 2>&1 &
+  nsenter --net="/run/netns/$NS" -- ceph-mgr -c "$conf" -i lab -f >/dev/null 2>&1 &
   echo $! > "$dir/pids/mgr.pid"
 
   in_ns timeout 60 ceph "${admin[@]}" osd pool create "$pool" 8 >/dev/null 2>&1

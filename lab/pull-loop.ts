@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, spawnDetached } from './exec.js';
-import { CLIENT_NICE, LAB } from './topology.js';
+import { LAB } from './topology.js';
 
 /**
  * Clients that keep pulling through the VIP while the lab does something else: a process in the
@@ -27,7 +27,7 @@ export function startPullLoop(ref: string): { stop: () => Promise<Array<{ start:
   ].join('\n');
   const pid = spawnDetached(
     'the pull loop',
-    ['nsenter', `--net=/run/netns/${LAB.prefix}-client`, '--', ...CLIENT_NICE, 'sh', '-c', script, 'pull-loop', ref, join(LAB.root, 'policy.json'), dir, log],
+    ['nsenter', `--net=/run/netns/${LAB.prefix}-client`, '--', 'sh', '-c', script, 'pull-loop', ref, join(LAB.root, 'policy.json'), dir, log],
     { pidFile: join(dir, 'pid') },
   );
   return {

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './control.js';
 import { layoutDigest, makeOciImage } from './oci.js';
-import { CLIENT_NICE, LAB, REGISTRY_AT } from './topology.js';
+import { LAB, REGISTRY_AT } from './topology.js';
 
 /** A client's POST of a Harbor project through the VIP, from the client namespace (curl prints the HTTP code). */
 export function createProjectArgv(name: string): string[] {
@@ -36,14 +36,10 @@ export class RegistryClient {
   readonly pushed: Array<{ ref: string; digest: string }> = [];
 
   private skopeo(args: string[], timeoutMs = 30_000): { ok: boolean; out: string } {
-    const r = spawnSync(
-      'nsenter',
-      [`--net=/run/netns/${LAB.prefix}-client`, '--', ...CLIENT_NICE, 'skopeo', '--policy', join(LAB.root, 'policy.json'), ...args],
-      {
-        encoding: 'utf8',
-        timeout: timeoutMs,
-      },
-    );
+    const r = spawnSync('nsenter', [`--net=/run/netns/${LAB.prefix}-client`, '--', 'skopeo', '--policy', join(LAB.root, 'policy.json'), ...args], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+    });
     return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
   }
 

@@ -22,13 +22,6 @@ export const NODES: Record<NodeName, { ip: string; role: 'master' | 'backup' }> 
 /** Where Ceph's mon and OSD listen (one address): what a storage partition cuts. */
 export const CEPH_IP = `${LAB.subnet}.10`;
 
-/**
- * The lab's clients (skopeo pulls and pushes, the pull loop) are other machines in production: they
- * run ahead of the bench's busy loops, which stand for the Harbor hosts' own load (Ceph's daemons
- * likewise, lab/ceph.sh).
- */
-export const CLIENT_NICE = ['nice', '-n', '-10'];
-
 export const repo = resolve(new URL('..', import.meta.url).pathname);
 export const labDir = join(repo, 'lab');
 
