@@ -91,8 +91,8 @@ export function isConcurrentClaim(claim: ForeignClaim, known: KnownClaim | null,
  * The claim this node yielded to shows no life: it is gone, or it has been known for at least the
  * grace and no watcher on the image is its (its owner never mapped, or the mapper's watch is gone).
  * The watch of the session that took its lock does not count: it only outlives a write call of a
- * killed claimant (for ~30 s). A claimant that is taking over holds a watch from its map on, so this never ends a yield to a
- * live peer: that one is waited out for the whole cool-down (S5).
+ * killed claimant (for ~30 s). A claimant that is taking over holds its mapper's watch from its map
+ * on, so this never ends a yield to a live peer: that one is waited out for the whole cool-down (S5).
  */
 export function isAbandonedClaim(
   claim: ForeignClaim | null,
