@@ -61,7 +61,7 @@ export const fileSchema = {
       ['data/redis'],
       /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/,
       'relative paths under the mount point (parts of letters, digits, _ . -, none starting with . or -; no leading /)',
-      "directories on the image whose files are written synchronously (chattr -R +S before each compose up; new files inherit it): for applications that append without fsync. Harbor's Redis (data/redis under the data_volume) left a bad AOF tail after a crash with dirsync alone and refused to start; empty: none",
+      "directories on the image whose files are written synchronously (checked with lsattr before each compose up, chattr -R +S when anything lacks it; new files inherit it): for applications that append without fsync. Harbor's Redis (data/redis under the data_volume) left a bad AOF tail after a crash with dirsync alone and refused to start; empty: none",
     ),
     mkfsOptions: words([], /^[A-Za-z0-9_=.,:-]+$/, 'mkfs.ext4 options', 'extra mkfs.ext4 options (first format only)'),
   },

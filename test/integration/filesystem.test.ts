@@ -278,9 +278,10 @@ test('a device with no ext superblock is probed by blkid (another filesystem is 
   }
 });
 
-test('synchronous dirs: created if missing, +S on the dir and what is in it (inherited by new files); a link out of the image is refused', async () => {
+test('synchronous dirs: created if missing, +S on the dir and what is in it (inherited by new files), a flagged tree only read; a link out of the image is refused', async () => {
+  const ran: string[] = [];
   const fs = new Filesystem(
-    runner,
+    createRunner(silentLogger(), [], (r: CommandRecord) => ran.push(r.what)),
     {
       mountPoint,
       fsck: 'auto',
@@ -309,7 +310,24 @@ test('synchronous dirs: created if missing, +S on the dir and what is in it (inh
     writeFileSync(join(mountPoint, 'data', 'redis', 'appendonlydir', 'new.aof'), 'x');
     assert.match(flags(join(mountPoint, 'data', 'redis', 'appendonlydir', 'new.aof')), /S/, 'a file created afterwards inherits it');
     assert.doesNotMatch(flags(join(mountPoint, 'data'), true), /S/, 'nothing above it');
-    await fs.markSynchronous(); // idempotent
+
+    // flagged already: read, never rewritten (chattr would rewrite every inode, each a synchronous commit)
+    const aof = join(mountPoint, 'data', 'redis', 'appendonlydir', 'appendonly.aof.1.incr.aof');
+    const ctimeBefore = statSync(aof, { bigint: true }).ctimeNs;
+    ran.length = 0;
+    await new Promise((r) => setTimeout(r, 20));
+    await fs.markSynchronous();
+    assert.deepEqual(ran, ['realpath', 'lsattr (synchronous dir)']);
+    assert.equal(statSync(aof, { bigint: true }).ctimeNs, ctimeBefore, 'the file was not rewritten');
+
+    // one entry without the flag (moved in from elsewhere on the image keeps its own flags): all flagged again
+    writeFileSync(join(mountPoint, 'data', 'moved-in.aof'), 'x');
+    execFileSync('mv', [join(mountPoint, 'data', 'moved-in.aof'), join(mountPoint, 'data', 'redis', 'appendonlydir')]);
+    assert.doesNotMatch(flags(join(mountPoint, 'data', 'redis', 'appendonlydir', 'moved-in.aof')), /S/);
+    ran.length = 0;
+    await fs.markSynchronous();
+    assert.deepEqual(ran, ['realpath', 'lsattr (synchronous dir)', 'mkdir (synchronous dir)', 'chattr +S']);
+    assert.match(flags(join(mountPoint, 'data', 'redis', 'appendonlydir', 'moved-in.aof')), /S/);
 
     // a directory that does not exist yet is created (before compose up creates it as root, unflagged)
     rmSync(join(mountPoint, 'data', 'redis'), { recursive: true });
