@@ -23,11 +23,11 @@ export async function states(): Promise<Record<NodeName, string>> {
   return { a: await get('a'), b: await get('b') };
 }
 
-export async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
+export async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     if (await pred()) return Date.now() - started;
-    await sleep(100);
+    await sleep(intervalMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; states ${JSON.stringify(await states())}`);
 }

@@ -84,9 +84,16 @@ export const harborUnhealthy = (lab: Lab, serving: NodeName): Promise<NodeName> 
   return Promise.resolve(other(serving));
 };
 
-/** Until the node's engine says it serves (its control socket: active.serving). */
-export const waitServing = (lab: Lab, n: NodeName, timeoutMs: number): Promise<number> =>
-  lab.waitFor(`${n} serving`, async () => (await lab.status(n).catch(() => null))?.state.startsWith('active.serving') ?? false, timeoutMs);
+/**
+ * Until the node's engine says it serves (its control socket: active.serving). After a fault the
+ * recovery figure waits on this before its pull, so it asks every 20 ms: the poll's own lag is the
+ * measurement's, not the recovery's (a status answer is an in-memory snapshot for the engine).
+ */
+export const waitServing = (lab: Lab, n: NodeName, timeoutMs: number, intervalMs = 100): Promise<number> =>
+  lab.waitFor(`${n} serving`, async () => (await lab.status(n).catch(() => null))?.state.startsWith('active.serving') ?? false, timeoutMs, intervalMs);
+
+/** How often the recovery figure asks whether the new master serves. */
+const RECOVERY_POLL_MS = 20;
 
 /** Until the VIP is on the node and not on the other: clients reach only it. */
 export const waitVipOnlyOn = (lab: Lab, n: NodeName): Promise<number> =>
@@ -150,7 +157,7 @@ export async function runScenario(
     if (!options.noSteadyState) await waitWatcherKnown(lab, first);
     const faultAt = Date.now();
     const next = await fault(lab, first, result);
-    await waitServing(lab, next, 120_000);
+    await waitServing(lab, next, 120_000, RECOVERY_POLL_MS);
     result.servingSeenMs = Date.now() - faultAt;
     await lab.waitPullable(60_000);
     result.rto_ms = Date.now() - faultAt;

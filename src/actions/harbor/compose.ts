@@ -174,8 +174,9 @@ export class Compose {
       const deadline = Date.now() + this.options.timeouts.up;
       const left = () => Math.max(1_000, deadline - Date.now());
       const policy = new Map(services.map((s): [string, ComposeService['restart']] => [s.name, s.restart]));
-      // every policy goes back at once, each container starts once its own is set: a later level
-      // does not wait for its update after the level before it started
+      // every policy goes back at once and no start waits for its own: the daemon orders the two
+      // calls on one container, a policy set a moment after its start changes nothing that
+      // matters (only the daemon's own restarts read it), and all are set before this returns
       const policySet = new Map(
         levels.flat().map((name): [string, Promise<Error | null>] => {
           const c = kept.containers.get(name) as EngineContainer;
@@ -194,8 +195,6 @@ export class Compose {
           await Promise.all(
             level.map(async (name) => {
               const c = kept.containers.get(name) as EngineContainer;
-              const failed = await policySet.get(name);
-              if (failed) throw failed;
               if (gate && bindsAny(c, gate.paths)) {
                 const gateFailed = await gateError;
                 if (gateFailed) throw gateFailed;
@@ -208,6 +207,7 @@ export class Compose {
         // nothing of this takeover is still talking to the daemon when it returns or falls back
         await Promise.all(policySet.values());
       }
+      for (const failed of await Promise.all(policySet.values())) if (failed) throw failed;
       return true;
     } catch (error) {
       if (error instanceof GateFailed) throw error.reason;
