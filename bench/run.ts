@@ -256,13 +256,13 @@ const figuresOf = (l: LabFigures | undefined) => (l ? { min: l.rtoMinMs, median:
 
 const stats = (xs: number[]) => ({ min: xs.length ? Math.min(...xs) : null, median: median(xs), max: xs.length ? Math.max(...xs) : null, runs: xs.length });
 
-/** Each part's mean over the runs (means add up, medians do not), and the run with the median total, whole. */
-function phaseTable(splits: RecoverySplit[]): { meanMs: Record<keyof RecoverySplit, number>; medianRunMs: RecoverySplit } | null {
+/** Each part's mean over the runs (means add up, medians do not), the run with the median total, whole, and every run in order. */
+function phaseTable(splits: RecoverySplit[]): { meanMs: Record<keyof RecoverySplit, number>; medianRunMs: RecoverySplit; perRunMs: RecoverySplit[] } | null {
   if (splits.length === 0) return null;
   const keys = Object.keys(splits[0] ?? {}) as Array<keyof RecoverySplit>;
   const meanMs = Object.fromEntries(keys.map((k) => [k, Math.round(sum(splits.map((x) => x[k])) / splits.length)])) as Record<keyof RecoverySplit, number>;
   const sorted = [...splits].sort((a, b) => a.total - b.total);
-  return { meanMs, medianRunMs: sorted[Math.floor((sorted.length - 1) / 2)] ?? (splits[0] as RecoverySplit) };
+  return { meanMs, medianRunMs: sorted[Math.floor((sorted.length - 1) / 2)] ?? (splits[0] as RecoverySplit), perRunMs: splits };
 }
 
 async function labFigures(): Promise<LabFigures[]> {
