@@ -190,6 +190,7 @@ export class Compose {
           ];
         }),
       );
+      let policyFailed: Error | undefined;
       try {
         for (const level of levels) {
           await Promise.all(
@@ -205,9 +206,9 @@ export class Compose {
         }
       } finally {
         // nothing of this takeover is still talking to the daemon when it returns or falls back
-        await Promise.all(policySet.values());
+        policyFailed = (await Promise.all(policySet.values())).find((e) => e !== null) ?? undefined;
       }
-      for (const failed of await Promise.all(policySet.values())) if (failed) throw failed;
+      if (policyFailed) throw policyFailed;
       return true;
     } catch (error) {
       if (error instanceof GateFailed) throw error.reason;
