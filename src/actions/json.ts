@@ -7,6 +7,9 @@ export function parseJson(what: string, text: string): unknown {
   }
 }
 
+/** What JSON.stringify writes faithfully: what goes to a helper over a pipe. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

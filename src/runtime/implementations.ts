@@ -107,8 +107,8 @@ export async function readWorldNow(
 
 /** Watchers and ownership evidence in one look. */
 export async function observeImage(world: World, now: () => number, signal?: AbortSignal): Promise<ImageObservation> {
-  const [holders, ownership] = await Promise.all([world.rbd.status(signal), world.ownership.read(signal)]);
-  return { holders, ownership, observedAt: now() };
+  const { holders, view } = await world.ownership.observe(signal);
+  return { holders, ownership: view, observedAt: now() };
 }
 
 /**
@@ -145,15 +145,16 @@ export function realActors(
       }
     }),
     claim: fromPromise<ClaimOutput, ClaimInput>(async ({ input, signal }) => {
-      if (input.breakLock !== null) await world.ownership.breakLock(input.breakLock, signal);
-      const taken = await world.ownership.tryLock(input.lockId, signal);
-      if (!taken.taken) return { claimed: false, holder: taken.holder };
-      // the record goes in before the map: S2, never mapped without it
-      await world.ownership.writeRecord(
-        { node: identity.nodeName, generation: input.generation, hosts: [...identity.ownAddresses], clients: [], at: new Date(now()).toISOString() },
-        signal,
-      );
-      return { claimed: true, holder: null };
+      // the record goes in with the lock, before the map: S2, never mapped without it
+      const record = {
+        node: identity.nodeName,
+        generation: input.generation,
+        hosts: [...identity.ownAddresses],
+        clients: [],
+        at: new Date(now()).toISOString(),
+      };
+      const taken = await world.ownership.claim(input.lockId, input.breakLock, record, signal);
+      return taken.taken ? { claimed: true, holder: null } : { claimed: false, holder: taken.holder };
     }),
     map: fromPromise<{ device: string }, Record<string, never>>(async ({ signal }) => ({ device: await world.mapper.map(signal) })),
     record: fromPromise<RecordOutput, RecordInput>(async ({ input, signal }) => {
@@ -227,8 +228,8 @@ export function realActors(
     disown: fromPromise<void, DisownInput>(async ({ input, signal }) => {
       // only what is still ours: a peer may have fenced us and claimed the image meanwhile
       const view = await world.ownership.read(signal);
-      if (view.record?.node === identity.nodeName && view.record.generation === input.generation) await world.ownership.removeRecord(signal);
-      if (view.lock?.id === input.lockId) await world.ownership.breakLock(view.lock, signal);
+      const recordOurs = view.record?.node === identity.nodeName && view.record.generation === input.generation;
+      await world.ownership.relinquish(recordOurs, view.lock?.id === input.lockId ? view.lock : null, signal);
     }),
   };
 }

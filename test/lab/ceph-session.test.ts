@@ -105,6 +105,51 @@ test('the session reads and writes the same owner record, locks and metadata as 
   }
 });
 
+test('the compound claim, look and relinquish: one session call each, the same outcome as the CLI steps', async () => {
+  const s = session();
+  try {
+    const cli = nsRunner();
+    const viaSession = new Ownership(cephClientFor(cli, conn, 10_000, s));
+    const viaCli = new Ownership(cephClientFor(cli, conn, 10_000));
+    const recordOf = (node: string, generation: number) => ({ node, generation, hosts: ['10.213.77.11'], clients: [], at: '2026-12-08T03:00:00.000Z' });
+
+    // the peer's claim on the CLIs; ours through the session is refused and writes nothing
+    assert.deepEqual(await viaCli.claim('harbor-assistant/b/8', null, recordOf('b', 8)), { taken: true });
+    const theirs = (await viaCli.locks())[0] ?? assert.fail('the CLI claim took the lock');
+    const calls = records.length;
+    assert.deepEqual(await viaSession.claim('harbor-assistant/a/9', null, recordOf('a', 9)), { taken: false, holder: theirs });
+    assert.deepEqual((await viaCli.read()).record, recordOf('b', 8), 'a refused claim leaves the record alone');
+    assert.deepEqual(
+      records.slice(calls).map((r) => r.command.split(' ')[1]),
+      ['claim'],
+      'the claim is one session call (the refusal reads the locks inside it)',
+    );
+
+    // breaking the (fenced) holder's lock inside the claim: ours, with record and generation
+    assert.deepEqual(await viaSession.claim('harbor-assistant/a/9', theirs, recordOf('a', 9)), { taken: true });
+    const view = await viaCli.read();
+    assert.equal(view.lock?.id, 'harbor-assistant/a/9');
+    assert.deepEqual(view.record, recordOf('a', 9));
+    assert.equal(view.lastGeneration, 9);
+    // again with the same id (a retry after a cut-short attempt): still ours
+    assert.deepEqual(await viaSession.claim('harbor-assistant/a/9', theirs, recordOf('a', 9)), { taken: true });
+
+    // one look reads what the three reads read
+    const look = await viaSession.observe();
+    assert.deepEqual(look.view, await viaCli.read());
+    assert.deepEqual(look.holders, await new Rbd(cephClientFor(cli, conn, 10_000)).status());
+
+    // the give-back: record and lock in one call; again is fine; the generation key stays
+    const ours = view.lock;
+    assert.ok(ours);
+    await viaSession.relinquish(true, ours);
+    await viaSession.relinquish(true, ours);
+    assert.deepEqual(await viaCli.read(), { record: null, lock: null, lastGeneration: 9 });
+  } finally {
+    s.close();
+  }
+});
+
 test('a watcher seen through the session is fenced through the session: the blocklist entry lands and its watch goes', async () => {
   const s = session();
   const watcher = spawn(

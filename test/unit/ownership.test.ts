@@ -219,6 +219,7 @@ function fakeCeph() {
     const [, verb, sub] = argv;
     const arg = (i: number) => argv[i] ?? '';
     if (verb === 'lock' && sub === 'ls') return { stdout: JSON.stringify(locks) + '\n' };
+    if (verb === 'status') return { stdout: '{"watchers":[]}\n' };
     if (verb === 'lock' && sub === 'add') {
       if (locks.length > 0) return { fail: outcome('lock-add-busy.txt') };
       locks = [{ id: arg(4), locker: `client.${n++}`, address: '10.213.77.11:0/2371432285' }];
@@ -287,6 +288,56 @@ test('Ownership: break a foreign lock, also when someone broke it first; other f
   const noImage = new Ownership(cephClientFor(new ScriptedRunner(() => ({ fail: outcome('lock-rm-no-image.txt') })), conn, 5000));
   await assert.rejects(noImage.breakLock(theirs), /error opening image/);
   await assert.rejects(noImage.removeRecord(), /error opening image/);
+});
+
+test('Ownership.claim on the CLIs: break the fenced lock, take ours, then the record; refused writes nothing', async () => {
+  const ceph = fakeCeph();
+  const o = new Ownership(cephClientFor(ceph.runner, conn, 5000));
+  const theirs: ImageLock = { id: 'harbor-assistant/b/4', locker: 'client.5000', address: '10.213.77.12:0/1' };
+  ceph.take(theirs);
+
+  // refused (their lock not broken): the holder, and neither metadata key written
+  assert.deepEqual(await o.claim('harbor-assistant/a/5', null, { ...record, generation: 5 }), { taken: false, holder: theirs });
+  assert.equal(ceph.meta.size, 0, 'a refused claim writes no record');
+
+  const before = ceph.runner.calls.length;
+  assert.deepEqual(await o.claim('harbor-assistant/a/5', theirs, { ...record, generation: 5 }), { taken: true });
+  const verbs = ceph.runner.calls.slice(before).map((argv) => argv.slice(1, 3).join(' '));
+  assert.deepEqual(verbs.slice(0, 2), ['lock rm', 'lock add'], 'the fenced lock goes first, then ours');
+  assert.deepEqual(verbs.slice(2).sort(), ['image-meta set', 'image-meta set']);
+  assert.equal(ceph.locks()[0]?.id, 'harbor-assistant/a/5');
+  assert.equal(ceph.meta.get(GENERATION_META_KEY), '5');
+  assert.deepEqual((await o.read()).record, { ...record, generation: 5 });
+
+  // a retry after a cut-short attempt whose lock went in: taken, and the record written again
+  ceph.meta.clear();
+  assert.deepEqual(await o.claim('harbor-assistant/a/5', theirs, { ...record, generation: 5 }), { taken: true });
+  assert.deepEqual((await o.read()).record, { ...record, generation: 5 });
+
+  // a record this node would refuse to read is never written, nor the lock taken for it
+  const fresh = fakeCeph();
+  const o2 = new Ownership(cephClientFor(fresh.runner, conn, 5000));
+  await assert.rejects(o2.claim('harbor-assistant/a/6', null, { ...record, clients: [''] }), /clients must be/);
+  assert.equal(fresh.runner.calls.length, 0);
+});
+
+test('Ownership.relinquish and observe on the CLIs: only what is passed, gone is fine, one look', async () => {
+  const ceph = fakeCeph();
+  const o = new Ownership(cephClientFor(ceph.runner, conn, 5000));
+  await o.claim('harbor-assistant/a/1', null, { ...record, generation: 1 });
+  const lock = ceph.locks()[0] ?? assert.fail('locked');
+  const seen = await o.observe();
+  assert.deepEqual(seen.view, await o.read());
+  assert.deepEqual(seen.holders, []);
+
+  await o.relinquish(false, null);
+  assert.equal(ceph.locks().length, 1, 'nothing passed, nothing removed');
+  await o.relinquish(true, null);
+  assert.equal((await o.read()).record, null);
+  assert.equal(ceph.locks().length, 1, 'the lock was not passed');
+  await o.relinquish(true, lock);
+  await o.relinquish(true, lock);
+  assert.deepEqual(await o.read(), { record: null, lock: null, lastGeneration: 1 });
 });
 
 test('rbd status: the rbd-fuse watcher from node a, and none', () => {

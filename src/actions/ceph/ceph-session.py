@@ -122,11 +122,7 @@ class Session:
         return {"out": out.decode("utf-8", "replace"), "status": status}
 
     def watchers(self, _request: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.on_image(
-            True,
-            "listing watchers failed",
-            lambda image: [{"address": w["addr"], "client": w["id"], "cookie": w["cookie"]} for w in image.watchers_list()],
-        )
+        return self.on_image(True, "listing watchers failed", watchers_of)
 
     def info(self, _request: dict[str, Any]) -> dict[str, Any]:
         def read(image: Any) -> dict[str, Any]:
@@ -137,12 +133,7 @@ class Session:
         return self.on_image(True, "info failed", read)
 
     def lockers(self, _request: dict[str, Any]) -> list[dict[str, Any]]:
-        def read(image: Any) -> list[dict[str, Any]]:
-            listed = image.list_lockers()
-            lockers = listed.get("lockers", []) if isinstance(listed, dict) else []
-            return [{"id": cookie, "locker": client, "address": address} for client, cookie, address in lockers]
-
-        return self.on_image(True, "listing locks failed", read)
+        return self.on_image(True, "listing locks failed", lockers_of)
 
     def lock_add(self, request: dict[str, Any]) -> object:
         def lock(image: Any) -> object:
@@ -171,8 +162,81 @@ class Session:
 
         return self.on_image(False, "removing metadata failed", remove)
 
+    # The compound operations: several steps in one open of the image. An open and a close are
+    # several round trips each (a read-write one also registers and removes a watch), and three
+    # opens in parallel threads are slower than one open doing the three reads (measured on the
+    # lab: 8.4 against 3.1 ms); a takeover's claim took three opens in a row.
 
-OPS = ("mon", "watchers", "info", "lockers", "lock_add", "lock_rm", "meta_list", "meta_set", "meta_remove")
+    def look(self, _request: dict[str, Any]) -> dict[str, Any]:
+        def read(image: Any) -> dict[str, Any]:
+            return {
+                "watchers": step("listing watchers failed", lambda: watchers_of(image)),
+                "lockers": step("listing locks failed", lambda: lockers_of(image)),
+                "meta": step("listing metadata failed", lambda: dict(image.metadata_list())),
+            }
+
+        return self.on_image(True, "looking at the image failed", read)
+
+    def claim(self, request: dict[str, Any]) -> dict[str, Any]:
+        broken = request.get("break")
+        cookie = request["cookie"]
+        meta = [(str(key), str(value)) for key, value in request["meta"]]
+
+        def take(image: Any) -> dict[str, Any]:
+            if broken:
+                locker, held = str(broken["locker"]), str(broken["cookie"])
+                step("releasing lock failed", lambda: image.break_lock(locker, held), tolerate=(errnos.ENOENT,))
+            if step("locking failed", lambda: image.lock_exclusive(cookie), tolerate=(errnos.EBUSY, errnos.EEXIST)) is TOLERATED:
+                return {"taken": False}
+            for key, value in meta:
+                step("setting metadata failed", lambda: image.metadata_set(key, value))
+            return {"taken": True}
+
+        answer = self.on_image(False, "claiming failed", take)
+        if not answer["taken"]:
+            # refused: the locks as they are now (a fresh open; the refusing one cached them at its open)
+            answer["lockers"] = self.lockers(request)
+        return answer
+
+    def relinquish(self, request: dict[str, Any]) -> object:
+        key = request.get("metaKey")
+        lock = request.get("lock")
+
+        def give_back(image: Any) -> None:
+            if key:
+                step("removing metadata failed", lambda: image.metadata_remove(key), tolerate=(errnos.ENOENT,))
+            if lock:
+                locker, cookie = str(lock["locker"]), str(lock["cookie"])
+                step("releasing lock failed", lambda: image.break_lock(locker, cookie), tolerate=(errnos.ENOENT,))
+
+        return self.on_image(False, "releasing the image failed", give_back)
+
+
+TOLERATED = object()
+
+
+def step(what: str, action: Callable[[], object], tolerate: tuple[int, ...] = ()) -> object:
+    """One step of a compound operation: its failure named like the CLI's, or TOLERATED for an errno the caller expects."""
+    try:
+        return action()
+    except Exception as error:  # noqa: BLE001 - every librbd error has an errno
+        errno = errno_of(error)
+        if errno in tolerate:
+            return TOLERATED
+        raise Failure(errno, describe(errno, what)) from error
+
+
+def watchers_of(image: Any) -> list[dict[str, Any]]:
+    return [{"address": w["addr"], "client": w["id"], "cookie": w["cookie"]} for w in image.watchers_list()]
+
+
+def lockers_of(image: Any) -> list[dict[str, Any]]:
+    listed = image.list_lockers()
+    lockers = listed.get("lockers", []) if isinstance(listed, dict) else []
+    return [{"id": cookie, "locker": client, "address": address} for client, cookie, address in lockers]
+
+
+OPS = ("mon", "watchers", "info", "lockers", "lock_add", "lock_rm", "meta_list", "meta_set", "meta_remove", "look", "claim", "relinquish")
 
 
 def main() -> None:

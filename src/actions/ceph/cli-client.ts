@@ -1,10 +1,10 @@
 import type { Holder, ImageLock } from '../../domain/types.js';
 import type { Runner } from '../exec.js';
 import { blocklistAddArgv, blocklistLsArgv, parseBlocklist, type BlocklistEntry, type BlocklistVerb } from './blocklist.js';
-import type { CephClient } from './client.js';
+import type { CephClient, ImageClaim, ImageClaimAnswer, ImageLook, ImageRelinquish } from './client.js';
 import type { CephConnection } from './connection.js';
 import { classifyCephFailure } from './failures.js';
-import { imageMetaRemoveArgv, lockAddArgv, lockListArgv, lockRmArgv, parseLockList } from './ownership.js';
+import { imageMetaRemoveArgv, isBusy, isMissing, lockAddArgv, lockListArgv, lockRmArgv, parseLockList } from './ownership.js';
 import { imageMetaListArgv, imageMetaSetArgv, parseImageMeta, parseRbdInfo, parseRbdStatus, rbdInfoArgv, rbdStatusArgv, type ImageInfo } from './rbd.js';
 
 /** Ceph through the `rbd` and `ceph` CLIs: one process per call, the key by file (never argv). */
@@ -62,4 +62,31 @@ export class CliCephClient implements CephClient {
   async blocklistList(verb: BlocklistVerb, signal?: AbortSignal): Promise<BlocklistEntry[]> {
     return parseBlocklist(await this.stdout(`ceph osd ${verb} ls`, blocklistLsArgv(this.conn, verb), signal));
   }
+
+  async look(signal?: AbortSignal): Promise<ImageLook> {
+    const [watchers, locks, meta] = await Promise.all([this.watchers(signal), this.locks(signal), this.metaList(signal)]);
+    return { watchers, locks, meta };
+  }
+
+  async claim(claim: ImageClaim, signal?: AbortSignal): Promise<ImageClaimAnswer> {
+    if (claim.breakLock !== null) await this.lockRemove(claim.breakLock.id, claim.breakLock.locker, signal).catch(alreadyGone);
+    try {
+      await this.lockAdd(claim.id, signal);
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      return { taken: false, locks: await this.locks(signal) };
+    }
+    await Promise.all(claim.meta.map(([key, value]) => this.metaSet(key, value, signal)));
+    return { taken: true };
+  }
+
+  async relinquish(give: ImageRelinquish, signal?: AbortSignal): Promise<void> {
+    if (give.metaKey !== null) await this.metaRemove(give.metaKey, signal).catch(alreadyGone);
+    if (give.lock !== null) await this.lockRemove(give.lock.id, give.lock.locker, signal).catch(alreadyGone);
+  }
+}
+
+/** A lock or key someone else removed first: the goal is reached. */
+function alreadyGone(error: unknown): void {
+  if (!isMissing(error)) throw error;
 }

@@ -10,6 +10,29 @@ import type { ImageInfo } from './rbd.js';
  * the CLI is named (`rbd lock add`); its exit code is the errno in both, since the CLIs exit with
  * it too, so one set of predicates (isBusy, isMissing, isBlocklisted) reads either.
  */
+/** The watchers, the locks and the metadata of the image, read together. */
+export interface ImageLook {
+  watchers: Holder[];
+  locks: ImageLock[];
+  meta: Record<string, string>;
+}
+
+/** A takeover's write: break `breakLock` (already gone is fine), take lock `id`, then write `meta`. */
+export interface ImageClaim {
+  id: string;
+  breakLock: ImageLock | null;
+  meta: readonly (readonly [key: string, value: string])[];
+}
+
+/** Taken, or refused with the locks as they are after the refusal (nothing was written). */
+export type ImageClaimAnswer = { taken: true } | { taken: false; locks: ImageLock[] };
+
+/** A release's give-back: remove metadata `metaKey` and lock `lock` (each already gone is fine). */
+export interface ImageRelinquish {
+  metaKey: string | null;
+  lock: ImageLock | null;
+}
+
 export interface CephClient {
   watchers(signal?: AbortSignal): Promise<Holder[]>;
   info(signal?: AbortSignal): Promise<ImageInfo>;
@@ -21,6 +44,10 @@ export interface CephClient {
   lockRemove(id: string, locker: string, signal?: AbortSignal): Promise<void>;
   blocklistAdd(verb: BlocklistVerb, addr: string, expirySeconds: number, signal?: AbortSignal): Promise<void>;
   blocklistList(verb: BlocklistVerb, signal?: AbortSignal): Promise<BlocklistEntry[]>;
+  /** Compound operations: one open of the image on the session (each open is several round trips), their parts on the CLIs. */
+  look(signal?: AbortSignal): Promise<ImageLook>;
+  claim(claim: ImageClaim, signal?: AbortSignal): Promise<ImageClaimAnswer>;
+  relinquish(give: ImageRelinquish, signal?: AbortSignal): Promise<void>;
 }
 
 export type CephOperation = keyof CephClient;
@@ -37,6 +64,9 @@ export const OPERATION_NAMES: Readonly<Record<CephOperation, string>> = {
   lockRemove: 'rbd lock rm',
   blocklistAdd: 'ceph osd blocklist add',
   blocklistList: 'ceph osd blocklist ls',
+  look: 'rbd status + lock ls + image-meta list',
+  claim: 'rbd lock rm + lock add + image-meta set',
+  relinquish: 'rbd image-meta remove + lock rm',
 };
 
 const OPERATIONS = Object.keys(OPERATION_NAMES) as CephOperation[];

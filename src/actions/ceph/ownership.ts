@@ -1,4 +1,4 @@
-import type { ImageLock, OwnerRecord, OwnershipView } from '../../domain/types.js';
+import type { Holder, ImageLock, OwnerRecord, OwnershipView } from '../../domain/types.js';
 import { CommandError } from '../exec.js';
 import { cephClientArgs, imageSpec, type CephConnection } from './connection.js';
 import { isRecord, parseJson } from '../json.js';
@@ -215,6 +215,45 @@ export class Ownership {
     // `rbd lock add` went through); lock ids name the node and generation, so nobody else made it
     if (locks.some((l) => l.id === id)) return { taken: true };
     return { taken: false, holder: locks.find((l) => parseLockId(l.id) !== null) ?? locks[0] ?? null };
+  }
+
+  /**
+   * The takeover's write as one operation (one open of the image on the session): break the
+   * fenced holder's lock (`breakLock`: only after its holder is fenced), take ours atomically, and
+   * only once it is taken write the owner record with the generation key. Refused: the holder.
+   */
+  async claim(id: string, breakLock: ImageLock | null, record: OwnerRecord, signal?: AbortSignal): Promise<TryLockResult> {
+    assertPositional('lock id', id);
+    const value = ownerRecordValue(record);
+    parseOwnerRecord(value);
+    const meta = [
+      [GENERATION_META_KEY, String(record.generation)],
+      [OWNER_META_KEY, value],
+    ] as const;
+    const answer = await this.ceph.claim({ id, breakLock, meta }, signal);
+    if (answer.taken) return { taken: true };
+    // as tryLock: our own lock of this very id is an earlier attempt of this generation that got
+    // through before it was cut short; nobody else makes that id. Then only the record is missing
+    if (answer.locks.some((l) => l.id === id)) {
+      await this.writeRecord(record, signal);
+      return { taken: true };
+    }
+    return { taken: false, holder: answer.locks.find((l) => parseLockId(l.id) !== null) ?? answer.locks[0] ?? null };
+  }
+
+  /** Watchers and ownership evidence in one look (one open of the image on the session). */
+  async observe(signal?: AbortSignal): Promise<{ holders: Holder[]; view: OwnershipView }> {
+    const look = await this.ceph.look(signal);
+    return { holders: look.watchers, view: ownershipFromMeta(look.meta, look.locks) };
+  }
+
+  /**
+   * A release's give-back in one operation: the owner record if `record`, the lock if given
+   * (the caller read both and passes only what is still ours); each already gone is fine.
+   */
+  async relinquish(record: boolean, lock: ImageLock | null, signal?: AbortSignal): Promise<void> {
+    if (!record && lock === null) return;
+    await this.ceph.relinquish({ metaKey: record ? OWNER_META_KEY : null, lock }, signal);
   }
 
   /** Only after its holder is fenced (the lock itself stops nobody from writing). */

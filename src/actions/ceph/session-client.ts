@@ -1,11 +1,12 @@
 import type { Holder, ImageLock } from '../../domain/types.js';
 import type { Runner } from '../exec.js';
 import { blocklistAddCommand, monOutput, parseBlocklist, type BlocklistEntry, type BlocklistVerb } from './blocklist.js';
-import { clientAround, type CephClient } from './client.js';
+import { clientAround, OPERATION_NAMES, type CephClient, type ImageClaim, type ImageClaimAnswer, type ImageLook, type ImageRelinquish } from './client.js';
 import { CliCephClient } from './cli-client.js';
 import { imageSpec, type CephConnection } from './connection.js';
 import { classifyCephFailure } from './failures.js';
 import { locksFrom } from './ownership.js';
+import { isRecord } from '../json.js';
 import { holdersFrom, imageInfoFrom, imageMetaFrom, type ImageInfo } from './rbd.js';
 import { SessionUnavailable, type CephSession, type SessionCall } from './session.js';
 
@@ -72,6 +73,35 @@ export class SessionCephClient implements CephClient {
     const cmd = { prefix: `osd ${verb} ls`, format: 'json' };
     return parseBlocklist(monOutput(await this.call(`ceph osd ${verb} ls`, 'mon', false, signal, { cmd }, `osd ${verb} ls`)));
   }
+
+  async look(signal?: AbortSignal): Promise<ImageLook> {
+    const doc = answerOf(OPERATION_NAMES.look, await this.call(OPERATION_NAMES.look, 'look', false, signal));
+    return { watchers: holdersFrom(doc.watchers), locks: locksFrom(doc.lockers), meta: imageMetaFrom(doc.meta) };
+  }
+
+  async claim(claim: ImageClaim, signal?: AbortSignal): Promise<ImageClaimAnswer> {
+    const args = {
+      cookie: claim.id,
+      break: claim.breakLock === null ? null : { cookie: claim.breakLock.id, locker: claim.breakLock.locker },
+      meta: claim.meta.map(([key, value]) => [key, value]),
+    };
+    const detail = `${claim.id}${claim.breakLock === null ? '' : ` (breaking ${claim.breakLock.id} ${claim.breakLock.locker})`}`;
+    const doc = answerOf(OPERATION_NAMES.claim, await this.call(OPERATION_NAMES.claim, 'claim', true, signal, args, detail));
+    if (doc.taken === true) return { taken: true };
+    if (doc.taken === false) return { taken: false, locks: locksFrom(doc.lockers) };
+    throw new Error(`${OPERATION_NAMES.claim}: the session answered neither taken nor refused`);
+  }
+
+  async relinquish(give: ImageRelinquish, signal?: AbortSignal): Promise<void> {
+    const args = { metaKey: give.metaKey, lock: give.lock === null ? null : { cookie: give.lock.id, locker: give.lock.locker } };
+    const detail = [give.metaKey, give.lock === null ? null : `${give.lock.id} ${give.lock.locker}`].filter((d) => d !== null).join(' ');
+    await this.call(OPERATION_NAMES.relinquish, 'relinquish', true, signal, args, detail);
+  }
+}
+
+function answerOf(what: string, doc: unknown): Record<string, unknown> {
+  if (!isRecord(doc)) throw new Error(`${what}: the session answered no JSON object`);
+  return doc;
 }
 
 /**

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Logger } from '../../log/logger.js';
 import { CommandError, type CommandObserver } from '../exec.js';
 import type { CephConnection } from './connection.js';
-import { isRecord } from '../json.js';
+import { isRecord, type JsonValue } from '../json.js';
 
 /** Debian's interpreter: python3-rados and python3-rbd are built for it (another python3 on PATH may have neither). */
 export const SESSION_PYTHON = '/usr/bin/python3';
@@ -15,13 +15,14 @@ const EXIT_NO_BINDINGS = 3;
 /** How much of the helper's stderr goes into an error. */
 const STDERR_TAIL_CHARS = 2_000;
 
-export type SessionOp = 'mon' | 'watchers' | 'info' | 'lockers' | 'lock_add' | 'lock_rm' | 'meta_list' | 'meta_set' | 'meta_remove';
+export type SessionOp =
+  'mon' | 'watchers' | 'info' | 'lockers' | 'lock_add' | 'lock_rm' | 'meta_list' | 'meta_set' | 'meta_remove' | 'look' | 'claim' | 'relinquish';
 
 export interface SessionCall {
   /** Short name for logs and errors, the CLI's (`rbd lock add`), so both paths read the same. */
   what: string;
   op: SessionOp;
-  args?: Record<string, string | number | Record<string, string | number>>;
+  args?: Record<string, JsonValue>;
   /** The call for logs and errors, e.g. `lock_add harbor/harbor_data harbor-assistant/a/3`; never a secret. */
   describe: string;
   timeoutMs: number;
