@@ -158,7 +158,9 @@ export function realActors(
     }),
     map: fromPromise<{ device: string }, Record<string, never>>(async ({ signal }) => ({ device: await world.mapper.map(signal) })),
     record: fromPromise<RecordOutput, RecordInput>(async ({ input, signal }) => {
-      const [view, clients] = await Promise.all([world.ownership.read(signal), world.mapper.clients(input.device, identity.ownAddresses, signal)]);
+      // one look: the lock and record, and the watchers the mapper's client is among
+      const { view, holders } = await world.ownership.observe(signal);
+      const clients = await world.mapper.clients(input.device, identity.ownAddresses, signal, holders);
       if (view.lock?.id !== input.lockId) {
         throw new Error(`ownership lost: the image lock is ${view.lock ? `${view.lock.id} (${view.lock.locker})` : 'gone'}, not ours (${input.lockId})`);
       }

@@ -358,6 +358,12 @@ test("fuse mapper: clients are this node's watchers", async () => {
   assert.deepEqual(await fuse.clients('/dev/loop3', ['10.213.77.11']), ['10.213.77.11:0/2691814536']);
   assert.deepEqual(await fuse.clients('/dev/loop3', ['10.213.77.12']), []);
   assert.deepEqual(runner.calls[0]?.slice(0, 5), ['rbd', 'status', 'harbor/harbor_data', '--format', 'json']);
+  // watchers the caller has just read are taken as they are: no second look
+  const calls = runner.calls.length;
+  assert.deepEqual(await fuse.clients('/dev/loop3', ['10.213.77.12'], undefined, [{ address: '10.213.77.12:0/77' }, { address: '10.213.77.11:0/1' }]), [
+    '10.213.77.12:0/77',
+  ]);
+  assert.equal(runner.calls.length, calls);
 });
 
 test("krbd client_addr: the kernel's ip:port/nonce", () => {

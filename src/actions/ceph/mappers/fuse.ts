@@ -1,3 +1,4 @@
+import type { Holder } from '../../../domain/types.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../../log/logger.js';
@@ -69,6 +70,12 @@ export function loopBackedBy(file: string, sysBlockDir = '/sys/block'): string |
   return null;
 }
 
+/**
+ * How often the map looks for the image file: each look is one stat (of the empty directory until
+ * rbd-fuse has mounted), and the takeover waits for the file, so a coarse poll is latency.
+ */
+export const IMAGE_FILE_POLL_MS = 2;
+
 /** How long spawnDaemon watches rbd-fuse for an exit at start (a missing program, bad arguments). */
 export const RBD_FUSE_SETTLE_MS = 20;
 
@@ -134,7 +141,7 @@ export class FuseMapper implements Mapper {
         throw new Error(`rbd-fuse exited before ${this.imageFile} appeared${printed ? `: ${printed}` : ''} (log: ${this.logFile})`);
       }
       if (Date.now() > deadline) throw new Error(`rbd-fuse: ${this.imageFile} did not appear within ${this.options.timeoutMs} ms`);
-      await sleep(10);
+      await sleep(IMAGE_FILE_POLL_MS);
     }
     const r = await this.runner.run({ what: 'losetup attach', argv: losetupAttachArgv(this.imageFile), timeoutMs: this.options.timeoutMs, signal });
     return parseLoopAttach(r.stdout);
@@ -222,10 +229,9 @@ export class FuseMapper implements Mapper {
   }
 
   /** rbd-fuse is one client per image whatever the device: its watch, from this node's IPs. */
-  async clients(_device: string, ownIps: readonly string[], signal?: AbortSignal): Promise<string[]> {
+  async clients(_device: string, ownIps: readonly string[], signal?: AbortSignal, watchers?: readonly Holder[]): Promise<string[]> {
     const ceph = this.options.ceph ?? new CliCephClient(this.runner, this.conn, this.options.timeoutMs);
-    const watchers = await ceph.watchers(signal);
-    return ownWatcherAddresses(watchers, ownIps);
+    return ownWatcherAddresses(watchers ?? (await ceph.watchers(signal)), ownIps);
   }
 
   /** The loop device; or, when rbd-fuse runs without one (a map cut short), a marker so it is released too. */

@@ -22,9 +22,10 @@ export interface Mapper {
   current(signal?: AbortSignal): Promise<string | null>;
   /**
    * This node's client instances (`ip:port/nonce`) behind `device`: what the owner record names,
-   * so a takeover can fence exactly them even after their watch has timed out.
+   * so a takeover can fence exactly them even after their watch has timed out. `watchers`: the
+   * image's watchers when the caller has just read them (else the mapper reads them if it needs to).
    */
-  clients(device: string, ownIps: readonly string[], signal?: AbortSignal): Promise<string[]>;
+  clients(device: string, ownIps: readonly string[], signal?: AbortSignal, watchers?: readonly Holder[]): Promise<string[]>;
   /**
    * The data path is dead (fenced, lost Ceph) and Harbor is about to be killed: make I/O blocked
    * on the device fail now instead of hanging, so the processes stuck on it can exit. True when

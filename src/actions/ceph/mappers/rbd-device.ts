@@ -1,3 +1,4 @@
+import type { Holder } from '../../../domain/types.js';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandError, type Runner } from '../../exec.js';
@@ -124,13 +125,12 @@ export class RbdDeviceMapper implements Mapper {
    * krbd: the kernel names the device's own client instance, whatever IP it picked, so no IP
    * filter is needed. rbd-nbd (and a kernel without client_addr, < 4.19) only shows as a watch.
    */
-  async clients(device: string, ownIps: readonly string[], signal?: AbortSignal): Promise<string[]> {
+  async clients(device: string, ownIps: readonly string[], signal?: AbortSignal, watchers?: readonly Holder[]): Promise<string[]> {
     if (this.type === 'krbd') {
       const fromSysfs = this.krbdClient(device);
       if (fromSysfs !== null) return [fromSysfs];
     }
-    const watchers = await this.ceph.watchers(signal);
-    return ownWatcherAddresses(watchers, ownIps);
+    return ownWatcherAddresses(watchers ?? (await this.ceph.watchers(signal)), ownIps);
   }
 
   private krbdClient(device: string): string | null {
