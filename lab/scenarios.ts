@@ -145,12 +145,13 @@ export async function runScenario(
     pushSome(lab, 3);
     if (options.bothServedBefore) {
       for (const n of [other(first), first]) {
+        // a hand-over only to a fit standby: after its own release (readiness), and after a start
+        // where both came up MASTER and the first to serve fenced the other (its fenced cool-down)
+        await lab.waitFor(`${n} fit`, async () => (await lab.status(n).catch(() => null))?.fitness.fit === true, 120_000);
         const ack = await lab.request(other(n), { cmd: 'switchover' });
         if (!ack.ok) throw new Error(`switchover to ${n} refused: ${JSON.stringify(ack)}`);
         await waitServing(lab, n, 120_000);
         await waitVipOnlyOn(lab, n);
-        // the hand-over back waits until the standby is fit again (its readiness after the release)
-        if (n !== first) await lab.waitFor(`${other(n)} fit`, async () => (await lab.status(other(n)).catch(() => null))?.fitness.fit === true, 60_000);
       }
     }
     // steady state before the fault (unless the scenario's fault comes before it)

@@ -317,7 +317,7 @@ test('synchronous dirs: created if missing, +S on the dir and what is in it (inh
     ran.length = 0;
     await new Promise((r) => setTimeout(r, 20));
     await fs.markSynchronous();
-    assert.deepEqual(ran, ['realpath', 'lsattr (synchronous dir)']);
+    assert.deepEqual([...ran].sort(), ['lsattr (synchronous dir)', 'realpath'], 'read together, nothing written');
     assert.equal(statSync(aof, { bigint: true }).ctimeNs, ctimeBefore, 'the file was not rewritten');
 
     // one entry without the flag (moved in from elsewhere on the image keeps its own flags): all flagged again
@@ -326,7 +326,8 @@ test('synchronous dirs: created if missing, +S on the dir and what is in it (inh
     assert.doesNotMatch(flags(join(mountPoint, 'data', 'redis', 'appendonlydir', 'moved-in.aof')), /S/);
     ran.length = 0;
     await fs.markSynchronous();
-    assert.deepEqual(ran, ['realpath', 'lsattr (synchronous dir)', 'mkdir (synchronous dir)', 'chattr +S']);
+    assert.deepEqual([...ran.slice(0, 2)].sort(), ['lsattr (synchronous dir)', 'realpath']);
+    assert.deepEqual(ran.slice(2), ['mkdir (synchronous dir)', 'chattr +S']);
     assert.match(flags(join(mountPoint, 'data', 'redis', 'appendonlydir', 'moved-in.aof')), /S/);
 
     // a directory that does not exist yet is created (before compose up creates it as root, unflagged)
