@@ -80,6 +80,13 @@ export async function cleanLeftovers(): Promise<void> {
     for (const pid of strayNodeProcesses()) await killPid(pid, 2_000);
     // containers bind-mount the image's filesystem: they and their daemon go before any umount
     if (existsSync(join(d, 'docker'))) tryRun(dockerdArgv('stop', n), 120_000);
+    // rbd-fuse before any umount and the loops: a fenced one (a crashed node's) retries its
+    // rejected writes until the fence expires, and both the umount's writeback and a loop detach
+    // wait in the kernel for them, in uninterruptible sleep (a campaign run hung 15 min on the
+    // detach, another on the umount). Killed, its FUSE connection aborts and they fail at once;
+    // what it still held is a torn-down lab's
+    const fusePid = readPid(`${d}/state/rbd-fuse.pid`) ?? readPid(`${LAB.root}/fsck/fuse.pid`);
+    if (fusePid) await killPid(fusePid, 2_000);
     // stacked mounts (a foreign filesystem over ours): unmount until nothing is left, in the
     // node's namespace (and on the host, where a lab without them mounted)
     const inNode = (argv: string[]) => (hasNodeMountNs(n) ? inNodeMounts(n, argv) : argv);
@@ -88,10 +95,6 @@ export async function cleanLeftovers(): Promise<void> {
         if (!tryRun(inNode(['umount', mp])) && !tryRun(inNode(['umount', '-l', mp]))) break;
       }
     }
-    // rbd-fuse before the loops: a fenced one retries its rejected writes until the fence expires,
-    // and a loop detach waits in the kernel for them (a campaign run once hung 15 min on it)
-    const fusePid = readPid(`${d}/state/rbd-fuse.pid`) ?? readPid(`${LAB.root}/fsck/fuse.pid`);
-    if (fusePid) await killPid(fusePid, 2_000);
     detachLabLoops((file) => file.startsWith(`${d}/fuse/`));
     if (existsSync(`${d}/fuse`)) tryRun(inNode(['umount', '-l', `${d}/fuse`]));
   }
