@@ -137,13 +137,18 @@ function parseGeneration(value: string): number {
  * lock ids may disagree after a crash between two writes; the highest wins so a generation is
  * never reused. Any lock counts as held, ours or not; ours is preferred when several are listed.
  */
+/** The lock that counts: ours or a peer's (ids this tool makes) before any other tool's, or null. */
+function holdingLock(locks: readonly ImageLock[]): ImageLock | null {
+  return locks.find((l) => parseLockId(l.id) !== null) ?? locks[0] ?? null;
+}
+
 export function ownershipFromMeta(meta: Record<string, string>, locks: readonly ImageLock[]): OwnershipView {
   const recordValue = meta[OWNER_META_KEY];
   const record = recordValue === undefined ? null : parseOwnerRecord(recordValue);
   const generationValue = meta[GENERATION_META_KEY];
   const lockGenerations = locks.map((l) => parseLockId(l.id)?.generation ?? 0);
   const lastGeneration = Math.max(0, generationValue === undefined ? 0 : parseGeneration(generationValue), record?.generation ?? 0, ...lockGenerations);
-  const lock = locks.find((l) => parseLockId(l.id) !== null) ?? locks[0] ?? null;
+  const lock = holdingLock(locks);
   return { record, lock: lock ? { ...lock } : null, lastGeneration };
 }
 
@@ -214,7 +219,7 @@ export class Ownership {
     // our own lock of this very id: an earlier attempt took it and was cut short (a timeout after
     // `rbd lock add` went through); lock ids name the node and generation, so nobody else made it
     if (locks.some((l) => l.id === id)) return { taken: true };
-    return { taken: false, holder: locks.find((l) => parseLockId(l.id) !== null) ?? locks[0] ?? null };
+    return { taken: false, holder: holdingLock(locks) };
   }
 
   /**
@@ -238,7 +243,7 @@ export class Ownership {
       await this.writeRecord(record, signal);
       return { taken: true };
     }
-    return { taken: false, holder: answer.locks.find((l) => parseLockId(l.id) !== null) ?? answer.locks[0] ?? null };
+    return { taken: false, holder: holdingLock(answer.locks) };
   }
 
   /** Watchers and ownership evidence in one look (one open of the image on the session). */
